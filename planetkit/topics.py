@@ -1,0 +1,111 @@
+"""The topic registry: every topic's name, key, payload type and its single writer.
+
+One writer per topic (as in confluentinc/kafka-streams-examples): a topic is an
+output of exactly one service, and no consumer writes back into its own source.
+Faust's own changelog topics (``<app id>-<table>-changelog``) are internal to the
+scoring processor and are not listed here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from google.protobuf.message import Message
+
+from planet.content.v1.events_pb2 import PostPublished
+from planet.engagement.v1.telemetry_pb2 import EngagementBatch
+from planet.events.v1.envelope_pb2 import DeadLetter
+from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeCharged
+from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, EngagementDeltas
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A registered topic."""
+
+    name: str
+    key: str
+    payloads: tuple[type[Message], ...]
+    writer: str
+    partitions: int = 4
+    compacted: bool = False
+    # -1 keeps records forever: the log is the source of truth for replay.
+    retention_ms: int = -1
+    enveloped: bool = True
+
+
+POSTS = Topic("planet.content.posts.v1", "post id", (PostPublished,), "content")
+ENGAGEMENT_BATCHES = Topic(
+    "planet.engagement.batches.v1", "consumer id", (EngagementBatch,), "gateway"
+)
+KYC = Topic("planet.exchange.kyc.v1", "user id", (KycVerified,), "exchange")
+TRADE_FEES = Topic("planet.exchange.trade-fees.v1", "user id", (TradeFeeCharged,), "exchange")
+FILLS = Topic("planet.exchange.fills.v1", "user id", (OrderFilled,), "exchange")
+ENGAGEMENT_DELTAS = Topic(
+    "planet.incentive.engagement-deltas.v1",
+    "deltas-topic partition (creators hashed)",
+    (EngagementDeltas,),
+    "engagement-aggregator",
+)
+ENGAGEMENT_DEDUP = Topic(
+    "planet.incentive.engagement-dedup.v1",
+    "input partition",
+    (DedupCheckpoint,),
+    "engagement-aggregator",
+)
+DLQ_AGGREGATOR = Topic(
+    "planet.dlq.engagement-aggregator.v1",
+    "source topic",
+    (DeadLetter,),
+    "engagement-aggregator",
+    enveloped=False,
+)
+DLQ_SCORING = Topic(
+    "planet.dlq.scoring-processor.v1",
+    "source topic",
+    (DeadLetter,),
+    "scoring-processor",
+    enveloped=False,
+)
+DLQ_ANALYTICS = Topic(
+    "planet.dlq.analytics-sink.v1",
+    "source topic",
+    (DeadLetter,),
+    "analytics-sink",
+    enveloped=False,
+)
+
+ALL: tuple[Topic, ...] = (
+    POSTS,
+    ENGAGEMENT_BATCHES,
+    KYC,
+    TRADE_FEES,
+    FILLS,
+    ENGAGEMENT_DELTAS,
+    ENGAGEMENT_DEDUP,
+    DLQ_AGGREGATOR,
+    DLQ_SCORING,
+    DLQ_ANALYTICS,
+)
+
+
+def by_name(name: str) -> Topic:
+    """The registered topic called ``name``; KeyError names the unknown topic."""
+    for topic in ALL:
+        if topic.name == name:
+            return topic
+    raise KeyError(f"topic {name!r} is not in the registry")
+
+
+def with_suffix(topic: Topic, suffix: str) -> Topic:
+    """The same topic under a suffixed name, so each test gets topics of its own."""
+    return Topic(
+        name=f"{topic.name}.{suffix}" if suffix else topic.name,
+        key=topic.key,
+        payloads=topic.payloads,
+        writer=topic.writer,
+        partitions=topic.partitions,
+        compacted=topic.compacted,
+        retention_ms=topic.retention_ms,
+        enveloped=topic.enveloped,
+    )
