@@ -1,0 +1,1 @@
+"""The API gateway: the one HTTP/WebSocket surface clients talk to."""

@@ -1,0 +1,1 @@
+"""Real backends: gRPC clients and the Kafka producer."""

@@ -1,0 +1,44 @@
+"""The content service over gRPC."""
+
+from __future__ import annotations
+
+import grpc
+
+from gateway.adapters.grpc_errors import translate
+from planet.content.v1 import content_service_pb2 as rpc
+from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
+
+
+class GrpcContent:
+    """ContentPort over one grpc.aio channel."""
+
+    def __init__(self, channel: grpc.aio.Channel, timeout_s: float) -> None:
+        self._stub = rpc_grpc.ContentServiceStub(channel)
+        self._timeout_s = timeout_s
+
+    async def publish_post(self, request: rpc.PublishPostRequest) -> rpc.Post:
+        """Publish (idempotent on request_id)."""
+        try:
+            response = await self._stub.PublishPost(request, timeout=self._timeout_s)
+        except grpc.aio.AioRpcError as exc:
+            raise translate(exc, "content service") from None
+        return response.post
+
+    async def get_post(self, post_id: str) -> rpc.Post:
+        """A post; NotFound when there is none."""
+        try:
+            return await self._stub.GetPost(
+                rpc.GetPostRequest(post_id=post_id), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise translate(exc, "content service") from None
+
+    async def resolve_authors(self, item_ids: list[str]) -> dict[str, str]:
+        """Creator of each known item."""
+        try:
+            response = await self._stub.ResolveAuthors(
+                rpc.ResolveAuthorsRequest(item_ids=item_ids), timeout=self._timeout_s
+            )
+        except grpc.aio.AioRpcError as exc:
+            raise translate(exc, "content service") from None
+        return dict(response.authors)

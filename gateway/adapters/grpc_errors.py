@@ -1,0 +1,33 @@
+"""gRPC status codes as gateway errors."""
+
+from __future__ import annotations
+
+import logging
+
+import grpc
+
+from gateway.errors import (
+    GatewayError,
+    NotFound,
+    Unprocessable,
+    UpstreamFailed,
+    UpstreamUnavailable,
+)
+
+log = logging.getLogger(__name__)
+
+
+def translate(exc: grpc.aio.AioRpcError, service: str) -> GatewayError:
+    """The gateway error a failed call means to the client."""
+    code = exc.code()
+    details = exc.details() or code.name
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        # The details name internal addresses: they go to the log, not to clients.
+        log.warning("%s: %s %s", service, code.name, details)
+        return UpstreamUnavailable(f"{service} is unavailable, try again later")
+    if code == grpc.StatusCode.NOT_FOUND:
+        return NotFound(details)
+    if code == grpc.StatusCode.INVALID_ARGUMENT:
+        return Unprocessable(details)
+    log.error("%s: %s %s", service, code.name, details)
+    return UpstreamFailed(f"{service} failed: {code.name}")

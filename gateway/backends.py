@@ -1,0 +1,46 @@
+"""The real backends' lifecycle: opened on startup, closed on shutdown."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import grpc
+
+from gateway.adapters.content_client import GrpcContent
+from gateway.adapters.incentive_client import GrpcIncentive
+from gateway.adapters.kafka_events import KafkaEvents
+from gateway.ports import Backends
+from gateway.settings import GatewaySettings
+from planetkit.kafka.admin import ensure_topics
+from planetkit.kafka.producer import make_producer
+from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
+
+
+def now_ms() -> int:
+    """Wall-clock UTC epoch milliseconds."""
+    return time.time_ns() // 1_000_000
+
+
+@asynccontextmanager
+async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
+    """gRPC channels to content and incentive, and an idempotent Kafka producer."""
+    topic = with_suffix(ENGAGEMENT_BATCHES, settings.topics.topic_suffix)
+    bootstrap = settings.kafka.bootstrap_servers
+    await ensure_topics(bootstrap, [topic])
+    producer = make_producer(bootstrap)
+    await producer.start()
+    try:
+        async with (
+            grpc.aio.insecure_channel(settings.content_addr) as content,
+            grpc.aio.insecure_channel(settings.incentive_addr) as incentive,
+        ):
+            yield Backends(
+                content=GrpcContent(content, settings.grpc_timeout_s),
+                incentive=GrpcIncentive(incentive, settings.grpc_timeout_s),
+                events=KafkaEvents(producer, topic, settings.publish_timeout_s),
+                clock_ms=now_ms,
+            )
+    finally:
+        await producer.stop()

@@ -1,0 +1,48 @@
+"""What the gateway needs from the rest of the system, as small interfaces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from planet.content.v1 import content_service_pb2 as content
+from planet.events.v1.envelope_pb2 import Envelope
+from planet.incentive.v1 import incentive_service_pb2 as incentive
+
+
+class ContentPort(Protocol):
+    """The content service; errors arrive as gateway.errors.GatewayError subclasses."""
+
+    async def publish_post(self, request: content.PublishPostRequest) -> content.Post:
+        """Publish (idempotent on request_id)."""
+
+    async def get_post(self, post_id: str) -> content.Post:
+        """A post; NotFound when there is none."""
+
+    async def resolve_authors(self, item_ids: list[str]) -> dict[str, str]:
+        """Creator of each known item."""
+
+
+class IncentivePort(Protocol):
+    """The incentive service's estimates."""
+
+    async def weekly_estimate(self, creator_id: str, week: str) -> incentive.WeeklyEstimate:
+        """The running estimate of a creator's week ("" = current week)."""
+
+
+class EventSink(Protocol):
+    """Where the gateway's own events go (ENGAGEMENT_BATCHES)."""
+
+    async def publish_batch(self, envelope: Envelope) -> None:
+        """Append and wait for the ack; UpstreamUnavailable otherwise."""
+
+
+@dataclass(frozen=True)
+class Backends:
+    """Everything a request handler may call, built once by the composition root."""
+
+    content: ContentPort
+    incentive: IncentivePort
+    events: EventSink
+    clock_ms: Callable[[], int]

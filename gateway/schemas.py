@@ -1,0 +1,207 @@
+"""JSON shapes of requests and responses, and their protobuf translations."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from planet.content.v1 import content_service_pb2 as content
+from planet.content.v1 import events_pb2 as ev
+from planet.incentive.v1 import incentive_service_pb2 as incentive
+
+# Generous shape limits here; the content service owns the real rules and their messages.
+_ID = Field(min_length=1, max_length=128)
+
+
+class Strict(BaseModel):
+    """Unknown fields are errors, so typos do not pass silently."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class TokenRequest(Strict):
+    """Dev-only: mint a token for any user."""
+
+    user_id: str = _ID
+    roles: list[str] = Field(default_factory=list, max_length=20)
+
+
+class TokenResponse(BaseModel):
+    """A bearer token."""
+
+    token: str
+
+
+class Ticker(Strict):
+    """A live coin ticker."""
+
+    symbol: str = Field(max_length=40)
+
+
+class TradeIdea(Strict):
+    """A trade setup; prices are decimal strings (JSON numbers would lose precision)."""
+
+    pair: str = Field(max_length=64)
+    side: Literal["long", "short"]
+    entry: str = Field(max_length=64)
+    target: str = Field(max_length=64)
+    stop: str = Field(max_length=64)
+
+
+class Component(Strict):
+    """Exactly one of a ticker or a trade idea."""
+
+    ticker: Ticker | None = None
+    trade_idea: TradeIdea | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Component:
+        if (self.ticker is None) == (self.trade_idea is None):
+            raise ValueError("a component is either a ticker or a trade_idea")
+        return self
+
+
+class PublishPostBody(Strict):
+    """A post to publish; its author is the token's subject."""
+
+    kind: Literal["short", "article"] = "short"
+    title: str = ""
+    body: str
+    hashtags: list[str] = Field(default_factory=list, max_length=100)
+    mentions: list[str] = Field(default_factory=list, max_length=100)
+    components: list[Component] = Field(default_factory=list, max_length=100)
+
+
+class PostOut(BaseModel):
+    """A published post."""
+
+    post_id: str
+    creator_id: str
+    kind: Literal["short", "article"]
+    title: str
+    body: str
+    hashtags: list[str]
+    mentions: list[str]
+    components: list[Component]
+    published_at_ms: int
+    version: int
+
+
+class TelemetryEvent(Strict):
+    """One view (with dwell) or one interaction with an item."""
+
+    event_id: str = _ID
+    item_id: str = _ID
+    occurred_at_ms: int = Field(ge=0)
+    type: Literal["view", "interaction"]
+    dwell_seconds: int | None = Field(default=None, ge=0, le=86_400)
+    interaction: Literal["like", "comment", "reply", "share", "follow", "tip", "qa"] | None = None
+    text_length: int | None = Field(default=None, ge=0, le=1_000_000)
+
+    @model_validator(mode="after")
+    def _kind_fields(self) -> TelemetryEvent:
+        if self.type == "view" and (self.dwell_seconds is None or self.interaction is not None):
+            raise ValueError("a view has dwell_seconds and no interaction")
+        wrong = self.interaction is None or self.dwell_seconds is not None
+        if self.type == "interaction" and wrong:
+            raise ValueError("an interaction has an interaction kind and no dwell_seconds")
+        return self
+
+
+class TelemetryBatch(Strict):
+    """A client's batch of events, all by the token's subject."""
+
+    batch_id: str = _ID
+    events: list[TelemetryEvent] = Field(min_length=1)
+
+
+class Accepted(BaseModel):
+    """How many events were accepted."""
+
+    accepted: int
+
+
+class EstimateOut(BaseModel):
+    """A creator's running weekly estimate."""
+
+    creator_id: str
+    week: str
+    posts: int
+    views: int
+    dwell_seconds: int
+    interactions: int
+    engaged_consumers: int
+    score_milli: int
+    formula: str
+
+
+_KINDS = {"short": ev.POST_KIND_SHORT, "article": ev.POST_KIND_ARTICLE}
+_SIDES = {"long": ev.TRADE_SIDE_LONG, "short": ev.TRADE_SIDE_SHORT}
+
+
+def publish_request(body: PublishPostBody, creator_id: str, request_id: str
+                    ) -> content.PublishPostRequest:
+    """The PublishPost RPC for a JSON body."""
+    components = []
+    for comp in body.components:
+        if comp.ticker is not None:
+            components.append(ev.TradingComponent(ticker=ev.CoinTicker(symbol=comp.ticker.symbol)))
+        elif comp.trade_idea is not None:
+            idea = comp.trade_idea
+            components.append(ev.TradingComponent(trade_idea=ev.TradeIdea(
+                pair=idea.pair, side=_SIDES[idea.side], entry=idea.entry,
+                target=idea.target, stop=idea.stop,
+            )))
+    return content.PublishPostRequest(
+        request_id=request_id,
+        creator_id=creator_id,
+        kind=_KINDS[body.kind],
+        title=body.title,
+        body=body.body,
+        hashtags=body.hashtags,
+        mentions=body.mentions,
+        components=components,
+    )
+
+
+def post_out(post: content.Post) -> PostOut:
+    """JSON of a post."""
+    components: list[Component] = []
+    for comp in post.components:
+        if comp.WhichOneof("component") == "ticker":
+            components.append(Component(ticker=Ticker(symbol=comp.ticker.symbol)))
+        elif comp.WhichOneof("component") == "trade_idea":
+            i = comp.trade_idea
+            side: Literal["long", "short"] = "long" if i.side == ev.TRADE_SIDE_LONG else "short"
+            components.append(Component(trade_idea=TradeIdea(
+                pair=i.pair, side=side, entry=i.entry, target=i.target, stop=i.stop
+            )))
+    kind: Literal["short", "article"] = "article" if post.kind == ev.POST_KIND_ARTICLE else "short"
+    return PostOut(
+        post_id=post.post_id,
+        creator_id=post.creator_id,
+        kind=kind,
+        title=post.title,
+        body=post.body,
+        hashtags=list(post.hashtags),
+        mentions=list(post.mentions),
+        components=components,
+        published_at_ms=post.published_at_ms,
+        version=post.version,
+    )
+
+
+def estimate_out(e: incentive.WeeklyEstimate) -> EstimateOut:
+    """JSON of an estimate."""
+    return EstimateOut(
+        creator_id=e.creator_id,
+        week=e.week,
+        posts=e.posts,
+        views=e.views,
+        dwell_seconds=e.dwell_seconds,
+        interactions=e.interactions,
+        engaged_consumers=e.engaged_consumers,
+        score_milli=e.score_milli,
+        formula=e.formula,
+    )

@@ -1,0 +1,71 @@
+"""Telemetry batches: the rules on time and items, and the one Kafka record they become."""
+
+from __future__ import annotations
+
+from gateway.errors import Unprocessable
+from gateway.schemas import TelemetryBatch
+from planet.events.v1.envelope_pb2 import Envelope
+from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
+from planetkit.envelope import wrap
+
+SOURCE = "gateway"
+# Clients buffer events offline for a while; beyond a week and a day they can no longer
+# land in an open week, and clocks more than minutes ahead are wrong, not early.
+MAX_FUTURE_MS = 5 * 60 * 1000
+MAX_AGE_MS = 8 * 24 * 3600 * 1000
+
+
+def check_batch(batch: TelemetryBatch, *, max_events: int, now_ms: int) -> list[str]:
+    """The distinct item ids of a batch that fits the size and time rules; Unprocessable else."""
+    if len(batch.events) > max_events:
+        raise Unprocessable(f"batch has {len(batch.events)} events; the limit is {max_events}")
+    seen: set[str] = set()
+    dupes: list[str] = []
+    for e in batch.events:
+        if e.event_id in seen:
+            dupes.append(e.event_id)
+        seen.add(e.event_id)
+    if dupes:
+        raise Unprocessable(f"duplicate event ids in batch: {', '.join(sorted(set(dupes))[:10])}")
+    future = [e.event_id for e in batch.events if e.occurred_at_ms > now_ms + MAX_FUTURE_MS]
+    if future:
+        raise Unprocessable(
+            f"events more than 5 minutes in the future: {', '.join(future[:10])}"
+        )
+    old = [e.event_id for e in batch.events if e.occurred_at_ms < now_ms - MAX_AGE_MS]
+    if old:
+        raise Unprocessable(f"events older than 8 days: {', '.join(old[:10])}")
+    return sorted({e.item_id for e in batch.events})
+
+
+def unknown_items(item_ids: list[str], authors: dict[str, str]) -> None:
+    """Unprocessable naming the items that have no known creator."""
+    unknown = [i for i in item_ids if i not in authors]
+    if unknown:
+        more = f" (and {len(unknown) - 20} more)" if len(unknown) > 20 else ""
+        raise Unprocessable(f"unknown items: {', '.join(unknown[:20])}{more}")
+
+
+def batch_envelope(
+    batch: TelemetryBatch, consumer_id: str, authors: dict[str, str], now_ms: int
+) -> Envelope:
+    """The batch as one EngagementBatch envelope keyed by the consumer."""
+    rows = [
+        EngagementRow(
+            event_id=e.event_id,
+            item_id=e.item_id,
+            creator_id=authors[e.item_id],
+            occurred_at_ms=e.occurred_at_ms,
+            kind=VIEW if e.type == "view" else INTERACTION_KINDS[e.interaction or ""],
+            dwell_seconds=e.dwell_seconds or 0,
+            text_length=e.text_length or 0,
+        )
+        for e in batch.events
+    ]
+    return wrap(
+        build_batch(batch.batch_id, consumer_id, rows),
+        event_id=batch.batch_id,
+        source=SOURCE,
+        aggregate_id=consumer_id,
+        occurred_at_ms=now_ms,
+    )

@@ -1,0 +1,1 @@
+"""Adapters at the edge of the content service: Kafka and gRPC."""

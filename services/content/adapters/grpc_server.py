@@ -1,0 +1,102 @@
+"""ContentService over grpc.aio, plus the standard health service."""
+
+from __future__ import annotations
+
+from typing import Any, NoReturn
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1._async import HealthServicer
+
+from planet.content.v1 import content_service_pb2 as rpc
+from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
+from services.content.codec import command_from_request, post_to_pb
+from services.content.domain.validation import InvalidPost
+from services.content.handlers import ContentHandlers, EventLogUnavailable
+
+SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["ContentService"].full_name
+# One ResolveAuthors call serves one telemetry batch; the gateway caps batches well below this.
+MAX_RESOLVE_ITEMS = 5_000
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class ContentServicer(rpc_grpc.ContentServiceServicer):
+    """Translates RPCs to handler calls and handler errors to status codes."""
+
+    def __init__(self, handlers: ContentHandlers) -> None:
+        self._handlers = handlers
+        self.ready = False
+
+    async def PublishPost(
+        self, request: rpc.PublishPostRequest, context: Context
+    ) -> rpc.PublishPostResponse:
+        """Publish a post (idempotent on request_id)."""
+        await self._require_ready(context)
+        try:
+            result = await self._handlers.publish_post(command_from_request(request))
+        except InvalidPost as exc:
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        except EventLogUnavailable as exc:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
+        return rpc.PublishPostResponse(post=post_to_pb(result.post))
+
+    async def GetPost(self, request: rpc.GetPostRequest, context: Context) -> rpc.Post:
+        """A post by id; NOT_FOUND when it was never published."""
+        await self._require_ready(context)
+        post = self._handlers.get_post(request.post_id)
+        if post is None:
+            await _abort(context, grpc.StatusCode.NOT_FOUND, f"post {request.post_id!r} not found")
+        return post_to_pb(post)
+
+    async def ResolveAuthors(
+        self, request: rpc.ResolveAuthorsRequest, context: Context
+    ) -> rpc.ResolveAuthorsResponse:
+        """Creator of each known item id; unknown ids are absent."""
+        await self._require_ready(context)
+        if len(request.item_ids) > MAX_RESOLVE_ITEMS:
+            await _abort(
+                context,
+                grpc.StatusCode.INVALID_ARGUMENT,
+                f"{len(request.item_ids)} item ids; the limit is {MAX_RESOLVE_ITEMS}",
+            )
+        return rpc.ResolveAuthorsResponse(authors=self._handlers.resolve_authors(request.item_ids))
+
+    async def _require_ready(self, context: Context) -> None:
+        if not self.ready:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE, "rebuilding posts from the log")
+
+
+async def _abort(context: Context, code: grpc.StatusCode, message: str) -> NoReturn:
+    await context.abort(code, message)
+    raise AssertionError("context.abort returned")  # abort always raises
+
+
+class Health:
+    """The grpc.health.v1 service, NOT_SERVING until the projection is rebuilt."""
+
+    def __init__(self) -> None:
+        # The asyncio servicer; grpc_health's stubs only describe the threaded one.
+        self.servicer = HealthServicer()
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report the overall and the ContentService status."""
+        status = (
+            health_pb2.HealthCheckResponse.SERVING
+            if serving
+            else health_pb2.HealthCheckResponse.NOT_SERVING
+        )
+        for name in ("", SERVICE_NAME):
+            await self.servicer.set(name, status)
+
+    async def shutting_down(self) -> None:
+        """NOT_SERVING for good: callers stop sending before the server stops."""
+        await self.servicer.enter_graceful_shutdown()
+
+
+def make_server(servicer: ContentServicer, health_: Health) -> grpc.aio.Server:
+    """A grpc.aio server carrying both services (ports are added by the caller)."""
+    server = grpc.aio.server()
+    rpc_grpc.add_ContentServiceServicer_to_server(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_.servicer, server)
+    return server

@@ -1,0 +1,111 @@
+"""Translation between the domain model and its protobuf messages (events and RPCs)."""
+
+from __future__ import annotations
+
+from planet.content.v1 import content_service_pb2 as rpc
+from planet.content.v1 import events_pb2 as ev
+from services.content.domain.commands import PublishPost
+from services.content.domain.model import CoinTicker, Post, PostKind, TradeIdea, TradeSide
+from services.content.domain.validation import InvalidPost
+
+_KIND_TO_PB = {PostKind.SHORT: ev.POST_KIND_SHORT, PostKind.ARTICLE: ev.POST_KIND_ARTICLE}
+_KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
+_SIDE_TO_PB = {TradeSide.LONG: ev.TRADE_SIDE_LONG, TradeSide.SHORT: ev.TRADE_SIDE_SHORT}
+_SIDE_FROM_PB = {v: k for k, v in _SIDE_TO_PB.items()}
+
+
+def component_to_pb(comp: CoinTicker | TradeIdea) -> ev.TradingComponent:
+    """A domain trading component as protobuf."""
+    if isinstance(comp, CoinTicker):
+        return ev.TradingComponent(ticker=ev.CoinTicker(symbol=comp.symbol))
+    return ev.TradingComponent(
+        trade_idea=ev.TradeIdea(
+            pair=comp.pair,
+            side=_SIDE_TO_PB[comp.side],
+            entry=comp.entry,
+            target=comp.target,
+            stop=comp.stop,
+        )
+    )
+
+
+def component_from_pb(comp: ev.TradingComponent, where: str) -> CoinTicker | TradeIdea:
+    """A protobuf trading component in domain terms; InvalidPost when it is empty or sideless."""
+    which = comp.WhichOneof("component")
+    if which == "ticker":
+        return CoinTicker(comp.ticker.symbol)
+    if which == "trade_idea":
+        idea = comp.trade_idea
+        side = _SIDE_FROM_PB.get(idea.side)
+        if side is None:
+            raise InvalidPost(f"{where}: trade idea side must be long or short")
+        return TradeIdea(idea.pair, side, idea.entry, idea.target, idea.stop)
+    raise InvalidPost(f"{where}: must be a ticker or a trade idea")
+
+
+def command_from_request(req: rpc.PublishPostRequest) -> PublishPost:
+    """The PublishPost command a request asks for; InvalidPost for shapes validation cannot see."""
+    kind = _KIND_FROM_PB.get(req.kind)
+    if kind is None:
+        raise InvalidPost("kind must be short or article")
+    return PublishPost(
+        request_id=req.request_id,
+        creator_id=req.creator_id,
+        kind=kind,
+        title=req.title,
+        body=req.body,
+        hashtags=tuple(req.hashtags),
+        mentions=tuple(req.mentions),
+        components=tuple(
+            component_from_pb(c, f"component {i}") for i, c in enumerate(req.components, 1)
+        ),
+    )
+
+
+def post_published(post: Post) -> ev.PostPublished:
+    """The PostPublished event of a post."""
+    return ev.PostPublished(
+        post_id=post.post_id,
+        creator_id=post.creator_id,
+        kind=_KIND_TO_PB[post.kind],
+        title=post.title,
+        body=post.body,
+        hashtags=post.hashtags,
+        mentions=post.mentions,
+        components=[component_to_pb(c) for c in post.components],
+        published_at_ms=post.published_at_ms,
+    )
+
+
+def post_from_event(event: ev.PostPublished, version: int) -> Post:
+    """The post a PostPublished event describes (the log is trusted: it has one writer)."""
+    return Post(
+        post_id=event.post_id,
+        creator_id=event.creator_id,
+        kind=_KIND_FROM_PB.get(event.kind, PostKind.SHORT),
+        title=event.title,
+        body=event.body,
+        hashtags=tuple(event.hashtags),
+        mentions=tuple(event.mentions),
+        components=tuple(
+            component_from_pb(c, f"component {i}") for i, c in enumerate(event.components, 1)
+        ),
+        published_at_ms=event.published_at_ms,
+        version=version,
+    )
+
+
+def post_to_pb(post: Post) -> rpc.Post:
+    """A post as the RPC message."""
+    return rpc.Post(
+        post_id=post.post_id,
+        creator_id=post.creator_id,
+        kind=_KIND_TO_PB[post.kind],
+        title=post.title,
+        body=post.body,
+        hashtags=post.hashtags,
+        mentions=post.mentions,
+        components=[component_to_pb(c) for c in post.components],
+        published_at_ms=post.published_at_ms,
+        version=post.version,
+    )

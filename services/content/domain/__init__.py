@@ -1,0 +1,1 @@
+"""The content domain: pure data and rules, no Kafka, gRPC or HTTP."""

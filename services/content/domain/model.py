@@ -1,0 +1,57 @@
+"""Posts and the trading components embedded in them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class PostKind(Enum):
+    """Short posts and long-form articles have different size limits."""
+
+    SHORT = "short"
+    ARTICLE = "article"
+
+
+class TradeSide(Enum):
+    """Direction of a trade idea."""
+
+    LONG = "long"
+    SHORT = "short"
+
+
+@dataclass(frozen=True)
+class CoinTicker:
+    """A live coin ticker embedded in a post."""
+
+    symbol: str
+
+
+@dataclass(frozen=True)
+class TradeIdea:
+    """A trade setup; prices are canonical decimal strings so no precision is lost."""
+
+    pair: str
+    side: TradeSide
+    entry: str
+    target: str
+    stop: str
+
+
+TradingComponent = CoinTicker | TradeIdea
+
+
+@dataclass(frozen=True)
+class Post:
+    """A published post: the state PostPublished carries and the projection holds."""
+
+    post_id: str
+    creator_id: str
+    kind: PostKind
+    title: str
+    body: str
+    hashtags: tuple[str, ...]
+    mentions: tuple[str, ...]
+    components: tuple[TradingComponent, ...]
+    published_at_ms: int
+    version: int = 1

@@ -1,0 +1,160 @@
+"""Rules a post must satisfy before it is published, with size limits on every input."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from decimal import Decimal, InvalidOperation
+
+from services.content.domain.commands import PublishPost
+from services.content.domain.model import CoinTicker, PostKind, TradeIdea, TradeSide
+
+MAX_ID_CHARS = 128
+MAX_TITLE_CHARS = 200
+MAX_SHORT_BODY_CHARS = 2_000
+MAX_ARTICLE_BODY_CHARS = 100_000
+MAX_HASHTAGS = 10
+MAX_HASHTAG_CHARS = 50
+MAX_MENTIONS = 20
+MAX_MENTION_CHARS = 64
+MAX_COMPONENTS = 5
+MAX_PRICE_CHARS = 40
+
+_HASHTAG = re.compile(r"^\w+$")
+_MENTION = re.compile(r"^[\w.\-]+$")
+_SYMBOL = re.compile(r"^[A-Z0-9]{1,20}$")
+_PAIR = re.compile(r"^[A-Z0-9]{1,20}(/[A-Z0-9]{1,20})?$")
+# Plain notation only: "1e3" or "Infinity" would survive Decimal() but confuse every reader.
+_PRICE = re.compile(r"^\d+(\.\d+)?$")
+
+
+class InvalidPost(ValueError):
+    """A PublishPost that breaks a rule; the message names every problem."""
+
+
+@dataclass
+class _Problems:
+    items: list[str]
+
+    def add(self, problem: str) -> None:
+        self.items.append(problem)
+
+
+def validate(cmd: PublishPost) -> PublishPost:
+    """The command with hashtags, mentions and symbols normalized; InvalidPost otherwise."""
+    problems = _Problems([])
+    _check_id("request_id", cmd.request_id, problems)
+    _check_id("creator_id", cmd.creator_id, problems)
+    title = cmd.title.strip()
+    body = cmd.body.strip()
+    if len(title) > MAX_TITLE_CHARS:
+        problems.add(f"title has {len(title)} characters; the limit is {MAX_TITLE_CHARS}")
+    if cmd.kind is PostKind.ARTICLE and not title:
+        problems.add("an article needs a title")
+    limit = MAX_ARTICLE_BODY_CHARS if cmd.kind is PostKind.ARTICLE else MAX_SHORT_BODY_CHARS
+    if not body:
+        problems.add("body is empty")
+    elif len(body) > limit:
+        problems.add(
+            f"body has {len(body)} characters; the limit for a {cmd.kind.value} post is {limit}"
+        )
+    hashtags = _names("hashtag", cmd.hashtags, "#", _HASHTAG, MAX_HASHTAGS,
+                      MAX_HASHTAG_CHARS, problems)
+    mentions = _names("mention", cmd.mentions, "@", _MENTION, MAX_MENTIONS,
+                      MAX_MENTION_CHARS, problems)
+    components = _components(cmd, problems)
+    if problems.items:
+        raise InvalidPost("; ".join(problems.items))
+    return replace(
+        cmd, title=title, body=body, hashtags=hashtags, mentions=mentions, components=components
+    )
+
+
+def _check_id(name: str, value: str, problems: _Problems) -> None:
+    if not value.strip():
+        problems.add(f"{name} is required")
+    elif len(value) > MAX_ID_CHARS:
+        problems.add(f"{name} has {len(value)} characters; the limit is {MAX_ID_CHARS}")
+
+
+def _names(
+    what: str,
+    raw: tuple[str, ...],
+    sigil: str,
+    pattern: re.Pattern[str],
+    max_count: int,
+    max_chars: int,
+    problems: _Problems,
+) -> tuple[str, ...]:
+    if len(raw) > max_count:
+        problems.add(f"{len(raw)} {what}s; the limit is {max_count}")
+        return ()
+    out: list[str] = []
+    for item in raw:
+        name = item.strip().removeprefix(sigil)
+        if not name or len(name) > max_chars or not pattern.match(name):
+            problems.add(
+                f"{what} {item[:max_chars + 1]!r} is not 1-{max_chars} letters, digits or _"
+                + (" . -" if what == "mention" else "")
+            )
+        elif name not in out:
+            out.append(name)
+    return tuple(out)
+
+
+def _components(
+    cmd: PublishPost, problems: _Problems
+) -> tuple[CoinTicker | TradeIdea, ...]:
+    if len(cmd.components) > MAX_COMPONENTS:
+        problems.add(f"{len(cmd.components)} trading components; the limit is {MAX_COMPONENTS}")
+        return ()
+    out: list[CoinTicker | TradeIdea] = []
+    for i, comp in enumerate(cmd.components, start=1):
+        where = f"component {i}"
+        if isinstance(comp, CoinTicker):
+            symbol = comp.symbol.strip().upper()
+            if not _SYMBOL.match(symbol):
+                problems.add(f"{where}: ticker symbol {comp.symbol[:21]!r} is not 1-20 A-Z/0-9")
+            out.append(CoinTicker(symbol))
+        else:
+            idea = _trade_idea(comp, where, problems)
+            if idea is not None:
+                out.append(idea)
+    return tuple(out)
+
+
+def _trade_idea(idea: TradeIdea, where: str, problems: _Problems) -> TradeIdea | None:
+    pair = idea.pair.strip().upper()
+    ok = True
+    if not _PAIR.match(pair):
+        problems.add(f"{where}: pair {idea.pair[:42]!r} is not like BTC/USDT")
+        ok = False
+    prices: dict[str, Decimal] = {}
+    for name, raw in (("entry", idea.entry), ("target", idea.target), ("stop", idea.stop)):
+        price = _positive_decimal(raw.strip())
+        if price is None:
+            problems.add(f"{where}: {name} {raw[:MAX_PRICE_CHARS + 1]!r} is not a positive decimal")
+            ok = False
+        else:
+            prices[name] = price
+    if ok:
+        entry, target, stop = prices["entry"], prices["target"], prices["stop"]
+        if idea.side is TradeSide.LONG and not stop < entry < target:
+            problems.add(f"{where}: a long idea needs stop < entry < target")
+            ok = False
+        if idea.side is TradeSide.SHORT and not target < entry < stop:
+            problems.add(f"{where}: a short idea needs target < entry < stop")
+            ok = False
+    if not ok:
+        return None
+    return TradeIdea(pair, idea.side, idea.entry.strip(), idea.target.strip(), idea.stop.strip())
+
+
+def _positive_decimal(raw: str) -> Decimal | None:
+    if len(raw) > MAX_PRICE_CHARS or not _PRICE.match(raw):
+        return None
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        return None
+    return value if value > 0 else None

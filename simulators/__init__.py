@@ -1,0 +1,1 @@
+"""Simulators of systems outside Planet, for demos, tests and benchmarks."""

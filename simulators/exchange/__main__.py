@@ -1,0 +1,119 @@
+"""Command line: ``python -m simulators.exchange kyc|fee|fill|random ...``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import NoReturn
+
+from planetkit.kafka.admin import ensure_topics
+from planetkit.kafka.producer import make_producer
+from planetkit.settings import KafkaSettings, TopicSettings
+from simulators.exchange.facts import (
+    ExchangeTopics,
+    publish_fee,
+    publish_fill,
+    publish_kyc,
+    publish_random,
+)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments end the process with one line, not a usage screen."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"simulators.exchange: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def _positive_int(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {raw!r}")
+    return value
+
+
+def _count(raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {raw!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative: {raw!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line grammar."""
+    p = _Parser(prog="python -m simulators.exchange",
+                description="Publish exchange facts to Planet's Kafka topics.")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    kyc = sub.add_parser("kyc", help="a user passed KYC")
+    kyc.add_argument("--user", required=True)
+    fee = sub.add_parser("fee", help="a trade fee was charged")
+    fee.add_argument("--user", required=True)
+    fee.add_argument("--amount-minor", type=_positive_int, required=True,
+                     help="integer minor units, e.g. USDT cents")
+    fee.add_argument("--currency", default="USDT")
+    fee.add_argument("--fee-id")
+    fill = sub.add_parser("fill", help="an order was filled")
+    fill.add_argument("--user", required=True)
+    fill.add_argument("--pair", default="BTC/USDT")
+    fill.add_argument("--side", choices=("buy", "sell"), required=True)
+    fill.add_argument("--price", required=True, help="decimal string")
+    fill.add_argument("--quantity", required=True, help="decimal string")
+    fill.add_argument("--fee-minor", type=_count, default=0)
+    fill.add_argument("--fill-id")
+    rnd = sub.add_parser("random", help="KYC for N users, then M random fees")
+    rnd.add_argument("--users", type=_positive_int, required=True)
+    rnd.add_argument("--fees", type=_count, required=True)
+    rnd.add_argument("--fills", type=_count, default=0)
+    rnd.add_argument("--seed", type=int, default=0)
+    rnd.add_argument("--currency", default="USDT")
+    return p
+
+
+async def _run(args: argparse.Namespace) -> str:
+    bootstrap = KafkaSettings().bootstrap_servers
+    topics = ExchangeTopics.with_suffix(TopicSettings().topic_suffix)
+    await ensure_topics(bootstrap, topics.all())
+    producer = make_producer(bootstrap)
+    await producer.start()
+    try:
+        if args.command == "kyc":
+            kyc = await publish_kyc(producer, topics, args.user)
+            return f"kyc {kyc.user_id} -> {topics.kyc.name}"
+        if args.command == "fee":
+            fee = await publish_fee(producer, topics, args.user, args.amount_minor,
+                                    args.currency, fee_id=args.fee_id)
+            return f"fee {fee.fee_id} {fee.amount_minor} {fee.currency} -> {topics.fees.name}"
+        if args.command == "fill":
+            fill = await publish_fill(producer, topics, args.user, args.pair, args.side,
+                                      args.price, args.quantity, args.fee_minor,
+                                      fill_id=args.fill_id)
+            return f"fill {fill.fill_id} -> {topics.fills.name}"
+        run = await publish_random(producer, topics, users=args.users, fees=args.fees,
+                                   fills=args.fills, seed=args.seed, currency=args.currency)
+        return (f"{len(run.users)} users, {run.fees} fees ({run.fee_total_minor} minor units),"
+                f" {run.fills} fills")
+    finally:
+        await producer.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse, publish, print one line; exit 2 on bad input."""
+    args = parser().parse_args(argv)
+    try:
+        print(asyncio.run(_run(args)))
+    except ValueError as exc:
+        print(f"simulators.exchange: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

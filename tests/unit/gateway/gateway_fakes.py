@@ -1,0 +1,102 @@
+"""In-memory backends and helpers for unit tests of the gateway's own logic."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi.testclient import TestClient
+
+from gateway.app import create_app
+from gateway.auth import issue_token
+from gateway.errors import NotFound
+from gateway.ports import Backends
+from gateway.settings import GatewaySettings
+from planet.content.v1 import content_service_pb2 as content
+from planet.events.v1.envelope_pb2 import Envelope
+from planet.incentive.v1 import incentive_service_pb2 as incentive
+
+SECRET = "unit-test-secret-of-at-least-32-bytes!"
+# PyJWT checks expiry against the real clock, so the fake clock starts at real now.
+NOW_MS = time.time_ns() // 1_000_000
+
+
+@dataclass
+class FakeContent:
+    """Posts in a dict; publish echoes the request."""
+
+    posts: dict[str, content.Post] = field(default_factory=dict)
+
+    async def publish_post(self, request: content.PublishPostRequest) -> content.Post:
+        post = content.Post(
+            post_id=f"post_{request.request_id}", creator_id=request.creator_id,
+            kind=request.kind, title=request.title, body=request.body,
+            hashtags=request.hashtags, mentions=request.mentions,
+            components=request.components, published_at_ms=NOW_MS, version=1,
+        )
+        self.posts.setdefault(post.post_id, post)
+        return self.posts[post.post_id]
+
+    async def get_post(self, post_id: str) -> content.Post:
+        if post_id not in self.posts:
+            raise NotFound(f"post {post_id!r} not found")
+        return self.posts[post_id]
+
+    async def resolve_authors(self, item_ids: list[str]) -> dict[str, str]:
+        return {i: self.posts[i].creator_id for i in item_ids if i in self.posts}
+
+
+@dataclass
+class FakeIncentive:
+    """Returns a fixed estimate with a settable score."""
+
+    score_milli: int = 1500
+
+    async def weekly_estimate(self, creator_id: str, week: str) -> incentive.WeeklyEstimate:
+        return incentive.WeeklyEstimate(
+            creator_id=creator_id, week=week or "2025-W48", views=3,
+            score_milli=self.score_milli, formula="test",
+        )
+
+
+@dataclass
+class FakeEvents:
+    """Keeps published envelopes."""
+
+    published: list[Envelope] = field(default_factory=list)
+
+    async def publish_batch(self, envelope: Envelope) -> None:
+        self.published.append(envelope)
+
+
+@dataclass
+class Fakes:
+    content: FakeContent
+    incentive: FakeIncentive
+    events: FakeEvents
+
+
+def settings(**overrides: object) -> GatewaySettings:
+    """Gateway settings for tests."""
+    values: dict[str, object] = {"jwt_secret": SECRET, "max_body_bytes": 4096,
+                                 "max_batch_events": 5, "ws_poll_s": 0.05}
+    values.update(overrides)
+    return GatewaySettings(**values)  # type: ignore[arg-type]
+
+
+def client_for(gateway_settings: GatewaySettings, fakes: Fakes) -> TestClient:
+    """A TestClient whose lifespan opens the fakes."""
+
+    @asynccontextmanager
+    async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
+        yield Backends(fakes.content, fakes.incentive, fakes.events, lambda: NOW_MS)
+
+    return TestClient(create_app(gateway_settings, factory))
+
+
+def bearer(user_id: str, roles: list[str] | None = None, ttl_s: int = 600) -> dict[str, str]:
+    """An Authorization header for ``user_id``."""
+    token = issue_token(SECRET, user_id, roles or [], now_s=NOW_MS // 1000, ttl_s=ttl_s)
+    return {"Authorization": f"Bearer {token}"}

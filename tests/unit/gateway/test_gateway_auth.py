@@ -1,0 +1,92 @@
+"""Tokens: issued and verified with HS256; every protected route needs one."""
+
+from __future__ import annotations
+
+import jwt
+import pytest
+from fastapi.testclient import TestClient
+from gateway_fakes import NOW_MS, SECRET, Fakes, bearer, client_for, settings
+
+from gateway.auth import InvalidToken, issue_token, verify_token
+from gateway.settings import GatewaySettings
+from planetkit.settings import load_settings
+
+
+def test_a_token_round_trips_subject_and_roles() -> None:
+    token = issue_token(SECRET, "user_1", ["creator", "creator"], now_s=NOW_MS // 1000, ttl_s=60)
+    principal = verify_token(SECRET, token)
+    assert principal.user_id == "user_1" and principal.roles == {"creator"}
+
+
+@pytest.mark.parametrize(
+    ("token", "reason"),
+    [
+        (issue_token(SECRET, "u", [], now_s=1_000, ttl_s=60), "token has expired"),
+        (issue_token("another-secret-of-at-least-32-bytes!!", "u", [], now_s=NOW_MS // 1000,
+                     ttl_s=60), "Signature verification failed"),
+        (jwt.encode({"sub": "u"}, SECRET, algorithm="HS256"), "exp"),
+        ("not.a.jwt", "invalid token"),
+    ],
+)
+def test_bad_tokens_are_refused_with_a_reason(token: str, reason: str) -> None:
+    with pytest.raises(InvalidToken, match=reason):
+        verify_token(SECRET, token)
+
+
+def test_the_none_algorithm_is_refused() -> None:
+    token = jwt.encode({"sub": "u", "exp": 2_000_000_000}, None, algorithm="none")
+    with pytest.raises(InvalidToken):
+        verify_token(SECRET, token)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/v1/posts"), ("GET", "/v1/posts/p"), ("POST", "/v1/telemetry/batches"),
+     ("GET", "/v1/creators/c/estimate")],
+)
+def test_protected_routes_answer_401_without_a_token(client: TestClient, method: str,
+                                                     path: str) -> None:
+    response = client.request(method, path)
+    assert response.status_code == 401
+    assert "bearer token" in response.json()["error"]
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_a_forged_token_gets_401(client: TestClient) -> None:
+    response = client.get("/v1/posts/p", headers={"Authorization": "Bearer x.y.z"})
+    assert response.status_code == 401 and response.json()["error"].startswith("invalid token")
+
+
+def test_dev_tokens_exist_only_in_dev_mode(fakes: Fakes, client: TestClient) -> None:
+    assert client.post("/v1/dev/tokens", json={"user_id": "u"}).status_code == 404
+    with client_for(settings(dev_mode=True), fakes) as dev:
+        response = dev.post("/v1/dev/tokens", json={"user_id": "u1", "roles": ["creator"]})
+        assert response.status_code == 200
+        token = response.json()["token"]
+        assert verify_token(SECRET, token).user_id == "u1"
+        assert dev.get("/v1/posts/nope", headers={"Authorization": f"Bearer {token}"}
+                       ).status_code == 404
+
+
+def test_the_jwt_secret_is_required(monkeypatch: pytest.MonkeyPatch,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("PLANET_GATEWAY_JWT_SECRET", raising=False)
+    with pytest.raises(SystemExit):
+        load_settings(GatewaySettings)
+    assert "PLANET_GATEWAY_JWT_SECRET" in capsys.readouterr().err
+
+
+def test_healthz_and_docs_need_no_token(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    assert client.get("/docs").status_code == 200
+    assert "/v1/telemetry/batches" in client.get("/openapi.json").json()["paths"]
+
+
+def test_estimates_are_for_the_creator_or_an_operator(client: TestClient) -> None:
+    path = "/v1/creators/alice/estimate?week=2025-W48"
+    assert client.get(path, headers=bearer("alice")).json()["score_milli"] == 1500
+    assert client.get(path, headers=bearer("ops", ["operator"])).status_code == 200
+    forbidden = client.get(path, headers=bearer("mallory"))
+    assert forbidden.status_code == 403 and "only the creator" in forbidden.json()["error"]
+    bad_week = client.get("/v1/creators/alice/estimate?week=2025-48", headers=bearer("alice"))
+    assert bad_week.status_code == 422 and "ISO week" in bad_week.json()["error"]
