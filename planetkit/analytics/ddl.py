@@ -1,0 +1,67 @@
+"""The analytics schema, identical for the embedded engine and a ClickHouse server.
+
+Every name is fully qualified (``planet.``) so no statement depends on a current database.
+"""
+
+from __future__ import annotations
+
+DATABASE = "planet"
+EVENTS_RAW = f"{DATABASE}.events_raw"
+EVENTS_RAW_DEDUP = f"{DATABASE}.events_raw_dedup"
+
+CREATE_DATABASE = f"CREATE DATABASE IF NOT EXISTS {DATABASE}"
+
+# ReplacingMergeTree collapses rows with the same sorting key, so a batch re-inserted after a
+# crash (Kafka redelivers from the last committed offset) converges to one row per event.
+# The key must be identical for every copy of an event: event_type and event_id are, and so is
+# the partition (occurred_at never changes for an event id), which matters because merges
+# never cross partitions. ingested_at as the version keeps the latest copy.
+# Merges are eventual: count exactly with FINAL, or through the dedup view below.
+CREATE_EVENTS_RAW = f"""
+CREATE TABLE IF NOT EXISTS {EVENTS_RAW}
+(
+    event_id          String,
+    event_type        LowCardinality(String),
+    schema_version    UInt32,
+    source            LowCardinality(String),
+    aggregate_id      String,
+    aggregate_version UInt64,
+    occurred_at       DateTime64(3, 'UTC'),
+    kafka_topic       LowCardinality(String),
+    kafka_partition   UInt32,
+    kafka_offset      UInt64,
+    payload_json      String CODEC(ZSTD(3)),
+    ingested_at       DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree(ingested_at)
+PARTITION BY toYYYYMM(occurred_at)
+ORDER BY (event_type, event_id)
+""".strip()
+
+# A plain view with FINAL works on both backends and spares analysts from remembering FINAL.
+# OR REPLACE, not IF NOT EXISTS: a view keeps the column list it was created with, so every
+# migrate() re-creates it (atomically) and it follows columns added to the table later.
+CREATE_EVENTS_RAW_DEDUP = f"""
+CREATE OR REPLACE VIEW {EVENTS_RAW_DEDUP} AS
+SELECT * FROM {EVENTS_RAW} FINAL
+""".strip()
+
+MIGRATIONS: tuple[str, ...] = (CREATE_DATABASE, CREATE_EVENTS_RAW, CREATE_EVENTS_RAW_DEDUP)
+
+# Column order of the JSONEachRow batches both backends send (see encoding.encode_rows).
+INSERT_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "event_type",
+    "schema_version",
+    "source",
+    "aggregate_id",
+    "aggregate_version",
+    "occurred_at",
+    "kafka_topic",
+    "kafka_partition",
+    "kafka_offset",
+    "payload_json",
+    "ingested_at",
+)
+INSERT_FORMAT = "JSONEachRow"
+INSERT_EVENTS = f"INSERT INTO {EVENTS_RAW} ({', '.join(INSERT_COLUMNS)})"

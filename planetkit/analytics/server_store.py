@@ -1,0 +1,138 @@
+"""AnalyticsStore over clickhouse-connect, for a real ClickHouse server (``CLICKHOUSE_URL``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from urllib.parse import urlsplit, urlunsplit
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from planetkit.analytics import ddl
+from planetkit.analytics.encoding import chunked, encode_rows, normalize_param
+from planetkit.analytics.sql_guard import ensure_read_only
+from planetkit.analytics.store import (
+    AnalyticsStoreError,
+    QueryFailedError,
+    QueryResult,
+    RawEventRow,
+)
+
+DEFAULT_MAX_RESULT_ROWS = 1_000_000
+DEFAULT_MAX_INSERT_ROWS = 100_000
+_INSERT_FORMAT = "JSONCompactEachRow"
+
+
+def _without_database(url: str) -> str:
+    # Every statement names planet.* itself, and clickhouse-connect refuses a DSN whose
+    # database does not exist yet, which it would not before the first migrate().
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return url
+    return urlunsplit(parts._replace(path=""))
+
+
+class ServerStore:
+    """The ClickHouse-server store; it owns the clickhouse-connect client it is given."""
+
+    def __init__(
+        self,
+        client: Client,
+        *,
+        max_result_rows: int = DEFAULT_MAX_RESULT_ROWS,
+        max_insert_rows: int = DEFAULT_MAX_INSERT_ROWS,
+    ) -> None:
+        self._client = client
+        self._max_insert_rows = max_insert_rows
+        # readonly goes last: a server applying these in order must not freeze the others.
+        self._query_settings: dict[str, object] = {
+            "max_result_rows": int(max_result_rows),
+            "result_overflow_mode": "throw",
+            "readonly": 1,
+        }
+        self._closed = False
+
+    @classmethod
+    def from_url(cls, url: str, **kwargs: int) -> ServerStore:
+        """Connect to ``http(s)://user:password@host:port[/ignored-database]``."""
+        # tz_mode="aware" returns DateTime64('UTC') values as aware datetimes, like ChdbStore.
+        if urlsplit(url).scheme in ("http", "https"):
+            # No server session: the sink inserts while analysts query on other threads, and
+            # ClickHouse refuses concurrent queries in one session. Nothing here needs one.
+            client = clickhouse_connect.get_client(
+                dsn=_without_database(url), tz_mode="aware", autogenerate_session_id=False
+            )
+        else:
+            client = clickhouse_connect.get_client(dsn=url, tz_mode="aware")
+        return cls(client, **kwargs)
+
+    def __enter__(self) -> ServerStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise AnalyticsStoreError("the store is closed")
+
+    def migrate(self) -> None:
+        """Create the database, table and views if missing; safe to run on every start."""
+        self._check_open()
+        for statement in ddl.MIGRATIONS:
+            try:
+                self._client.command(statement)
+            except OperationalError:
+                raise
+            except DatabaseError as exc:
+                raise QueryFailedError(f"migration failed: {exc}") from exc
+
+    def insert_events(self, rows: Sequence[RawEventRow]) -> None:
+        """Insert rows, one INSERT per ``max_insert_rows``; duplicates are harmless."""
+        # As in ChdbStore: a bad row raises ValueError before its chunk is sent.
+        self._check_open()
+        for chunk in chunked(rows, self._max_insert_rows):
+            try:
+                self._client.raw_insert(
+                    ddl.EVENTS_RAW,
+                    ddl.INSERT_COLUMNS,
+                    insert_block=encode_rows(chunk),
+                    fmt=_INSERT_FORMAT,
+                )
+            except OperationalError:
+                # Connection trouble is not a statement failure; callers may retry it.
+                raise
+            except DatabaseError as exc:
+                raise QueryFailedError(f"insert into {ddl.EVENTS_RAW} failed: {exc}") from exc
+
+    def query(self, sql: str, params: Mapping[str, object] | None = None) -> QueryResult:
+        """Run one read-only statement; ValueError for anything but SELECT/WITH/SHOW/DESCRIBE."""
+        self._check_open()
+        statement = ensure_read_only(sql)
+        parameters = {name: normalize_param(value) for name, value in (params or {}).items()}
+        try:
+            result = self._client.query(
+                statement, parameters=parameters, settings=dict(self._query_settings)
+            )
+        except OperationalError:
+            raise
+        except DatabaseError as exc:
+            raise QueryFailedError(str(exc)) from exc
+        return QueryResult(
+            columns=tuple(result.column_names),
+            rows=[tuple(row) for row in result.result_rows],
+        )
+
+    def close(self) -> None:
+        """Close the client's connections; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._client.close()
