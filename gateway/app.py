@@ -11,7 +11,7 @@ from gateway.backends import open_backends
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.errors import install_error_handlers
 from gateway.ports import Backends
-from gateway.routes import dev, estimates, posts, telemetry
+from gateway.routes import analytics, dev, estimates, posts, telemetry
 from gateway.settings import GatewaySettings
 
 BackendsFactory = Callable[[GatewaySettings], AbstractAsyncContextManager[Backends]]
@@ -48,4 +48,5 @@ def create_app(
     app.include_router(posts.router)
     app.include_router(telemetry.router)
     app.include_router(estimates.router)
+    app.include_router(analytics.router)
     return app

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 import grpc
 
+from gateway.adapters.analytics_client import GrpcAnalytics
 from gateway.adapters.content_client import GrpcContent
 from gateway.adapters.incentive_client import GrpcIncentive
 from gateway.adapters.kafka_events import KafkaEvents
@@ -25,7 +26,7 @@ def now_ms() -> int:
 
 @asynccontextmanager
 async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
-    """gRPC channels to content and incentive, and an idempotent Kafka producer."""
+    """gRPC channels to content, incentive and analytics, and an idempotent Kafka producer."""
     topic = with_suffix(ENGAGEMENT_BATCHES, settings.topics.topic_suffix)
     bootstrap = settings.kafka.bootstrap_servers
     await ensure_topics(bootstrap, [topic])
@@ -35,12 +36,14 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
         async with (
             grpc.aio.insecure_channel(settings.content_addr) as content,
             grpc.aio.insecure_channel(settings.incentive_addr) as incentive,
+            grpc.aio.insecure_channel(settings.analytics_addr) as analytics,
         ):
             yield Backends(
                 content=GrpcContent(content, settings.grpc_timeout_s),
                 incentive=GrpcIncentive(incentive, settings.grpc_timeout_s),
                 events=KafkaEvents(producer, topic, settings.publish_timeout_s),
                 clock_ms=now_ms,
+                analytics=GrpcAnalytics(analytics, settings.analytics_timeout_s),
             )
     finally:
         await producer.stop()

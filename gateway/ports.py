@@ -31,6 +31,22 @@ class IncentivePort(Protocol):
         """The running estimate of a creator's week ("" = current week)."""
 
 
+@dataclass(frozen=True)
+class QueryAnswer:
+    """Column names and rows of a query (integers exact), and whether rows were left out."""
+
+    columns: list[str]
+    rows: list[list[object]]
+    truncated: bool
+
+
+class AnalyticsPort(Protocol):
+    """The analytics sink's read-only SQL; a 400 GatewayError for a statement it refuses."""
+
+    async def query(self, sql: str) -> QueryAnswer:
+        """Columns and rows of one read-only statement."""
+
+
 class EventSink(Protocol):
     """Where the gateway's own events go (ENGAGEMENT_BATCHES)."""
 
@@ -46,3 +62,5 @@ class Backends:
     incentive: IncentivePort
     events: EventSink
     clock_ms: Callable[[], int]
+    # Optional so that setups without the analytics sink (and their fakes) need not name it.
+    analytics: AnalyticsPort | None = None

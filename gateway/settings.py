@@ -21,6 +21,9 @@ class GatewaySettings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65535)
     content_addr: str = "127.0.0.1:50051"
     incentive_addr: str = "127.0.0.1:50052"
+    analytics_addr: str = "127.0.0.1:50053"
+    # Analyst queries scan; they get longer than the point lookups of grpc_timeout_s.
+    analytics_timeout_s: float = Field(default=30.0, gt=0)
     grpc_timeout_s: float = Field(default=5.0, gt=0)
     publish_timeout_s: float = Field(default=10.0, gt=0)
     max_body_bytes: int = Field(default=256 * 1024, gt=0)

@@ -1,0 +1,51 @@
+# Planet: two commands for a newcomer.
+#   make run   - install what is missing, start Kafka and every service, seed demo data
+#   make test  - install what is missing, start Kafka, run every check and test layer
+PY := .venv/bin/python
+SRC := planetkit services gateway simulators devstack bench
+
+.PHONY: run stop test bootstrap kafka proto check-proto lint typecheck unit bench bench-settle helm-lint clean
+
+run: bootstrap kafka
+	$(PY) -m devstack up
+
+stop:
+	-[ -x $(PY) ] && $(PY) -m devstack down
+	bash scripts/kafka.sh stop
+
+test: bootstrap kafka check-proto lint typecheck helm-lint
+	$(PY) -m pytest -q
+
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+kafka:
+	@bash scripts/kafka.sh start
+
+proto: bootstrap
+	PYTHON=$(PY) bash scripts/gen_proto.sh
+
+check-proto: bootstrap
+	@PYTHON=$(PY) bash scripts/gen_proto.sh --check
+
+lint: bootstrap
+	$(PY) -m ruff check .
+
+typecheck: bootstrap
+	$(PY) -m mypy
+
+helm-lint:
+	bash scripts/helm.sh lint
+
+unit: bootstrap
+	$(PY) -m pytest -q tests/unit
+
+bench: bootstrap kafka
+	$(PY) -m bench.engagement_throughput
+	$(PY) -m bench.settle_week
+
+bench-settle: bootstrap
+	$(PY) -m bench.settle_week
+
+clean: stop
+	rm -rf .local

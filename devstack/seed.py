@@ -1,0 +1,82 @@
+"""A small demo data set, entered the way real clients and the exchange would."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import httpx
+
+from planetkit.kafka.producer import make_producer
+from simulators.exchange.facts import ExchangeTopics, publish_fee, publish_kyc
+
+
+def token(client: httpx.Client, user_id: str, roles: list[str]) -> str:
+    """A dev-mode token for ``user_id``."""
+    resp = client.post("/v1/dev/tokens", json={"user_id": user_id, "roles": roles})
+    resp.raise_for_status()
+    return str(resp.json()["token"])
+
+
+def auth(tok: str) -> dict[str, str]:
+    """Bearer header."""
+    return {"Authorization": f"Bearer {tok}"}
+
+
+async def seed_exchange(bootstrap: str, topic_suffix: str) -> None:
+    """KYC for every demo user and some trading fees for two consumers."""
+    topics = ExchangeTopics.with_suffix(topic_suffix)
+    producer = make_producer(bootstrap)
+    await producer.start()
+    try:
+        for user in ("alice", "bob", "carol", "dave"):
+            await publish_kyc(producer, topics, user)
+        await publish_fee(producer, topics, "carol", 125_000, fee_id="seed-fee-carol-1")
+        await publish_fee(producer, topics, "dave", 4_000, fee_id="seed-fee-dave-1")
+    finally:
+        await producer.stop()
+
+
+def seed_content(base_url: str) -> dict[str, str]:
+    """Posts by two creators and a session of views and interactions by two consumers."""
+    now = int(time.time() * 1000)
+    with httpx.Client(base_url=base_url, timeout=10) as client:
+        alice, bob = token(client, "alice", ["creator"]), token(client, "bob", ["creator"])
+        posts = {}
+        samples: list[tuple[str, str, dict[str, object]]] = [
+            (alice, alice, {"kind": "article", "title": "BTC weekly structure",
+                            "body": "Range high rejected twice; watching 92k for a retest.",
+                            "hashtags": ["btc", "ta"], "components": [{"trade_idea": {
+                                "pair": "BTC/USDT", "side": "long", "entry": "92000",
+                                "target": "99000", "stop": "89500"}}]}),
+            (bob, bob, {"body": "Macro: rate cut odds moved again. Stay patient.",
+                        "hashtags": ["macro"]}),
+        ]
+        for n, (author, tok, body) in enumerate(samples):
+            resp = client.post("/v1/posts", json=body,
+                               headers={**auth(tok), "Idempotency-Key": f"seed-post-{n}"})
+            resp.raise_for_status()
+            posts[author] = resp.json()["post_id"]
+        a_post, b_post = posts[alice], posts[bob]
+        for consumer, events in [
+            ("carol", [("view", a_post, 95), ("interaction", a_post, "like"),
+                       ("interaction", a_post, "comment"), ("view", b_post, 30)]),
+            ("dave", [("view", b_post, 240), ("interaction", b_post, "share")]),
+        ]:
+            tok = token(client, consumer, [])
+            batch = []
+            for i, (kind, item, arg) in enumerate(events):
+                ev: dict[str, object] = {"event_id": f"seed-{consumer}-{i}", "item_id": item,
+                                         "occurred_at_ms": now - 60_000 + i, "type": kind}
+                if kind == "view":
+                    ev["dwell_seconds"] = arg
+                else:
+                    ev["interaction"] = arg
+                    if arg == "comment":
+                        ev["text_length"] = 64
+                batch.append(ev)
+            resp = client.post("/v1/telemetry/batches", headers=auth(tok),
+                               json={"batch_id": f"seed-{consumer}-{uuid.uuid4().hex[:6]}",
+                                     "events": batch})
+            resp.raise_for_status()
+    return {"alice_post": a_post, "bob_post": b_post}

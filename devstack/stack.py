@@ -1,0 +1,186 @@
+"""Starting, probing and stopping the Planet processes."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import health
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (loopback)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Ports:
+    """Where each service listens."""
+
+    gateway: int = 8080
+    content: int = 50051
+    incentive: int = 50052
+    analytics: int = 50053
+    incentive_web: int = 6067
+
+    @classmethod
+    def free(cls) -> Ports:
+        """Fresh free ports, for a stack that must not collide with another."""
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+
+
+@dataclass
+class Service:
+    """One process of the stack."""
+
+    name: str
+    module: str
+    env: dict[str, str]
+    ready: Callable[[], bool]
+    ready_timeout_s: float = 90.0
+    proc: subprocess.Popen[bytes] | None = None
+
+
+@dataclass
+class Stack:
+    """Every Planet service as a local process, with its logs and pids under ``run_dir``."""
+
+    bootstrap: str
+    run_dir: Path
+    ports: Ports = field(default_factory=Ports)
+    topic_suffix: str = ""
+    jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    python: str = sys.executable
+    services: dict[str, Service] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        p = self.ports
+        log = self.run_dir / "aggregator.log"
+        self.services = {
+            s.name: s
+            for s in [
+                Service("content", "services.content",
+                        {"PLANET_CONTENT_GRPC_HOST": "127.0.0.1",
+                         "PLANET_CONTENT_GRPC_PORT": str(p.content)},
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.content}")),
+                Service("incentive", "services.incentive.processor",
+                        {"PLANET_INCENTIVE_GRPC_HOST": "127.0.0.1",
+                         "PLANET_INCENTIVE_GRPC_PORT": str(p.incentive),
+                         "PLANET_INCENTIVE_WEB_HOST": "127.0.0.1",
+                         "PLANET_INCENTIVE_WEB_PORT": str(p.incentive_web),
+                         "PLANET_INCENTIVE_DATA_DIR": str(self.run_dir / "incentive-data")},
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.incentive}"), 120.0),
+                Service("aggregator", "services.incentive.engagement", {},
+                        lambda: health.log_contains(log, "aggregator: consuming")),
+                Service("analytics", "services.analytics",
+                        {"PLANET_ANALYTICS_GRPC_HOST": "127.0.0.1",
+                         "PLANET_ANALYTICS_GRPC_PORT": str(p.analytics),
+                         "PLANET_ANALYTICS_CHDB_PATH": str(self.run_dir / "chdb")},
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.analytics}")),
+                Service("gateway", "gateway",
+                        {"PLANET_GATEWAY_HOST": "127.0.0.1",
+                         "PLANET_GATEWAY_PORT": str(p.gateway),
+                         "PLANET_GATEWAY_DEV_MODE": "true",
+                         "PLANET_GATEWAY_JWT_SECRET": self.jwt_secret,
+                         "PLANET_GATEWAY_CONTENT_ADDR": f"127.0.0.1:{p.content}",
+                         "PLANET_GATEWAY_INCENTIVE_ADDR": f"127.0.0.1:{p.incentive}",
+                         "PLANET_GATEWAY_ANALYTICS_ADDR": f"127.0.0.1:{p.analytics}"},
+                        lambda: health.http_ok(f"http://127.0.0.1:{p.gateway}/healthz")),
+            ]
+        }
+
+    @property
+    def gateway_url(self) -> str:
+        """Base URL of the API gateway."""
+        return f"http://127.0.0.1:{self.ports.gateway}"
+
+    def _env(self, service: Service) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update(service.env)
+        env["KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
+        env["PLANET_TOPIC_SUFFIX"] = self.topic_suffix
+        env["PYTHONPATH"] = str(ROOT)
+        env["PYTHONUNBUFFERED"] = "1"
+        return env
+
+    def start(self, name: str) -> None:
+        """Start one service and wait until it is ready; RuntimeError with its log tail if not."""
+        service = self.services[name]
+        log_path = self.run_dir / f"{name}.log"
+        with log_path.open("ab") as log:
+            service.proc = subprocess.Popen(
+                [self.python, "-m", service.module], cwd=ROOT, env=self._env(service),
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            )
+        (self.run_dir / f"{name}.pid").write_text(str(service.proc.pid))
+        proc = service.proc
+        if not health.wait_for(service.ready, service.ready_timeout_s,
+                               lambda: proc.poll() is None):
+            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-25:])
+            self.stop(name)
+            raise RuntimeError(f"{name} did not become ready (log {log_path}):\n{tail}")
+
+    def up(self, names: list[str] | None = None) -> None:
+        """Start services in dependency order (gateway last)."""
+        for name in names or list(self.services):
+            self.start(name)
+
+    def stop(self, name: str, sig: signal.Signals = signal.SIGTERM, timeout_s: float = 20) -> None:
+        """Stop one service: ``sig`` first, SIGKILL after ``timeout_s``."""
+        service = self.services[name]
+        proc = service.proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one service: a crash, no goodbye."""
+        self.stop(name, signal.SIGKILL)
+
+    def down(self) -> None:
+        """Stop every service, gateway first."""
+        for name in reversed(list(self.services)):
+            self.stop(name)
+
+
+def stop_recorded(run_dir: Path, timeout_s: float = 20) -> list[str]:
+    """Stop processes recorded in ``run_dir``'s pid files (from another invocation)."""
+    stopped = []
+    for pid_file in sorted(run_dir.glob("*.pid")):
+        pid = int(pid_file.read_text())
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pid_file.unlink()
+            continue
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.2)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+        pid_file.unlink()
+        stopped.append(pid_file.stem)
+    return stopped

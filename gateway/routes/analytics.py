@@ -1,0 +1,46 @@
+"""Read-only SQL over the raw event store, for analysts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException
+from pydantic import BaseModel, Field
+
+from gateway.deps import BackendsDep, UserDep
+from gateway.errors import UpstreamUnavailable
+from gateway.schemas import Strict
+
+router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
+
+# Raw events name every consumer's activity, so only these roles may query them.
+ANALYSTS = frozenset({"analyst", "operator"})
+
+
+class AnalyticsQuery(Strict):
+    """One read-only ClickHouse statement (SELECT, WITH, SHOW, DESCRIBE)."""
+
+    sql: str = Field(min_length=1, max_length=16 * 1024)
+
+
+class AnalyticsResult(BaseModel):
+    """Column names and rows (integers exact, times ISO-8601 UTC, decimals as text)."""
+
+    columns: list[str]
+    rows: list[list[object]]
+    row_count: int
+    truncated: bool
+
+
+@router.post("/query", response_model=AnalyticsResult)
+async def query(body: AnalyticsQuery, user: UserDep, backends: BackendsDep) -> AnalyticsResult:
+    """Run one read-only statement over planet.events_raw / planet.events_raw_dedup."""
+    if not user.roles & ANALYSTS:
+        raise HTTPException(403, "only analysts (or operators) may query analytics")
+    if backends.analytics is None:
+        raise UpstreamUnavailable("analytics is not configured on this gateway")
+    answer = await backends.analytics.query(body.sql)
+    return AnalyticsResult(
+        columns=answer.columns,
+        rows=answer.rows,
+        row_count=len(answer.rows),
+        truncated=answer.truncated,
+    )

@@ -1,0 +1,1 @@
+"""Kafka, engine and gRPC edges of the analytics sink."""

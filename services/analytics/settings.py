@@ -1,0 +1,38 @@
+"""Analytics sink configuration (env prefix PLANET_ANALYTICS_)."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from planetkit.settings import KafkaSettings, TopicSettings
+
+
+class AnalyticsSettings(BaseSettings):
+    """Where the sink listens, which store it owns, and how much it reads and returns."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="PLANET_ANALYTICS_", extra="ignore", populate_by_name=True
+    )
+
+    grpc_host: str = "0.0.0.0"
+    # 0 picks a free port (tests); the bound port is logged by the running service.
+    grpc_port: int = Field(default=50053, ge=0, le=65535)
+    chdb_path: str = ".local/chdb"
+    # Set (as PLANET_ANALYTICS_CLICKHOUSE_URL or the conventional CLICKHOUSE_URL) to use a
+    # ClickHouse server instead of the embedded engine.
+    clickhouse_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("PLANET_ANALYTICS_CLICKHOUSE_URL", "CLICKHOUSE_URL"),
+    )
+    group_id: str = "analytics-sink"
+    # Records per fetch, and so per INSERT and per offset commit.
+    max_batch: int = Field(default=5_000, gt=0)
+    poll_timeout_ms: int = Field(default=500, gt=0)
+    max_query_bytes: int = Field(default=16 * 1024, gt=0)
+    max_result_rows: int = Field(default=10_000, gt=0)
+    # Below gRPC's default 4 MiB receive limit, so any client can take the answer.
+    max_response_bytes: int = Field(default=3 * 1024 * 1024, gt=0)
+    shutdown_grace_s: float = Field(default=5.0, ge=0)
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    topics: TopicSettings = Field(default_factory=TopicSettings)

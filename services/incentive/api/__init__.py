@@ -1,0 +1,1 @@
+"""The incentive gRPC API, served from inside the scoring-processor worker."""

@@ -1,0 +1,41 @@
+"""IncentiveService over gRPC: validates the request and asks the read model."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import grpc
+
+from planet.incentive.v1 import incentive_service_pb2_grpc
+from planet.incentive.v1.incentive_service_pb2 import GetWeeklyEstimateRequest, WeeklyEstimate
+from planetkit.weeks import iso_week_of_ms, parse_iso_week
+
+
+class EstimateSource(Protocol):
+    """Where estimates come from."""
+
+    def estimate(self, creator_id: str, week: str) -> WeeklyEstimate:
+        """The running estimate of a creator's week."""
+        ...
+
+
+class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
+    """GetWeeklyEstimate; an empty week means the current UTC ISO week."""
+
+    def __init__(self, source: EstimateSource, now_ms: Callable[[], int]) -> None:
+        self._source = source
+        self._now_ms = now_ms
+
+    async def GetWeeklyEstimate(
+        self, request: GetWeeklyEstimateRequest, context: grpc.aio.ServicerContext[object, object]
+    ) -> WeeklyEstimate:
+        """The running estimate of the creator's week so far."""
+        if not request.creator_id:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "creator_id is required")
+        week = request.week or iso_week_of_ms(self._now_ms())
+        try:
+            parse_iso_week(week)
+        except ValueError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        return self._source.estimate(request.creator_id, week)

@@ -1,0 +1,111 @@
+"""What each event does to the tables; plain functions over mappings, so tests need no Faust.
+
+Each handler raises UndecodableEvent for a record it cannot read; the agent dead-letters it.
+Duplicates are recognised by business id (post id, fee id) or by the envelope's event id
+(engagement-delta records) and change nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, MutableMapping
+
+from planet.content.v1.events_pb2 import PostPublished
+from planet.exchange.v1.events_pb2 import KycVerified, TradeFeeCharged
+from planet.incentive.v1.engagement_pb2 import EngagementDeltas
+from planetkit.envelope import UndecodableEvent, decode
+from planetkit.weeks import iso_week_of_ms
+from services.incentive.engagement.deltas_codec import Delta, iter_deltas
+from services.incentive.processor.keys import (
+    applied_deltas_key,
+    creator_week_key,
+    fees_key,
+    posts_key,
+)
+from services.incentive.processor.state import (
+    MAX_APPLIED_RECORDS,
+    MAX_FEE_IDS,
+    MAX_POST_IDS,
+    CreatorWeek,
+    Engagement,
+    IdTally,
+    RecentIds,
+    encode_kyc,
+)
+
+Table = MutableMapping[str, bytes]
+
+
+def on_post(raw: bytes | None, partition: int, posts: Table) -> bool:
+    """Count a published post in its creator's ISO week; False when it was already counted."""
+    event = decode(raw, PostPublished)
+    post = event.payload
+    if not post.creator_id or not post.post_id:
+        raise UndecodableEvent("PostPublished lacks creator_id or post_id")
+    week = iso_week_of_ms(post.published_at_ms or event.envelope.occurred_at_ms)
+    key = posts_key(post.creator_id, week, partition)
+    updated = IdTally.decode(posts.get(key)).add(post.post_id, 1, MAX_POST_IDS)
+    if updated is None:
+        return False
+    posts[key] = updated.encode()
+    return True
+
+
+def on_fee(raw: bytes | None, fees: Table) -> bool:
+    """Add a trade fee to its payer's ISO week; False when that fee id was already counted."""
+    event = decode(raw, TradeFeeCharged)
+    fee = event.payload
+    if not fee.user_id:
+        raise UndecodableEvent("TradeFeeCharged lacks user_id")
+    fee_id = fee.fee_id or event.event_id
+    key = fees_key(fee.user_id, iso_week_of_ms(fee.charged_at_ms or event.envelope.occurred_at_ms))
+    updated = IdTally.decode(fees.get(key)).add(fee_id, fee.amount_minor, MAX_FEE_IDS)
+    if updated is None:
+        return False
+    fees[key] = updated.encode()
+    return True
+
+
+def on_kyc(raw: bytes | None, kyc: Table) -> bool:
+    """Mark a user KYC-verified; False when they already were (the first verification stays)."""
+    event = decode(raw, KycVerified)
+    user_id = event.payload.user_id
+    if not user_id:
+        raise UndecodableEvent("KycVerified lacks user_id")
+    if user_id in kyc:
+        return False
+    kyc[user_id] = encode_kyc(event.payload.verified_at_ms or event.envelope.occurred_at_ms)
+    return True
+
+
+def group_deltas(deltas: Iterable[Delta]) -> dict[tuple[str, str], dict[str, Engagement]]:
+    """Sum deltas per (creator, week) and consumer, so each (creator, week) is written once."""
+    grouped: dict[tuple[str, str], dict[str, Engagement]] = defaultdict(dict)
+    for d in deltas:
+        if not d.creator_id or not d.week or not d.consumer_id:
+            raise UndecodableEvent("EngagementDelta lacks creator_id, week or consumer_id")
+        per_consumer = grouped[(d.creator_id, d.week)]
+        delta = Engagement(d.views, d.dwell_seconds, d.interactions)
+        per_consumer[d.consumer_id] = per_consumer.get(d.consumer_id, Engagement()).plus(delta)
+    return dict(grouped)
+
+
+def on_deltas(raw: bytes | None, partition: int, creator_weeks: Table, applied: Table) -> int:
+    """Apply one engagement-deltas record; the number of (creator, week) values written."""
+    event = decode(raw, EngagementDeltas)
+    try:
+        # Validates every row before any write, so a bad record changes nothing.
+        grouped = group_deltas(iter_deltas(event.payload))
+    except ValueError as exc:
+        raise UndecodableEvent(f"inconsistent EngagementDeltas: {exc}") from None
+    applied_key = applied_deltas_key(partition)
+    remembered = RecentIds.decode(applied.get(applied_key)).remember(
+        event.event_id, MAX_APPLIED_RECORDS
+    )
+    if remembered is None:
+        return 0
+    for (creator_id, week), per_consumer in grouped.items():
+        key = creator_week_key(creator_id, week)
+        creator_weeks[key] = CreatorWeek.decode(creator_weeks.get(key)).apply(per_consumer).encode()
+    applied[applied_key] = remembered.encode()
+    return len(grouped)

@@ -1,0 +1,71 @@
+"""The gRPC API in-process over dict tables: estimates, current week, INVALID_ARGUMENT."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+
+from planet.incentive.v1.incentive_service_pb2 import GetWeeklyEstimateRequest
+from planet.incentive.v1.incentive_service_pb2_grpc import IncentiveServiceStub
+from planetkit.weeks import week_start_ms
+from services.incentive.api.read_model import TableReadModel
+from services.incentive.api.server import IncentiveGrpcServer
+from services.incentive.api.servicer import IncentiveServicer
+from services.incentive.processor.keys import creator_week_key, fees_key, posts_key
+from services.incentive.processor.state import CreatorWeek, Engagement, IdTally, encode_kyc
+
+W = "2026-W48"
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[IncentiveServiceStub]:
+    cw = CreatorWeek().apply({"u1": Engagement(3, 100, 2), "u2": Engagement(1, 50, 0)})
+    model = TableReadModel(
+        creator_weeks={creator_week_key("c1", W): cw.encode()},
+        posts={
+            posts_key("c1", W, 0): IdTally(2, ("a", "b")).encode(),
+            posts_key("c1", W, 3): IdTally(1, ("c",)).encode(),
+        },
+        fees={
+            fees_key("u1", W): IdTally(50_000, ("f",)).encode(),
+            fees_key("u2", W): IdTally(20_000, ("g",)).encode(),
+        },
+        kyc={"u1": encode_kyc(1)},
+        posts_partitions=4,
+    )
+    server = IncentiveGrpcServer(
+        IncentiveServicer(model, lambda: week_start_ms(W) + 1000), "127.0.0.1:0"
+    )
+    await server.start()
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield IncentiveServiceStub(channel)  # type: ignore[misc]
+    await server.stop(0)
+
+
+async def test_estimate_sums_partitions_and_weights_fees_of_verified_consumers(
+    stub: IncentiveServiceStub,
+) -> None:
+    est = await stub.GetWeeklyEstimate(GetWeeklyEstimateRequest(creator_id="c1", week=W))  # type: ignore[misc]
+    assert (est.posts, est.views, est.dwell_seconds, est.interactions) == (3, 4, 150, 2)
+    assert est.engaged_consumers == 2
+    assert est.score_milli == 160 * 1500 + 50 * 1000
+    assert est.formula == "placeholder_score_v0"
+
+
+async def test_empty_week_means_current_week(stub: IncentiveServiceStub) -> None:
+    est = await stub.GetWeeklyEstimate(GetWeeklyEstimateRequest(creator_id="c1"))  # type: ignore[misc]
+    assert est.week == W and est.posts == 3
+
+
+async def test_unknown_creator_gets_zeros(stub: IncentiveServiceStub) -> None:
+    est = await stub.GetWeeklyEstimate(GetWeeklyEstimateRequest(creator_id="nobody", week=W))  # type: ignore[misc]
+    assert est.score_milli == 0 and est.posts == 0
+
+
+@pytest.mark.parametrize("week", ["2026-48", "2026-W99", "2025-W53"])
+async def test_malformed_week_is_invalid_argument(stub: IncentiveServiceStub, week: str) -> None:
+    with pytest.raises(grpc.aio.AioRpcError) as info:
+        await stub.GetWeeklyEstimate(GetWeeklyEstimateRequest(creator_id="c1", week=week))  # type: ignore[misc]
+    assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
