@@ -4,8 +4,8 @@ Backends: ChdbStore on a real embedded engine (a fresh directory per test); Serv
 clickhouse-connect's in-process chdb interface (so its code runs for real without a server);
 ServerStore on the server at PLANET_TEST_CLICKHOUSE_URL, skipped unless that is set. Every test
 tags its rows with a unique event_type, so the server run can share the ``planet`` database;
-it still writes rows, so point PLANET_TEST_CLICKHOUSE_URL at a disposable server (a dedicated variable,
-so a shell that points CLICKHOUSE_URL at a real server never gets test rows).
+it still writes rows, so point PLANET_TEST_CLICKHOUSE_URL at a disposable server (a dedicated
+variable, so a shell that points CLICKHOUSE_URL at a real server never gets test rows).
 """
 
 from __future__ import annotations
