@@ -46,13 +46,23 @@ def unknown_items(item_ids: list[str], authors: dict[str, str]) -> None:
         raise Unprocessable(f"unknown items: {', '.join(unknown[:20])}{more}")
 
 
+def scoped_id(consumer_id: str, client_id: str) -> str:
+    """A client-chosen id made unique platform-wide by its consumer.
+
+    Clients pick event and batch ids; without the scope, one consumer reusing (or
+    guessing) another's ids would make the aggregator drop that consumer's events
+    as duplicates.
+    """
+    return f"{consumer_id}/{client_id}"
+
+
 def batch_envelope(
     batch: TelemetryBatch, consumer_id: str, authors: dict[str, str], now_ms: int
 ) -> Envelope:
     """The batch as one EngagementBatch envelope keyed by the consumer."""
     rows = [
         EngagementRow(
-            event_id=e.event_id,
+            event_id=scoped_id(consumer_id, e.event_id),
             item_id=e.item_id,
             creator_id=authors[e.item_id],
             occurred_at_ms=e.occurred_at_ms,
@@ -62,9 +72,10 @@ def batch_envelope(
         )
         for e in batch.events
     ]
+    batch_id = scoped_id(consumer_id, batch.batch_id)
     return wrap(
-        build_batch(batch.batch_id, consumer_id, rows),
-        event_id=batch.batch_id,
+        build_batch(batch_id, consumer_id, rows),
+        event_id=batch_id,
         source=SOURCE,
         aggregate_id=consumer_id,
         occurred_at_ms=now_ms,

@@ -160,7 +160,7 @@ async def test_publish_then_a_batch_becomes_one_kafka_record(stack: Stack,
     [record] = await _one_record(stack.bootstrap, stack.topic, f"check-{topic_suffix}")
     assert record.key == b"bob"
     event = decode(record.value, EngagementBatch)
-    assert (event.envelope.event_id, event.envelope.aggregate_id) == ("b1", "bob")
+    assert (event.envelope.event_id, event.envelope.aggregate_id) == ("bob/b1", "bob")
     rows = list(iter_rows(event.payload))
     assert [r.creator_id for r in rows] == ["alice", "alice"]
     assert rows[0].dwell_seconds == 12

@@ -82,8 +82,11 @@ def test_a_batch_becomes_one_enveloped_record_with_creators_resolved(
     assert response.status_code == 202 and response.json() == {"accepted": 2}
     [envelope] = fakes.events.published
     event = decode(encode(envelope), EngagementBatch)
-    assert (envelope.event_id, envelope.aggregate_id, envelope.source) == ("b1", "carol", "gateway")
+    assert (envelope.event_id, envelope.aggregate_id, envelope.source) == (
+        "carol/b1", "carol", "gateway")
     rows = list(iter_rows(event.payload))
+    # Ids are scoped by consumer: nobody can collide with another consumer's events.
+    assert [r.event_id for r in rows] == ["carol/e1", "carol/e2"]
     assert event.payload.consumer_id == "carol"
     assert [r.creator_id for r in rows] == ["alice", "alice"]
     assert rows[0].kind == VIEW and rows[0].dwell_seconds == 30

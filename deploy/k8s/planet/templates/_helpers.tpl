@@ -1,0 +1,225 @@
+{{/*
+Helpers shared by every component. Component helpers take a dict:
+  root       the chart's top-level context ($)
+  component  the component name (gateway, content, incentive, engagement-aggregator, analytics)
+  values     the component's values (.Values.<component>)
+*/}}
+
+{{- define "planet.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "planet.fullname" -}}
+{{- if .Values.fullnameOverride -}}
+{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default .Chart.Name .Values.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "planet.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* Name of a component's objects: <fullname>-<component>. */}}
+{{- define "planet.componentName" -}}
+{{- printf "%s-%s" (include "planet.fullname" .root) .component | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "planet.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "planet.name" .root }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .component }}
+{{- end -}}
+
+{{- define "planet.labels" -}}
+helm.sh/chart: {{ include "planet.chart" .root }}
+{{ include "planet.selectorLabels" . }}
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+app.kubernetes.io/part-of: planet
+{{- end -}}
+
+{{/* The one image every process runs; a digest pins it more strongly than a tag. */}}
+{{- define "planet.image" -}}
+{{- $img := .Values.image -}}
+{{- if $img.digest -}}
+{{- printf "%s@%s" $img.repository $img.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $img.repository (default .Chart.AppVersion $img.tag) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "planet.serviceAccount" -}}
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ include "planet.componentName" . }}
+  labels:
+    {{- include "planet.labels" . | nindent 4 }}
+  {{- with .root.Values.serviceAccount.annotations }}
+  annotations:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+# No component talks to the Kubernetes API.
+automountServiceAccountToken: false
+{{- end -}}
+
+{{/* Pod-level fields every workload shares: identity, hardening, scheduling. */}}
+{{- define "planet.podSpecCommon" -}}
+serviceAccountName: {{ include "planet.componentName" . }}
+automountServiceAccountToken: false
+enableServiceLinks: false
+{{- with .root.Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  fsGroup: 10001
+  fsGroupChangePolicy: OnRootMismatch
+  seccompProfile:
+    type: RuntimeDefault
+terminationGracePeriodSeconds: {{ .values.terminationGracePeriodSeconds | default 30 }}
+{{- with .values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.affinity }}
+affinity:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .values.topologySpreadConstraints }}
+topologySpreadConstraints:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Container-level fields every process shares: image, hardening, resources. */}}
+{{- define "planet.containerCommon" -}}
+image: {{ include "planet.image" .root | quote }}
+imagePullPolicy: {{ .root.Values.image.pullPolicy }}
+securityContext:
+  allowPrivilegeEscalation: false
+  privileged: false
+  readOnlyRootFilesystem: true
+  runAsNonRoot: true
+  runAsUser: 10001
+  runAsGroup: 10001
+  capabilities:
+    drop: ["ALL"]
+  seccompProfile:
+    type: RuntimeDefault
+resources:
+  {{- toYaml .values.resources | nindent 2 }}
+{{- end -}}
+
+{{/* Environment every process reads: where Kafka is, and the optional topic suffix. */}}
+{{- define "planet.kafkaEnv" -}}
+- name: KAFKA_BOOTSTRAP_SERVERS
+  value: {{ required "kafka.bootstrapServers is required: the chart does not deploy Kafka; point it at an existing cluster, e.g. my-cluster-kafka-bootstrap.kafka.svc:9092" .root.Values.kafka.bootstrapServers | quote }}
+{{- with .root.Values.kafka.topicSuffix }}
+- name: PLANET_TOPIC_SUFFIX
+  value: {{ . | quote }}
+{{- end }}
+{{- with .values.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/* The read-only root filesystem leaves /tmp (and HOME=/tmp) as the scratch space. */}}
+{{- define "planet.tmpVolumeMount" -}}
+- name: tmp
+  mountPath: /tmp
+{{- end -}}
+
+{{- define "planet.tmpVolume" -}}
+- name: tmp
+  emptyDir:
+    sizeLimit: {{ .root.Values.tmpDir.sizeLimit }}
+{{- end -}}
+
+{{/* Native gRPC probes against grpc.health.v1 (the overall "" service). */}}
+{{- define "planet.grpcProbes" -}}
+{{- $p := .values.probes -}}
+startupProbe:
+  grpc:
+    port: {{ .port }}
+  periodSeconds: {{ $p.startup.periodSeconds }}
+  failureThreshold: {{ $p.startup.failureThreshold }}
+  timeoutSeconds: {{ $p.timeoutSeconds }}
+readinessProbe:
+  grpc:
+    port: {{ .port }}
+  periodSeconds: {{ $p.readiness.periodSeconds }}
+  failureThreshold: {{ $p.readiness.failureThreshold }}
+  timeoutSeconds: {{ $p.timeoutSeconds }}
+livenessProbe:
+  grpc:
+    port: {{ .port }}
+  periodSeconds: {{ $p.liveness.periodSeconds }}
+  failureThreshold: {{ $p.liveness.failureThreshold }}
+  timeoutSeconds: {{ $p.timeoutSeconds }}
+{{- end -}}
+
+{{/* Egress every process needs: DNS, and the Kafka brokers. */}}
+{{- define "planet.egressBase" -}}
+{{- $np := .root.Values.networkPolicy -}}
+- ports:
+    - port: 53
+      protocol: UDP
+    - port: 53
+      protocol: TCP
+  {{- with $np.dns.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+- ports:
+    {{- range $np.kafka.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- end }}
+  {{- with $np.kafka.to }}
+  to:
+    {{- toYaml . | nindent 4 }}
+  {{- end }}
+{{- end -}}
+
+{{/* A peer selecting the gateway's pods: the only caller of the internal gRPC services. */}}
+{{- define "planet.gatewayPeer" -}}
+- podSelector:
+    matchLabels:
+      {{- include "planet.selectorLabels" (dict "root" .root "component" "gateway") | nindent 6 }}
+{{- end -}}
+
+{{/* Fail rendering when a single-writer component is asked for more than one replica. */}}
+{{- define "planet.atMostOne" -}}
+{{- if gt (int .values.replicas) 1 -}}
+{{- fail (printf "%s.replicas must be 0 or 1: %s" .key .why) -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "planet.pdb" -}}
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata:
+  name: {{ include "planet.componentName" . }}
+  labels:
+    {{- include "planet.labels" . | nindent 4 }}
+spec:
+  maxUnavailable: {{ .values.podDisruptionBudget.maxUnavailable }}
+  selector:
+    matchLabels:
+      {{- include "planet.selectorLabels" . | nindent 6 }}
+{{- end -}}
