@@ -1,7 +1,7 @@
 # Planet: two commands for a newcomer.
 #   make run   - install what is missing, start Kafka and every service, seed demo data
 #   make test  - install what is missing, start Kafka, run every check and test layer
-PY := .venv/bin/python
+PY := $(CURDIR)/.venv/bin/python
 SRC := planetkit services gateway simulators devstack bench
 
 .PHONY: run stop test bootstrap kafka proto check-proto lint typecheck unit bench bench-settle helm-lint clean

@@ -5,7 +5,9 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 py="${PYTHON:-$root/.venv/bin/python}"
-[ -x "$py" ] || py=python3
+# A relative path is taken from the repo root (the script changes directory below).
+case "$py" in /*) ;; */*) py="$root/$py" ;; esac
+[ -x "$py" ] || command -v "$py" >/dev/null || py=python3
 check=0; [ "${1:-}" = "--check" ] && check=1
 out="$root/planet"
 if [ "$check" = 1 ]; then out="$(mktemp -d)/planet"; fi
