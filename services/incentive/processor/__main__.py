@@ -8,6 +8,7 @@ from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.settings import KafkaSettings, TopicSettings, load_settings
 from services.incentive.processor.app import create_processor, run_worker
 from services.incentive.processor.settings import ProcessorSettings
+from services.incentive.processor.tables import changelog_topics
 from services.incentive.processor.topics import registry_topics
 
 
@@ -20,7 +21,10 @@ def main() -> None:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     loop.run_until_complete(wait_for_broker(kafka.bootstrap_servers))
-    loop.run_until_complete(ensure_topics(kafka.bootstrap_servers, registry_topics(suffix)))
+    loop.run_until_complete(ensure_topics(
+        kafka.bootstrap_servers,
+        [*registry_topics(suffix), *changelog_topics(settings.full_app_id(suffix))],
+    ))
     run_worker(create_processor(settings, kafka, suffix), loop, settings.log_level)
 
 

@@ -6,7 +6,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from planetkit.topics import ENGAGEMENT_DELTAS, POSTS
+from planetkit.topics import ENGAGEMENT_DELTAS, POSTS, Topic
 
 Table = MutableMapping[str, bytes]
 
@@ -20,6 +20,25 @@ class ProcessorTables:
     fees: Table
     kyc: Table
     applied_deltas: Table
+
+
+TABLE_NAMES: tuple[str, ...] = (
+    "creator-week", "creator-week-posts", "consumer-week-fees", "kyc", "applied-deltas",
+)
+
+
+def changelog_topics(app_id: str) -> list[Topic]:
+    """Faust's changelog topics for our tables, so they can exist before the worker starts.
+
+    Left to Faust, they are created while the agents start; on a fresh broker the
+    metadata may not list them yet, an agent then sees "0 partitions", crashes with
+    PartitionsMismatch and is never restarted (seen in CI).
+    """
+    return [
+        Topic(f"{app_id}-{name}-changelog", "table key", (), "scoring-processor",
+              partitions=POSTS.partitions, compacted=True, enveloped=False)
+        for name in TABLE_NAMES
+    ]
 
 
 def declare_tables(app: Any) -> ProcessorTables:
@@ -40,10 +59,11 @@ def declare_tables(app: Any) -> ProcessorTables:
             ),
         )
 
+    names = dict(zip(("weeks", "posts", "fees", "kyc", "applied"), TABLE_NAMES, strict=True))
     return ProcessorTables(
-        creator_weeks=table("creator-week", "creator|week → engagement totals and per consumer"),
-        posts=table("creator-week-posts", "creator|week|posts partition → post count + ids"),
-        fees=table("consumer-week-fees", "consumer|week → fee minor units + fee ids"),
-        kyc=table("kyc", "user → verified"),
-        applied_deltas=table("applied-deltas", "deltas partition → recent record event ids"),
+        creator_weeks=table(names["weeks"], "creator|week → engagement totals and per consumer"),
+        posts=table(names["posts"], "creator|week|posts partition → post count + ids"),
+        fees=table(names["fees"], "consumer|week → fee minor units + fee ids"),
+        kyc=table(names["kyc"], "user → verified"),
+        applied_deltas=table(names["applied"], "deltas partition → recent record event ids"),
     )
