@@ -98,5 +98,5 @@ def client_for(gateway_settings: GatewaySettings, fakes: Fakes) -> TestClient:
 
 def bearer(user_id: str, roles: list[str] | None = None, ttl_s: int = 600) -> dict[str, str]:
     """An Authorization header for ``user_id``."""
-    token = issue_token(SECRET, user_id, roles or [], now_s=NOW_MS // 1000, ttl_s=ttl_s)
+    token = issue_token(SECRET, user_id, roles or [], now_s=int(time.time()), ttl_s=ttl_s)
     return {"Authorization": f"Bearer {token}"}

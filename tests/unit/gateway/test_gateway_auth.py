@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import jwt
 import pytest
 from fastapi.testclient import TestClient
@@ -13,7 +15,7 @@ from planetkit.settings import load_settings
 
 
 def test_a_token_round_trips_subject_and_roles() -> None:
-    token = issue_token(SECRET, "user_1", ["creator", "creator"], now_s=NOW_MS // 1000, ttl_s=60)
+    token = issue_token(SECRET, "user_1", ["creator", "creator"], now_s=int(time.time()), ttl_s=60)
     principal = verify_token(SECRET, token)
     assert principal.user_id == "user_1" and principal.roles == {"creator"}
 
@@ -23,7 +25,7 @@ def test_a_token_round_trips_subject_and_roles() -> None:
     [
         (issue_token(SECRET, "u", [], now_s=1_000, ttl_s=60), "token has expired"),
         (issue_token("another-secret-of-at-least-32-bytes!!", "u", [], now_s=NOW_MS // 1000,
-                     ttl_s=60), "Signature verification failed"),
+                     ttl_s=86_400), "Signature verification failed"),
         (jwt.encode({"sub": "u"}, SECRET, algorithm="HS256"), "exp"),
         ("not.a.jwt", "invalid token"),
     ],
