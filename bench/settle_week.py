@@ -4,12 +4,15 @@
     python bench/settle_week.py --events 100000  # quick check (other sizes scale down with it)
 
 Random numbers only shape the synthetic input; the model itself sees int64 columns only.
-Peak memory is the process's peak resident set (ru_maxrss) after each stage.
+Peak memory is the process's peak resident set (ru_maxrss) after each stage. The Merkle root
+and the SHA-256 of the canonical encoding printed at the end must not change with speed work
+(docs/incentives.md, "Speed", records them for the default week).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import resource
 import sys
 import time
@@ -35,6 +38,7 @@ from services.incentive.domain.facts import (
     Rollover,
     WeekFacts,
 )
+from services.incentive.domain.gc_pause import paused_gc
 from services.incentive.domain.policy import default_policy
 from services.incentive.domain.settlement import Scored, settle_scored
 
@@ -56,15 +60,24 @@ def stage(name: str, fn: Callable[[], T]) -> T:
 
 def _zipf_index(rng: np.random.Generator, n: int, size: int, a: float) -> np.ndarray:
     """Heavy-tailed indices in [0, n): a few are very popular, most are rare."""
-    ranks = rng.zipf(a, size=size) - 1
+    ranks = rng.zipf(a, size=size)
+    ranks -= 1
     ranks %= n
     perm = rng.permutation(n)  # so popularity is not correlated with id
-    return perm[ranks].astype(np.int64)
+    return perm[ranks].astype(np.int64, copy=False)
 
 
 def synthetic_week(events: int, consumers: int, creators: int, items: int,
                    seed: int = 7) -> WeekFacts:
     """A week of engagement that looks like real traffic: Zipf consumers, items and creators."""
+    with paused_gc():  # a million ConsumerValue objects: see gc_pause
+        return _synthetic_week(events, consumers, creators, items, seed)
+
+
+def _synthetic_week(events: int, consumers: int, creators: int, items: int,
+                    seed: int) -> WeekFacts:
+    # The random draws (their order and sizes) define the week: change none of them, or the
+    # bench's Merkle root (recorded in docs/incentives.md) changes.
     rng = np.random.default_rng(seed)
     week = IsoWeek(2026, 10)
     item_creator = _zipf_index(rng, creators, items, 1.3) + 1_000_000
@@ -91,10 +104,8 @@ def synthetic_week(events: int, consumers: int, creators: int, items: int,
     fees = (rng.pareto(1.1, size=consumers) * 500).astype(np.int64)
     kyc = rng.random(consumers) < 0.8
     sanctioned = rng.random(consumers) < 0.001
-    consumer_values = tuple(
-        ConsumerValue(10_000_000 + i, f, k, s)
-        for i, (f, k, s) in enumerate(zip(fees.tolist(), kyc.tolist(), sanctioned.tolist(),
-                                          strict=True)))
+    consumer_values = tuple(map(ConsumerValue, range(10_000_000, 10_000_000 + consumers),
+                                fees.tolist(), kyc.tolist(), sanctioned.tolist()))
     creator_status = tuple(CreatorStatus(1_000_000 + i, i % 50 != 0, True, i % 997 == 0)
                            for i in range(creators))
     removed = rng.choice(items, size=max(1, items // 1000), replace=False).tolist()
@@ -142,7 +153,9 @@ def main() -> None:
     print(f"pairs={len(eng.pair_points):,} item-rows={len(eng.row_item):,} "
           f"creators paid={len(result.leaves()):,} encoded={len(blob) / 2**20:.0f} MiB")
     print(f"model (stages 1-5) {model_s:.2f} s; end to end {time.perf_counter() - t_all:.2f} s;"
-          f" peak RSS {_peak_mib():.0f} MiB; root {result.merkle_root[:16]}…")
+          f" peak RSS {_peak_mib():.0f} MiB")
+    print(f"merkle root {result.merkle_root}; sha256 of encoding "
+          f"{hashlib.sha256(blob).hexdigest()}")
 
 
 if __name__ == "__main__":

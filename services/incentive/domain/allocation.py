@@ -26,6 +26,8 @@ from services.incentive.domain.facts import Int64Array
 from services.incentive.domain.policy import ScoringPolicy
 
 QUOTIENT_BITS = 41  # > 2 * 20 bits of (units + 1): floor(q * 2**41) orders quotients exactly
+# Credits below this keep g * 2**41 (and a binary search's midpoints) inside int64.
+_MAX_THRESHOLD_CREDIT = 1 << (62 - QUOTIENT_BITS)
 
 
 def isqrt_array(n: Int64Array) -> Int64Array:
@@ -35,7 +37,9 @@ def isqrt_array(n: Int64Array) -> Int64Array:
     x = np.minimum(n, np.int64(1 << 31)).astype(np.int64)
     x = np.maximum(x, 1)
     while True:
-        y = (x + n // x) // 2
+        # From above, Newton steps never go below isqrt(n) >= 1 for n >= 1; the floor of 1
+        # only keeps n == 0 (answered below) from dividing by zero.
+        y = np.maximum((x + n // x) // 2, 1)
         smaller = y < x
         if not smaller.any():
             break
@@ -71,45 +75,92 @@ def allocate_budgets(eng: Engagement, policy: ScoringPolicy) -> Allocation:
         group_of_pair = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(pc))))
         sat_pair = saturated_group[group_of_pair]
         big_g = np.add.reduceat(g, starts)
-        # Every quotient >= G/B wins (there are at most B of them); the rest go one at a time.
+        # Every quotient >= G/B wins (there are at most B of them); then the highest of the
+        # rest, up to B.
         base = g * budget // np.maximum(big_g[group_of_pair], 1)
         units = np.where(sat_pair, base, units)
         remaining = group_budget - np.add.reduceat(units, starts)
         remaining = np.where(saturated_group, remaining, 0)
-        _hand_out_remaining(units, g, eng.pair_creator, group_of_pair, remaining)
+        _hand_out_remaining(units, g, eng.pair_creator, starts, remaining)
     return Allocation(credit=g, units=units, unbounded_units=unbounded)
 
 
 def _hand_out_remaining(units: Int64Array, g: Int64Array, creator: Int64Array,
-                        group_of_pair: Int64Array, remaining: Int64Array) -> None:
-    """Give each group's remaining units to its highest next quotients g / (units + 1)."""
-    active_pairs = np.flatnonzero(remaining[group_of_pair] > 0)
-    # Vectorised rounds while many groups are open; the long tail (consumers who engaged
-    # with very many creators) is finished per group with a heap, under the same order.
-    while len(active_pairs) and len(np.unique(group_of_pair[active_pairs])) > 256:
-        d = units[active_pairs] + 1
-        gg = g[active_pairs]
-        hi = gg // d
-        lo = ((gg % d) << QUOTIENT_BITS) // d
-        grp = group_of_pair[active_pairs]
-        order = np.lexsort((creator[active_pairs], -lo, -hi, grp))
-        winners_at = _group_starts(grp[order])
-        winners = active_pairs[order[winners_at]]
-        units[winners] += 1
-        remaining[group_of_pair[winners]] -= 1
-        active_pairs = active_pairs[remaining[group_of_pair[active_pairs]] > 0]
-    if not len(active_pairs):
+                        starts: Int64Array, remaining: Int64Array) -> None:
+    """Give each group of pairs (a consumer's, from `starts`) its remaining units, one at a
+    time to its highest next quotient g / (units + 1).
+
+    Handing out one unit at a time to the highest next quotient (ties: smaller creator) gives
+    the `remaining` largest quotients g / j, j > units, ordered by (quotient desc, creator asc).
+    Quotients are compared by their exact key floor(g * 2**41 / j) (see QUOTIENT_BITS), so
+    a group's winners are found at once by a threshold on that key (`_top_up_by_threshold`),
+    in O(pairs * log(key range)) for all groups together; one unit per round would take
+    O(pairs * remaining) per group, which a consumer who engaged many creators makes quadratic.
+    Groups whose credits are too large for int64 keys take the per-group heap (exact ints).
+    """
+    ends = np.append(starts[1:], len(units))
+    open_groups = np.flatnonzero(remaining > 0)
+    if not len(open_groups):
         return
-    by_group: dict[int, list[int]] = {}
-    for p in active_pairs.tolist():
-        by_group.setdefault(int(group_of_pair[p]), []).append(p)
-    for grp_id, pairs in by_group.items():
-        # Same key as above: floor(q * 2**41) exactly orders q = g / (u + 1); then creator.
-        heap = [(-((int(g[p]) << QUOTIENT_BITS) // (int(units[p]) + 1)), int(creator[p]), p)
-                for p in pairs]
-        heapq.heapify(heap)
-        for _ in range(int(remaining[grp_id])):
-            _, cre, p = heapq.heappop(heap)
-            units[p] += 1
-            heapq.heappush(heap, (-((int(g[p]) << QUOTIENT_BITS) // (int(units[p]) + 1)), cre, p))
-        remaining[grp_id] = 0
+    big_credit = np.maximum.reduceat(g, starts)[open_groups] >= _MAX_THRESHOLD_CREDIT
+    fast = open_groups[~big_credit]
+    _top_up_by_threshold(units, g, starts[fast], ends[fast], remaining[fast])
+    for k in open_groups[big_credit].tolist():
+        _top_up_by_heap(units, g, creator, np.arange(starts[k], ends[k]), int(remaining[k]))
+
+
+def _top_up_by_threshold(units: Int64Array, g: Int64Array, starts: Int64Array,
+                         ends: Int64Array, want: Int64Array) -> None:
+    """Give each group [starts, ends) of pairs (ordered by creator) `want` more units: the
+    largest keys floor(g * 2**41 / j) over j > units, ties to the smaller creator.
+
+    count(K) = sum over pairs of max(0, floor(g * 2**41 / K) - units) is the number of
+    candidates with key >= K (a pair's keys fall as j grows). With K* the largest K where
+    count(K) >= want, every candidate above K* wins, and the rest of `want` goes to candidates
+    at exactly K*, smaller creator first. K* is found by a binary search per group.
+    """
+    if not len(starts):
+        return
+    sizes = ends - starts
+    group = np.repeat(np.arange(len(starts), dtype=np.int64), sizes)
+    first = np.cumsum(sizes) - sizes
+    pair = np.arange(len(group), dtype=np.int64) - first[group] + starts[group]
+    num = g[pair] << QUOTIENT_BITS
+    base = units[pair]
+
+    def candidates(k: Int64Array) -> Int64Array:
+        count: Int64Array = np.maximum(num // k[group] - base, 0)
+        return count
+
+    # Bounds: the best next key wins for sure; `want` candidates of one pair reach down to
+    # floor(num / (base + want)), so that key has at least `want` candidates at or above it.
+    hi = np.maximum.reduceat(num // (base + 1), first)
+    lo = np.maximum(np.maximum.reduceat(num // (base + want[group]), first), 1)
+    while True:
+        open_ = lo < hi
+        if not open_.any():
+            break
+        mid = np.where(open_, lo + (hi - lo + 1) // 2, lo)
+        enough = np.add.reduceat(candidates(mid), first) >= want
+        lo = np.where(enough, mid, lo)
+        hi = np.where(enough, hi, mid - 1)
+    above = candidates(lo + 1)
+    at = candidates(lo) - above
+    ties_left = want - np.add.reduceat(above, first)
+    # Ties at K* go in creator order: skip what smaller creators of the same group take.
+    before = np.cumsum(at) - at
+    before -= before[first][group]
+    units[pair] += above + np.clip(ties_left[group] - before, 0, at)
+
+
+def _top_up_by_heap(units: Int64Array, g: Int64Array, creator: Int64Array,
+                    pairs: Int64Array, want: int) -> None:
+    """The same hand-out one unit at a time with a heap, in exact Python integers."""
+    # Same key as above: floor(q * 2**41) exactly orders q = g / (u + 1); then creator.
+    heap = [(-((int(g[p]) << QUOTIENT_BITS) // (int(units[p]) + 1)), int(creator[p]), p)
+            for p in pairs.tolist()]
+    heapq.heapify(heap)
+    for _ in range(want):
+        _, cre, p = heapq.heappop(heap)
+        units[p] += 1
+        heapq.heappush(heap, (-((int(g[p]) << QUOTIENT_BITS) // (int(units[p]) + 1)), cre, p))

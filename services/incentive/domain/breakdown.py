@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from services.incentive.domain.gc_pause import paused_gc
 from services.incentive.domain.merkle import ProofStep, merkle_proof
 
 
@@ -115,6 +116,11 @@ def encode_result(result: WeekResult) -> bytes:
     """Canonical bytes of a result: sorted-key compact UTF-8 JSON, creators by id, lists in
     the documented column order (items: id, amount, dwell, interaction, seconds, milli-points;
     tiers: label, amount, consumers; discounts: reason, item, events, quantity)."""
+    with paused_gc():  # about a million lists: see gc_pause
+        return _encode(result)
+
+
+def _encode(result: WeekResult) -> bytes:
     doc = {
         "week": result.week, "mode": result.mode, "as_of_ms": result.as_of_ms,
         "policy_version": result.policy_version, "policy_hash": result.policy_hash,

@@ -3,22 +3,21 @@
 Columnar int64 numpy throughout (see facts.py for why); every grouping sorts, so the result
 does not depend on the order events arrive in.
 
-How it stays fast at ten million events (each step is O(E) or one int64 sort):
-- ids are replaced by dense ranks first (`_factorize`), so every composite key (consumer, item,
-  day), (consumer, creator), (creator, item, reason) packs into one int64 and each grouping is
-  one argsort of one column; ranks ascend with ids, so rank order is id order;
-- facts about a consumer, creator or item (status tables) are looked up once per distinct id,
-  then gathered per event by rank, instead of a binary search per event;
-- the filters give each event the code of the first rule it fails in one pass over the columns
-  (`_first_failed_rule`) instead of shrinking the event set rule by rule;
-- sums inside a group do not depend on the order of its rows, and where order does decide
-  (duplicates, once-only interactions) the tie-break is a total order, so the sorts need not
-  be stable (numpy's stable argsort is several times slower).
+A week is about ten million events, so every step is a pass over columns or one sort, never
+Python per event (docs/incentives.md, "Speed"):
+- ids become dense ranks first (`_factorize`: a presence table for compact ids, else a sort),
+  so composite keys fit one int64, and facts about a consumer, creator or item are looked up
+  once per distinct id and gathered per event by rank;
+- each event gets the code of the first filter rule it fails in one pass over the columns
+  (`_first_failed_rule`) rather than the event set shrinking rule by rule;
+- sorting is `_sort_order`, a stable argsort built from numpy's much faster sort of values;
+- big temporaries are avoided where easy (bool tables, in-place passes): at this size fresh
+  memory is a cost of its own, as the kernel zeroes every new page.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,7 +43,8 @@ BoolArray = npt.NDArray[np.bool_]
 
 _PASS = -1  # filter code of an event that passed every rule
 _SILENT = 127  # filter code of an event dropped without a discount (after the estimate's cut)
-_REASON_SLOTS = 16  # reason indices (< 16) in the low digits of a packed discount key
+_REASON_SLOTS = 16  # reason indices are below 16
+_KIND_SLOTS = 16  # once-only event kinds are below 16
 # Ids spanning at most this many values per id (plus a floor) are ranked through a lookup
 # table, O(ids + span), instead of a sort: database sequence ids look like this.
 _TABLE_SPAN_PER_ID = 2
@@ -92,17 +92,65 @@ def _group_starts(*sorted_cols: Int64Array) -> Int64Array:
     change[0] = True
     for col in sorted_cols:
         change[1:] |= col[1:] != col[:-1]
-    return np.flatnonzero(change).astype(np.int64)
+    return np.flatnonzero(change).astype(np.int64, copy=False)
 
 
 def _run_sums(values: Int64Array, starts: Int64Array) -> Int64Array:
     """Sum of each run of `values` beginning at `starts` (np.add.reduceat, empty-safe)."""
-    return np.add.reduceat(values, starts).astype(np.int64) if len(starts) else _empty()
+    return np.add.reduceat(values, starts).astype(np.int64, copy=False) if len(starts) else _empty()
 
 
 def _run_of_row(starts: Int64Array, n: int) -> Int64Array:
     """For each of n sorted rows, the index of the run it belongs to."""
     return np.repeat(np.arange(len(starts), dtype=np.int64), np.diff(np.append(starts, n)))
+
+
+def _sort_order(digits: Sequence[tuple[Int64Array, int]]) -> Int64Array:
+    """Stable argsort of rows by digits (most significant first); a digit is (values in
+    [0, bound), bound).
+
+    np.sort of int64 values is several times faster than np.argsort, so each pass packs
+    (digit, row position) into one int64 and sorts values; passes run least significant digit
+    first, as in a radix sort (each is stable: positions break ties). Adjacent digits share a
+    pass while their bounds times the row count fit 63 bits; a digit that cannot fit alone
+    falls back to np.argsort.
+    """
+    n = len(digits[0][0])
+    shift = max(n - 1, 1).bit_length()
+    passes: list[tuple[Int64Array, int]] = []
+    for values, bound in reversed(digits):
+        if passes and (passes[-1][1] * bound) << shift < 1 << 63:
+            low, low_bound = passes.pop()
+            passes.append((values * low_bound + low, low_bound * bound))
+        else:
+            passes.append((values, bound))
+    position = np.arange(n, dtype=np.int64)
+    order: Int64Array | None = None
+    for values, bound in passes:
+        if bound << shift < 1 << 63:
+            # In place: these arrays are as long as the events, and fresh memory is costly.
+            packed = values << shift if order is None else values[order]
+            if order is not None:
+                packed <<= shift
+            packed |= position
+            packed.sort()
+            packed &= (1 << shift) - 1
+            step = packed
+        else:
+            v = values if order is None else values[order]
+            step = np.argsort(v, kind="stable").astype(np.int64, copy=False)
+        order = step if order is None else order[step]
+    assert order is not None
+    return order
+
+
+def _ranks_of_sorted(keys: Int64Array, order: Int64Array) -> tuple[Int64Array, Int64Array]:
+    """(distinct keys ascending, rank of each row) given a sort order of the keys."""
+    sorted_keys = keys[order]
+    starts = _group_starts(sorted_keys)
+    rank = np.empty(len(keys), dtype=np.int64)
+    rank[order] = _run_of_row(starts, len(keys))
+    return sorted_keys[starts], rank
 
 
 def _lookup(ids_sorted: Int64Array, values: Int64Array, keys: Int64Array,
@@ -113,13 +161,13 @@ def _lookup(ids_sorted: Int64Array, values: Int64Array, keys: Int64Array,
     pos = np.searchsorted(ids_sorted, keys)
     pos_c = np.minimum(pos, len(ids_sorted) - 1)
     found = ids_sorted[pos_c] == keys
-    return np.where(found, values[pos_c], np.int64(missing)).astype(np.int64)
+    return np.where(found, values[pos_c], np.int64(missing)).astype(np.int64, copy=False)
 
 
 def _factorize(ids: Int64Array) -> tuple[Int64Array, Int64Array]:
     """(distinct ids ascending, rank of each id among them), like np.unique(return_inverse).
 
-    np.unique uses a stable sort; ranks need none. Compact ids go through a presence table.
+    Compact ids go through a presence table; others are sorted (see _sort_order).
     """
     n = len(ids)
     if n == 0:
@@ -131,8 +179,10 @@ def _factorize(ids: Int64Array) -> tuple[Int64Array, Int64Array]:
         present = np.zeros(span, dtype=bool)
         present[offset] = True
         rank_of_offset = np.cumsum(present, dtype=np.int64) - 1
-        return np.flatnonzero(present).astype(np.int64) + lo, rank_of_offset[offset]
-    order = np.argsort(ids)
+        return np.flatnonzero(present).astype(np.int64, copy=False) + lo, rank_of_offset[offset]
+    # Any int64: sort by the high then the low 32 bits (two's complement keeps the order
+    # once the high half is offset to be non-negative), in two packed value sorts.
+    order = _sort_order((((ids >> 32) + (1 << 31), 1 << 32), (ids & 0xFFFFFFFF, 1 << 32)))
     sorted_ids = ids[order]
     new = np.empty(n, dtype=bool)
     new[0] = True
@@ -147,7 +197,7 @@ def _subset_ranks(rank: Int64Array, n_ranks: int) -> tuple[Int64Array, Int64Arra
     present = np.zeros(n_ranks, dtype=bool)
     present[rank] = True
     new_rank = np.cumsum(present, dtype=np.int64) - 1
-    return np.flatnonzero(present).astype(np.int64), new_rank[rank]
+    return np.flatnonzero(present).astype(np.int64, copy=False), new_rank[rank]
 
 
 def _kind_in(kind: Int64Array, kinds: Collection[EventKind]) -> BoolArray:
@@ -187,14 +237,10 @@ class _Discounts:
         if not self.parts:
             return _empty(), _empty(), _empty(), _empty(), _empty()
         cr, it, rs, ev, qt = (np.concatenate([p[i] for p in self.parts]) for i in range(5))
-        n_items = len(self.item_ids)
-        if len(self.creator_ids) * n_items * _REASON_SLOTS < 1 << 63:
-            key = (cr * n_items + it) * _REASON_SLOTS + rs  # one int64: ranks keep id order
-            order = np.argsort(key)
-            start = _group_starts(key[order])
-        else:  # (never at realistic sizes)
-            order = np.lexsort((rs, it, cr))
-            start = _group_starts(cr[order], it[order], rs[order])
+        # Ranks ascend with ids, so sorting by rank digits sorts by (creator, item, reason).
+        order = _sort_order(((cr, len(self.creator_ids)), (it, len(self.item_ids)),
+                             (rs, _REASON_SLOTS)))
+        start = _group_starts(cr[order], it[order], rs[order])
         first = order[start]
         return (self.creator_ids[cr[first]], self.item_ids[it[first]], rs[first],
                 _run_sums(ev[order], start), _run_sums(qt[order], start))
@@ -204,32 +250,33 @@ class _Discounts:
 # Facts about consumers, creators and items, per distinct id seen in the events
 
 
-def _value_weights(policy: ScoringPolicy, consumers: tuple[ConsumerValue, ...]) -> Int64Array:
-    """weights.value_weight of each consumer, vectorised (1 M consumers a week)."""
-    n = len(consumers)
-    try:
-        fees = np.fromiter((c.trailing_fees_minor for c in consumers), dtype=np.int64, count=n)
-        fee_weight = np.minimum(np.maximum(fees, 0) // policy.fee_per_weight_minor,
-                                policy.max_fee_weight)
-    except OverflowError:  # fees beyond int64: exact Python ints, one by one
-        return np.array([value_weight(policy, c) for c in consumers], dtype=np.int64)
-    kyc = np.fromiter((bool(c.kyc_verified) for c in consumers), dtype=bool, count=n)
-    sanctioned = np.fromiter((bool(c.sanctioned) for c in consumers), dtype=bool, count=n)
-    weight = np.where(kyc, policy.verified_base_weight + fee_weight, policy.unverified_weight)
-    return np.where(sanctioned, 0, weight).astype(np.int64)
-
-
 def _consumer_facts(facts: WeekFacts, policy: ScoringPolicy,
                     ids: Int64Array) -> tuple[Int64Array, Int64Array]:
     """(sanctioned 0/1, value weight) of each of the sorted `ids`; unknown: (0, no weight)."""
     cons = facts.consumers
-    cv_ids = np.fromiter((c.consumer_id for c in cons), dtype=np.int64, count=len(cons))
-    cv_sanct = np.fromiter((bool(c.sanctioned) for c in cons), dtype=np.int64, count=len(cons))
-    cv_weight = _value_weights(policy, cons)
+    # A million consumer values a week: one list comprehension per attribute is the fastest
+    # way out of Python objects.
+    cv_ids = np.array([c.consumer_id for c in cons], dtype=np.int64)
+    sanctioned = np.array([c.sanctioned for c in cons], dtype=bool)
+    kyc = np.array([c.kyc_verified for c in cons], dtype=bool)
+    fees = [c.trailing_fees_minor for c in cons]
     order = np.argsort(cv_ids)
     cv_ids = cv_ids[order]
-    return (_lookup(cv_ids, cv_sanct[order], ids, 0),
-            _lookup(cv_ids, cv_weight[order], ids, value_weight(policy, None)))
+    weight = _value_weights(policy, cons, fees, kyc, sanctioned)[order]
+    return (_lookup(cv_ids, sanctioned[order].astype(np.int64, copy=False), ids, 0),
+            _lookup(cv_ids, weight, ids, value_weight(policy, None)))
+
+
+def _value_weights(policy: ScoringPolicy, cons: Sequence[ConsumerValue], fees: list[int],
+                   kyc: BoolArray, sanctioned: BoolArray) -> Int64Array:
+    """weights.value_weight of each consumer, vectorised."""
+    try:
+        fee_weight = np.minimum(np.maximum(np.array(fees, dtype=np.int64), 0)
+                                // policy.fee_per_weight_minor, policy.max_fee_weight)
+    except OverflowError:  # fees beyond int64: exact Python ints, one by one
+        return np.array([value_weight(policy, c) for c in cons], dtype=np.int64)
+    weight = np.where(kyc, policy.verified_base_weight + fee_weight, policy.unverified_weight)
+    return np.where(sanctioned, 0, weight).astype(np.int64, copy=False)
 
 
 def _creator_eligible(facts: WeekFacts, ids: Int64Array) -> Int64Array:
@@ -255,12 +302,23 @@ def _item_facts(facts: WeekFacts, ids: Int64Array) -> tuple[Int64Array, Int64Arr
 # Filters
 
 
+def _repeated(ids: Int64Array) -> BoolArray:
+    """Rows whose id occurs more than once."""
+    if not len(ids):
+        return np.zeros(0, dtype=bool)
+    lo = int(ids.min())
+    if int(ids.max()) - lo < _TABLE_SPAN_PER_ID * len(ids) + _TABLE_SPAN_FLOOR:
+        offset = ids - lo  # compact ids: count them in a table
+        return np.asarray((np.bincount(offset) > 1)[offset])
+    _, rank = _factorize(ids)
+    return np.asarray((np.bincount(rank) > 1)[rank])
+
+
 def _redelivered(ev: EngagementColumns) -> BoolArray:
     """Rows to drop as duplicates: per event id every row but the smallest full row, so
     arrival order cannot matter."""
-    _, rank = _factorize(ev.event_id)
-    repeated = np.bincount(rank)[rank] > 1
-    dropped = np.zeros(len(rank), dtype=bool)
+    repeated = _repeated(ev.event_id)
+    dropped = np.zeros(len(repeated), dtype=bool)
     rows = np.flatnonzero(repeated)
     if len(rows):  # few rows: a full-row lexsort is cheap here
         cols = (ev.text_length, ev.dwell_seconds, ev.kind, ev.occurred_at_ms, ev.item_id,
@@ -298,6 +356,7 @@ class _Ranked:
 
 
 def _rank_events(ev: EngagementColumns) -> _Ranked:
+    """Rank the consumer, creator and item ids of all events (discounts need them all)."""
     cons_u, cons = _factorize(ev.consumer_id)
     cre_u, cre = _factorize(ev.creator_id)
     item_u, item = _factorize(ev.item_id)
@@ -313,14 +372,29 @@ def _filter_events(facts: WeekFacts, policy: ScoringPolicy, as_of_ms: int | None
     ev = facts.events
     at, kind, dwell = ev.occurred_at_ms, ev.kind, ev.dwell_seconds
     start, end = facts.week.start_ms, facts.week.end_ms
+    # Per distinct id, whether a rule fails for it: bool tables gathered per event are 8x
+    # smaller than int64 lookups (these arrays are as long as the events).
     sanctioned, weight = _consumer_facts(facts, policy, rk.consumer_ids)
-    eligible = _creator_eligible(facts, rk.creator_ids)
+    is_sanctioned, weightless = sanctioned != 0, weight <= 0
+    ineligible = _creator_eligible(facts, rk.creator_ids) != 1
     owner, removed_at = _item_facts(facts, rk.item_ids)
+    # Only items with a known owner or a removal in the week can fail the item rules (an
+    # event after the week failed an earlier rule), so look at their events only.
+    with_status = np.flatnonzero(((owner != -1) | (removed_at <= end))[rk.item])
     dup = _redelivered(ev)
 
-    def unknown_item() -> BoolArray:
-        own = owner[rk.item]
-        return (own != -1) & (own != ev.creator_id)
+    def on_status_rows(fails: Callable[[Int64Array], BoolArray]) -> BoolArray:
+        out = np.zeros(len(ev), dtype=bool)
+        out[with_status] = fails(with_status)
+        return out
+
+    def unknown_item(r: Int64Array) -> BoolArray:
+        own = owner[rk.item[r]]
+        fails: BoolArray = (own != -1) & (own != ev.creator_id[r])
+        return fails
+
+    def removed(r: Int64Array) -> BoolArray:
+        return at[r] >= removed_at[rk.item[r]]
 
     rules: list[tuple[int, Callable[[], BoolArray]]] = [
         (REASON_INDEX[Reason.DUPLICATE_EVENT], lambda: dup),
@@ -332,13 +406,13 @@ def _filter_events(facts: WeekFacts, policy: ScoringPolicy, as_of_ms: int | None
         (REASON_INDEX[Reason.OUT_OF_WINDOW], lambda: kind > int(max(EventKind))),
         (REASON_INDEX[Reason.SELF_INTERACTION], lambda: ev.consumer_id == ev.creator_id),
         # Items: removed after a confirmed report stop earning from the removal on.
-        (REASON_INDEX[Reason.UNKNOWN_ITEM], unknown_item),
-        (REASON_INDEX[Reason.ITEM_REMOVED], lambda: at >= removed_at[rk.item]),
+        (REASON_INDEX[Reason.UNKNOWN_ITEM], lambda: on_status_rows(unknown_item)),
+        (REASON_INDEX[Reason.ITEM_REMOVED], lambda: on_status_rows(removed)),
         # Creators: KYC and an open identity; a sanctioned creator still earns (and is held).
-        (REASON_INDEX[Reason.CREATOR_INELIGIBLE], lambda: eligible[rk.creator] != 1),
+        (REASON_INDEX[Reason.CREATOR_INELIGIBLE], lambda: ineligible[rk.creator]),
         # Consumers: sanctioned accounts are excluded; weightless ones cannot move the pool.
-        (REASON_INDEX[Reason.SANCTIONED_ACCOUNT], lambda: sanctioned[rk.consumer] != 0),
-        (REASON_INDEX[Reason.NO_VALUE_WEIGHT], lambda: weight[rk.consumer] <= 0),
+        (REASON_INDEX[Reason.SANCTIONED_ACCOUNT], lambda: is_sanctioned[rk.consumer]),
+        (REASON_INDEX[Reason.NO_VALUE_WEIGHT], lambda: weightless[rk.consumer]),
         # Views below the minimum dwell count for nothing; nor do too-short texts.
         (REASON_INDEX[Reason.BELOW_MIN_DWELL],
          lambda: (kind == int(EventKind.VIEW)) & (dwell < policy.min_dwell_seconds)),
@@ -347,11 +421,11 @@ def _filter_events(facts: WeekFacts, policy: ScoringPolicy, as_of_ms: int | None
     ]
     codes = _first_failed_rule(rules, len(ev))
     gone = np.flatnonzero((codes != _PASS) & (codes != _SILENT))
-    reason = codes[gone].astype(np.int64)
+    reason = codes[gone].astype(np.int64, copy=False)
     below_min = reason == REASON_INDEX[Reason.BELOW_MIN_DWELL]  # quantity: its seconds
     disc.add(rk.creator[gone], rk.item[gone], reason,
-             quantity=np.where(below_min, dwell[gone], 1).astype(np.int64))
-    return np.flatnonzero(codes == _PASS).astype(np.int64), weight
+             quantity=np.where(below_min, dwell[gone], 1).astype(np.int64, copy=False))
+    return np.flatnonzero(codes == _PASS).astype(np.int64, copy=False), weight
 
 
 # ---------------------------------------------------------------------------------------------
@@ -401,26 +475,24 @@ def _repeats(ev: EngagementColumns, ct: _Counted, rk: _Ranked, disc: _Discounts)
     """Once-only interactions after the first: one like per (consumer, item), one follow per
     (consumer, creator) a week; the earliest by (time, event id) counts."""
     kind = ev.kind[ct.rows]
-    n_item, n_cre = len(ct.item_ids), len(ct.creator_ids)
-    once_key = np.full(len(kind), -1, dtype=np.int64)
-    per_item = _kind_in(kind, ONCE_PER_ITEM)
-    per_cre = _kind_in(kind, ONCE_PER_CREATOR)
-    once_key[per_item] = (ct.consumer[per_item] * n_item + ct.item[per_item]) * 16 + kind[per_item]
-    once_key[per_cre] = (ct.consumer[per_cre] * n_cre + ct.creator[per_cre]) * 16 + kind[per_cre]
     repeat = np.zeros(len(kind), dtype=bool)
-    once = np.flatnonzero(once_key >= 0)
-    if not len(once):
-        return repeat
-    once = once[np.argsort(once_key[once])]
-    starts = _group_starts(once_key[once])
-    group = _run_of_row(starts, len(once))
-    # The earliest time in each group, then the smallest event id at that time (ids are
-    # unique after deduplication, so exactly one event per group is first).
-    at = ev.occurred_at_ms[ct.rows[once]]
-    earliest = at == np.minimum.reduceat(at, starts)[group]
-    eid = np.where(earliest, ev.event_id[ct.rows[once]], np.iinfo(np.int64).max)
-    first = earliest & (eid == np.minimum.reduceat(eid, starts)[group])
-    repeat[once[~first]] = True
+    per_cre = _kind_in(kind, ONCE_PER_CREATOR)
+    per_item = _kind_in(kind, ONCE_PER_ITEM) & ~per_cre
+    for rows, target, n_target in ((np.flatnonzero(per_item), ct.item, len(ct.item_ids)),
+                                   (np.flatnonzero(per_cre), ct.creator, len(ct.creator_ids))):
+        if not len(rows):
+            continue
+        rows = rows[_sort_order(((ct.consumer[rows], len(ct.consumer_ids)),
+                                 (target[rows], n_target), (kind[rows], _KIND_SLOTS)))]
+        starts = _group_starts(ct.consumer[rows], target[rows], kind[rows])
+        group = _run_of_row(starts, len(rows))
+        # The earliest time in each group, then the smallest event id at that time (ids are
+        # unique after deduplication, so exactly one event per group is first).
+        at = ev.occurred_at_ms[ct.rows[rows]]
+        earliest = at == np.minimum.reduceat(at, starts)[group]
+        eid = np.where(earliest, ev.event_id[ct.rows[rows]], np.iinfo(np.int64).max)
+        first = earliest & (eid == np.minimum.reduceat(eid, starts)[group])
+        repeat[rows[~first]] = True
     gone = ct.rows[repeat]
     disc.add(rk.creator[gone], rk.item[gone], Reason.REPEAT_INTERACTION)
     return repeat
@@ -428,9 +500,10 @@ def _repeats(ev: EngagementColumns, ct: _Counted, rk: _Ranked, disc: _Discounts)
 
 @dataclass(frozen=True)
 class _Groups:
-    """Counted events summed per (consumer, item, day), sorted by that key."""
+    """Counted events summed per (consumer, item, UTC day), sorted by that key."""
 
-    consumer_item: Int64Array  # consumer * n_item + item
+    consumer: Int64Array
+    item: Int64Array
     day: Int64Array
     dwell_seconds: Int64Array  # raw sum of view seconds
     interaction_points: Int64Array  # raw sum of interaction points
@@ -440,24 +513,86 @@ def _day_groups(ev: EngagementColumns, ct: _Counted, keep: BoolArray, start_ms: 
                 policy: ScoringPolicy) -> _Groups:
     """One sort of the counted events by (consumer, item, day) and the sums per group."""
     rows = ct.rows[keep]
-    n_item = len(ct.item_ids)
+    cons, item = ct.consumer[keep], ct.item[keep]
     day = (ev.occurred_at_ms[rows] - start_ms) // MS_PER_DAY
-    key = (ct.consumer[keep] * n_item + ct.item[keep]) * 7 + day
-    order = np.argsort(key)
-    key = key[order]
-    rows = rows[order]
-    starts = _group_starts(key)
     kind = ev.kind[rows]
-    pts_table = np.zeros(int(max(EventKind)) + 1, dtype=np.int64)
-    for kk in EventKind:
-        if kk is not EventKind.VIEW:
-            pts_table[int(kk)] = policy.points_for(kk)
     is_view = kind == int(EventKind.VIEW)
     seconds = np.where(is_view, ev.dwell_seconds[rows], 0)
-    points = np.where(is_view, 0, pts_table[kind])
-    group_key = key[starts]
-    return _Groups(group_key // 7, group_key % 7, _run_sums(seconds, starts),
-                   _run_sums(points, starts))
+    points = _interaction_points(policy)[kind]  # 0 for views
+    n_item = len(ct.item_ids)
+    order = _sort_order(((cons, len(ct.consumer_ids)), (item * 7 + day, n_item * 7)))
+    key = ((cons * n_item + item) * 7 + day)[order]  # fits: checked in _dense
+    starts = _group_starts(key)
+    key = key[starts]
+    return _Groups(key // 7 // max(n_item, 1), key // 7 % max(n_item, 1), key % 7,
+                   _run_sums(seconds[order], starts), _run_sums(points[order], starts))
+
+
+def _interaction_points(policy: ScoringPolicy) -> Int64Array:
+    """Policy points per event kind (0 for views)."""
+    table = np.zeros(int(max(EventKind)) + 1, dtype=np.int64)
+    for kind in EventKind:
+        if kind is not EventKind.VIEW:
+            table[int(kind)] = policy.points_for(kind)
+    return table
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Counted engagement per (consumer, item) row and per (consumer, creator) pair."""
+
+    row_pair: Int64Array
+    row_item: Int64Array
+    row_dwell_seconds: Int64Array
+    row_dwell_points: Int64Array
+    row_interaction_milli: Int64Array
+    pair_consumer: Int64Array
+    pair_creator: Int64Array
+    pair_points: Int64Array
+
+
+def _rows_and_pairs(grp: _Groups, ct: _Counted, policy: ScoringPolicy,
+                    disc: _Discounts) -> _Rows:
+    """Apply the caps: dwell per (consumer, item, day), interactions per (consumer, creator,
+    day), and sum what counts per (consumer, item) row and (consumer, creator) pair."""
+    g_cre = ct.item_creator[grp.item]
+    # Dwell: seconds per (consumer, item, day) are capped.
+    seconds = np.minimum(grp.dwell_seconds, policy.dwell_cap_seconds)
+    over = grp.dwell_seconds > seconds
+    disc.add(ct.creator_rank[g_cre[over]], ct.item_rank[grp.item[over]], Reason.DWELL_CAP,
+             quantity=(grp.dwell_seconds - seconds)[over])
+
+    # Rows per (consumer, item): groups are sorted by it, days innermost.
+    row_start = _group_starts(grp.consumer, grp.item)
+    row_of_group = _run_of_row(row_start, len(grp.day))
+    row_cons, row_item = grp.consumer[row_start], grp.item[row_start]
+    row_cre = ct.item_creator[row_item]
+    row_dsec = _run_sums(seconds, row_start)
+    row_dpts = row_dsec * policy.dwell_points_per_second
+
+    # Pairs per (consumer, creator).
+    n_cons, n_cre = len(ct.consumer_ids), len(ct.creator_ids)
+    pair_key, row_pair = _ranks_of_sorted(
+        row_cons * n_cre + row_cre, _sort_order(((row_cons, n_cons), (row_cre, n_cre))))
+    n_pairs = len(pair_key)
+
+    # Interactions: points per (consumer, creator, UTC day) are capped; each item keeps its
+    # share of the capped points, in milli-points.
+    day_key = row_pair[row_of_group] * 7 + grp.day
+    day_raw = np.zeros(n_pairs * 7, dtype=np.int64)
+    np.add.at(day_raw, day_key, grp.interaction_points)
+    day_eff = np.minimum(day_raw, policy.interaction_cap_points)
+    iraw = grp.interaction_points
+    ieff_milli = iraw * day_eff[day_key] * MILLI // np.maximum(day_raw[day_key], 1)
+    capped = ieff_milli < iraw * MILLI
+    disc.add(ct.creator_rank[g_cre[capped]], ct.item_rank[grp.item[capped]],
+             Reason.INTERACTION_CAP, quantity=(iraw * MILLI - ieff_milli)[capped])
+
+    # Per (consumer, creator) pairs: exact points = dwell points + capped interaction points.
+    pair_points = day_eff.reshape(n_pairs, 7).sum(axis=1)
+    np.add.at(pair_points, row_pair, row_dpts)
+    return _Rows(row_pair, row_item, row_dsec, row_dpts, _run_sums(ieff_milli, row_start),
+                 pair_key // max(n_cre, 1), pair_key % max(n_cre, 1), pair_points)
 
 
 def count_engagement(facts: WeekFacts, policy: ScoringPolicy,
@@ -468,61 +603,20 @@ def count_engagement(facts: WeekFacts, policy: ScoringPolicy,
     disc = _Discounts(rk.creator_ids, rk.item_ids)
     rows, weight_of_rank = _filter_events(facts, policy, as_of_ms, rk, disc)
     ct = _dense(rk, rows, disc)
-    n_cons, n_cre, n_item = len(ct.consumer_ids), len(ct.creator_ids), len(ct.item_ids)
-
     cons_weight = weight_of_rank[ct.consumer_rank]
     # weights.tier_of, vectorised: the last tier whose lower bound the weight reaches.
     bounds = np.array(policy.tier_lower_bounds, dtype=np.int64)
     cons_tier = np.maximum(np.searchsorted(bounds, cons_weight, side="right") - 1, 0)
-
     grp = _day_groups(ev, ct, ~_repeats(ev, ct, rk, disc), facts.week.start_ms, policy)
-    g_item = grp.consumer_item % n_item if n_item else grp.consumer_item
-    g_cre = ct.item_creator[g_item]
-
-    # Dwell: seconds per (consumer, item, day) are capped.
-    seconds = np.minimum(grp.dwell_seconds, policy.dwell_cap_seconds)
-    over = grp.dwell_seconds > seconds
-    disc.add(ct.creator_rank[g_cre[over]], ct.item_rank[g_item[over]], Reason.DWELL_CAP,
-             quantity=(grp.dwell_seconds - seconds)[over])
-
-    # Rows per (consumer, item): groups are sorted by it, days innermost.
-    row_start = _group_starts(grp.consumer_item)
-    row_of_group = _run_of_row(row_start, len(grp.day))
-    row_ci = grp.consumer_item[row_start]
-    row_item = row_ci % n_item if n_item else row_ci
-    row_cons = row_ci // max(n_item, 1)
-    row_dsec = _run_sums(seconds, row_start)
-    row_dpts = row_dsec * policy.dwell_points_per_second
-
-    # Pairs per (consumer, creator).
-    pair_key, row_pair = _factorize(row_cons * n_cre + ct.item_creator[row_item])
-    n_pairs = len(pair_key)
-
-    # Interactions: points per (consumer, creator, UTC day) are capped; an item keeps its share.
-    day_key = row_pair[row_of_group] * 7 + grp.day
-    day_raw = np.zeros(n_pairs * 7, dtype=np.int64)
-    np.add.at(day_raw, day_key, grp.interaction_points)
-    day_eff = np.minimum(day_raw, policy.interaction_cap_points)
-    iraw = grp.interaction_points
-    ieff_milli = iraw * day_eff[day_key] * MILLI // np.maximum(day_raw[day_key], 1)
-    capped = ieff_milli < iraw * MILLI
-    disc.add(ct.creator_rank[g_cre[capped]], ct.item_rank[g_item[capped]],
-             Reason.INTERACTION_CAP, quantity=(iraw * MILLI - ieff_milli)[capped])
-    row_imil = _run_sums(ieff_milli, row_start)
-
-    # Per (consumer, creator) pairs: exact points = dwell points + capped interaction points.
-    pair_points = day_eff.reshape(n_pairs, 7).sum(axis=1)
-    np.add.at(pair_points, row_pair, row_dpts)
-
+    out = _rows_and_pairs(grp, ct, policy, disc)
     return Engagement(
         consumer_ids=ct.consumer_ids, creator_ids=ct.creator_ids, item_ids=ct.item_ids,
-        item_creator=ct.item_creator, consumer_weight=cons_weight, consumer_tier=cons_tier,
-        pair_consumer=(pair_key // max(n_cre, 1)).astype(np.int64),
-        pair_creator=(pair_key % max(n_cre, 1)).astype(np.int64),
-        pair_points=pair_points.astype(np.int64),
-        row_pair=row_pair, row_item=row_item.astype(np.int64),
-        row_dwell_seconds=row_dsec.astype(np.int64),
-        row_dwell_milli=(row_dpts * MILLI).astype(np.int64),
-        row_interaction_milli=row_imil.astype(np.int64),
+        item_creator=ct.item_creator, consumer_weight=cons_weight,
+        consumer_tier=cons_tier.astype(np.int64, copy=False),
+        pair_consumer=out.pair_consumer, pair_creator=out.pair_creator,
+        pair_points=out.pair_points, row_pair=out.row_pair, row_item=out.row_item,
+        row_dwell_seconds=out.row_dwell_seconds,
+        row_dwell_milli=out.row_dwell_points * MILLI,
+        row_interaction_milli=out.row_interaction_milli,
         discounts=disc.aggregate(),
     )

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections import defaultdict
+import operator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
@@ -15,12 +16,13 @@ from services.incentive.domain.breakdown import (
     TierShare,
     WeekResult,
 )
-from services.incentive.domain.engagement import Engagement, count_engagement
-from services.incentive.domain.facts import IsoWeek, WeekFacts
+from services.incentive.domain.engagement import Engagement, _factorize, count_engagement
+from services.incentive.domain.facts import Int64Array, IsoWeek, WeekFacts
+from services.incentive.domain.gc_pause import paused_gc
 from services.incentive.domain.merkle import merkle_root
 from services.incentive.domain.policy import ScoringPolicy
 from services.incentive.domain.reasons import REASON_CODES, Reason
-from services.incentive.domain.rounding import largest_remainder
+from services.incentive.domain.rounding import largest_remainder, largest_remainder_runs
 from services.incentive.domain.weights import tier_label
 
 
@@ -58,6 +60,12 @@ def settle(facts: WeekFacts, policy: ScoringPolicy, *, as_of_ms: int | None = No
 def settle_scored(facts: WeekFacts, policy: ScoringPolicy, scored: Scored, *,
                   as_of_ms: int | None = None) -> WeekResult:
     """Stage 3: money. Largest remainder over creators, items and tiers; rollovers; Merkle."""
+    with paused_gc():  # about a million result objects: see gc_pause
+        return _settle_scored(facts, policy, scored, as_of_ms)
+
+
+def _settle_scored(facts: WeekFacts, policy: ScoringPolicy, scored: Scored,
+                   as_of_ms: int | None) -> WeekResult:
     eng, alloc = scored.engagement, scored.allocation
     total_score = sum(scored.creator_scores.values())
     pool = facts.pool_minor
@@ -65,7 +73,14 @@ def settle_scored(facts: WeekFacts, policy: ScoringPolicy, scored: Scored, *,
         if total_score else {}
     unallocated = pool - sum(allocated.values())
 
-    items_of, counted_of, tiers_of = _item_and_tier_weights(eng, alloc, policy)
+    # Amount per dense creator index (a creator with a score is one of eng.creator_ids).
+    amount_of_index = [0] * len(eng.creator_ids)
+    if allocated:
+        at = np.searchsorted(eng.creator_ids, np.array(list(allocated), dtype=np.int64))
+        for idx, amount in zip(at.tolist(), allocated.values(), strict=True):
+            amount_of_index[idx] = amount
+    items_of = _item_shares(eng, alloc, amount_of_index)
+    tiers_of = _tier_shares(eng, alloc, policy, amount_of_index)
     discounts_of = _discounts(eng, alloc)
     sanctioned = {c.creator_id for c in facts.creators if c.sanctioned}
     rollover_in = {r.creator_id: r.amount_minor for r in facts.rollovers}
@@ -74,20 +89,6 @@ def settle_scored(facts: WeekFacts, policy: ScoringPolicy, scored: Scored, *,
     creators = []
     for cid in creator_ids:
         amount = allocated.get(cid, 0)
-        item_parts = items_of.get(cid, {})
-        split = largest_remainder(amount, sorted(item_parts.items())) if amount else {}
-        items = tuple(
-            ItemShare(item_id=key, amount_minor=split.get(2 * key, 0) + split.get(2 * key + 1, 0),
-                      dwell_minor=split.get(2 * key, 0),
-                      interaction_minor=split.get(2 * key + 1, 0),
-                      dwell_seconds=secs, interaction_milli_points=milli)
-            for key, (secs, milli) in sorted(counted_of.get(cid, {}).items())
-        ) if amount else ()
-        tier_w = tiers_of.get(cid, {})
-        tsplit = largest_remainder(amount, sorted((t, w) for t, (w, _) in tier_w.items())) \
-            if amount else {}
-        tiers = tuple(TierShare(tier_label(policy, t), tsplit.get(t, 0), n)
-                      for t, (_, n) in sorted(tier_w.items())) if amount else ()
         gross = amount + rollover_in.get(cid, 0)
         if cid in sanctioned:
             status, payable, carry, held = "held", 0, 0, gross
@@ -99,7 +100,9 @@ def settle_scored(facts: WeekFacts, policy: ScoringPolicy, scored: Scored, *,
             creator_id=cid, status=status, score=scored.creator_scores.get(cid, 0),
             allocated_minor=amount, rollover_in_minor=rollover_in.get(cid, 0),
             payable_minor=payable, rollover_out_minor=carry, held_minor=held,
-            items=items, tiers=tiers, discounts=tuple(discounts_of.get(cid, ())),
+            items=items_of.get(cid, ()) if amount else (),
+            tiers=tiers_of.get(cid, ()) if amount else (),
+            discounts=discounts_of.get(cid, ()),
         ))
     result = WeekResult(
         week=str(facts.week), mode="final" if as_of_ms is None else "estimate",
@@ -111,74 +114,146 @@ def settle_scored(facts: WeekFacts, policy: ScoringPolicy, scored: Scored, *,
     return WeekResult(**{**result.__dict__, "merkle_root": root})
 
 
-def _item_and_tier_weights(
-    eng: Engagement, alloc: Allocation, policy: ScoringPolicy
-) -> tuple[dict[int, dict[int, int]], dict[int, dict[int, tuple[int, int]]],
-           dict[int, dict[int, tuple[int, int]]]]:
-    """Per creator: item-component weights (key 2*item + 0 dwell / 1 interaction), counted
-    (seconds, milli-points) per item, and per tier (units, consumers)."""
+def _item_shares(eng: Engagement, alloc: Allocation,
+                 amount_of_index: list[int]) -> dict[int, tuple[ItemShare, ...]]:
+    """Each paid creator's amount split over every item of theirs (by item id), dwell and
+    interaction parts separately (keys 2 * item and 2 * item + 1): largest remainder over
+    the units consumers gave, attributed to items by counted points."""
     units = alloc.units[eng.row_pair]
     comp_total = np.zeros(len(eng.pair_points), dtype=np.int64)
     np.add.at(comp_total, eng.row_pair, eng.row_dwell_milli + eng.row_interaction_milli)
     denom = np.maximum(comp_total[eng.row_pair], 1)
     # A consumer's units for a creator are attributed to items in proportion to counted points.
-    w_dwell = units * eng.row_dwell_milli // denom
-    w_inter = units * eng.row_interaction_milli // denom
+    columns = (units * eng.row_dwell_milli // denom, units * eng.row_interaction_milli // denom,
+               eng.row_dwell_milli, eng.row_interaction_milli, eng.row_dwell_seconds)
     n_item = len(eng.item_ids)
-    per_item = np.zeros((4, n_item), dtype=np.int64)
-    for row, col in enumerate((w_dwell, w_inter, eng.row_dwell_seconds,
-                               eng.row_interaction_milli)):
-        np.add.at(per_item[row], eng.row_item, col)
-    raw_dwell = np.zeros(n_item, dtype=np.int64)
-    raw_inter = np.zeros(n_item, dtype=np.int64)
-    np.add.at(raw_dwell, eng.row_item, eng.row_dwell_milli)
-    np.add.at(raw_inter, eng.row_item, eng.row_interaction_milli)
-    weights: dict[int, dict[int, int]] = defaultdict(dict)
-    raw: dict[int, dict[int, int]] = defaultdict(dict)
-    counted: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
-    cre = eng.creator_ids[eng.item_creator].tolist()
-    for c, item, wd, wi, secs, milli, rd, ri in zip(
-        cre, eng.item_ids.tolist(), *(per_item[r].tolist() for r in range(4)),
-        raw_dwell.tolist(), raw_inter.tolist(), strict=True,
-    ):
-        weights[c][2 * item] = wd
-        weights[c][2 * item + 1] = wi
-        raw[c][2 * item] = rd
-        raw[c][2 * item + 1] = ri
-        counted[c][item] = (secs, milli)
-    for c, w in weights.items():
-        if sum(w.values()) == 0:  # all floors were zero: fall back to the counted points
-            weights[c] = raw[c]
+    w_dwell, w_inter, raw_dwell, raw_inter, seconds = (
+        _sum_by(eng.row_item, col, n_item) for col in columns)
+    milli = raw_inter
+
+    # Items of paid creators, by creator then item id (dense item order is id order).
+    is_paid = np.array([a > 0 for a in amount_of_index], dtype=bool)
+    items = np.flatnonzero(is_paid[eng.item_creator])
+    items = items[np.argsort(eng.item_creator[items], kind="stable")]
+    first = _run_starts(eng.item_creator[items])
+    runs = eng.item_creator[items[first]]
+    # Two entries per item, dwell then interaction: keys 2 * item, 2 * item + 1 ascend.
+    weights = np.stack((w_dwell[items], w_inter[items]), axis=1).ravel()
+    raw = np.stack((raw_dwell[items], raw_inter[items]), axis=1).ravel()
+    if len(first):  # all floors were zero: fall back to the counted points
+        no_weight = (np.add.reduceat(weights, 2 * first) == 0)[_run_of(first, len(items))]
+        weights = np.where(np.repeat(no_weight, 2), raw, weights)
+    split = largest_remainder_runs([amount_of_index[r] for r in runs.tolist()], weights,
+                                   2 * first)
+    dwell, inter = split[0::2], split[1::2]
+    shares = list(map(ItemShare, eng.item_ids[items].tolist(), map(operator.add, dwell, inter),
+                      dwell, inter, seconds[items].tolist(), milli[items].tolist()))
+    return _by_creator(eng, runs, first, shares)
+
+
+def _tier_shares(eng: Engagement, alloc: Allocation, policy: ScoringPolicy,
+                 amount_of_index: list[int]) -> dict[int, tuple[TierShare, ...]]:
+    """Each paid creator's amount split over the value-weight tiers of the consumers who gave
+    them units (largest remainder, ties to the lower tier), with the consumer counts."""
     n_tiers = len(policy.tier_lower_bounds)
     cell = eng.pair_creator * n_tiers + eng.consumer_tier[eng.pair_consumer]
-    tier_units = np.zeros(len(eng.creator_ids) * n_tiers, dtype=np.int64)
-    tier_people = np.zeros(len(eng.creator_ids) * n_tiers, dtype=np.int64)
-    np.add.at(tier_units, cell, alloc.units)
-    np.add.at(tier_people, cell, (alloc.units > 0).astype(np.int64))
-    tiers: dict[int, dict[int, tuple[int, int]]] = defaultdict(dict)
-    for idx in np.flatnonzero(tier_units).tolist():
-        c = int(eng.creator_ids[idx // n_tiers])
-        tiers[c][idx % n_tiers] = (int(tier_units[idx]), int(tier_people[idx]))
-    return weights, counted, tiers
+    n_cells = len(eng.creator_ids) * n_tiers
+    tier_units = _sum_by(cell, alloc.units, n_cells)
+    tier_people = _sum_by(cell, (alloc.units > 0).astype(np.int64), n_cells)
+    is_paid = np.array([a > 0 for a in amount_of_index], dtype=bool)
+    cells = np.flatnonzero(tier_units)  # by (creator, tier)
+    cells = cells[is_paid[cells // n_tiers]]
+    first = _run_starts(cells // n_tiers)
+    runs = cells[first] // n_tiers
+    split = largest_remainder_runs([amount_of_index[r] for r in runs.tolist()],
+                                   tier_units[cells], first)
+    labels = [tier_label(policy, t) for t in range(n_tiers)]
+    shares = list(map(TierShare, [labels[t] for t in (cells % n_tiers).tolist()], split,
+                      tier_people[cells].tolist()))
+    return _by_creator(eng, runs, first, shares)
 
 
-def _discounts(eng: Engagement, alloc: Allocation) -> dict[int, list[Discount]]:
+def _discounts(eng: Engagement, alloc: Allocation) -> dict[int, tuple[Discount, ...]]:
     """Discounts per creator, ordered by (item, reason); influence bound at creator level."""
-    out: dict[int, list[Discount]] = defaultdict(list)
-    cr, it, rs, ev, qt = (a.tolist() for a in eng.discounts)
-    for c, i, r, e, q in zip(cr, it, rs, ev, qt, strict=True):
-        out[c].append(Discount(REASON_CODES[r].value, i if i >= 0 else None, e, q))
+    cr, it, rs, ev, qt = eng.discounts
     lost = alloc.unbounded_units - alloc.units
     bound = lost > 0
-    if bound.any():
-        by_cre = np.zeros(len(eng.creator_ids), dtype=np.int64)
-        people = np.zeros(len(eng.creator_ids), dtype=np.int64)
-        np.add.at(by_cre, eng.pair_creator[bound], lost[bound])
-        np.add.at(people, eng.pair_creator[bound], 1)
-        for idx in np.flatnonzero(by_cre).tolist():
-            out[int(eng.creator_ids[idx])].append(
-                Discount(Reason.INFLUENCE_BOUND.value, None, int(people[idx]),
-                         int(by_cre[idx])))
-    for c in out:
-        out[c].sort(key=lambda d: (d.item_id if d.item_id is not None else -1, d.reason))
+    n_cre = len(eng.creator_ids)
+    by_cre = _sum_by(eng.pair_creator[bound], lost[bound], n_cre)
+    people = _sum_by(eng.pair_creator[bound], np.ones(int(bound.sum()), np.int64), n_cre)
+    bound_cre = np.flatnonzero(by_cre)
+    cr = np.concatenate([cr, eng.creator_ids[bound_cre]])
+    it = np.concatenate([it, np.full(len(bound_cre), -1, dtype=np.int64)])  # creator level
+    rs = np.concatenate([rs, np.full(len(bound_cre), _INFLUENCE_BOUND, dtype=np.int64)])
+    ev = np.concatenate([ev, people[bound_cre]])
+    qt = np.concatenate([qt, by_cre[bound_cre]])
+    # By creator; within one by item (creator level, i.e. no item, first), then reason code.
+    # The sort is stable, so where that key ties (only rows without an item id, i.e. the
+    # ids below 0) the rows keep their given order, as the per-creator list sort did.
+    order = np.argsort(_pack_ranks(cr, np.maximum(it, -1), _REASON_ORDER[rs]), kind="stable")
+    cr, it, rs, ev, qt = cr[order], it[order], rs[order], ev[order], qt[order]
+    first = _run_starts(cr)
+    rows = list(map(Discount, [_REASON_CODES[r] for r in rs.tolist()],
+                    [i if i >= 0 else None for i in it.tolist()], ev.tolist(), qt.tolist()))
+    return _split_runs(cr[first].tolist(), first, rows)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+
+_REASON_CODES = [r.value for r in REASON_CODES]  # index -> wire code (Enum access is slow)
+_INFLUENCE_BOUND = REASON_CODES.index(Reason.INFLUENCE_BOUND)
+# Rank of each reason index by its wire code: discounts are listed by code, not by index.
+_REASON_ORDER = np.argsort(np.argsort(np.array(_REASON_CODES))).astype(np.int64)
+
+
+def _none() -> Int64Array:
+    return np.zeros(0, dtype=np.int64)
+
+
+def _sum_by(index: Int64Array, values: Int64Array, size: int) -> Int64Array:
+    """Sum of values per index in [0, size) (exact int64, unlike float bincount weights)."""
+    out = np.zeros(size, dtype=np.int64)
+    np.add.at(out, index, values)
     return out
+
+
+def _run_starts(sorted_keys: Int64Array) -> Int64Array:
+    """Where each run of equal keys starts in a sorted column."""
+    if not len(sorted_keys):
+        return _none()
+    change = np.ones(len(sorted_keys), dtype=bool)
+    change[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    return np.flatnonzero(change)
+
+
+def _run_of(first: Int64Array, n: int) -> Int64Array:
+    """Run index of each of n rows, runs starting at `first`."""
+    return np.repeat(np.arange(len(first), dtype=np.int64), np.diff(np.append(first, n)))
+
+
+def _pack_ranks(*cols: Int64Array) -> Int64Array:
+    """One int64 per row that orders rows like the columns lexicographically (dense ranks)."""
+    key = np.zeros(len(cols[0]), dtype=np.int64)
+    for col in cols:
+        values, rank = _factorize(col)
+        if len(values) and int(key.max(initial=0)) * len(values) >= 1 << 62:
+            raise ValueError("too many distinct keys to pack")  # beyond any realistic week
+        key = key * len(values) + rank
+    return key
+
+
+_Row = TypeVar("_Row", ItemShare, TierShare, Discount)
+
+
+def _split_runs(keys: list[int], first: Int64Array,
+                rows: list[_Row]) -> dict[int, tuple[_Row, ...]]:
+    """{keys[k]: the rows of run k}, runs of `rows` starting at `first`."""
+    bounds = [*first.tolist(), len(rows)]
+    return {k: tuple(rows[bounds[i]:bounds[i + 1]]) for i, k in enumerate(keys)}
+
+
+def _by_creator(eng: Engagement, runs: Int64Array, first: Int64Array,
+                rows: list[_Row]) -> dict[int, tuple[_Row, ...]]:
+    """Rows grouped per creator id; `runs` holds each run's dense creator index."""
+    return _split_runs(eng.creator_ids[runs].tolist(), first, rows)
