@@ -10,11 +10,12 @@ from dataclasses import dataclass
 import grpc
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from planetkit.grpc_health import Health
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.topics import ALL, DLQ_ANALYTICS, with_suffix
 from services.analytics.adapters.engine import Engine
-from services.analytics.adapters.grpc_server import AnalyticsServicer, Health, make_server
+from services.analytics.adapters.grpc_server import AnalyticsServicer, make_server, new_health
 from services.analytics.adapters.kafka_sink import Sink, make_consumer, now_ms
 from services.analytics.settings import AnalyticsSettings
 
@@ -61,7 +62,7 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
     dead_letters = with_suffix(DLQ_ANALYTICS, suffix)
 
     engine = Engine()
-    health = Health()
+    health = new_health()
     servicer = AnalyticsServicer(
         engine,
         max_query_bytes=settings.max_query_bytes,

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 import grpc
 from aiokafka import AIOKafkaProducer
 
+from planetkit.grpc_health import Health
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.topics import POSTS, with_suffix
-from services.content.adapters.grpc_server import ContentServicer, Health, make_server
+from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
 from services.content.adapters.kafka_log import KafkaEventLog, rebuild
 from services.content.domain.catalog import PostCatalog
 from services.content.handlers import ContentHandlers
@@ -60,7 +61,7 @@ async def start(settings: ContentSettings) -> RunningContent:
         catalog, KafkaEventLog(producer, topic, settings.publish_timeout_s), _now_ms
     )
     servicer = ContentServicer(handlers)
-    health = Health()
+    health = new_health()
     server = make_server(servicer, health)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     try:

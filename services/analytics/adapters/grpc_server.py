@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
+from grpc_health.v1 import health_pb2_grpc
 
 from planet.analytics.v1 import analytics_service_pb2 as rpc
 from planet.analytics.v1 import analytics_service_pb2_grpc as rpc_grpc
 from planetkit.analytics import AnalyticsStoreError, QueryFailedError
+from planetkit.grpc_health import Health
+from planetkit.grpc_health import abort as _abort
 from services.analytics.adapters.engine import Engine
 from services.analytics.domain.results import rows_json
 
@@ -73,31 +74,10 @@ class AnalyticsServicer(rpc_grpc.AnalyticsServiceServicer):
         )
 
 
-async def _abort(context: Context, code: grpc.StatusCode, message: str) -> NoReturn:
-    await context.abort(code, message)
-    raise AssertionError("context.abort returned")  # abort always raises
 
-
-class Health:
-    """The grpc.health.v1 service, NOT_SERVING until the store is migrated and consuming."""
-
-    def __init__(self) -> None:
-        # The asyncio servicer; grpc_health's stubs only describe the threaded one.
-        self.servicer = HealthServicer()
-
-    async def set_serving(self, serving: bool) -> None:
-        """Report the overall and the AnalyticsService status."""
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for name in ("", SERVICE_NAME):
-            await self.servicer.set(name, status)
-
-    async def shutting_down(self) -> None:
-        """NOT_SERVING for good: callers stop sending before the server stops."""
-        await self.servicer.enter_graceful_shutdown()
+def new_health() -> Health:
+    """grpc.health.v1 for this service: NOT_SERVING until the store is migrated and consuming."""
+    return Health(SERVICE_NAME)
 
 
 def make_server(

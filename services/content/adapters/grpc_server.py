@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any, NoReturn
+from typing import Any
 
 import grpc
-from grpc_health.v1 import health_pb2, health_pb2_grpc
-from grpc_health.v1._async import HealthServicer
+from grpc_health.v1 import health_pb2_grpc
 
 from planet.content.v1 import content_service_pb2 as rpc
 from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
+from planetkit.grpc_health import Health
+from planetkit.grpc_health import abort as _abort
 from services.content.codec import command_from_request, post_to_pb
 from services.content.domain.validation import InvalidPost
 from services.content.handlers import ContentHandlers, EventLogUnavailable
@@ -67,31 +68,10 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
             await _abort(context, grpc.StatusCode.UNAVAILABLE, "rebuilding posts from the log")
 
 
-async def _abort(context: Context, code: grpc.StatusCode, message: str) -> NoReturn:
-    await context.abort(code, message)
-    raise AssertionError("context.abort returned")  # abort always raises
 
-
-class Health:
-    """The grpc.health.v1 service, NOT_SERVING until the projection is rebuilt."""
-
-    def __init__(self) -> None:
-        # The asyncio servicer; grpc_health's stubs only describe the threaded one.
-        self.servicer = HealthServicer()
-
-    async def set_serving(self, serving: bool) -> None:
-        """Report the overall and the ContentService status."""
-        status = (
-            health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
-        for name in ("", SERVICE_NAME):
-            await self.servicer.set(name, status)
-
-    async def shutting_down(self) -> None:
-        """NOT_SERVING for good: callers stop sending before the server stops."""
-        await self.servicer.enter_graceful_shutdown()
+def new_health() -> Health:
+    """grpc.health.v1 for this service: NOT_SERVING until the projection is rebuilt."""
+    return Health(SERVICE_NAME)
 
 
 def make_server(servicer: ContentServicer, health_: Health) -> grpc.aio.Server:

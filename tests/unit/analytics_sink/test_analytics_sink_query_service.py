@@ -14,7 +14,7 @@ from planet.analytics.v1 import analytics_service_pb2 as rpc
 from planet.analytics.v1 import analytics_service_pb2_grpc as rpc_grpc
 from planetkit.analytics import RawEventRow
 from services.analytics.adapters.engine import Engine
-from services.analytics.adapters.grpc_server import AnalyticsServicer, Health, make_server
+from services.analytics.adapters.grpc_server import AnalyticsServicer, make_server, new_health
 
 NOW = 1_764_000_000_000
 
@@ -41,7 +41,7 @@ async def served(tmp_path: Path) -> AsyncIterator[Served]:
     await engine.open(None, str(tmp_path / "chdb"))
     servicer = AnalyticsServicer(engine, max_query_bytes=200, max_rows=3,
                                  max_response_bytes=10_000)
-    server = make_server(servicer, Health(), 10_000)
+    server = make_server(servicer, new_health(), 10_000)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     servicer.ready = True
