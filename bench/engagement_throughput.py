@@ -26,7 +26,7 @@ import sys
 import time
 import uuid
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.incentive.v1.engagement_pb2 import EngagementDeltas
@@ -39,6 +39,7 @@ from planetkit.engagement_batches import (
 )
 from planetkit.envelope import decode, encode, wrap
 from planetkit.kafka.admin import ensure_topics, wait_for_broker
+from planetkit.kafka.replay import read_committed
 from planetkit.topics import (
     DLQ_AGGREGATOR,
     ENGAGEMENT_BATCHES,
@@ -160,27 +161,11 @@ async def raw_getmany(bootstrap: str, topic: str, expected: int) -> float:
 
 async def committed_event_count(bootstrap: str, topic: Topic) -> int:
     """Views + interactions in every committed delta: must equal the events loaded."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        isolation_level="read_committed",
-        enable_auto_commit=False,
-        max_partition_fetch_bytes=8 << 20,
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic.name, p) for p in range(topic.partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        total = 0
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                for r in records:
-                    for d in iter_deltas(decode(r.value, EngagementDeltas).payload):
-                        total += d.views + d.interactions
-        return total
-    finally:
-        await consumer.stop()
+    total = 0
+    async for record in read_committed(bootstrap, topic.name, range(topic.partitions)):
+        for d in iter_deltas(decode(record.value, EngagementDeltas).payload):
+            total += d.views + d.interactions
+    return total
 
 
 async def main(args: argparse.Namespace) -> int:

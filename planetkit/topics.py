@@ -89,14 +89,6 @@ ALL: tuple[Topic, ...] = (
 )
 
 
-def by_name(name: str) -> Topic:
-    """The registered topic called ``name``; KeyError names the unknown topic."""
-    for topic in ALL:
-        if topic.name == name:
-            return topic
-    raise KeyError(f"topic {name!r} is not in the registry")
-
-
 def with_suffix(topic: Topic, suffix: str) -> Topic:
     """The same topic under a suffixed name, so each test gets topics of its own."""
     return Topic(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
@@ -29,8 +29,3 @@ def week_start_ms(week: str) -> int:
     year, num = parse_iso_week(week)
     monday = date.fromisocalendar(year, num, 1)
     return int(datetime(monday.year, monday.month, monday.day, tzinfo=UTC).timestamp()) * 1000
-
-
-def previous_week(week: str) -> str:
-    """The ISO week before `week`."""
-    return iso_week_of_ms(week_start_ms(week) - int(timedelta(days=1).total_seconds() * 1000))

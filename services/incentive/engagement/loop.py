@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -35,6 +36,8 @@ SOURCE = "engagement-aggregator"
 # ~40 bytes a row and ~20 bytes an id: records stay well under the 8 MiB limit.
 MAX_ROWS_PER_RECORD = 50_000
 MAX_IDS_PER_RECORD = 100_000
+# (topic, partition, key, value); partition -1 lets the producer's partitioner choose.
+Record = tuple[str, int, bytes, bytes]
 
 
 @dataclass(frozen=True)
@@ -68,12 +71,20 @@ class LoopStats:
 
 def build_records(
     aggregate: FetchAggregate, topics: AggregatorTopics, group_id: str, now_ms: int
-) -> list[tuple[str, int, bytes, bytes]]:
-    """The (topic, partition, key, value) records one fetch commits, dead letters aside."""
+) -> list[Record]:
+    """The records one fetch commits, dead letters aside: deltas, then dedup checkpoints."""
     span = ",".join(f"p{p}@{t.last_offset}" for p, t in sorted(aggregate.partitions.items()))
     commit_id = f"{group_id}:{span}"
-    out: list[tuple[str, int, bytes, bytes]] = []
-    for q, items in sorted(aggregate.by_output_partition(topics.deltas.partitions).items()):
+    return [
+        *_delta_records(aggregate, topics.deltas, commit_id, now_ms),
+        *_checkpoint_records(aggregate, topics.dedup, commit_id, now_ms),
+    ]
+
+
+def _delta_records(
+    aggregate: FetchAggregate, deltas: Topic, commit_id: str, now_ms: int
+) -> Iterator[Record]:
+    for q, items in sorted(aggregate.by_output_partition(deltas.partitions).items()):
         # Chunked so no record nears the broker's message size limit.
         for n, start in enumerate(range(0, len(items), MAX_ROWS_PER_RECORD)):
             msg = encode_deltas(f"{commit_id}:q{q}:{n}", items[start : start + MAX_ROWS_PER_RECORD])
@@ -84,19 +95,29 @@ def build_records(
                 aggregate_id=f"q{q}",
                 occurred_at_ms=now_ms,
             )
-            out.append((topics.deltas.name, q, env.aggregate_id.encode(), encode(env)))
+            yield deltas.name, q, env.aggregate_id.encode(), encode(env)
+
+
+def _id_chunks(accepted: dict[str, list[str]]) -> list[list[WeekEventIds]]:
+    """Accepted ids by week, cut so no checkpoint carries more than MAX_IDS_PER_RECORD."""
+    chunks: list[list[WeekEventIds]] = [[]]
+    room = MAX_IDS_PER_RECORD
+    for week, ids in sorted(accepted.items()):
+        for start in range(0, len(ids), MAX_IDS_PER_RECORD):
+            part = ids[start : start + MAX_IDS_PER_RECORD]
+            if len(part) > room:
+                chunks.append([])
+                room = MAX_IDS_PER_RECORD
+            chunks[-1].append(WeekEventIds(week=week, event_ids=part))
+            room -= len(part)
+    return chunks
+
+
+def _checkpoint_records(
+    aggregate: FetchAggregate, dedup: Topic, commit_id: str, now_ms: int
+) -> Iterator[Record]:
     for p, tally in sorted(aggregate.partitions.items()):
-        chunks: list[list[WeekEventIds]] = [[]]
-        room = MAX_IDS_PER_RECORD
-        for week, ids in sorted(tally.accepted.items()):
-            for start in range(0, len(ids), MAX_IDS_PER_RECORD):
-                part = ids[start : start + MAX_IDS_PER_RECORD]
-                if len(part) > room:
-                    chunks.append([])
-                    room = MAX_IDS_PER_RECORD
-                chunks[-1].append(WeekEventIds(week=week, event_ids=part))
-                room -= len(part)
-        for n, accepted in enumerate(chunks):
+        for n, accepted in enumerate(_id_chunks(tally.accepted)):
             # The counters travel once, on the first checkpoint of the commit.
             first = n == 0
             cp = DedupCheckpoint(
@@ -114,8 +135,7 @@ def build_records(
                 aggregate_id=f"p{p}",
                 occurred_at_ms=now_ms,
             )
-            out.append((topics.dedup.name, p, env.aggregate_id.encode(), encode(env)))
-    return out
+            yield dedup.name, p, env.aggregate_id.encode(), encode(env)
 
 
 class EngagementAggregator:
@@ -132,7 +152,6 @@ class EngagementAggregator:
         max_records: int = 2000,
         fetch_timeout_ms: int = 200,
     ) -> None:
-        self._bootstrap = bootstrap
         self._topics = topics
         self._partitions = partitions
         self._memories = memories
@@ -184,10 +203,10 @@ class EngagementAggregator:
                 if fetched:
                     if not self.stats.first_fetch_at:
                         self.stats.first_fetch_at = time.perf_counter()
-                    work = self._aggregate(fetched)
+                    records, offsets = self._aggregate(fetched)
                     if in_flight is not None:
                         await in_flight
-                    in_flight = asyncio.create_task(self._commit(*work))
+                    in_flight = asyncio.create_task(self._commit(records, offsets))
                 elif until_caught_up:
                     if in_flight is not None:
                         await in_flight
@@ -212,12 +231,10 @@ class EngagementAggregator:
 
     def _aggregate(
         self, fetched: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
-    ) -> tuple[
-        FetchAggregate, list[tuple[str, int, bytes, bytes]], dict[TopicPartition, OffsetAndMetadata]
-    ]:
+    ) -> tuple[list[Record], dict[TopicPartition, OffsetAndMetadata]]:
         aggregate = FetchAggregate(self._partition_cache)
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
-        dead: list[tuple[str, int, bytes, bytes]] = []
+        dead: list[Record] = []
         now_ms = time.time_ns() // 1_000_000
         for tp, records in fetched.items():
             memory = self._memories[tp.partition]
@@ -244,12 +261,11 @@ class EngagementAggregator:
         self.stats.dead_letters += len(dead)
         if dead:
             log.warning("dead-lettering %d undecodable records", len(dead))
-        return aggregate, records_out, offsets
+        return records_out, offsets
 
     async def _commit(
         self,
-        aggregate: FetchAggregate,
-        records: list[tuple[str, int, bytes, bytes]],
+        records: list[Record],
         offsets: dict[TopicPartition, OffsetAndMetadata],
     ) -> None:
         started = time.perf_counter()

@@ -21,6 +21,7 @@ from planet.incentive.v1.engagement_pb2 import EngagementDeltas
 from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
 from planetkit.envelope import decode, encode, wrap
 from planetkit.kafka.admin import ensure_topics
+from planetkit.kafka.replay import read_committed
 from planetkit.topics import (
     DLQ_AGGREGATOR,
     ENGAGEMENT_BATCHES,
@@ -84,22 +85,7 @@ async def produce(bootstrap: str, topic: str, batches: list[EngagementBatch]) ->
 
 async def read_all(bootstrap: str, topic: str, partitions: int) -> list[bytes]:
     """Every committed record value of ``topic`` (read_committed)."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, isolation_level="read_committed", enable_auto_commit=False
-    )
-    await consumer.start()
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        values: list[bytes] = []
-        while any([await consumer.position(tp) < ends[tp] for tp in tps]):
-            for records in (await consumer.getmany(timeout_ms=500)).values():
-                values.extend(r.value for r in records)
-        return values
-    finally:
-        await consumer.stop()
+    return [r.value async for r in read_committed(bootstrap, topic, range(partitions))]
 
 
 async def committed_totals(bootstrap: str, topic: str) -> Totals:
