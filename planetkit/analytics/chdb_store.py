@@ -16,23 +16,21 @@ import fcntl
 import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from types import TracebackType
 from typing import Protocol, cast
 
 from planetkit.analytics import ddl, jsoncompact
 from planetkit.analytics.encoding import chunked, encode_rows, normalize_param, param_text
 from planetkit.analytics.sql_guard import ensure_read_only
 from planetkit.analytics.store import (
+    DEFAULT_MAX_INSERT_ROWS,
+    DEFAULT_MAX_RESULT_ROWS,
     AnalyticsStoreError,
+    ClosableStore,
     DataDirectoryLockedError,
     QueryFailedError,
     QueryResult,
     RawEventRow,
 )
-
-DEFAULT_MAX_RESULT_ROWS = 1_000_000
-DEFAULT_MAX_INSERT_ROWS = 100_000
-_INSERT_FORMAT = "JSONCompactEachRow"
 
 
 class _Result(Protocol):
@@ -107,7 +105,7 @@ def _open_failure(path: str, exc: RuntimeError) -> AnalyticsStoreError:
     return AnalyticsStoreError(f"could not open chdb data directory {path!r}: {message}")
 
 
-class ChdbStore:
+class ChdbStore(ClosableStore):
     """The embedded-engine store; the process that constructs it owns the data directory."""
 
     def __init__(
@@ -132,7 +130,6 @@ class ChdbStore:
         # A chdb session runs one statement at a time and refuses a query while a streaming
         # insert is open, so writes are serialized; reads use their own session.
         self._write_lock = threading.Lock()
-        self._closed = False
 
     def _open(self, open_session: Callable[[str], _Session]) -> _Session:
         try:
@@ -155,21 +152,6 @@ class ChdbStore:
             "SET readonly = 1",
         ):
             self._reader.query(statement)
-
-    def __enter__(self) -> ChdbStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise AnalyticsStoreError("the store is closed")
 
     def migrate(self) -> None:
         """Create the database, table and views if missing; safe to run on every start."""
@@ -195,7 +177,7 @@ class ChdbStore:
 
     def _insert(self, body: bytes) -> int:
         try:
-            inserter = self._writer.send_insert(ddl.INSERT_EVENTS, _INSERT_FORMAT)
+            inserter = self._writer.send_insert(ddl.INSERT_EVENTS, ddl.INSERT_FORMAT)
         except RuntimeError as exc:
             raise QueryFailedError(f"insert into {ddl.EVENTS_RAW} failed: {exc}") from exc
         try:
@@ -219,11 +201,8 @@ class ChdbStore:
             raise QueryFailedError(str(exc)) from exc
         return jsoncompact.decode(raw)
 
-    def close(self) -> None:
-        """Close both sessions; the directory is free once no store in the process uses it."""
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
+        # Both sessions; the directory is free once no store in the process uses it.
         try:
             self._reader.close()
         finally:

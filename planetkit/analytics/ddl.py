@@ -48,7 +48,7 @@ SELECT * FROM {EVENTS_RAW} FINAL
 
 MIGRATIONS: tuple[str, ...] = (CREATE_DATABASE, CREATE_EVENTS_RAW, CREATE_EVENTS_RAW_DEDUP)
 
-# Column order of the JSONEachRow batches both backends send (see encoding.encode_rows).
+# Column order of the JSONCompactEachRow batches both backends send (see encoding.encode_rows).
 INSERT_COLUMNS: tuple[str, ...] = (
     "event_id",
     "event_type",
@@ -63,5 +63,5 @@ INSERT_COLUMNS: tuple[str, ...] = (
     "payload_json",
     "ingested_at",
 )
-INSERT_FORMAT = "JSONEachRow"
+INSERT_FORMAT = "JSONCompactEachRow"
 INSERT_EVENTS = f"INSERT INTO {EVENTS_RAW} ({', '.join(INSERT_COLUMNS)})"

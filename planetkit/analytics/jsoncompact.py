@@ -13,7 +13,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, date, datetime, tzinfo
 from decimal import Decimal
 from functools import cache
@@ -29,6 +29,29 @@ _WRAPPERS = frozenset({"LowCardinality"})
 _IDENTIFIER_HEAD = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_`")
 
 
+def _top_level(text: str) -> Iterator[tuple[int, str]]:
+    """(index, character) of every character of ``text`` outside quotes and parentheses."""
+    depth = 0
+    quote = ""
+    escaped = False
+    for i, ch in enumerate(text):
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'`\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif depth == 0:
+            yield i, ch
+
+
 def split_type(type_name: str) -> tuple[str, list[str]]:
     """``Map(String, Array(UInt8))`` -> ``("Map", ["String", "Array(UInt8)"])``."""
     type_name = type_name.strip()
@@ -38,46 +61,21 @@ def split_type(type_name: str) -> tuple[str, list[str]]:
     name = type_name[:open_paren]
     inner = type_name[open_paren + 1 : -1]
     args: list[str] = []
-    depth = 0
-    quote = ""
     start = 0
-    i = 0
-    while i < len(inner):
-        ch = inner[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = ""
-        elif ch in "'`\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
+    for i, ch in _top_level(inner):
+        if ch == ",":
             args.append(inner[start:i].strip())
             start = i + 1
-        i += 1
     args.append(inner[start:].strip())
     return name, args
 
 
 def _strip_element_name(element: str) -> str:
     """``a UInt8`` (a named tuple element) -> ``UInt8``; types never hold a top-level space."""
-    depth = 0
-    quote = ""
-    for i, ch in enumerate(element):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "'`\"":
-            quote = ch
-        elif ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == " " and depth == 0 and element[0] in _IDENTIFIER_HEAD:
+    if element[:1] not in _IDENTIFIER_HEAD:
+        return element
+    for i, ch in _top_level(element):
+        if ch == " ":
             return element[i + 1 :].strip()
     return element
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from types import TracebackType
 from urllib.parse import urlsplit, urlunsplit
 
 import clickhouse_connect
@@ -14,15 +13,13 @@ from planetkit.analytics import ddl
 from planetkit.analytics.encoding import chunked, encode_rows, normalize_param
 from planetkit.analytics.sql_guard import ensure_read_only
 from planetkit.analytics.store import (
-    AnalyticsStoreError,
+    DEFAULT_MAX_INSERT_ROWS,
+    DEFAULT_MAX_RESULT_ROWS,
+    ClosableStore,
     QueryFailedError,
     QueryResult,
     RawEventRow,
 )
-
-DEFAULT_MAX_RESULT_ROWS = 1_000_000
-DEFAULT_MAX_INSERT_ROWS = 100_000
-_INSERT_FORMAT = "JSONCompactEachRow"
 
 
 def _without_database(url: str) -> str:
@@ -34,7 +31,7 @@ def _without_database(url: str) -> str:
     return urlunsplit(parts._replace(path=""))
 
 
-class ServerStore:
+class ServerStore(ClosableStore):
     """The ClickHouse-server store; it owns the clickhouse-connect client it is given."""
 
     def __init__(
@@ -52,7 +49,6 @@ class ServerStore:
             "result_overflow_mode": "throw",
             "readonly": 1,
         }
-        self._closed = False
 
     @classmethod
     def from_url(cls, url: str, **kwargs: int) -> ServerStore:
@@ -67,21 +63,6 @@ class ServerStore:
         else:
             client = clickhouse_connect.get_client(dsn=url, tz_mode="aware")
         return cls(client, **kwargs)
-
-    def __enter__(self) -> ServerStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise AnalyticsStoreError("the store is closed")
 
     def migrate(self) -> None:
         """Create the database, table and views if missing; safe to run on every start."""
@@ -104,7 +85,7 @@ class ServerStore:
                     ddl.EVENTS_RAW,
                     ddl.INSERT_COLUMNS,
                     insert_block=encode_rows(chunk),
-                    fmt=_INSERT_FORMAT,
+                    fmt=ddl.INSERT_FORMAT,
                 )
             except OperationalError:
                 # Connection trouble is not a statement failure; callers may retry it.
@@ -130,9 +111,5 @@ class ServerStore:
             rows=[tuple(row) for row in result.result_rows],
         )
 
-    def close(self) -> None:
-        """Close the client's connections; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
+    def _release(self) -> None:
         self._client.close()

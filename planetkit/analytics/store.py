@@ -8,7 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from types import TracebackType
+from typing import Protocol, Self, runtime_checkable
+
+# Both backends' limits unless told otherwise.
+DEFAULT_MAX_RESULT_ROWS = 1_000_000
+DEFAULT_MAX_INSERT_ROWS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,3 +77,34 @@ class AnalyticsStore(Protocol):
     def close(self) -> None:
         """Release the engine or connection; idempotent."""
         ...
+
+
+class ClosableStore:
+    """What both backends share: close once, refuse calls after that, and ``with`` support."""
+
+    _closed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise AnalyticsStoreError("the store is closed")
+
+    def close(self) -> None:
+        """Release the engine or connection; idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self._release()
+
+    def _release(self) -> None:
+        raise NotImplementedError

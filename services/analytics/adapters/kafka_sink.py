@@ -89,8 +89,7 @@ class Sink:
             self._clock_ms(),
         )
         await self._insert_until_stored(flat.rows)
-        for index, reason in flat.rejected:
-            await self._send_dead_letter(records[index], reason)
+        await self._send_dead_letters([(records[i], reason) for i, reason in flat.rejected])
         # Only now: a crash before this line redelivers the fetch, and re-inserting it is
         # harmless because the table collapses rows by event_id.
         offsets = {tp: recs[-1].offset + 1 for tp, recs in batches.items() if recs}
@@ -114,13 +113,20 @@ class Sink:
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
-    async def _send_dead_letter(self, record: ConsumerRecord[bytes, bytes], reason: str) -> None:
-        log.warning("dead-lettering %s/%d@%d: %s",
-                    record.topic, record.partition, record.offset, reason)
-        letter = dead_letter(record, reason=reason, consumer=CONSUMER_NAME, now_ms=self._clock_ms())
-        await self._producer.send_and_wait(
-            self._dead_letters.name, letter.SerializeToString(), key=record.topic.encode()
-        )
+    async def _send_dead_letters(
+        self, rejected: list[tuple[ConsumerRecord[bytes, bytes], str]]
+    ) -> None:
+        # Enqueue them all, then wait for every ack: one round trip per fetch, not per record.
+        now = self._clock_ms()
+        acks = []
+        for record, reason in rejected:
+            log.warning("dead-lettering %s/%d@%d: %s",
+                        record.topic, record.partition, record.offset, reason)
+            letter = dead_letter(record, reason=reason, consumer=CONSUMER_NAME, now_ms=now)
+            acks.append(await self._producer.send(
+                self._dead_letters.name, letter.SerializeToString(), key=record.topic.encode()
+            ))
+        await asyncio.gather(*acks)
 
 
 def now_ms() -> int:

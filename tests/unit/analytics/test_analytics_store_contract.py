@@ -62,6 +62,18 @@ def utc_ms(ms: int) -> datetime:
     return datetime.fromtimestamp(ms // 1000, tz=UTC).replace(microsecond=ms % 1000 * 1000)
 
 
+def run_python(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in another interpreter process, importing this repo; its output captured."""
+    return subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=REPO_ROOT,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
 StoreFactory = Callable[..., AnalyticsStore]
 
 
@@ -358,33 +370,17 @@ class TestChdbStore(AnalyticsStoreContract):
                 sys.exit(3)
             """
         )
-        other = subprocess.run(
-            [sys.executable, "-c", script, store.path],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        other = run_python(script, store.path)
         assert other.returncode == 3, other.stderr
         assert "locked by another process" in other.stdout
         assert f"PID: {os.getpid()}" in other.stdout
 
     def test_the_directory_is_free_again_once_the_owner_closes(self, store: ChdbStore) -> None:
         store.close()
-        opened = subprocess.run(
-            [
-                sys.executable,
-                "-c",
-                "import sys; from planetkit.analytics.chdb_store import ChdbStore;"
-                " s = ChdbStore(sys.argv[1]); s.migrate(); s.close()",
-                store.path,
-            ],
-            cwd=REPO_ROOT,
-            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
-            capture_output=True,
-            text=True,
-            timeout=120,
+        opened = run_python(
+            "import sys; from planetkit.analytics.chdb_store import ChdbStore;"
+            " s = ChdbStore(sys.argv[1]); s.migrate(); s.close()",
+            store.path,
         )
         assert opened.returncode == 0, opened.stderr
 
