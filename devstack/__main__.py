@@ -8,8 +8,7 @@ import os
 import sys
 from pathlib import Path
 
-from planetkit.kafka.admin import ensure_topics, wait_for_broker
-from planetkit.topics import ALL, with_suffix
+from planetkit.kafka.admin import wait_for_broker
 
 from .seed import seed_content, seed_exchange
 from .stack import ROOT, Stack, stop_recorded
@@ -29,14 +28,16 @@ def _alive(run_dir: Path) -> list[str]:
 
 
 def up(bootstrap: str, seed: bool) -> int:
-    """Start every service (Kafka must answer), seed demo data, print where things are."""
+    """Start every service (Kafka must answer), seed demo data, print where things are.
+
+    Each service creates the topics it owns or reads as it starts.
+    """
     running = _alive(RUN_DIR)
     if running:
         print(f"devstack: already running ({', '.join(running)}); "
               "'python -m devstack down' first", file=sys.stderr)
         return 1
     asyncio.run(wait_for_broker(bootstrap, timeout_s=60))
-    asyncio.run(ensure_topics(bootstrap, [with_suffix(t, "") for t in ALL]))
     stack = Stack(bootstrap=bootstrap, run_dir=RUN_DIR)
     try:
         for name in stack.services:

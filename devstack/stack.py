@@ -108,7 +108,8 @@ class Stack:
         """Base URL of the API gateway."""
         return f"http://127.0.0.1:{self.ports.gateway}"
 
-    def _env(self, service: Service) -> dict[str, str]:
+    def env_for(self, service: Service) -> dict[str, str]:
+        """The environment ``service`` runs with: ours plus its settings and the stack's."""
         env = dict(os.environ)
         env.update(service.env)
         env["KAFKA_BOOTSTRAP_SERVERS"] = self.bootstrap
@@ -123,7 +124,7 @@ class Stack:
         log_path = self.run_dir / f"{name}.log"
         with log_path.open("ab") as log:
             service.proc = subprocess.Popen(
-                [self.python, "-m", service.module], cwd=ROOT, env=self._env(service),
+                [self.python, "-m", service.module], cwd=ROOT, env=self.env_for(service),
                 stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
             )
         (self.run_dir / f"{name}.pid").write_text(str(service.proc.pid))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,15 +10,12 @@ import httpx
 import pytest
 
 from devstack.stack import Ports, Stack
-from planetkit.kafka.admin import ensure_topics
-from planetkit.topics import ALL, with_suffix
 
 
 @pytest.fixture(scope="session")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A whole stack of our own: own topic suffix, own free ports, own data dirs."""
     suffix = f"sys{uuid.uuid4().hex[:8]}"
-    asyncio.run(ensure_topics(kafka_bootstrap, [with_suffix(t, suffix) for t in ALL]))
     run_dir: Path = tmp_path_factory.mktemp("stack")
     s = Stack(bootstrap=kafka_bootstrap, run_dir=run_dir, ports=Ports.free(), topic_suffix=suffix)
     try:

@@ -45,7 +45,7 @@ def test_a_fresh_processor_replaying_the_topics_reaches_the_same_aggregates(
     # A second processor with no state of its own (new app id: new group, new changelogs)
     # rebuilds everything from the same topics.
     port = free_port()
-    env = stack._env(stack.services["incentive"])
+    env = stack.env_for(stack.services["incentive"])
     env.update({"PLANET_INCENTIVE_APP_ID": "replay-check", "PLANET_INCENTIVE_GRPC_PORT": str(port),
                 "PLANET_INCENTIVE_WEB_PORT": str(free_port()),
                 "PLANET_INCENTIVE_DATA_DIR": str(tmp_path)})
