@@ -43,10 +43,6 @@ class RunningContent:
         await self.server.stop(self.grace_s)
         await self.producer.stop()
 
-    async def wait(self) -> None:
-        """Block until the server terminates."""
-        await self.server.wait_for_termination()
-
 
 async def start(settings: ContentSettings) -> RunningContent:
     """Create topics, start serving health, rebuild the projection, then serve content."""

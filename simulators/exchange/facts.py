@@ -139,5 +139,4 @@ async def publish_random(producer: AIOKafkaProducer, topics: ExchangeTopics, *, 
         await publish_fill(producer, topics, rng.choice(ids), "BTC/USDT",
                            rng.choice(("buy", "sell")), price, f"0.{rng.randint(1, 9999):04d}",
                            rng.randint(1, 500), fill_id=f"fill_{seed}_{i}")
-    await producer.flush()
     return RandomRun(ids, fees, total, fills)

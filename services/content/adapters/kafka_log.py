@@ -8,6 +8,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
+from aiokafka.structs import ConsumerRecord
 
 from planet.content.v1.events_pb2 import PostPublished
 from planet.events.v1.envelope_pb2 import Envelope
@@ -67,8 +68,7 @@ async def rebuild(
             for records in batches.values():
                 for record in records:
                     read += 1
-                    where = f"{record.topic}/{record.partition}@{record.offset}"
-                    _apply(record.value, catalog, where)
+                    _apply(record, catalog)
             for tp in list(pending):
                 if await consumer.position(tp) >= end[tp]:
                     pending.discard(tp)
@@ -96,11 +96,12 @@ async def _partitions(bootstrap: str, name: str, timeout_s: float) -> list[int]:
         await admin.close()
 
 
-def _apply(raw: bytes | None, catalog: PostCatalog, where: str) -> None:
+def _apply(record: ConsumerRecord[bytes, bytes], catalog: PostCatalog) -> None:
     try:
-        event = decode(raw, PostPublished)
+        event = decode(record.value, PostPublished)
         catalog.apply(post_from_event(event.payload, event.envelope.aggregate_version))
     except (UndecodableEvent, InvalidPost) as exc:
         # Only this service writes the topic, so this is a bug to look at, not data to lose
         # silently; the record stays in the log for inspection.
-        log.error("skipping undecodable record %s: %s", where, exc)
+        log.error("skipping undecodable record %s/%s@%s: %s",
+                  record.topic, record.partition, record.offset, exc)

@@ -15,7 +15,7 @@ from services.incentive.api.read_model import TableReadModel
 from services.incentive.api.server import IncentiveGrpcServer
 from services.incentive.api.servicer import IncentiveServicer
 from services.incentive.processor import faust_patches
-from services.incentive.processor.agents import engagement, fees, kyc, posts
+from services.incentive.processor.agents import register_all
 from services.incentive.processor.dead_letters import DeadLetters
 from services.incentive.processor.grpc_service import GrpcService
 from services.incentive.processor.settings import ProcessorSettings
@@ -65,11 +65,7 @@ def create_processor(
     )
     topics = declare_topics(app, topic_suffix)
     tables = declare_tables(app)
-    dead_letters = DeadLetters(topics.dead_letters)
-    posts.register(app, topics.posts, tables, dead_letters)
-    fees.register(app, topics.trade_fees, tables, dead_letters)
-    kyc.register(app, topics.kyc, tables, dead_letters)
-    engagement.register(app, topics.engagement_deltas, tables, dead_letters)
+    register_all(app, topics, tables, DeadLetters(topics.dead_letters))
 
     read_model = TableReadModel(
         creator_weeks=tables.creator_weeks,

@@ -34,8 +34,3 @@ def apply() -> None:
         return
     setattr(AIOKafkaConsumerThread, "_highwaters", _highwaters_from_list_offsets)  # noqa: B010
     setattr(AIOKafkaConsumerThread, _PATCHED, True)
-
-
-def is_applied() -> bool:
-    """True once apply() ran in this process."""
-    return bool(getattr(AIOKafkaConsumerThread, _PATCHED, False))

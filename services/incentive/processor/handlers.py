@@ -44,11 +44,7 @@ def on_post(raw: bytes | None, partition: int, posts: Table) -> bool:
         raise UndecodableEvent("PostPublished lacks creator_id or post_id")
     week = iso_week_of_ms(post.published_at_ms or event.envelope.occurred_at_ms)
     key = posts_key(post.creator_id, week, partition)
-    updated = IdTally.decode(posts.get(key)).add(post.post_id, 1, MAX_POST_IDS)
-    if updated is None:
-        return False
-    posts[key] = updated.encode()
-    return True
+    return _count_once(posts, key, post.post_id, 1, MAX_POST_IDS)
 
 
 def on_fee(raw: bytes | None, fees: Table) -> bool:
@@ -59,10 +55,15 @@ def on_fee(raw: bytes | None, fees: Table) -> bool:
         raise UndecodableEvent("TradeFeeCharged lacks user_id")
     fee_id = fee.fee_id or event.event_id
     key = fees_key(fee.user_id, iso_week_of_ms(fee.charged_at_ms or event.envelope.occurred_at_ms))
-    updated = IdTally.decode(fees.get(key)).add(fee_id, fee.amount_minor, MAX_FEE_IDS)
+    return _count_once(fees, key, fee_id, fee.amount_minor, MAX_FEE_IDS)
+
+
+def _count_once(table: Table, key: str, item_id: str, amount: int, max_ids: int) -> bool:
+    """Add ``amount`` to the tally at ``key`` under ``item_id``; False when already counted."""
+    updated = IdTally.decode(table.get(key)).add(item_id, amount, max_ids)
     if updated is None:
         return False
-    fees[key] = updated.encode()
+    table[key] = updated.encode()
     return True
 
 

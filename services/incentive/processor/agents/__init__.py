@@ -1,1 +1,0 @@
-"""One Faust agent per source topic: decode, call a handler, dead-letter what is unreadable."""
