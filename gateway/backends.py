@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,14 +13,10 @@ from gateway.adapters.incentive_client import GrpcIncentive
 from gateway.adapters.kafka_events import KafkaEvents
 from gateway.ports import Backends
 from gateway.settings import GatewaySettings
+from planetkit.clock import now_ms
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
-
-
-def now_ms() -> int:
-    """Wall-clock UTC epoch milliseconds."""
-    return time.time_ns() // 1_000_000
 
 
 @asynccontextmanager

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-import time
+
+from planetkit.clock import now_ms
 
 
 def new_id(prefix: str) -> str:
@@ -12,7 +13,7 @@ def new_id(prefix: str) -> str:
     Time-ordered ids keep ClickHouse parts and logs in arrival order; 74 random
     bits make collisions practically impossible.
     """
-    ms = time.time_ns() // 1_000_000
+    ms = now_ms()
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms << 80) | (0x7 << 76) | (rand & ((1 << 76) - 1))
     return f"{prefix}_{value:032x}"

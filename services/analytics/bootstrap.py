@@ -10,13 +10,14 @@ from dataclasses import dataclass
 import grpc
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.topics import ALL, DLQ_ANALYTICS, with_suffix
 from services.analytics.adapters.engine import Engine
 from services.analytics.adapters.grpc_server import AnalyticsServicer, make_server, new_health
-from services.analytics.adapters.kafka_sink import Sink, make_consumer, now_ms
+from services.analytics.adapters.kafka_sink import Sink, make_consumer
 from services.analytics.settings import AnalyticsSettings
 
 log = logging.getLogger(__name__)

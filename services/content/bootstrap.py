@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
 import grpc
 from aiokafka import AIOKafkaProducer
 
+from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
@@ -20,10 +20,6 @@ from services.content.handlers import ContentHandlers
 from services.content.settings import ContentSettings
 
 log = logging.getLogger(__name__)
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 @dataclass
@@ -54,7 +50,7 @@ async def start(settings: ContentSettings) -> RunningContent:
     producer = make_producer(bootstrap, linger_ms=0)
     await producer.start()
     handlers = ContentHandlers(
-        catalog, KafkaEventLog(producer, topic, settings.publish_timeout_s), _now_ms
+        catalog, KafkaEventLog(producer, topic, settings.publish_timeout_s), now_ms
     )
     servicer = ContentServicer(handlers)
     health = new_health()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 from aiokafka import AIOKafkaProducer
 
 from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeCharged
+from planetkit.clock import now_ms
 from planetkit.envelope import wrap
 from planetkit.ids import new_id
 from planetkit.kafka.producer import publish
@@ -37,10 +37,6 @@ class ExchangeTopics:
         return [self.kyc, self.fees, self.fills]
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 def _require(ok: bool, message: str) -> None:
     if not ok:
         raise ValueError(message)
@@ -50,7 +46,7 @@ async def publish_kyc(producer: AIOKafkaProducer, topics: ExchangeTopics, user_i
                       verified_at_ms: int | None = None) -> KycVerified:
     """A user passed KYC; the event id is per user, as a user is verified once."""
     _require(bool(user_id), "user id is required")
-    at = verified_at_ms if verified_at_ms is not None else _now_ms()
+    at = verified_at_ms if verified_at_ms is not None else now_ms()
     fact = KycVerified(user_id=user_id, verified_at_ms=at)
     await publish(producer, topics.kyc, wrap(
         fact, event_id=f"kyc_{user_id}", source=SOURCE, aggregate_id=user_id, occurred_at_ms=at
@@ -67,7 +63,7 @@ async def publish_fee(producer: AIOKafkaProducer, topics: ExchangeTopics, user_i
              f"amount must be a positive integer of minor units, not {amount_minor!r}")
     _require(currency.isalnum() and currency.isupper() and 2 <= len(currency) <= 10,
              f"currency must be an upper-case code like USDT, not {currency!r}")
-    at = charged_at_ms if charged_at_ms is not None else _now_ms()
+    at = charged_at_ms if charged_at_ms is not None else now_ms()
     fact = TradeFeeCharged(fee_id=fee_id or new_id("fee"), user_id=user_id,
                            amount_minor=amount_minor, currency=currency, charged_at_ms=at)
     await publish(producer, topics.fees, wrap(
@@ -86,7 +82,7 @@ async def publish_fill(producer: AIOKafkaProducer, topics: ExchangeTopics, user_
     for name, value in (("price", price), ("quantity", quantity)):
         _require(_positive_decimal(value), f"{name} must be a positive decimal, not {value!r}")
     _require(fee_minor >= 0, f"fee must be a non-negative integer, not {fee_minor!r}")
-    at = filled_at_ms if filled_at_ms is not None else _now_ms()
+    at = filled_at_ms if filled_at_ms is not None else now_ms()
     fact = OrderFilled(fill_id=fill_id or new_id("fill"), user_id=user_id, pair=pair, side=side,
                        price=price, quantity=quantity, fee_minor=str(fee_minor), filled_at_ms=at)
     await publish(producer, topics.fills, wrap(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable, Mapping
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -128,7 +127,3 @@ class Sink:
             ))
         await asyncio.gather(*acks)
 
-
-def now_ms() -> int:
-    """Wall-clock UTC epoch milliseconds."""
-    return time.time_ns() // 1_000_000

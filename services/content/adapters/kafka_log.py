@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from aiokafka.structs import ConsumerRecord
@@ -14,6 +14,7 @@ from planet.content.v1.events_pb2 import PostPublished
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import UndecodableEvent, decode
 from planetkit.kafka.producer import publish
+from planetkit.kafka.replay import read_committed
 from planetkit.topics import Topic
 from services.content.codec import post_from_event
 from services.content.domain.catalog import PostCatalog
@@ -47,34 +48,12 @@ async def rebuild(
 
     The service is the topic's single writer, so the committed log is its whole state.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        partitions = await _partitions(bootstrap, topic.name, metadata_timeout_s)
-        tps = [TopicPartition(topic.name, p) for p in partitions]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        end = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if end[tp] > 0}
-        read = 0
-        while pending:
-            batches = await consumer.getmany(*pending, timeout_ms=500)
-            for records in batches.values():
-                for record in records:
-                    read += 1
-                    _apply(record, catalog)
-            for tp in list(pending):
-                if await consumer.position(tp) >= end[tp]:
-                    pending.discard(tp)
-        return read
-    finally:
-        await consumer.stop()
+    partitions = await _partitions(bootstrap, topic.name, metadata_timeout_s)
+    read = 0
+    async for record in read_committed(bootstrap, topic.name, partitions):
+        read += 1
+        _apply(record, catalog)
+    return read
 
 
 async def _partitions(bootstrap: str, name: str, timeout_s: float) -> list[int]:

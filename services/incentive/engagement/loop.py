@@ -22,6 +22,7 @@ from aiokafka.structs import ConsumerRecord, OffsetAndMetadata
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, WeekEventIds
+from planetkit import clock
 from planetkit.envelope import UndecodableEvent, decode, encode, wrap
 from planetkit.kafka.dead_letter import dead_letter
 from planetkit.kafka.producer import make_producer
@@ -235,7 +236,7 @@ class EngagementAggregator:
         aggregate = FetchAggregate(self._partition_cache)
         offsets: dict[TopicPartition, OffsetAndMetadata] = {}
         dead: list[Record] = []
-        now_ms = time.time_ns() // 1_000_000
+        now_ms = clock.now_ms()
         for tp, records in fetched.items():
             memory = self._memories[tp.partition]
             for rec in records:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from dataclasses import dataclass
 from typing import Any
 
 import faust
 
+from planetkit.clock import now_ms
 from planetkit.settings import KafkaSettings
 from planetkit.topics import POSTS
 from services.incentive.api.read_model import TableReadModel
@@ -31,10 +31,6 @@ class Processor:
     topics: ProcessorTopics
     tables: ProcessorTables
     grpc: GrpcService
-
-
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
 
 
 def create_processor(
@@ -75,7 +71,7 @@ def create_processor(
         posts_partitions=POSTS.partitions,
     )
     address = f"{settings.grpc_host}:{settings.grpc_port}"
-    grpc = GrpcService(lambda: IncentiveGrpcServer(IncentiveServicer(read_model, _now_ms), address))
+    grpc = GrpcService(lambda: IncentiveGrpcServer(IncentiveServicer(read_model, now_ms), address))
     return Processor(app, topics, tables, grpc)
 
 

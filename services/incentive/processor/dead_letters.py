@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
+from planetkit.clock import now_ms
 from planetkit.kafka.dead_letter import dead_letter
 
 CONSUMER = "scoring-processor"
@@ -21,7 +21,7 @@ class DeadLetters:
     async def send(self, message: Any, reason: str) -> None:
         """Dead-letter ``message`` and carry on."""
         letter = dead_letter(
-            message, reason=reason, consumer=CONSUMER, now_ms=int(time.time() * 1000)
+            message, reason=reason, consumer=CONSUMER, now_ms=now_ms()
         )
         log.warning(
             "dead-lettering %s[%s]@%s: %s", message.topic, message.partition, message.offset, reason
