@@ -40,7 +40,7 @@ from services.incentive.domain.facts import (
 )
 from services.incentive.domain.gc_pause import paused_gc
 from services.incentive.domain.policy import default_policy
-from services.incentive.domain.settlement import Scored, settle_scored
+from services.incentive.domain.settlement import Scored, creator_scores, settle_scored
 
 T = TypeVar("T")
 
@@ -138,13 +138,7 @@ def main() -> None:
     eng = stage("1 count engagement", lambda: count_engagement(facts, policy))
     alloc = stage("2 allocate budgets", lambda: allocate_budgets(eng, policy))
 
-    def scores() -> Scored:
-        s = np.zeros(len(eng.creator_ids), dtype=np.int64)
-        np.add.at(s, eng.pair_creator, alloc.units)
-        return Scored(eng, alloc, {int(c): int(v) for c, v in
-                                   zip(eng.creator_ids.tolist(), s.tolist(), strict=True) if v})
-
-    scored = stage("3 creator scores", scores)
+    scored = stage("3 creator scores", lambda: Scored(eng, alloc, creator_scores(eng, alloc)))
     result = stage("4 money, breakdown, merkle", lambda: settle_scored(facts, policy, scored))
     blob = stage("5 canonical encoding", lambda: encode_result(result))
     model_s = time.perf_counter() - t_model

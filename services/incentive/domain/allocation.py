@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from services.incentive.domain.engagement import Engagement, _group_starts
+from services.incentive.domain.engagement import Engagement, _group_starts, _run_of_row
 from services.incentive.domain.facts import Int64Array
 from services.incentive.domain.policy import ScoringPolicy
 
@@ -72,7 +72,7 @@ def allocate_budgets(eng: Engagement, policy: ScoringPolicy) -> Allocation:
     saturated_group = spent > group_budget
     units = unbounded.copy()
     if saturated_group.any():
-        group_of_pair = np.repeat(np.arange(len(starts)), np.diff(np.append(starts, len(pc))))
+        group_of_pair = _run_of_row(starts, len(pc))
         sat_pair = saturated_group[group_of_pair]
         big_g = np.add.reduceat(g, starts)
         # Every quotient >= G/B wins (there are at most B of them); then the highest of the

@@ -221,7 +221,7 @@ class _Discounts:
         self.parts: list[tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]] = []
 
     def add(self, creator: Int64Array, item: Int64Array, reason: Reason | Int64Array,
-            quantity: Int64Array | None = None, events: Int64Array | None = None) -> None:
+            quantity: Int64Array | None = None) -> None:
         """Record events by creator and item rank; one reason for all, or one per event."""
         n = len(creator)
         if n == 0:
@@ -229,8 +229,7 @@ class _Discounts:
         ones = np.ones(n, dtype=np.int64)
         reasons = (np.full(n, REASON_INDEX[reason], dtype=np.int64)
                    if isinstance(reason, Reason) else reason)
-        self.parts.append((creator, item, reasons, ones if events is None else events,
-                           ones if quantity is None else quantity))
+        self.parts.append((creator, item, reasons, ones, ones if quantity is None else quantity))
 
     def aggregate(self) -> tuple[Int64Array, Int64Array, Int64Array, Int64Array, Int64Array]:
         """(creator id, item id, reason, events, quantity) per distinct triple, sorted by it."""
@@ -604,7 +603,7 @@ def count_engagement(facts: WeekFacts, policy: ScoringPolicy,
     rows, weight_of_rank = _filter_events(facts, policy, as_of_ms, rk, disc)
     ct = _dense(rk, rows, disc)
     cons_weight = weight_of_rank[ct.consumer_rank]
-    # weights.tier_of, vectorised: the last tier whose lower bound the weight reaches.
+    # Each consumer's tier: the last one whose lower bound their weight reaches.
     bounds = np.array(policy.tier_lower_bounds, dtype=np.int64)
     cons_tier = np.maximum(np.searchsorted(bounds, cons_weight, side="right") - 1, 0)
     grp = _day_groups(ev, ct, ~_repeats(ev, ct, rk, disc), facts.week.start_ms, policy)

@@ -15,6 +15,8 @@ from enum import IntEnum
 import numpy as np
 import numpy.typing as npt
 
+from planetkit.weeks import iso_week_of_ms, parse_iso_week, week_start_ms
+
 Int64Array = npt.NDArray[np.int64]
 
 MS_PER_DAY = 86_400_000
@@ -55,21 +57,17 @@ class IsoWeek:
     @classmethod
     def parse(cls, text: str) -> IsoWeek:
         """Parse 'YYYY-Www'."""
-        year, _, week = text.partition("-W")
-        return cls(int(year), int(week))
+        return cls(*parse_iso_week(text))
 
     @classmethod
     def containing(cls, epoch_ms: int) -> IsoWeek:
         """The ISO week that contains a UTC epoch-millisecond timestamp."""
-        day = dt.date(1970, 1, 1) + dt.timedelta(days=epoch_ms // MS_PER_DAY)
-        iso = day.isocalendar()
-        return cls(iso.year, iso.week)
+        return cls.parse(iso_week_of_ms(epoch_ms))
 
     @property
     def start_ms(self) -> int:
         """Monday 00:00 UTC of this week, in epoch ms."""
-        monday = dt.date.fromisocalendar(self.year, self.week, 1)
-        return (monday - dt.date(1970, 1, 1)).days * MS_PER_DAY
+        return week_start_ms(str(self))
 
     @property
     def end_ms(self) -> int:

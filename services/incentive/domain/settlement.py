@@ -16,7 +16,13 @@ from services.incentive.domain.breakdown import (
     TierShare,
     WeekResult,
 )
-from services.incentive.domain.engagement import Engagement, _factorize, count_engagement
+from services.incentive.domain.engagement import (
+    Engagement,
+    _factorize,
+    _group_starts,
+    _run_of_row,
+    count_engagement,
+)
 from services.incentive.domain.facts import Int64Array, IsoWeek, WeekFacts
 from services.incentive.domain.gc_pause import paused_gc
 from services.incentive.domain.merkle import merkle_root
@@ -43,11 +49,15 @@ def score_week(facts: WeekFacts, policy: ScoringPolicy, *, as_of_ms: int | None 
                          f"after {facts.week}")
     eng = count_engagement(facts, policy, as_of_ms)
     alloc = allocate_budgets(eng, policy)
+    return Scored(eng, alloc, creator_scores(eng, alloc))
+
+
+def creator_scores(eng: Engagement, alloc: Allocation) -> dict[int, int]:
+    """creator id -> the score units consumers gave them, for creators with a positive score."""
     scores = np.zeros(len(eng.creator_ids), dtype=np.int64)
     np.add.at(scores, eng.pair_creator, alloc.units)
-    return Scored(eng, alloc, {int(c): int(s) for c, s in
-                               zip(eng.creator_ids.tolist(), scores.tolist(), strict=True)
-                               if s > 0})
+    return {int(c): int(s) for c, s in zip(eng.creator_ids.tolist(), scores.tolist(), strict=True)
+            if s > 0}
 
 
 def settle(facts: WeekFacts, policy: ScoringPolicy, *, as_of_ms: int | None = None,
@@ -135,13 +145,13 @@ def _item_shares(eng: Engagement, alloc: Allocation,
     is_paid = np.array([a > 0 for a in amount_of_index], dtype=bool)
     items = np.flatnonzero(is_paid[eng.item_creator])
     items = items[np.argsort(eng.item_creator[items], kind="stable")]
-    first = _run_starts(eng.item_creator[items])
+    first = _group_starts(eng.item_creator[items])
     runs = eng.item_creator[items[first]]
     # Two entries per item, dwell then interaction: keys 2 * item, 2 * item + 1 ascend.
     weights = np.stack((w_dwell[items], w_inter[items]), axis=1).ravel()
     raw = np.stack((raw_dwell[items], raw_inter[items]), axis=1).ravel()
     if len(first):  # all floors were zero: fall back to the counted points
-        no_weight = (np.add.reduceat(weights, 2 * first) == 0)[_run_of(first, len(items))]
+        no_weight = (np.add.reduceat(weights, 2 * first) == 0)[_run_of_row(first, len(items))]
         weights = np.where(np.repeat(no_weight, 2), raw, weights)
     split = largest_remainder_runs([amount_of_index[r] for r in runs.tolist()], weights,
                                    2 * first)
@@ -163,7 +173,7 @@ def _tier_shares(eng: Engagement, alloc: Allocation, policy: ScoringPolicy,
     is_paid = np.array([a > 0 for a in amount_of_index], dtype=bool)
     cells = np.flatnonzero(tier_units)  # by (creator, tier)
     cells = cells[is_paid[cells // n_tiers]]
-    first = _run_starts(cells // n_tiers)
+    first = _group_starts(cells // n_tiers)
     runs = cells[first] // n_tiers
     split = largest_remainder_runs([amount_of_index[r] for r in runs.tolist()],
                                    tier_units[cells], first)
@@ -192,7 +202,7 @@ def _discounts(eng: Engagement, alloc: Allocation) -> dict[int, tuple[Discount, 
     # ids below 0) the rows keep their given order, as the per-creator list sort did.
     order = np.argsort(_pack_ranks(cr, np.maximum(it, -1), _REASON_ORDER[rs]), kind="stable")
     cr, it, rs, ev, qt = cr[order], it[order], rs[order], ev[order], qt[order]
-    first = _run_starts(cr)
+    first = _group_starts(cr)
     rows = list(map(Discount, [_REASON_CODES[r] for r in rs.tolist()],
                     [i if i >= 0 else None for i in it.tolist()], ev.tolist(), qt.tolist()))
     return _split_runs(cr[first].tolist(), first, rows)
@@ -207,29 +217,11 @@ _INFLUENCE_BOUND = REASON_CODES.index(Reason.INFLUENCE_BOUND)
 _REASON_ORDER = np.argsort(np.argsort(np.array(_REASON_CODES))).astype(np.int64)
 
 
-def _none() -> Int64Array:
-    return np.zeros(0, dtype=np.int64)
-
-
 def _sum_by(index: Int64Array, values: Int64Array, size: int) -> Int64Array:
     """Sum of values per index in [0, size) (exact int64, unlike float bincount weights)."""
     out = np.zeros(size, dtype=np.int64)
     np.add.at(out, index, values)
     return out
-
-
-def _run_starts(sorted_keys: Int64Array) -> Int64Array:
-    """Where each run of equal keys starts in a sorted column."""
-    if not len(sorted_keys):
-        return _none()
-    change = np.ones(len(sorted_keys), dtype=bool)
-    change[1:] = sorted_keys[1:] != sorted_keys[:-1]
-    return np.flatnonzero(change)
-
-
-def _run_of(first: Int64Array, n: int) -> Int64Array:
-    """Run index of each of n rows, runs starting at `first`."""
-    return np.repeat(np.arange(len(first), dtype=np.int64), np.diff(np.append(first, n)))
 
 
 def _pack_ranks(*cols: Int64Array) -> Int64Array:

@@ -31,15 +31,6 @@ def max_split_weight(policy: ScoringPolicy, accounts: int, total_fees_minor: int
                                  max(0, total_fees_minor) // policy.fee_per_weight_minor)
 
 
-def tier_of(policy: ScoringPolicy, weight: int) -> int:
-    """Index of the breakdown bucket a value weight falls in."""
-    tier = 0
-    for i, lower in enumerate(policy.tier_lower_bounds):
-        if weight >= lower:
-            tier = i
-    return tier
-
-
 def tier_label(policy: ScoringPolicy, tier: int) -> str:
     """Human label of a bucket, e.g. 'w2-10' or 'w101+'."""
     bounds = policy.tier_lower_bounds
