@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import grpc
@@ -81,11 +82,15 @@ def new_health() -> Health:
 
 
 def make_server(
-    servicer: AnalyticsServicer, health_: Health, max_response_bytes: int
+    servicer: AnalyticsServicer,
+    health_: Health,
+    max_response_bytes: int,
+    interceptors: Sequence[grpc.aio.ServerInterceptor[Any, Any]] = (),
 ) -> grpc.aio.Server:
     """A grpc.aio server carrying both services (ports are added by the caller)."""
     server = grpc.aio.server(
-        options=[("grpc.max_send_message_length", max_response_bytes + _MESSAGE_SLACK)]
+        interceptors=list(interceptors),
+        options=[("grpc.max_send_message_length", max_response_bytes + _MESSAGE_SLACK)],
     )
     rpc_grpc.add_AnalyticsServiceServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_.servicer, server)
