@@ -163,23 +163,25 @@ class ChdbStore(ClosableStore):
                 except RuntimeError as exc:
                     raise QueryFailedError(f"migration failed: {exc}") from exc
 
-    def insert_events(self, rows: Sequence[RawEventRow]) -> None:
-        """Insert rows, one streaming INSERT per ``max_insert_rows``; duplicates are harmless."""
+    def insert_events(self, rows: Sequence[RawEventRow], table: str = ddl.EVENTS_RAW) -> None:
+        """Insert rows into ``table`` (one of ddl.EVENT_TABLES), one streaming INSERT per
+        ``max_insert_rows``; duplicates are harmless."""
         # A row that cannot be stored raises ValueError before its chunk is sent; earlier
         # chunks stay written, which is safe because re-inserting them is idempotent.
         self._check_open()
+        statement = ddl.insert_events(table)
         for chunk in chunked(rows, self._max_insert_rows):
             body = encode_rows(chunk)
             with self._write_lock:
-                written = self._insert(body)
+                written = self._insert(statement, table, body)
             if written != len(chunk):
                 raise QueryFailedError(f"inserted {written} rows of {len(chunk)}")
 
-    def _insert(self, body: bytes) -> int:
+    def _insert(self, statement: str, table: str, body: bytes) -> int:
         try:
-            inserter = self._writer.send_insert(ddl.INSERT_EVENTS, ddl.INSERT_FORMAT)
+            inserter = self._writer.send_insert(statement, ddl.INSERT_FORMAT)
         except RuntimeError as exc:
-            raise QueryFailedError(f"insert into {ddl.EVENTS_RAW} failed: {exc}") from exc
+            raise QueryFailedError(f"insert into {table} failed: {exc}") from exc
         try:
             inserter.append(body)
             return inserter.finish().rows_written
@@ -188,7 +190,7 @@ class ChdbStore(ClosableStore):
             # a failure to cancel.
             with contextlib.suppress(RuntimeError):
                 inserter.cancel()
-            raise QueryFailedError(f"insert into {ddl.EVENTS_RAW} failed: {exc}") from exc
+            raise QueryFailedError(f"insert into {table} failed: {exc}") from exc
 
     def query(self, sql: str, params: Mapping[str, object] | None = None) -> QueryResult:
         """Run one read-only statement; ValueError for anything but SELECT/WITH/SHOW/DESCRIBE."""

@@ -1,6 +1,9 @@
 """The analytics schema, identical for the embedded engine and a ClickHouse server.
 
-Every name is fully qualified (``planet.``) so no statement depends on a current database.
+Two databases with the same tables: ``planet`` for analysts (public values, personal values
+pseudonymised) and ``planet_ops`` for operators (public and personal values in clear). Neither
+ever holds private content or secrets; docs/data-classification.md says who reads which.
+Every name is fully qualified so no statement depends on a current database.
 """
 
 from __future__ import annotations
@@ -8,6 +11,11 @@ from __future__ import annotations
 DATABASE = "planet"
 EVENTS_RAW = f"{DATABASE}.events_raw"
 EVENTS_RAW_DEDUP = f"{DATABASE}.events_raw_dedup"
+OPS_DATABASE = "planet_ops"
+OPS_EVENTS_RAW = f"{OPS_DATABASE}.events_raw"
+OPS_EVENTS_RAW_DEDUP = f"{OPS_DATABASE}.events_raw_dedup"
+# The tables the sink inserts into; insert_events refuses any other name.
+EVENT_TABLES: tuple[str, ...] = (EVENTS_RAW, OPS_EVENTS_RAW)
 
 CREATE_DATABASE = f"CREATE DATABASE IF NOT EXISTS {DATABASE}"
 
@@ -17,8 +25,8 @@ CREATE_DATABASE = f"CREATE DATABASE IF NOT EXISTS {DATABASE}"
 # the partition (occurred_at never changes for an event id), which matters because merges
 # never cross partitions. ingested_at as the version keeps the latest copy.
 # Merges are eventual: count exactly with FINAL, or through the dedup view below.
-CREATE_EVENTS_RAW = f"""
-CREATE TABLE IF NOT EXISTS {EVENTS_RAW}
+_CREATE_EVENTS_TABLE = """
+CREATE TABLE IF NOT EXISTS {table}
 (
     event_id          String,
     event_type        LowCardinality(String),
@@ -41,12 +49,27 @@ ORDER BY (event_type, event_id)
 # A plain view with FINAL works on both backends and spares analysts from remembering FINAL.
 # OR REPLACE, not IF NOT EXISTS: a view keeps the column list it was created with, so every
 # migrate() re-creates it (atomically) and it follows columns added to the table later.
-CREATE_EVENTS_RAW_DEDUP = f"""
-CREATE OR REPLACE VIEW {EVENTS_RAW_DEDUP} AS
-SELECT * FROM {EVENTS_RAW} FINAL
+_CREATE_DEDUP_VIEW = """
+CREATE OR REPLACE VIEW {view} AS
+SELECT * FROM {table} FINAL
 """.strip()
 
-MIGRATIONS: tuple[str, ...] = (CREATE_DATABASE, CREATE_EVENTS_RAW, CREATE_EVENTS_RAW_DEDUP)
+CREATE_EVENTS_RAW = _CREATE_EVENTS_TABLE.format(table=EVENTS_RAW)
+CREATE_EVENTS_RAW_DEDUP = _CREATE_DEDUP_VIEW.format(view=EVENTS_RAW_DEDUP, table=EVENTS_RAW)
+CREATE_OPS_DATABASE = f"CREATE DATABASE IF NOT EXISTS {OPS_DATABASE}"
+CREATE_OPS_EVENTS_RAW = _CREATE_EVENTS_TABLE.format(table=OPS_EVENTS_RAW)
+CREATE_OPS_EVENTS_RAW_DEDUP = _CREATE_DEDUP_VIEW.format(
+    view=OPS_EVENTS_RAW_DEDUP, table=OPS_EVENTS_RAW
+)
+
+MIGRATIONS: tuple[str, ...] = (
+    CREATE_DATABASE,
+    CREATE_EVENTS_RAW,
+    CREATE_EVENTS_RAW_DEDUP,
+    CREATE_OPS_DATABASE,
+    CREATE_OPS_EVENTS_RAW,
+    CREATE_OPS_EVENTS_RAW_DEDUP,
+)
 
 # Column order of the JSONCompactEachRow batches both backends send (see encoding.encode_rows).
 INSERT_COLUMNS: tuple[str, ...] = (
@@ -64,4 +87,13 @@ INSERT_COLUMNS: tuple[str, ...] = (
     "ingested_at",
 )
 INSERT_FORMAT = "JSONCompactEachRow"
-INSERT_EVENTS = f"INSERT INTO {EVENTS_RAW} ({', '.join(INSERT_COLUMNS)})"
+
+
+def insert_events(table: str) -> str:
+    """The INSERT statement of one of EVENT_TABLES; ValueError for any other name."""
+    if table not in EVENT_TABLES:
+        raise ValueError(f"{table!r} is not an events table ({', '.join(EVENT_TABLES)})")
+    return f"INSERT INTO {table} ({', '.join(INSERT_COLUMNS)})"
+
+
+INSERT_EVENTS = insert_events(EVENTS_RAW)

@@ -70,7 +70,7 @@ def encode_row(row: RawEventRow) -> str:
 
 
 def encode_rows(rows: Sequence[RawEventRow]) -> bytes:
-    """A JSONCompactEachRow body for ddl.INSERT_EVENTS, one line per row."""
+    """A JSONCompactEachRow body for ddl.insert_events(table), one line per row."""
     return "".join(f"{encode_row(row)}\n" for row in rows).encode("ascii")
 
 

@@ -75,14 +75,16 @@ class ServerStore(ClosableStore):
             except DatabaseError as exc:
                 raise QueryFailedError(f"migration failed: {exc}") from exc
 
-    def insert_events(self, rows: Sequence[RawEventRow]) -> None:
-        """Insert rows, one INSERT per ``max_insert_rows``; duplicates are harmless."""
+    def insert_events(self, rows: Sequence[RawEventRow], table: str = ddl.EVENTS_RAW) -> None:
+        """Insert rows into ``table`` (one of ddl.EVENT_TABLES), one INSERT per
+        ``max_insert_rows``; duplicates are harmless."""
         # As in ChdbStore: a bad row raises ValueError before its chunk is sent.
         self._check_open()
+        ddl.insert_events(table)  # refuses a table that is not an events table
         for chunk in chunked(rows, self._max_insert_rows):
             try:
                 self._client.raw_insert(
-                    ddl.EVENTS_RAW,
+                    table,
                     ddl.INSERT_COLUMNS,
                     insert_block=encode_rows(chunk),
                     fmt=ddl.INSERT_FORMAT,
@@ -91,7 +93,7 @@ class ServerStore(ClosableStore):
                 # Connection trouble is not a statement failure; callers may retry it.
                 raise
             except DatabaseError as exc:
-                raise QueryFailedError(f"insert into {ddl.EVENTS_RAW} failed: {exc}") from exc
+                raise QueryFailedError(f"insert into {table} failed: {exc}") from exc
 
     def query(self, sql: str, params: Mapping[str, object] | None = None) -> QueryResult:
         """Run one read-only statement; ValueError for anything but SELECT/WITH/SHOW/DESCRIBE."""

@@ -66,8 +66,9 @@ class AnalyticsStore(Protocol):
         """Create the database, table and views if missing; safe to run on every start."""
         ...
 
-    def insert_events(self, rows: Sequence[RawEventRow]) -> None:
-        """Insert rows in as few INSERTs as possible; re-inserting an event_id is harmless."""
+    def insert_events(self, rows: Sequence[RawEventRow], table: str = ...) -> None:
+        """Insert rows into ``table`` (analysts' planet.events_raw unless told; one of
+        ddl.EVENT_TABLES) in as few INSERTs as possible; re-inserting an event_id is harmless."""
         ...
 
     def query(self, sql: str, params: Mapping[str, object] | None = None) -> QueryResult:

@@ -18,6 +18,8 @@ from planetkit.topics import ALL, DLQ_ANALYTICS, with_suffix
 from services.analytics.adapters.engine import Engine
 from services.analytics.adapters.grpc_server import AnalyticsServicer, make_server, new_health
 from services.analytics.adapters.kafka_sink import Sink, make_consumer
+from services.analytics.domain.flatten import Flattener, sunk_sources
+from services.analytics.domain.pseudonyms import Pseudonymizer
 from services.analytics.settings import AnalyticsSettings
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,9 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
     """Open and migrate the store, join the group on every enveloped topic, then serve."""
     bootstrap = settings.kafka.bootstrap_servers
     suffix = settings.topics.topic_suffix
-    sources = {t.name: t for t in (with_suffix(t, suffix) for t in ALL if t.enveloped)}
+    # Only topics classified Sunk; an unclassified topic or field stops the start here.
+    sources = sunk_sources(ALL, suffix)
+    flattener = Flattener(Pseudonymizer(settings.pseudonym_key.get_secret_value().encode()))
     dead_letters = with_suffix(DLQ_ANALYTICS, suffix)
 
     engine = Engine()
@@ -80,7 +84,7 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
         await engine.open(settings.clickhouse_url, settings.chdb_path)
         # Subscribing to a topic that does not exist yet would only see it after the next
         # metadata refresh (minutes), so every source is created up front (idempotent).
-        await ensure_topics(bootstrap, [*sources.values(), dead_letters])
+        await ensure_topics(bootstrap, [*(s.topic for s in sources.values()), dead_letters])
         await producer.start()
         await consumer.start()
     except BaseException:
@@ -94,6 +98,7 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
         producer,
         engine,
         sources=sources,
+        flattener=flattener,
         dead_letters=dead_letters,
         max_batch=settings.max_batch,
         poll_timeout_ms=settings.poll_timeout_ms,

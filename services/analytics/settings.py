@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from planetkit.settings import KafkaSettings, TopicSettings
+from services.analytics.domain.pseudonyms import MIN_KEY_BYTES
 
 
 class AnalyticsSettings(BaseSettings):
@@ -26,6 +27,11 @@ class AnalyticsSettings(BaseSettings):
         validation_alias=AliasChoices("PLANET_ANALYTICS_CLICKHOUSE_URL", "CLICKHOUSE_URL"),
     )
     group_id: str = "analytics-sink"
+    # PLANET_ANALYTICS_PSEUDONYM_KEY, required: the HMAC key of the pseudonyms analysts see
+    # (docs/data-classification.md). Whoever holds it can re-identify them; keep it secret and
+    # stable (a new key gives every person a new pseudonym). Generate with
+    # `python -c 'import secrets; print(secrets.token_urlsafe(48))'`.
+    pseudonym_key: SecretStr = Field(min_length=MIN_KEY_BYTES)
     # Records per fetch, and so per INSERT and per offset commit.
     max_batch: int = Field(default=5_000, gt=0)
     poll_timeout_ms: int = Field(default=500, gt=0)

@@ -49,10 +49,10 @@ class Engine:
 
         self._store = await self._run(open_and_migrate)
 
-    async def insert(self, rows: Sequence[RawEventRow]) -> None:
-        """Insert rows (idempotent by event_id)."""
+    async def insert(self, rows: Sequence[RawEventRow], table: str) -> None:
+        """Insert rows into one of ddl.EVENT_TABLES (idempotent by event_id)."""
         store = self._require()
-        await self._run(lambda: store.insert_events(rows))
+        await self._run(lambda: store.insert_events(rows, table))
 
     async def query(self, sql: str) -> QueryResult:
         """Run one read-only statement."""

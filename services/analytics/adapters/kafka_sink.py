@@ -10,11 +10,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError
 from aiokafka.structs import ConsumerRecord
 
-from planetkit.analytics import RawEventRow
+from planetkit.analytics import RawEventRow, ddl
 from planetkit.kafka.dead_letter import dead_letter
 from planetkit.topics import Topic
 from services.analytics.adapters.engine import Engine
-from services.analytics.domain.flatten import Record, flatten
+from services.analytics.domain.flatten import Flattener, Record, Source
 
 CONSUMER_NAME = "analytics-sink"
 _MAX_BACKOFF_S = 30.0
@@ -37,7 +37,11 @@ def make_consumer(bootstrap: str, group_id: str, max_batch: int) -> AIOKafkaCons
 
 
 class Sink:
-    """Copies every record of ``sources`` into the store, at least once, idempotently."""
+    """Copies every record of ``sources`` into the store, at least once, idempotently.
+
+    Each event lands twice: in clear (public and personal values) in the operators' table and
+    pseudonymised in the analysts' table; the flattener leaves out what neither may hold.
+    """
 
     def __init__(
         self,
@@ -45,7 +49,8 @@ class Sink:
         producer: AIOKafkaProducer,
         engine: Engine,
         *,
-        sources: Mapping[str, Topic],
+        sources: Mapping[str, Source],
+        flattener: Flattener,
         dead_letters: Topic,
         max_batch: int,
         poll_timeout_ms: int,
@@ -55,6 +60,7 @@ class Sink:
         self._producer = producer
         self._engine = engine
         self._sources = sources
+        self._flattener = flattener
         self._dead_letters = dead_letters
         self._max_batch = max_batch
         self._poll_timeout_ms = poll_timeout_ms
@@ -82,12 +88,14 @@ class Sink:
                      ) -> None:
         """Store one fetch, dead-letter its undecodable records, then commit its offsets."""
         records = [r for recs in batches.values() for r in recs]
-        flat = flatten(
+        flat = self._flattener.flatten(
             (Record(r.topic, r.partition, r.offset, r.value) for r in records),
             self._sources,
             self._clock_ms(),
         )
-        await self._insert_until_stored(flat.rows)
+        # Operators' rows first: whatever analysts can see, operators can trace.
+        await self._insert_until_stored(flat.operator, ddl.OPS_EVENTS_RAW)
+        await self._insert_until_stored(flat.analyst, ddl.EVENTS_RAW)
         await self._send_dead_letters([(records[i], reason) for i, reason in flat.rejected])
         # Only now: a crash before this line redelivers the fetch, and re-inserting it is
         # harmless because the table collapses rows by event_id.
@@ -97,18 +105,19 @@ class Sink:
         except (CommitFailedError, IllegalStateError) as exc:
             # A rebalance took the partitions away; their new owner re-reads the fetch.
             log.warning("offsets not committed (rows stored, will be re-read): %s", exc)
-        log.debug("stored %d rows from %d records, %d dead-lettered",
-                  len(flat.rows), len(records), len(flat.rejected))
+        log.debug("stored %d rows per audience from %d records, %d dead-lettered",
+                  len(flat.analyst), len(records), len(flat.rejected))
 
-    async def _insert_until_stored(self, rows: list[RawEventRow]) -> None:
+    async def _insert_until_stored(self, rows: list[RawEventRow], table: str) -> None:
         # Skipping a fetch would lose it, so a failing store stops consumption until it heals.
         backoff = 0.5
         while rows:
             try:
-                await self._engine.insert(rows)
+                await self._engine.insert(rows, table)
                 return
             except Exception:
-                log.exception("insert of %d rows failed; retrying in %.1fs", len(rows), backoff)
+                log.exception("insert of %d rows into %s failed; retrying in %.1fs",
+                              len(rows), table, backoff)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, _MAX_BACKOFF_S)
 

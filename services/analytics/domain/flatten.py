@@ -1,4 +1,9 @@
-"""Kafka records as RawEventRows: one row per event, a columnar batch exploded per event."""
+"""Kafka records as RawEventRows: one row per event, a columnar batch exploded per event.
+
+Every event becomes two rows: one for operators (public and personal values in clear) and one
+for analysts (personal values pseudonymised). Private content and secrets are in neither; what
+is which comes from planetkit.classification.
+"""
 
 from __future__ import annotations
 
@@ -14,9 +19,20 @@ from google.protobuf.message import Message
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch, EngagementKind
 from planetkit.analytics.encoding import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
 from planetkit.analytics.store import RawEventRow
+from planetkit.classification import (
+    ENVELOPE,
+    FIELD_CLASSES,
+    NEVER_STORED,
+    PERSONAL,
+    DataClass,
+    Sunk,
+    check_classified,
+    sink_policy,
+)
 from planetkit.engagement_batches import iter_rows
 from planetkit.envelope import DomainEvent, UndecodableEvent, decode
-from planetkit.topics import Topic
+from planetkit.topics import Topic, with_suffix
+from services.analytics.domain.redaction import Transform, redact
 
 ENGAGEMENT_EVENT_TYPE = "planet.engagement.v1.EngagementEvent"
 
@@ -72,14 +88,27 @@ def _exact_scalar(value: object, field: FieldDescriptor) -> object:
     return value
 
 
-def payload_json(message: Message) -> str:
-    """The payload as compact JSON: proto field names, zero values present, exact integers."""
+def payload_dict(message: Message) -> dict[str, object]:
+    """The payload as a JSON-ready dict: proto field names, zero values present, exact ints."""
     as_dict = MessageToDict(
         message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
     )
     # upb and pure-Python descriptors are one type at runtime; the stubs name two.
     descriptor = cast(Descriptor, message.DESCRIPTOR)
-    return json.dumps(_exact_ints(as_dict, descriptor), separators=(",", ":"))
+    return cast(dict[str, object], _exact_ints(as_dict, descriptor))
+
+
+def _dumps(payload: Mapping[str, object]) -> str:
+    return json.dumps(payload, separators=(",", ":"))
+
+
+def _column(cls: DataClass, value: str, personal: Transform | None) -> str:
+    """A text column of one audience's row: kept, pseudonymised, or blank if never stored."""
+    if cls in NEVER_STORED:
+        return ""
+    if cls is PERSONAL and personal is not None:
+        return personal(value)
+    return value
 
 
 def _kind_name(kind: int) -> str:
@@ -98,92 +127,179 @@ def _check_time(ms: int, what: str) -> int:
     return ms
 
 
-def _engagement_rows(
-    event: DomainEvent[Message], batch: EngagementBatch, record: Record, ingested_at_ms: int
-) -> list[RawEventRow]:
-    env = event.envelope
-    try:
-        engagement = list(iter_rows(batch))
-    except ValueError as exc:
-        raise UndecodableEvent(f"malformed EngagementBatch: {exc}") from None
-    rows = []
-    for e in engagement:
-        if not e.event_id:
-            raise UndecodableEvent(f"batch {batch.batch_id!r} has an event without an id")
-        payload = {
-            "batch_id": batch.batch_id,
-            "consumer_id": batch.consumer_id,
-            "item_id": e.item_id,
-            "creator_id": e.creator_id,
-            "kind": _kind_name(e.kind),
-            "dwell_seconds": e.dwell_seconds,
-            "text_length": e.text_length,
-            "occurred_at_ms": e.occurred_at_ms,
-        }
-        rows.append(
-            RawEventRow(
-                event_id=e.event_id,
-                event_type=ENGAGEMENT_EVENT_TYPE,
-                schema_version=env.schema_version,
-                source=env.source,
-                aggregate_id=batch.consumer_id,
-                aggregate_version=env.aggregate_version,
-                occurred_at_ms=_check_time(e.occurred_at_ms, f"event {e.event_id!r} occurred_at"),
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                payload_json=json.dumps(payload, separators=(",", ":")),
-                ingested_at_ms=ingested_at_ms,
-            )
-        )
-    return rows
+# An engagement row's payload keys and the batch column each comes from: the row is not a
+# message of its own, so each key takes the class of its column.
+_ENGAGEMENT_KEYS: dict[str, str] = {
+    "batch_id": "batch_id",
+    "consumer_id": "consumer_id",
+    "item_id": "item_ids",
+    "creator_id": "creator_ids",
+    "kind": "kinds",
+    "dwell_seconds": "dwell_seconds",
+    "text_length": "text_lengths",
+    "occurred_at_ms": "occurred_at_ms",
+}
+_BATCH = EngagementBatch.DESCRIPTOR.full_name
 
 
-def to_rows(record: Record, topic: Topic, ingested_at_ms: int) -> list[RawEventRow]:
-    """The rows one record of ``topic`` becomes; UndecodableEvent with the reason otherwise."""
-    event: DomainEvent[Message] = decode(record.value, *topic.payloads)
-    if isinstance(event.payload, EngagementBatch):
-        return _engagement_rows(event, event.payload, record, ingested_at_ms)
-    env = event.envelope
-    return [
-        RawEventRow(
-            event_id=env.event_id,
-            event_type=env.type,
-            schema_version=env.schema_version,
-            source=env.source,
-            aggregate_id=env.aggregate_id,
-            aggregate_version=env.aggregate_version,
-            occurred_at_ms=_check_time(env.occurred_at_ms, "occurred_at"),
-            topic=record.topic,
-            partition=record.partition,
-            offset=record.offset,
-            payload_json=payload_json(event.payload),
-            ingested_at_ms=ingested_at_ms,
-        )
-    ]
+def _engagement_class(column: str) -> DataClass:
+    # Unclassified columns are refused at start-up (check_classified); fail closed regardless.
+    return FIELD_CLASSES.get(f"{_BATCH}.{column}", DataClass.SECRET)
+
+
+def _envelope_class(name: str) -> DataClass:
+    return FIELD_CLASSES.get(f"{ENVELOPE}.{name}", DataClass.SECRET)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A topic the sink reads, with the policy that classifies its envelope."""
+
+    topic: Topic
+    policy: Sunk
+
+
+def sunk_sources(topics: Iterable[Topic], suffix: str) -> dict[str, Source]:
+    """The topics whose policy is Sunk, by (suffixed) name; UnclassifiedError if any is not
+    classified, so the sink never starts with a field it does not know how to store."""
+    registered = list(topics)
+    check_classified(registered)
+    sources: dict[str, Source] = {}
+    for topic in registered:
+        policy = sink_policy(topic)
+        if isinstance(policy, Sunk):
+            named = with_suffix(topic, suffix)
+            sources[named.name] = Source(named, policy)
+    return sources
+
+
+@dataclass(frozen=True, slots=True)
+class Rows:
+    """What one record becomes: the operators' rows and the analysts' rows, event by event."""
+
+    operator: list[RawEventRow]
+    analyst: list[RawEventRow]
 
 
 @dataclass(frozen=True, slots=True)
 class Flattened:
-    """A fetch translated: rows to insert, and records to dead-letter with their reasons."""
+    """A fetch translated: rows per audience, and records to dead-letter with their reasons."""
 
-    rows: list[RawEventRow]
+    operator: list[RawEventRow]
+    analyst: list[RawEventRow]
     rejected: list[tuple[int, str]]
 
 
-def flatten(
-    records: Iterable[Record], topics: Mapping[str, Topic], ingested_at_ms: int
-) -> Flattened:
-    """Rows of every decodable record; (index, reason) of every other one."""
-    rows: list[RawEventRow] = []
-    rejected: list[tuple[int, str]] = []
-    for index, record in enumerate(records):
-        topic = topics.get(record.topic)
-        if topic is None:
-            rejected.append((index, f"topic {record.topic!r} is not a registered source"))
-            continue
+class Flattener:
+    """Translates records into rows; ``pseudonymize`` turns a personal value into a pseudonym."""
+
+    def __init__(self, pseudonymize: Transform) -> None:
+        self._pseudonymize = pseudonymize
+
+    def flatten(
+        self, records: Iterable[Record], sources: Mapping[str, Source], ingested_at_ms: int
+    ) -> Flattened:
+        """Rows of every decodable record; (index, reason) of every other one."""
+        operator: list[RawEventRow] = []
+        analyst: list[RawEventRow] = []
+        rejected: list[tuple[int, str]] = []
+        for index, record in enumerate(records):
+            source = sources.get(record.topic)
+            if source is None:
+                rejected.append((index, f"topic {record.topic!r} is not a registered source"))
+                continue
+            try:
+                rows = self.to_rows(record, source, ingested_at_ms)
+            except UndecodableEvent as exc:
+                rejected.append((index, str(exc)))
+                continue
+            operator.extend(rows.operator)
+            analyst.extend(rows.analyst)
+        return Flattened(operator, analyst, rejected)
+
+    def to_rows(self, record: Record, source: Source, ingested_at_ms: int) -> Rows:
+        """The rows one record becomes; UndecodableEvent with the reason otherwise."""
+        event: DomainEvent[Message] = decode(record.value, *source.topic.payloads)
+        if isinstance(event.payload, EngagementBatch):
+            return self._engagement_rows(event, event.payload, record, ingested_at_ms)
+        env = event.envelope
+        occurred_at_ms = _check_time(env.occurred_at_ms, "occurred_at")
+        clear = payload_dict(event.payload)
+        descriptor = cast(Descriptor, event.payload.DESCRIPTOR)
+        policy = source.policy
+
+        def row(personal: Transform | None) -> RawEventRow:
+            return RawEventRow(
+                event_id=_column(policy.event_id, env.event_id, personal),
+                event_type=_column(_envelope_class("type"), env.type, personal),
+                schema_version=env.schema_version,
+                source=_column(_envelope_class("source"), env.source, personal),
+                aggregate_id=_column(policy.aggregate_id, env.aggregate_id, personal),
+                aggregate_version=env.aggregate_version,
+                occurred_at_ms=occurred_at_ms,
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                payload_json=_dumps(redact(clear, descriptor, personal)),
+                ingested_at_ms=ingested_at_ms,
+            )
+
+        return Rows(operator=[row(None)], analyst=[row(self._pseudonymize)])
+
+    def _engagement_rows(
+        self, event: DomainEvent[Message], batch: EngagementBatch, record: Record,
+        ingested_at_ms: int,
+    ) -> Rows:
+        env = event.envelope
         try:
-            rows.extend(to_rows(record, topic, ingested_at_ms))
-        except UndecodableEvent as exc:
-            rejected.append((index, str(exc)))
-    return Flattened(rows, rejected)
+            engagement = list(iter_rows(batch))
+        except ValueError as exc:
+            raise UndecodableEvent(f"malformed EngagementBatch: {exc}") from None
+        rows = Rows(operator=[], analyst=[])
+        event_class = _engagement_class("event_ids")
+        consumer_class = _engagement_class("consumer_id")
+        for e in engagement:
+            if not e.event_id:
+                raise UndecodableEvent(f"batch {batch.batch_id!r} has an event without an id")
+            occurred_at_ms = _check_time(e.occurred_at_ms, f"event {e.event_id!r} occurred_at")
+            clear: dict[str, str | int] = {
+                "batch_id": batch.batch_id,
+                "consumer_id": batch.consumer_id,
+                "item_id": e.item_id,
+                "creator_id": e.creator_id,
+                "kind": _kind_name(e.kind),
+                "dwell_seconds": e.dwell_seconds,
+                "text_length": e.text_length,
+                "occurred_at_ms": e.occurred_at_ms,
+            }
+            for personal, out in ((None, rows.operator), (self._pseudonymize, rows.analyst)):
+                out.append(RawEventRow(
+                    event_id=_column(event_class, e.event_id, personal),
+                    event_type=ENGAGEMENT_EVENT_TYPE,
+                    schema_version=env.schema_version,
+                    source=_column(_envelope_class("source"), env.source, personal),
+                    aggregate_id=_column(consumer_class, batch.consumer_id, personal),
+                    aggregate_version=env.aggregate_version,
+                    occurred_at_ms=occurred_at_ms,
+                    topic=record.topic,
+                    partition=record.partition,
+                    offset=record.offset,
+                    payload_json=_dumps(_engagement_payload(clear, personal)),
+                    ingested_at_ms=ingested_at_ms,
+                ))
+        return rows
+
+
+def _engagement_payload(
+    clear: Mapping[str, str | int], personal: Transform | None
+) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in clear.items():
+        cls = _engagement_class(_ENGAGEMENT_KEYS[key])
+        if cls in NEVER_STORED:
+            continue
+        if cls is PERSONAL and personal is not None:
+            out[key] = personal(str(value))
+        else:
+            out[key] = value
+    return out

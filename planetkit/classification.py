@@ -1,0 +1,267 @@
+"""What every stored field is (public, personal, private content, secret) and which topics sink.
+
+The analytics sink copies events into tables that analysts read. Which of a field's values an
+analyst may see is decided here, in one place, keyed by the protobuf full name of the field
+(``planet.exchange.v1.KycVerified.user_id``), and nowhere else:
+
+- ``public``: stored as is for analysts and operators.
+- ``personal``: identifies a person (user, consumer and creator ids, ids that embed them,
+  exchange ids of a person's transactions, IPs). Analysts get a keyed pseudonym (HMAC-SHA256,
+  see ``services/analytics/domain/pseudonyms.py``); operators get the value.
+- ``private_content``: what a person shares with a chosen few or no one (drafts, private group
+  messages, blocks, mutes) and opaque bytes that may hold anything. Never stored by the sink.
+- ``secret``: credentials and keys. Never stored by the sink.
+
+A message-typed field that is not listed is walked into: its own fields are classified one by
+one. A map field must be listed (its keys are data too). Two envelope fields depend on the topic
+(the Kafka key and the event id), so each sunk topic's ``Sunk`` policy classifies them; every
+topic states its policy explicitly, ``NotSunk`` with the reason included.
+
+Why a table here rather than custom proto field options: the sink also stores fields that are
+not in any message (an engagement row is assembled from a batch's columns, the envelope's key
+means a different thing per topic), the policy per topic has no home in a .proto, and options
+would need an extension proto compiled into every generated module; one reviewed Python table,
+enforced by a test that walks every payload descriptor, gives the same "cannot forget" guarantee
+(see ``unclassified``) without that. docs/data-classification.md is the human-readable copy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from types import MappingProxyType
+from typing import cast
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+
+from planet.events.v1.envelope_pb2 import Envelope
+from planetkit.topics import Topic
+
+
+class DataClass(StrEnum):
+    """How sensitive a stored value is; decides who sees it and in what form."""
+
+    PUBLIC = "public"
+    PERSONAL = "personal"
+    PRIVATE_CONTENT = "private_content"
+    SECRET = "secret"
+
+
+PUBLIC = DataClass.PUBLIC
+PERSONAL = DataClass.PERSONAL
+PRIVATE_CONTENT = DataClass.PRIVATE_CONTENT
+SECRET = DataClass.SECRET
+
+# Classes the sink never writes to any table, analyst or operator.
+NEVER_STORED = frozenset({PRIVATE_CONTENT, SECRET})
+
+ENVELOPE = Envelope.DESCRIPTOR.full_name
+# Envelope fields whose class is the topic's business: the Sunk policy decides the first two,
+# and the payload's own fields decide the third.
+ENVELOPE_EVENT_ID = f"{ENVELOPE}.event_id"
+ENVELOPE_AGGREGATE_ID = f"{ENVELOPE}.aggregate_id"
+ENVELOPE_PAYLOAD = f"{ENVELOPE}.payload"
+PER_TOPIC_ENVELOPE_FIELDS = frozenset({ENVELOPE_EVENT_ID, ENVELOPE_AGGREGATE_ID, ENVELOPE_PAYLOAD})
+
+_FIELDS: dict[str, DataClass] = {
+    # The envelope (planet.events.v1); event_id, aggregate_id and payload: per topic.
+    f"{ENVELOPE}.type": PUBLIC,
+    f"{ENVELOPE}.schema_version": PUBLIC,
+    f"{ENVELOPE}.occurred_at_ms": PUBLIC,
+    f"{ENVELOPE}.source": PUBLIC,
+    f"{ENVELOPE}.aggregate_version": PUBLIC,
+    # Dead letters: the record that could not be read. Its key is the source record's key
+    # (often a user id), its value any bytes at all, its reason may quote ids from it.
+    "planet.events.v1.DeadLetter.source_topic": PUBLIC,
+    "planet.events.v1.DeadLetter.source_partition": PUBLIC,
+    "planet.events.v1.DeadLetter.source_offset": PUBLIC,
+    "planet.events.v1.DeadLetter.key": PERSONAL,
+    "planet.events.v1.DeadLetter.value": PRIVATE_CONTENT,
+    "planet.events.v1.DeadLetter.reason": PERSONAL,
+    "planet.events.v1.DeadLetter.consumer": PUBLIC,
+    "planet.events.v1.DeadLetter.dead_lettered_at_ms": PUBLIC,
+    # Posts: published for everyone to read, so their text is public; who wrote them and whom
+    # they mention are people. The post id is a digest, public in every post URL.
+    "planet.content.v1.PostPublished.post_id": PUBLIC,
+    "planet.content.v1.PostPublished.creator_id": PERSONAL,
+    "planet.content.v1.PostPublished.kind": PUBLIC,
+    "planet.content.v1.PostPublished.title": PUBLIC,
+    "planet.content.v1.PostPublished.body": PUBLIC,
+    "planet.content.v1.PostPublished.hashtags": PUBLIC,
+    "planet.content.v1.PostPublished.mentions": PERSONAL,
+    "planet.content.v1.PostPublished.published_at_ms": PUBLIC,
+    # PostPublished.components: walked into (TradingComponent -> CoinTicker, TradeIdea).
+    "planet.content.v1.CoinTicker.symbol": PUBLIC,
+    "planet.content.v1.TradeIdea.pair": PUBLIC,
+    "planet.content.v1.TradeIdea.side": PUBLIC,
+    "planet.content.v1.TradeIdea.entry": PUBLIC,
+    "planet.content.v1.TradeIdea.target": PUBLIC,
+    "planet.content.v1.TradeIdea.stop": PUBLIC,
+    # Telemetry: one consumer's batch. Batch and event ids are scoped by the consumer id
+    # (gateway/telemetry.py: "<consumer>/<client id>"), so they embed it.
+    "planet.engagement.v1.EngagementBatch.batch_id": PERSONAL,
+    "planet.engagement.v1.EngagementBatch.consumer_id": PERSONAL,
+    "planet.engagement.v1.EngagementBatch.event_ids": PERSONAL,
+    "planet.engagement.v1.EngagementBatch.item_ids": PUBLIC,
+    "planet.engagement.v1.EngagementBatch.creator_ids": PERSONAL,
+    "planet.engagement.v1.EngagementBatch.occurred_at_ms": PUBLIC,
+    "planet.engagement.v1.EngagementBatch.kinds": PUBLIC,
+    "planet.engagement.v1.EngagementBatch.dwell_seconds": PUBLIC,
+    "planet.engagement.v1.EngagementBatch.text_lengths": PUBLIC,
+    # Exchange facts. Fee and fill ids are the exchange's ids of one person's transactions:
+    # anyone with the exchange's records turns them into that person.
+    "planet.exchange.v1.KycVerified.user_id": PERSONAL,
+    "planet.exchange.v1.KycVerified.verified_at_ms": PUBLIC,
+    "planet.exchange.v1.TradeFeeCharged.fee_id": PERSONAL,
+    "planet.exchange.v1.TradeFeeCharged.user_id": PERSONAL,
+    "planet.exchange.v1.TradeFeeCharged.amount_minor": PUBLIC,
+    "planet.exchange.v1.TradeFeeCharged.currency": PUBLIC,
+    "planet.exchange.v1.TradeFeeCharged.charged_at_ms": PUBLIC,
+    "planet.exchange.v1.OrderFilled.fill_id": PERSONAL,
+    "planet.exchange.v1.OrderFilled.user_id": PERSONAL,
+    "planet.exchange.v1.OrderFilled.pair": PUBLIC,
+    "planet.exchange.v1.OrderFilled.side": PUBLIC,
+    "planet.exchange.v1.OrderFilled.price": PUBLIC,
+    "planet.exchange.v1.OrderFilled.quantity": PUBLIC,
+    "planet.exchange.v1.OrderFilled.fee_minor": PUBLIC,
+    "planet.exchange.v1.OrderFilled.filled_at_ms": PUBLIC,
+    # The aggregator's outputs. Commit ids name the aggregator group and offsets only.
+    "planet.incentive.v1.EngagementDeltas.commit_id": PUBLIC,
+    "planet.incentive.v1.EngagementDeltas.creator_ids": PERSONAL,
+    "planet.incentive.v1.EngagementDeltas.weeks": PUBLIC,
+    "planet.incentive.v1.EngagementDeltas.consumer_ids": PERSONAL,
+    "planet.incentive.v1.EngagementDeltas.views": PUBLIC,
+    "planet.incentive.v1.EngagementDeltas.dwell_seconds": PUBLIC,
+    "planet.incentive.v1.EngagementDeltas.interactions": PUBLIC,
+    "planet.incentive.v1.DedupCheckpoint.partition": PUBLIC,
+    "planet.incentive.v1.DedupCheckpoint.last_offset": PUBLIC,
+    "planet.incentive.v1.DedupCheckpoint.duplicates_dropped": PUBLIC,
+    "planet.incentive.v1.DedupCheckpoint.late_dropped": PUBLIC,
+    "planet.incentive.v1.DedupCheckpoint.invalid_dropped": PUBLIC,
+    # DedupCheckpoint.accepted: walked into (WeekEventIds); its ids are consumer-scoped.
+    "planet.incentive.v1.WeekEventIds.week": PUBLIC,
+    "planet.incentive.v1.WeekEventIds.event_ids": PERSONAL,
+}
+
+FIELD_CLASSES: Mapping[str, DataClass] = MappingProxyType(_FIELDS)
+
+
+@dataclass(frozen=True, slots=True)
+class Sunk:
+    """The sink stores this topic; the classes of its envelope's event id and Kafka key."""
+
+    event_id: DataClass
+    aggregate_id: DataClass
+
+    def __post_init__(self) -> None:
+        # Every stored row needs both: the event id is the dedup key.
+        for name, cls in (("event_id", self.event_id), ("aggregate_id", self.aggregate_id)):
+            if cls in NEVER_STORED:
+                raise ValueError(f"a sunk topic's {name} cannot be {cls}: rows need it")
+
+
+@dataclass(frozen=True, slots=True)
+class NotSunk:
+    """The sink never reads this topic, for the reason given."""
+
+    reason: str
+
+
+SinkPolicy = Sunk | NotSunk
+
+_DEAD_LETTERS = NotSunk(
+    "dead letters are records nobody could read: opaque bytes of any class, kept for "
+    "operators on Kafka itself, never copied into query tables"
+)
+
+_POLICIES: dict[str, SinkPolicy] = {
+    # Event ids are digests of the post id; the key is the post id.
+    "planet.content.posts.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    # Keyed by consumer; the envelope's event id is the consumer-scoped batch id.
+    "planet.engagement.batches.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
+    # Keyed by user; event ids are "kyc_<user id>" and the exchange's fee and fill ids.
+    "planet.exchange.kyc.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
+    "planet.exchange.trade-fees.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
+    "planet.exchange.fills.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
+    # Keyed by output partition ("q3", "p1"); event ids name the aggregator group and offsets.
+    "planet.incentive.engagement-deltas.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    "planet.incentive.engagement-dedup.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    "planet.dlq.engagement-aggregator.v1": _DEAD_LETTERS,
+    "planet.dlq.scoring-processor.v1": _DEAD_LETTERS,
+    "planet.dlq.analytics-sink.v1": _DEAD_LETTERS,
+    "planet.audit.analytics-queries.v1": NotSunk(
+        "who queried what: the audit of analyst and operator queries is itself personal and "
+        "must never become readable by the analysts it audits"
+    ),
+}
+
+SINK_POLICIES: Mapping[str, SinkPolicy] = MappingProxyType(_POLICIES)
+
+
+class UnclassifiedError(ValueError):
+    """A topic without a sink policy, or a stored field without a class."""
+
+
+def field_class(field: FieldDescriptor) -> DataClass | None:
+    """The class of ``field``, or None when it is not listed (then it must be walked into)."""
+    return FIELD_CLASSES.get(field.full_name)
+
+
+def walked_into(field: FieldDescriptor) -> Descriptor | None:
+    """The message type of a field that is classified field by field, if it is one."""
+    message = field.message_type
+    if message is None or message.GetOptions().map_entry:
+        return None
+    return message
+
+
+def unclassified_fields(descriptor: Descriptor) -> list[str]:
+    """Full names of the fields under ``descriptor`` that have no class, depth first."""
+    return list(_unclassified(descriptor, set()))
+
+
+def _unclassified(descriptor: Descriptor, seen: set[str]) -> Iterator[str]:
+    if descriptor.full_name in seen:
+        return
+    seen.add(descriptor.full_name)
+    for field in descriptor.fields:
+        if field.full_name in PER_TOPIC_ENVELOPE_FIELDS or field_class(field) is not None:
+            continue
+        if (message := walked_into(field)) is not None:
+            yield from _unclassified(message, seen)
+        else:
+            yield field.full_name
+
+
+def sink_policy(topic: Topic) -> SinkPolicy:
+    """The policy of a registered topic (by its unsuffixed name); UnclassifiedError if none."""
+    policy = SINK_POLICIES.get(topic.name)
+    if policy is None:
+        raise UnclassifiedError(
+            f"topic {topic.name} has no sink policy: add Sunk(...) or NotSunk(reason) for it "
+            f"to planetkit/classification.py and docs/data-classification.md"
+        )
+    return policy
+
+
+def check_classified(topics: Iterable[Topic]) -> None:
+    """UnclassifiedError naming every topic without a policy and every unclassified field."""
+    problems: list[str] = [f"envelope field {name} has no class"
+                           for name in unclassified_fields(Envelope.DESCRIPTOR)]
+    for topic in topics:
+        try:
+            policy = sink_policy(topic)
+        except UnclassifiedError as exc:
+            problems.append(str(exc))
+            continue
+        if isinstance(policy, Sunk) and not topic.enveloped:
+            problems.append(f"topic {topic.name} is sunk but its records have no envelope")
+        for payload in topic.payloads:
+            problems.extend(
+                f"field {name} (in {payload.DESCRIPTOR.full_name} of topic {topic.name}) has "
+                f"no class: classify it in planetkit/classification.py"
+                for name in unclassified_fields(cast(Descriptor, payload.DESCRIPTOR))
+            )
+    if problems:
+        raise UnclassifiedError("; ".join(problems))
