@@ -7,14 +7,44 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI
 
+from gateway.access_log import AccessLogMiddleware
+from gateway.auth import announce_mode, make_verifier
 from gateway.backends import open_backends
 from gateway.body_limit import BodyLimitMiddleware
+from gateway.client_ip import parse_networks
+from gateway.deps import make_limiter
 from gateway.errors import install_error_handlers
 from gateway.ports import Backends
 from gateway.routes import analytics, dev, estimates, posts, telemetry
 from gateway.settings import GatewaySettings
 
 BackendsFactory = Callable[[GatewaySettings], AbstractAsyncContextManager[Backends]]
+
+
+def _description(settings: GatewaySettings) -> str:
+    mode = (
+        "\n\n**DEV MODE**: `POST /v1/dev/tokens` mints a token for any user with any role. "
+        "Never expose a dev-mode gateway."
+        if settings.dev_mode else ""
+    )
+    return (
+        "The HTTP/WebSocket API of Planet, the creator community.\n\n"
+        "**Errors** are always `{\"error\": \"...\"}`. Every 429 and 503 carries `Retry-After`.\n\n"
+        f"**Limits**: request bodies up to {settings.max_body_bytes} bytes (413 beyond); "
+        f"telemetry batches up to {settings.max_batch_events} events; client-chosen ids "
+        "(event, batch, Idempotency-Key) and user ids up to 128 characters; post ids are "
+        '"post_" + 24 hex digits. Writes are limited per user '
+        f"({settings.rate_user_writes_per_minute}/min) and per address "
+        f"({settings.rate_ip_writes_per_minute}/min); requests carrying a token per address "
+        f"({settings.rate_ip_token_uses_per_minute}/min).\n\n"
+        "**WebSocket** `/v1/ws/creators/{creator_id}/estimate`: authenticate with the "
+        'subprotocols `["planet.v1", "bearer.<token>"]` (the server answers `planet.v1`), or '
+        'send `{"type": "auth", "token": "<token>"}` as the first message. Text frames must '
+        f'be JSON of at most {settings.ws_max_message_bytes} bytes; `{{"type": "ping"}}` is '
+        "answered with `{\"type\": \"pong\"}`. Close codes: 1003 binary frame, 1007 not JSON, "
+        "1008 authentication or authorization failed, 1009 frame too large, 1013 try again later."
+        + mode
+    )
 
 
 def create_app(
@@ -24,6 +54,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        announce_mode(settings)  # here, once uvicorn has configured logging
         async with backends_factory(settings) as backends:
             app.state.backends = backends
             yield
@@ -31,12 +62,17 @@ def create_app(
     app = FastAPI(
         title="Planet API",
         version="1",
-        description="The HTTP/WebSocket API of Planet, the creator community.",
+        description=_description(settings),
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.verifier = make_verifier(settings)
+    app.state.limiter = make_limiter(settings)
+    app.state.trusted_proxies = parse_networks(settings.trusted_proxies)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
-    install_error_handlers(app)
+    # Outermost, so it sees the final status of everything, including 413s.
+    app.add_middleware(AccessLogMiddleware)
+    install_error_handlers(app, settings.retry_after_s)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

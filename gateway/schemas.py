@@ -6,12 +6,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from gateway.ids import (
+    MAX_CLIENT_ID_LENGTH,
+    MAX_USER_ID_LENGTH,
+    POST_ID_DESCRIPTION,
+    POST_ID_PATTERN,
+)
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import events_pb2 as ev
 from planet.incentive.v1 import incentive_service_pb2 as incentive
 
 # Generous shape limits here; the content service owns the real rules and their messages.
-_ID = Field(min_length=1, max_length=128)
+_ID = Field(min_length=1, max_length=MAX_CLIENT_ID_LENGTH)
+# Items are posts today; an id Planet did not issue is refused before any lookup.
+_ITEM_ID = Field(pattern=POST_ID_PATTERN, description=POST_ID_DESCRIPTION)
 
 
 class Strict(BaseModel):
@@ -23,7 +31,7 @@ class Strict(BaseModel):
 class TokenRequest(Strict):
     """Dev-only: mint a token for any user."""
 
-    user_id: str = _ID
+    user_id: str = Field(min_length=1, max_length=MAX_USER_ID_LENGTH)
     roles: list[str] = Field(default_factory=list, max_length=20)
 
 
@@ -92,7 +100,7 @@ class TelemetryEvent(Strict):
     """One view (with dwell) or one interaction with an item."""
 
     event_id: str = _ID
-    item_id: str = _ID
+    item_id: str = _ITEM_ID
     occurred_at_ms: int = Field(ge=0)
     type: Literal["view", "interaction"]
     dwell_seconds: int | None = Field(default=None, ge=0, le=86_400)

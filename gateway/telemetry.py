@@ -47,13 +47,26 @@ def unknown_items(item_ids: list[str], authors: dict[str, str]) -> None:
 
 
 def scoped_id(consumer_id: str, client_id: str) -> str:
-    """A client-chosen id made unique platform-wide by its consumer.
+    """A client-chosen id made unique platform-wide by its consumer: "<len>:<consumer>/<id>".
 
     Clients pick event and batch ids; without the scope, one consumer reusing (or
-    guessing) another's ids would make the aggregator drop that consumer's events
-    as duplicates.
+    guessing) another's ids would make the aggregator drop that consumer's events as
+    duplicates. User ids come from the exchange in any alphabet, so a plain separator is
+    ambiguous ("zz" + "q/e1" and "zz/q" + "e1" would meet). The length prefix says where
+    the consumer id ends, so two different pairs can never give the same scoped id.
     """
-    return f"{consumer_id}/{client_id}"
+    return f"{len(consumer_id)}:{consumer_id}/{client_id}"
+
+
+def unscoped(scoped: str) -> tuple[str, str]:
+    """The (consumer id, client id) of a scoped id; ValueError if it is not one."""
+    length, sep, rest = scoped.partition(":")
+    if not sep or not length.isdecimal() or length != str(int(length)):
+        raise ValueError(f"not a scoped id: {scoped!r}")
+    n = int(length)
+    if len(rest) < n + 1 or rest[n] != "/":
+        raise ValueError(f"not a scoped id: {scoped!r}")
+    return rest[:n], rest[n + 1:]
 
 
 def batch_envelope(

@@ -5,20 +5,22 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 
-from gateway.deps import BackendsDep, UserDep
+from gateway.deps import BackendsDep, WriterDep
 from gateway.errors import UpstreamUnavailable
+from gateway.openapi import AUTHED, WITH_BODY, errors
 from gateway.schemas import Strict
 
 router = APIRouter(prefix="/v1/analytics", tags=["analytics"])
 
 # Raw events name every consumer's activity, so only these roles may query them.
 ANALYSTS = frozenset({"analyst", "operator"})
+MAX_SQL_CHARS = 16 * 1024
 
 
 class AnalyticsQuery(Strict):
-    """One read-only ClickHouse statement (SELECT, WITH, SHOW, DESCRIBE)."""
+    """One read-only ClickHouse SELECT (or WITH … SELECT)."""
 
-    sql: str = Field(min_length=1, max_length=16 * 1024)
+    sql: str = Field(min_length=1, max_length=MAX_SQL_CHARS)
 
 
 class AnalyticsResult(BaseModel):
@@ -30,14 +32,16 @@ class AnalyticsResult(BaseModel):
     truncated: bool
 
 
-@router.post("/query", response_model=AnalyticsResult)
-async def query(body: AnalyticsQuery, user: UserDep, backends: BackendsDep) -> AnalyticsResult:
-    """Run one read-only statement over planet.events_raw / planet.events_raw_dedup."""
+# Queries are expensive, so they count as writes against the per-user and per-IP limits.
+@router.post("/query", response_model=AnalyticsResult,
+             responses=errors(*AUTHED, *WITH_BODY, 400, 403))
+async def query(body: AnalyticsQuery, user: WriterDep, backends: BackendsDep) -> AnalyticsResult:
+    """Run one read-only statement over Planet's analytics tables."""
     if not user.roles & ANALYSTS:
         raise HTTPException(403, "only analysts (or operators) may query analytics")
     if backends.analytics is None:
         raise UpstreamUnavailable("analytics is not configured on this gateway")
-    answer = await backends.analytics.query(body.sql)
+    answer = await backends.analytics.query(user, body.sql)
     return AnalyticsResult(
         columns=answer.columns,
         rows=answer.rows,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import jwt
 import pytest
@@ -12,6 +13,10 @@ from gateway_fakes import NOW_MS, SECRET, Fakes, bearer, client_for, settings
 from gateway.auth import InvalidToken, issue_token, verify_token
 from gateway.settings import GatewaySettings
 from planetkit.settings import load_settings
+from services.content.domain.ids import post_id_for
+from tests.security.gateway_idp import IdP
+
+MISSING_POST = post_id_for("nobody", "nothing")
 
 
 def test_a_token_round_trips_subject_and_roles() -> None:
@@ -43,7 +48,8 @@ def test_the_none_algorithm_is_refused() -> None:
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("POST", "/v1/posts"), ("GET", "/v1/posts/p"), ("POST", "/v1/telemetry/batches"),
+    [("POST", "/v1/posts"), ("GET", f"/v1/posts/{MISSING_POST}"),
+     ("POST", "/v1/telemetry/batches"),
      ("GET", "/v1/creators/c/estimate")],
 )
 def test_protected_routes_answer_401_without_a_token(client: TestClient, method: str,
@@ -55,24 +61,35 @@ def test_protected_routes_answer_401_without_a_token(client: TestClient, method:
 
 
 def test_a_forged_token_gets_401(client: TestClient) -> None:
-    response = client.get("/v1/posts/p", headers={"Authorization": "Bearer x.y.z"})
+    response = client.get(f"/v1/posts/{MISSING_POST}", headers={"Authorization": "Bearer x.y.z"})
     assert response.status_code == 401 and response.json()["error"].startswith("invalid token")
 
 
-def test_dev_tokens_exist_only_in_dev_mode(fakes: Fakes, client: TestClient) -> None:
-    assert client.post("/v1/dev/tokens", json={"user_id": "u"}).status_code == 404
+def test_dev_tokens_exist_only_in_dev_mode(fakes: Fakes, tmp_path: Path) -> None:
+    idp = IdP(tmp_path / "jwks.json")
+    production = settings(dev_mode=False, jwt_secret=None, **idp.settings())
+    with client_for(production, fakes) as prod:
+        assert prod.post("/v1/dev/tokens", json={"user_id": "u"}).status_code == 404
+        # ... and an HS256 token signed with a secret is refused there.
+        assert prod.get(f"/v1/posts/{MISSING_POST}", headers=bearer("u1")).status_code == 401
     with client_for(settings(dev_mode=True), fakes) as dev:
         response = dev.post("/v1/dev/tokens", json={"user_id": "u1", "roles": ["creator"]})
         assert response.status_code == 200
         token = response.json()["token"]
         assert verify_token(SECRET, token).user_id == "u1"
-        assert dev.get("/v1/posts/nope", headers={"Authorization": f"Bearer {token}"}
+        assert dev.get(f"/v1/posts/{MISSING_POST}", headers={"Authorization": f"Bearer {token}"}
                        ).status_code == 404
 
 
-def test_the_jwt_secret_is_required(monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.delenv("PLANET_GATEWAY_JWT_SECRET", raising=False)
+def test_production_needs_a_jwks_issuer_and_audience(monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("DEV_MODE", "JWT_SECRET", "JWKS_URL", "JWKS_FILE", "JWT_ISSUER",
+                 "JWT_AUDIENCE"):
+        monkeypatch.delenv(f"PLANET_GATEWAY_{name}", raising=False)
+    with pytest.raises(SystemExit):
+        load_settings(GatewaySettings)
+    assert "PLANET_GATEWAY_JWKS_URL or PLANET_GATEWAY_JWKS_FILE" in capsys.readouterr().err
+    monkeypatch.setenv("PLANET_GATEWAY_DEV_MODE", "true")
     with pytest.raises(SystemExit):
         load_settings(GatewaySettings)
     assert "PLANET_GATEWAY_JWT_SECRET" in capsys.readouterr().err

@@ -10,6 +10,9 @@ from gateway_fakes import NOW_MS, Fakes, bearer
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planetkit.engagement_batches import VIEW, iter_rows
 from planetkit.envelope import decode, encode
+from services.content.domain.ids import post_id_for
+
+GHOST = post_id_for("nobody", "ghost")
 
 
 def _publish(client: TestClient, key: str = "k1", **body: Any) -> Any:
@@ -22,17 +25,23 @@ def _view(event_id: str, item_id: str, at_ms: int = NOW_MS) -> dict[str, Any]:
             "type": "view", "dwell_seconds": 30}
 
 
-def test_a_post_is_published_as_the_token_subject(client: TestClient) -> None:
+def test_a_post_is_published_as_the_token_subject(client: TestClient, fakes: Fakes) -> None:
     response = _publish(client, components=[{"trade_idea": {
         "pair": "BTC/USDT", "side": "long", "entry": "1.5", "target": "2", "stop": "1"}}])
     assert response.status_code == 201
     post = response.json()
-    assert post["creator_id"] == "alice" and post["post_id"] == "post_k1"
+    assert post["creator_id"] == "alice" and post["post_id"] == post_id_for("alice", "k1")
     assert post["components"][0]["trade_idea"]["entry"] == "1.5"
     got = client.get(f"/v1/posts/{post['post_id']}", headers=bearer("bob"))
     assert got.json() == post
-    missing = client.get("/v1/posts/post_nope", headers=bearer("bob"))
+    missing = client.get(f"/v1/posts/{GHOST}", headers=bearer("bob"))
     assert missing.status_code == 404 and "not found" in missing.json()["error"]
+    # Not a post id at all: refused before any backend is asked.
+    calls = len(fakes.content.callers)
+    for bad in ("post_nope", "post_" + "a" * 16_000, "POST_" + "A" * 24):
+        malformed = client.get(f"/v1/posts/{bad}", headers=bearer("bob"))
+        assert malformed.status_code == 422 and "post_id" in malformed.json()["error"]
+    assert len(fakes.content.callers) == calls
 
 
 def test_publishing_needs_an_idempotency_key(client: TestClient) -> None:
@@ -83,10 +92,10 @@ def test_a_batch_becomes_one_enveloped_record_with_creators_resolved(
     [envelope] = fakes.events.published
     event = decode(encode(envelope), EngagementBatch)
     assert (envelope.event_id, envelope.aggregate_id, envelope.source) == (
-        "carol/b1", "carol", "gateway")
+        "5:carol/b1", "carol", "gateway")
     rows = list(iter_rows(event.payload))
     # Ids are scoped by consumer: nobody can collide with another consumer's events.
-    assert [r.event_id for r in rows] == ["carol/e1", "carol/e2"]
+    assert [r.event_id for r in rows] == ["5:carol/e1", "5:carol/e2"]
     assert event.payload.consumer_id == "carol"
     assert [r.creator_id for r in rows] == ["alice", "alice"]
     assert rows[0].kind == VIEW and rows[0].dwell_seconds == 30
@@ -96,7 +105,8 @@ def test_a_batch_becomes_one_enveloped_record_with_creators_resolved(
 def test_batches_break_rules_with_422(client: TestClient, fakes: Fakes) -> None:
     post_id = _publish(client).json()["post_id"]
     cases = {
-        "unknown items: post_ghost": [_view("e1", "post_ghost")],
+        f"unknown items: {GHOST}": [_view("e1", GHOST)],
+        "events.0.item_id: String should match pattern": [_view("e1", "post_ghost")],
         "more than 5 minutes in the future": [_view("e1", post_id, NOW_MS + 6 * 60_000)],
         "older than 8 days": [_view("e1", post_id, NOW_MS - 9 * 86_400_000)],
         "batch has 6 events; the limit is 5": [_view(f"e{i}", post_id) for i in range(6)],
