@@ -63,11 +63,20 @@ class Stack:
     ports: Ports = field(default_factory=Ports)
     topic_suffix: str = ""
     jwt_secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
+    # The analytics sink's HMAC key for analysts' pseudonyms (docs/data-classification.md);
+    # empty: the one kept in run_dir, so pseudonyms stay stable across `make run`s.
+    pseudonym_key: str = ""
     python: str = sys.executable
     services: dict[str, Service] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        if not self.pseudonym_key:
+            key_file = self.run_dir / "analytics-pseudonym.key"
+            if not key_file.exists():
+                key_file.touch(mode=0o600)
+                key_file.write_text(secrets.token_urlsafe(48))
+            self.pseudonym_key = key_file.read_text().strip()
         p = self.ports
         log = self.run_dir / "aggregator.log"
         self.services = {
@@ -89,7 +98,8 @@ class Stack:
                 Service("analytics", "services.analytics",
                         {"PLANET_ANALYTICS_GRPC_HOST": "127.0.0.1",
                          "PLANET_ANALYTICS_GRPC_PORT": str(p.analytics),
-                         "PLANET_ANALYTICS_CHDB_PATH": str(self.run_dir / "chdb")},
+                         "PLANET_ANALYTICS_CHDB_PATH": str(self.run_dir / "chdb"),
+                         "PLANET_ANALYTICS_PSEUDONYM_KEY": self.pseudonym_key},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.analytics}")),
                 Service("gateway", "gateway",
                         {"PLANET_GATEWAY_HOST": "127.0.0.1",

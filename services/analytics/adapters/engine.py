@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
-from planetkit.analytics import AnalyticsStore, QueryResult, RawEventRow, open_store
+from planetkit.analytics import AnalyticsStore, QueryResult, RawEventRow, ddl, open_store
 
 T = TypeVar("T")
 
@@ -49,7 +49,7 @@ class Engine:
 
         self._store = await self._run(open_and_migrate)
 
-    async def insert(self, rows: Sequence[RawEventRow], table: str) -> None:
+    async def insert(self, rows: Sequence[RawEventRow], table: str = ddl.EVENTS_RAW) -> None:
         """Insert rows into one of ddl.EVENT_TABLES (idempotent by event_id)."""
         store = self._require()
         await self._run(lambda: store.insert_events(rows, table))
