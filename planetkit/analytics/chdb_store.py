@@ -20,7 +20,7 @@ from typing import Protocol, cast
 
 from planetkit.analytics import ddl, jsoncompact
 from planetkit.analytics.encoding import chunked, encode_rows, normalize_param, param_text
-from planetkit.analytics.sql_guard import ensure_read_only
+from planetkit.analytics.sql_guard import CURRENT_DATABASE, SETTINGS_REFUSAL, Audience, guard
 from planetkit.analytics.store import (
     DEFAULT_MAX_INSERT_ROWS,
     DEFAULT_MAX_RESULT_ROWS,
@@ -28,6 +28,8 @@ from planetkit.analytics.store import (
     ClosableStore,
     DataDirectoryLockedError,
     QueryFailedError,
+    QueryLimitError,
+    QueryLimits,
     QueryResult,
     RawEventRow,
 )
@@ -55,6 +57,68 @@ class _Session(Protocol):
     ) -> _Result: ...
     def send_insert(self, query: str, fmt: str = ...) -> _Inserter: ...
     def close(self) -> None: ...
+
+
+# ClickHouse error codes of a query stopped at a limit: TOO_MANY_ROWS, TIMEOUT_EXCEEDED,
+# TOO_SLOW, MEMORY_LIMIT_EXCEEDED, TOO_MANY_BYTES, TOO_MANY_ROWS_OR_BYTES.
+LIMIT_ERROR_CODES = frozenset({158, 159, 160, 241, 307, 396})
+_READONLY = 164
+
+
+def error_code(message: str) -> int | None:
+    """The ClickHouse error code an engine message starts with ("Code: 159. ..."), if any."""
+    head, _, _ = message.partition(".")
+    prefix = "Code: "
+    start = head.find(prefix)
+    digits = head[start + len(prefix):] if start >= 0 else ""
+    return int(digits) if digits.isdigit() else None
+
+
+def query_failure(exc: Exception) -> QueryFailedError:
+    """The store error for an engine error: a limit, or any other failure."""
+    message = str(exc)
+    if error_code(message) in LIMIT_ERROR_CODES:
+        return QueryLimitError(f"the query was stopped at a limit: {message}")
+    return QueryFailedError(message)
+
+
+def _setting_literal(value: object) -> str:
+    # Values are the service's own (numbers and a few fixed words), never an analyst's.
+    if isinstance(value, str):
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return str(value)
+
+
+class _SessionParser:
+    """sql_guard's engine-side parse, on the query's own session (nothing is executed)."""
+
+    def __init__(self, session: _Session) -> None:
+        self._session = session
+
+    def canonical(self, sql: str) -> str:
+        # The text is a bound value: it cannot end the string and become SQL.
+        try:
+            raw = self._session.query(
+                "SELECT formatQuerySingleLine({q:String})", "JSONCompact",
+                params={"q": param_text(sql)},
+            ).bytes()
+        except RuntimeError as exc:
+            raise ValueError(f"the query does not parse: {exc}") from exc
+        value = jsoncompact.decode(raw).rows[0][0]
+        if not isinstance(value, str):
+            raise ValueError("the query does not parse")
+        return value
+
+    def ast_dump(self, canonical: str, params: Mapping[str, str]) -> str:
+        try:
+            raw = self._session.query("EXPLAIN AST " + canonical, "TSVRaw",
+                                      params=dict(params)).bytes()
+        except RuntimeError as exc:
+            if error_code(str(exc)) == _READONLY:
+                # The query's own SETTINGS clause, refused by the read-only session.
+                raise ValueError(SETTINGS_REFUSAL) from exc
+            raise ValueError(f"the query does not parse: {exc}") from exc
+        return raw.decode("utf-8", errors="replace")
 
 
 def _session_factory() -> Callable[[str], _Session]:
@@ -121,14 +185,12 @@ class ChdbStore(ClosableStore):
         os.makedirs(self.path, exist_ok=True)
         open_session = _session_factory()
         self._writer = self._open(open_session)
-        try:
-            self._reader = self._open(open_session)
-            self._configure_reader(max_result_rows)
-        except BaseException:
-            self._writer.close()
-            raise
+        # Each query opens a session of its own (see query()); opening one on a running
+        # engine costs under a millisecond.
+        self._open_session = open_session
+        self.default_limits = QueryLimits(max_result_rows=max_result_rows)
         # A chdb session runs one statement at a time and refuses a query while a streaming
-        # insert is open, so writes are serialized; reads use their own session.
+        # insert is open, so writes are serialized; reads never touch the writer session.
         self._write_lock = threading.Lock()
 
     def _open(self, open_session: Callable[[str], _Session]) -> _Session:
@@ -137,21 +199,30 @@ class ChdbStore(ClosableStore):
         except RuntimeError as exc:
             raise _open_failure(self.path, exc) from exc
 
-    def _configure_reader(self, max_result_rows: int) -> None:
-        # Settings are per session. readonly=1 comes last because it also freezes the others;
-        # it refuses writes, DDL, temporary tables and the file()/url() table functions.
+    @staticmethod
+    def _configure_reader(reader: _Session, limits: QueryLimits) -> None:
+        # Settings are per session, and this session serves one query. The service's limits
+        # are set first and readonly=1 last: it freezes them all, so even a query the guard
+        # wrongly let through could not lift a limit (stricter than readonly=2, which the
+        # service would need only to set limits per query on a shared session). readonly=1
+        # also refuses writes, DDL and temporary tables. It does NOT stop INTO OUTFILE or the
+        # scalar file() on the embedded engine: sql_guard refuses those.
         # session_timezone pins zone-less DateTime values to UTC whatever the host says.
-        for statement in (
-            "SET session_timezone = 'UTC'",
-            "SET output_format_json_quote_64bit_integers = 0",
-            "SET output_format_json_quote_decimals = 1",
-            "SET output_format_json_quote_denormals = 1",
-            "SET output_format_json_named_tuples_as_objects = 0",
-            f"SET max_result_rows = {int(max_result_rows)}",
-            "SET result_overflow_mode = 'throw'",
-            "SET readonly = 1",
-        ):
-            self._reader.query(statement)
+        settings: dict[str, object] = {
+            "session_timezone": "UTC",
+            "output_format_json_quote_64bit_integers": 0,
+            "output_format_json_quote_decimals": 1,
+            "output_format_json_quote_denormals": 1,
+            "output_format_json_named_tuples_as_objects": 0,
+            "allow_introspection_functions": 0,
+            "allow_ddl": 0,
+            **limits.settings(),
+        }
+        assignments = ", ".join(f"{name} = {_setting_literal(v)}" for name, v in settings.items())
+        reader.query(f"SET {assignments}")
+        # Unqualified table names resolve here, a database every audience may read.
+        reader.query(f"USE {CURRENT_DATABASE}")
+        reader.query("SET readonly = 1")
 
     def migrate(self) -> None:
         """Create the database, table and views if missing; safe to run on every start."""
@@ -192,20 +263,36 @@ class ChdbStore(ClosableStore):
                 inserter.cancel()
             raise QueryFailedError(f"insert into {table} failed: {exc}") from exc
 
-    def query(self, sql: str, params: Mapping[str, object] | None = None) -> QueryResult:
-        """Run one read-only statement; ValueError for anything but SELECT/WITH/SHOW/DESCRIBE."""
+    def query(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        audience: Audience = Audience.ANALYST,
+        limits: QueryLimits | None = None,
+    ) -> QueryResult:
+        """Run one SELECT/DESCRIBE the audience may read (see sql_guard), within ``limits``."""
         self._check_open()
-        statement = ensure_read_only(sql)
         bound = {name: param_text(normalize_param(v)) for name, v in (params or {}).items()}
+        # A session of its own per query: a chdb session keeps the output of a statement
+        # that failed midway and hands it to the next statement on that session, so a shared
+        # reader once gave one analyst's partial rows to the next. Closed with the query.
+        reader = self._open(self._open_session)
         try:
-            raw = self._reader.query(statement, "JSONCompact", params=bound).bytes()
-        except RuntimeError as exc:
-            raise QueryFailedError(str(exc)) from exc
+            try:
+                self._configure_reader(reader, limits or self.default_limits)
+            except RuntimeError as exc:
+                raise QueryFailedError(f"could not prepare the query session: {exc}") from exc
+            statement = guard(sql, audience, _SessionParser(reader), bound)
+            try:
+                raw = reader.query(statement, "JSONCompact", params=bound).bytes()
+            except RuntimeError as exc:
+                raise query_failure(exc) from exc
+        finally:
+            reader.close()
         return jsoncompact.decode(raw)
 
     def _release(self) -> None:
-        # Both sessions; the directory is free once no store in the process uses it.
-        try:
-            self._reader.close()
-        finally:
-            self._writer.close()
+        # Queries close their own sessions; the directory is free once no store in the
+        # process uses it.
+        self._writer.close()

@@ -10,13 +10,15 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from planetkit.analytics import ddl
-from planetkit.analytics.encoding import chunked, encode_rows, normalize_param
-from planetkit.analytics.sql_guard import ensure_read_only
+from planetkit.analytics.encoding import chunked, encode_rows, normalize_param, param_text
+from planetkit.analytics.sql_guard import CURRENT_DATABASE, Audience, guard
 from planetkit.analytics.store import (
     DEFAULT_MAX_INSERT_ROWS,
     DEFAULT_MAX_RESULT_ROWS,
     ClosableStore,
     QueryFailedError,
+    QueryLimitError,
+    QueryLimits,
     QueryResult,
     RawEventRow,
 )
@@ -31,6 +33,51 @@ def _without_database(url: str) -> str:
     return urlunsplit(parts._replace(path=""))
 
 
+# See chdb_store.LIMIT_ERROR_CODES.
+_LIMIT_ERROR_CODES = ("Code: 158.", "Code: 159.", "Code: 160.", "Code: 241.", "Code: 307.",
+                      "Code: 396.")
+
+
+def _is_limit(exc: DatabaseError) -> bool:
+    text = str(exc)
+    return any(code in text for code in _LIMIT_ERROR_CODES)
+
+
+def _as_text(parameters: Mapping[str, object]) -> dict[str, str]:
+    # EXPLAIN AST needs every placeholder bound; the values only shape literals there.
+    return {name: param_text(value) for name, value in parameters.items()}
+
+
+class _ClientParser:
+    """sql_guard's engine-side parse through the server (nothing is executed)."""
+
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def canonical(self, sql: str) -> str:
+        try:
+            result = self._client.query(
+                "SELECT formatQuerySingleLine({q:String})", parameters={"q": sql},
+                settings={"readonly": 1},
+            )
+        except DatabaseError as exc:
+            raise ValueError(f"the query does not parse: {exc}") from exc
+        value = result.result_rows[0][0]
+        if not isinstance(value, str):
+            raise ValueError("the query does not parse")
+        return value
+
+    def ast_dump(self, canonical: str, params: Mapping[str, str]) -> str:
+        try:
+            raw = self._client.raw_query(
+                "EXPLAIN AST " + canonical, parameters=dict(params), fmt="TSVRaw",
+                settings={"readonly": 1},
+            )
+        except DatabaseError as exc:
+            raise ValueError(f"the query does not parse: {exc}") from exc
+        return raw.decode("utf-8", errors="replace")
+
+
 class ServerStore(ClosableStore):
     """The ClickHouse-server store; it owns the clickhouse-connect client it is given."""
 
@@ -43,12 +90,7 @@ class ServerStore(ClosableStore):
     ) -> None:
         self._client = client
         self._max_insert_rows = max_insert_rows
-        # readonly goes last: a server applying these in order must not freeze the others.
-        self._query_settings: dict[str, object] = {
-            "max_result_rows": int(max_result_rows),
-            "result_overflow_mode": "throw",
-            "readonly": 1,
-        }
+        self.default_limits = QueryLimits(max_result_rows=max_result_rows)
 
     @classmethod
     def from_url(cls, url: str, **kwargs: int) -> ServerStore:
@@ -95,18 +137,29 @@ class ServerStore(ClosableStore):
             except DatabaseError as exc:
                 raise QueryFailedError(f"insert into {table} failed: {exc}") from exc
 
-    def query(self, sql: str, params: Mapping[str, object] | None = None) -> QueryResult:
-        """Run one read-only statement; ValueError for anything but SELECT/WITH/SHOW/DESCRIBE."""
+    def query(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        audience: Audience = Audience.ANALYST,
+        limits: QueryLimits | None = None,
+    ) -> QueryResult:
+        """Run one SELECT/DESCRIBE the audience may read (see sql_guard), within ``limits``."""
         self._check_open()
-        statement = ensure_read_only(sql)
         parameters = {name: normalize_param(value) for name, value in (params or {}).items()}
+        statement = guard(sql, audience, _ClientParser(self._client), _as_text(parameters))
+        # readonly goes last: a server applying these in order must not freeze the others.
+        # Each HTTP request is its own query (no server session), so nothing of another
+        # query's output can reach this one.
+        settings = {**(limits or self.default_limits).settings(), "readonly": 1}
         try:
-            result = self._client.query(
-                statement, parameters=parameters, settings=dict(self._query_settings)
-            )
+            result = self._client.query(statement, parameters=parameters, settings=settings)
         except OperationalError:
             raise
         except DatabaseError as exc:
+            if _is_limit(exc):
+                raise QueryLimitError(f"the query was stopped at a limit: {exc}") from exc
             raise QueryFailedError(str(exc)) from exc
         return QueryResult(
             columns=tuple(result.column_names),

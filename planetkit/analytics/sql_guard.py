@@ -1,156 +1,221 @@
-"""The read-only gate for analyst SQL, applied before either backend sees a statement.
+"""The gate for analyst SQL, decided on the engine's own parse of the statement.
 
-This gives a clear ValueError; the engine-side ``readonly=1`` setting is the enforcement
-that still holds if this lexer and ClickHouse's ever disagree.
+No lexer of ours reads the analyst's text: a text guard and ClickHouse once disagreed about
+where a string ended, and ``INTO OUTFILE`` ran. Instead the engine parses it twice, neither
+time executing it:
+
+1. ``SELECT formatQuerySingleLine({q:String})`` with the text bound as a *value* (it cannot
+   become SQL) returns the engine's canonical spelling, or a syntax error; a second statement
+   is a syntax error there ("Multi-statements are not allowed").
+2. ``EXPLAIN AST <canonical>`` dumps the parse tree, which is walked below against an
+   allow-list of node kinds, table names (by audience) and functions (``sql_functions``).
+
+The canonical text is what runs: what was checked is what the engine executes.
+
+The dump prints identifiers unescaped, so a quoted identifier holding a newline can forge
+lines. Every node line carries the engine's own ``(children N)`` count, and the tree is
+rebuilt only if every count matches; forged lines can add nodes but cannot hide or move a real
+one without breaking a real count, so every real node is still checked, and a forged node
+can only cause a refusal.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
 
-ALLOWED_FIRST_KEYWORDS = frozenset({"SELECT", "WITH", "SHOW", "DESCRIBE", "DESC"})
+from planetkit.analytics import sql_functions
 
-_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_HEREDOC_TAG = re.compile(r"\$([A-Za-z0-9_]*)\$")
-# Words that may follow a column named `format`, where FORMAT is not the output clause.
-_NOT_A_FORMAT_NAME = frozenset({"AS", "FROM"})
+ANALYST_DATABASE = "planet"
+OPERATOR_DATABASE = "planet_ops"
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    kind: str  # "word", "quoted" (string, identifier or heredoc) or "punct"
+class Audience(enum.Enum):
+    """Who a query runs for; each sees its own set of databases."""
+
+    ANALYST = "analyst"
+    OPERATOR = "operator"
+
+    @property
+    def databases(self) -> frozenset[str]:
+        """The databases this audience may read."""
+        if self is Audience.OPERATOR:
+            return frozenset({ANALYST_DATABASE, OPERATOR_DATABASE})
+        return frozenset({ANALYST_DATABASE})
+
+
+# The database the engine resolves an unqualified table name in: every reader session runs
+# with it as its current database, and every audience may read it.
+CURRENT_DATABASE = ANALYST_DATABASE
+
+
+class SqlParser(Protocol):
+    """The engine-side parse: canonical text, then the AST dump of that text."""
+
+    def canonical(self, sql: str) -> str:
+        """The engine's single-line spelling of ``sql``; ValueError if it does not parse."""
+        ...
+
+    def ast_dump(self, canonical: str, params: Mapping[str, str]) -> str:
+        """``EXPLAIN AST`` of the canonical text; ValueError if the engine refuses it."""
+        ...
+
+
+@dataclass
+class Node:
+    """One node of the engine's AST dump."""
+
+    kind: str
     text: str
-    start: int
+    children: list[Node] = field(default_factory=list)
+
+    def walk(self) -> Iterator[tuple[Node, Node | None]]:
+        """Every node with its parent, depth first."""
+        stack: list[tuple[Node, Node | None]] = [(self, None)]
+        while stack:
+            node, parent = stack.pop()
+            yield node, parent
+            stack.extend((child, node) for child in reversed(node.children))
 
 
-def _skip_quoted(sql: str, i: int, quote: str) -> int:
-    """Index just past the literal opened at i; ClickHouse allows both \\x and doubling."""
-    n = len(sql)
-    j = i + 1
-    while j < n:
-        ch = sql[j]
-        if ch == "\\":
-            j += 2
-            continue
-        if ch == quote:
-            if j + 1 < n and sql[j + 1] == quote:
-                j += 2
-                continue
-            return j + 1
-        j += 1
-    raise ValueError(f"unterminated {quote} literal starting at offset {i}")
+_LINE = re.compile(r"(?P<indent> *)(?P<kind>[A-Za-z_][A-Za-z_:]*)(?P<text>(?: .*?)??)"
+                   r"(?: \(children (?P<count>\d+)\))?")
+# Node texts: a name, then the engine's " (alias ...)" if it has one. These read the engine's
+# dump (a format it generates), not SQL; anything else is refused, never guessed at.
+_TABLE_TEXT = re.compile(
+    r"(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)?)(?: \(alias .*\))?"
+)
+_FUNCTION_TEXT = re.compile(r"(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?: \(alias .*\))?")
+
+_UNVERIFIABLE = "the query uses a name the guard cannot read unambiguously (quoted identifiers " \
+    "with control characters are not allowed)"
 
 
-def _skip_block_comment(sql: str, i: int) -> int:
-    # ClickHouse nests block comments, so a naive search for */ would end one too early.
-    depth = 0
-    j = i
-    n = len(sql)
-    while j < n:
-        if sql.startswith("/*", j):
-            depth += 1
-            j += 2
-        elif sql.startswith("*/", j):
-            depth -= 1
-            j += 2
-            if depth == 0:
-                return j
-        else:
-            j += 1
-    raise ValueError(f"unterminated /* comment starting at offset {i}")
+def parse_dump(dump: str) -> Node:
+    """The tree of an ``EXPLAIN AST`` dump, with every ``(children N)`` count verified."""
+    lines = [line for line in dump.split("\n") if line != ""]
+    parsed: list[tuple[int, Node, int]] = []
+    for line in lines:
+        match = _LINE.fullmatch(line)
+        if match is None:
+            raise ValueError(_UNVERIFIABLE)
+        depth = len(match["indent"])
+        count = int(match["count"] or 0)
+        parsed.append((depth, Node(match["kind"], match["text"][1:]), count))
+    if not parsed or parsed[0][0] != 0:
+        raise ValueError(_UNVERIFIABLE)
+    position = 0
+
+    def build(depth: int) -> Node:
+        nonlocal position
+        line_depth, node, count = parsed[position]
+        if line_depth != depth:
+            raise ValueError(_UNVERIFIABLE)
+        position += 1
+        for _ in range(count):
+            if position >= len(parsed):
+                raise ValueError(_UNVERIFIABLE)
+            node.children.append(build(depth + 1))
+        return node
+
+    root = build(0)
+    if position != len(parsed):
+        raise ValueError(_UNVERIFIABLE)
+    return root
 
 
-def tokenize(sql: str) -> list[_Token]:
-    """Words, literals and punctuation of ClickHouse SQL, with comments dropped."""
-    tokens: list[_Token] = []
-    i = 0
-    n = len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch.isspace():
-            i += 1
-        elif sql.startswith("--", i) or ch == "#":
-            newline = sql.find("\n", i)
-            i = n if newline < 0 else newline + 1
-        elif sql.startswith("/*", i):
-            i = _skip_block_comment(sql, i)
-        elif ch in "'\"`":
-            end = _skip_quoted(sql, i, ch)
-            tokens.append(_Token("quoted", sql[i:end], i))
-            i = end
-        elif ch == "$" and (tag := _HEREDOC_TAG.match(sql, i)):
-            close = sql.find(tag.group(0), tag.end())
-            if close < 0:
-                raise ValueError(f"unterminated heredoc {tag.group(0)} at offset {i}")
-            end = close + len(tag.group(0))
-            tokens.append(_Token("quoted", sql[i:end], i))
-            i = end
-        elif word := _WORD.match(sql, i):
-            tokens.append(_Token("word", word.group(0), i))
-            i = word.end()
-        else:
-            tokens.append(_Token("punct", ch, i))
-            i += 1
-    return tokens
+# Node kinds a read-only SELECT is made of. Anything else (Set = a SETTINGS clause, the
+# APPLY transformer, whose function the dump does not show, EXPLAIN, SHOW, DDL...) is refused.
+_ALLOWED_KINDS = frozenset({
+    "SelectWithUnionQuery", "SelectIntersectExceptQuery", "SelectQuery", "ExpressionList",
+    "Literal", "Identifier", "Function", "Asterisk", "QualifiedAsterisk",
+    "ColumnsRegexpMatcher", "ColumnsListMatcher", "QualifiedColumnsRegexpMatcher",
+    "QualifiedColumnsListMatcher", "ColumnsTransformerList", "ColumnsExceptTransformer",
+    "ColumnsReplaceTransformer", "ColumnsReplaceTransformer::Replacement",
+    "TablesInSelectQuery", "TablesInSelectQueryElement", "TableExpression", "TableIdentifier",
+    "TableJoin", "ArrayJoin", "Subquery", "WithElement", "OrderByElement", "WindowDefinition",
+    "WindowListElement", "SampleRatio", "InterpolateElement", "DescribeQuery",
+})
+SETTINGS_REFUSAL = "SETTINGS clauses are not allowed: the service sets the query's limits"
+_KIND_REASONS = {
+    "Set": SETTINGS_REFUSAL,
+    "ColumnsApplyTransformer": "APPLY is not allowed: call the function on the columns instead",
+}
+# Functions whose second argument may name a table: x IN db.table.
+_IN_FUNCTIONS = frozenset({
+    "in", "notIn", "globalIn", "globalNotIn", "nullIn", "notNullIn", "globalNullIn",
+    "globalNotNullIn",
+})
 
 
-def _split_statements(tokens: list[_Token]) -> list[list[_Token]]:
-    statements: list[list[_Token]] = [[]]
-    for token in tokens:
-        if token.kind == "punct" and token.text == ";":
-            statements.append([])
-        else:
-            statements[-1].append(token)
-    return [s for s in statements if s]
-
-
-def _check_clauses(statement: list[_Token]) -> None:
-    depth = 0
-    for index, token in enumerate(statement):
-        if token.kind == "punct":
-            depth += {"(": 1, ")": -1}.get(token.text, 0)
-            continue
-        if token.kind != "word":
-            continue
-        upper = token.text.upper()
-        following = statement[index + 1] if index + 1 < len(statement) else None
-        if (
-            upper == "INTO"
-            and following is not None
-            and following.kind == "word"
-            and following.text.upper() == "OUTFILE"
-        ):
-            # The embedded engine writes the file even in readonly mode.
-            raise ValueError("INTO OUTFILE is not allowed: query results come back as rows")
-        if (
-            upper == "FORMAT"
-            and depth == 0
-            and following is not None
-            and following.kind in ("word", "quoted")
-            and following.text.upper() not in _NOT_A_FORMAT_NAME
-        ):
-            raise ValueError(
-                "a FORMAT clause is not allowed: the store returns typed rows "
-                "(quote a column named format with backticks)"
-            )
-
-
-def ensure_read_only(sql: str) -> str:
-    """The statement, trailing semicolons removed, if it is one read-only query; else ValueError."""
-    statements = _split_statements(tokenize(sql))
-    if not statements:
-        raise ValueError("empty query")
-    if len(statements) > 1:
-        raise ValueError("only one statement per query is allowed")
-    statement = statements[0]
-    first = next((t for t in statement if not (t.kind == "punct" and t.text == "(")), None)
-    keyword = first.text.upper() if first is not None and first.kind == "word" else ""
-    if keyword not in ALLOWED_FIRST_KEYWORDS:
-        shown = keyword or (first.text if first is not None else "")
+def _table_name(text: str, audience: Audience) -> None:
+    match = _TABLE_TEXT.fullmatch(text)
+    if match is None:
+        raise ValueError(f"table names must be plain db.table identifiers, got {text!r}")
+    name = match["name"]
+    parts = name.split(".")
+    database = parts[0] if len(parts) == 2 else CURRENT_DATABASE
+    if database not in audience.databases:
+        allowed = ", ".join(sorted(audience.databases))
         raise ValueError(
-            f"only read-only queries are allowed (SELECT, WITH, SHOW, DESCRIBE), got {shown!r}"
+            f"{audience.value} queries may read only the databases {allowed}; "
+            f"{name!r} is in {database!r}"
         )
-    _check_clauses(statement)
-    last = statement[-1]
-    return sql[: last.start + len(last.text)]
+
+
+def _function_name(text: str) -> str:
+    match = _FUNCTION_TEXT.fullmatch(text)
+    if match is None:
+        raise ValueError(_UNVERIFIABLE)
+    return match["name"]
+
+
+def _check_node(node: Node, parent: Node | None, audience: Audience) -> None:
+    if node.kind not in _ALLOWED_KINDS:
+        raise ValueError(_KIND_REASONS.get(node.kind, f"{node.kind} is not allowed in a query"))
+    if node.kind in ("SelectWithUnionQuery", "DescribeQuery") and len(node.children) != 1:
+        # A select's extra children are INTO OUTFILE's file name and the FORMAT clause.
+        raise ValueError(
+            "INTO OUTFILE and FORMAT clauses are not allowed: results come back as rows"
+        )
+    if node.kind == "TableIdentifier":
+        _table_name(node.text, audience)
+    elif node.kind == "Function":
+        name = _function_name(node.text)
+        table_context = parent is not None and parent.kind == "TableExpression"
+        reason = (sql_functions.table_function_refusal(name) if table_context
+                  else sql_functions.scalar_refusal(name))
+        if reason is not None:
+            kind = "table function" if table_context else "function"
+            raise ValueError(f"{kind} {name} is not allowed: {reason}")
+        if name in _IN_FUNCTIONS and node.children and len(node.children[0].children) == 2:
+            right = node.children[0].children[1]
+            if right.kind == "Identifier":
+                _table_name(right.text, audience)
+
+
+def check_tree(root: Node, audience: Audience) -> None:
+    """ValueError unless the tree is one SELECT (or DESCRIBE) the audience may run."""
+    if root.kind not in ("SelectWithUnionQuery", "DescribeQuery"):
+        raise ValueError(
+            f"only SELECT, WITH ... SELECT and DESCRIBE queries are allowed, got {root.kind}"
+        )
+    for node, parent in root.walk():
+        _check_node(node, parent, audience)
+
+
+def guard(
+    sql: str,
+    audience: Audience,
+    parser: SqlParser,
+    params: Mapping[str, str] | None = None,
+) -> str:
+    """The engine's canonical text of ``sql`` if the audience may run it; else ValueError."""
+    if not sql.strip():
+        raise ValueError("empty query")
+    canonical = parser.canonical(sql)
+    check_tree(parse_dump(parser.ast_dump(canonical, params or {})), audience)
+    return canonical

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Protocol, Self, runtime_checkable
 
+from planetkit.analytics.sql_guard import Audience
+
 # Both backends' limits unless told otherwise.
 DEFAULT_MAX_RESULT_ROWS = 1_000_000
 DEFAULT_MAX_INSERT_ROWS = 100_000
@@ -54,6 +56,37 @@ class QueryFailedError(AnalyticsStoreError):
     """The engine rejected or failed a statement; the message is the engine's."""
 
 
+class QueryLimitError(QueryFailedError):
+    """The engine stopped a query at one of its limits (time, memory, rows or bytes)."""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryLimits:
+    """What one analyst query may spend; the engine stops it at the first limit it passes."""
+
+    max_execution_time_s: float = 30.0
+    max_memory_bytes: int = 1024**3
+    max_rows_to_read: int = 1_000_000_000
+    max_bytes_to_read: int = 100 * 1024**3
+    max_result_rows: int = DEFAULT_MAX_RESULT_ROWS
+    max_result_bytes: int = 256 * 1024**2
+
+    def settings(self) -> dict[str, object]:
+        """The engine settings that enforce these limits (throw, never truncate silently)."""
+        return {
+            # Milliseconds are enough; the engine takes fractional seconds.
+            "max_execution_time": round(max(self.max_execution_time_s, 0.001), 3),
+            "timeout_overflow_mode": "throw",
+            "max_memory_usage": int(self.max_memory_bytes),
+            "max_rows_to_read": int(self.max_rows_to_read),
+            "max_bytes_to_read": int(self.max_bytes_to_read),
+            "read_overflow_mode": "throw",
+            "max_result_rows": int(self.max_result_rows),
+            "max_result_bytes": int(self.max_result_bytes),
+            "result_overflow_mode": "throw",
+        }
+
+
 class DataDirectoryLockedError(AnalyticsStoreError):
     """The embedded engine's data directory is owned by another process (or another path)."""
 
@@ -71,8 +104,19 @@ class AnalyticsStore(Protocol):
         ddl.EVENT_TABLES) in as few INSERTs as possible; re-inserting an event_id is harmless."""
         ...
 
-    def query(self, sql: str, params: Mapping[str, object] | None = None) -> QueryResult:
-        """Run one read-only statement; ValueError for anything but SELECT/WITH/SHOW/DESCRIBE."""
+    def query(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        audience: Audience = Audience.ANALYST,
+        limits: QueryLimits | None = None,
+    ) -> QueryResult:
+        """Run one SELECT/DESCRIBE the audience may read, within ``limits``.
+
+        ValueError for anything the guard (``sql_guard``) refuses, QueryLimitError when the
+        engine stops it at a limit, QueryFailedError for any other engine error.
+        """
         ...
 
     def close(self) -> None:

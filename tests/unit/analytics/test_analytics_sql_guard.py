@@ -1,67 +1,104 @@
-"""The read-only gate for analyst SQL (pure: no engine)."""
+"""The analyst SQL gate's reading of the engine's AST dump (pure: dumps as the engine prints).
+
+The engine-side parse itself (formatQuerySingleLine, EXPLAIN AST) is exercised on the real
+engine in tests/security/test_analyst_sql*.py.
+"""
 
 from __future__ import annotations
 
 import pytest
 
-from planetkit.analytics.sql_guard import ensure_read_only, tokenize
+from planetkit.analytics.sql_guard import Audience, check_tree, parse_dump
+
+SELECT_FROM = """SelectWithUnionQuery (children 1)
+ ExpressionList (children 1)
+  SelectQuery (children 2)
+   ExpressionList (children 1)
+    Asterisk
+   TablesInSelectQuery (children 1)
+    TablesInSelectQueryElement (children 1)
+     TableExpression (children 1)
+      {table}
+"""
+
+
+def test_counts_rebuild_the_tree() -> None:
+    root = parse_dump(SELECT_FROM.format(table="TableIdentifier planet.t (alias x)"))
+    assert [n.kind for n, _ in root.walk()][-1] == "TableIdentifier"
+    check_tree(root, Audience.ANALYST)
 
 
 @pytest.mark.parametrize(
-    ("sql", "expected"),
+    "dump",
     [
-        ("SELECT 1", "SELECT 1"),
-        ("  select 1 ;; ", "  select 1"),
-        ("WITH x AS (SELECT 1) SELECT * FROM x", "WITH x AS (SELECT 1) SELECT * FROM x"),
-        ("(SELECT 1) UNION ALL (SELECT 2)", "(SELECT 1) UNION ALL (SELECT 2)"),
-        ("SHOW TABLES FROM planet", "SHOW TABLES FROM planet"),
-        ("DESCRIBE TABLE planet.events_raw", "DESCRIBE TABLE planet.events_raw"),
-        ("desc planet.events_raw -- trailing comment", "desc planet.events_raw"),
-        ("-- leading\n/* block */ SELECT 1", "-- leading\n/* block */ SELECT 1"),
-        ("SELECT 'a;b', \"c;d\", `e;f`, $$g;h$$", "SELECT 'a;b', \"c;d\", `e;f`, $$g;h$$"),
-        ("SELECT 'it''s', 'it\\'s; DROP'", "SELECT 'it''s', 'it\\'s; DROP'"),
-        ("SELECT format('{}', 1), x AS format", "SELECT format('{}', 1), x AS format"),
-        ("SELECT format FROM t", "SELECT format FROM t"),
-        ("SELECT {since:DateTime64(3, 'UTC')}", "SELECT {since:DateTime64(3, 'UTC')}"),
+        # A quoted alias holding a newline forges a line: the counts no longer add up.
+        "SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)"
+        "\n   ExpressionList (children 1)\n    Literal UInt64_1 (alias a\n  Function x)\n",
+        # A forged line claiming a child it does not have.
+        "SelectWithUnionQuery (children 2)\n ExpressionList\n",
+        "",
+        " SelectWithUnionQuery",
+        "SelectWithUnionQuery\nSelectWithUnionQuery\n",
     ],
 )
-def test_read_only_statements_pass(sql: str, expected: str) -> None:
-    assert ensure_read_only(sql) == expected
+def test_a_dump_whose_counts_do_not_add_up_is_refused(dump: str) -> None:
+    with pytest.raises(ValueError, match="cannot read unambiguously"):
+        parse_dump(dump)
 
 
 @pytest.mark.parametrize(
-    ("sql", "reason"),
+    ("table", "audience", "allowed"),
     [
-        ("", "empty"),
-        ("  ;  -- nothing", "empty"),
-        ("INSERT INTO t VALUES (1)", "read-only"),
-        ("drop table t", "read-only"),
-        ("EXPLAIN SELECT 1", "read-only"),
-        ("SELECT 1; DROP TABLE t", "one statement"),
-        ("SELECT 1; SELECT 2", "one statement"),
-        ("SELECT 1 # comment hides nothing\n; DROP TABLE t", "one statement"),
-        ("SELECT 1 /* nested /* comment */ still */; DROP TABLE t", "one statement"),
-        ("/* SELECT */ DELETE FROM t WHERE 1", "read-only"),
-        ("'SELECT' DROP", "read-only"),
-        ("SELECT 'unterminated", "unterminated"),
-        ("SELECT 1 /* unterminated", "unterminated"),
-        ("SELECT $x$ unterminated", "unterminated"),
-        ("SELECT 1 INTO OUTFILE 'x.csv'", "OUTFILE"),
-        ("SELECT 1 into  outfile 'x.csv'", "OUTFILE"),
-        ("SELECT 1 FORMAT CSV", "FORMAT"),
-        ("SELECT 1 FORMAT JSON SETTINGS max_threads = 1", "FORMAT"),
+        ("TableIdentifier planet.events_raw", Audience.ANALYST, True),
+        ("TableIdentifier events_raw", Audience.ANALYST, True),
+        ("TableIdentifier planet_ops.events", Audience.ANALYST, False),
+        ("TableIdentifier planet_ops.events", Audience.OPERATOR, True),
+        ("TableIdentifier system.tables", Audience.OPERATOR, False),
+        ("TableIdentifier plan.et.t", Audience.OPERATOR, False),
+        ("TableIdentifier planet x.t", Audience.OPERATOR, False),
+        ("Function numbers (children 1)\n       ExpressionList", Audience.ANALYST, True),
+        ("Function file (children 1)\n       ExpressionList", Audience.OPERATOR, False),
+        ("Function url (children 1)\n       ExpressionList", Audience.OPERATOR, False),
     ],
 )
-def test_everything_else_is_a_value_error(sql: str, reason: str) -> None:
+def test_tables_by_audience(table: str, audience: Audience, allowed: bool) -> None:
+    root = parse_dump(SELECT_FROM.format(table=table))
+    if allowed:
+        check_tree(root, audience)
+    else:
+        with pytest.raises(ValueError, match="not allowed|may read only|plain"):
+            check_tree(root, audience)
+
+
+@pytest.mark.parametrize(
+    ("dump", "reason"),
+    [
+        ("SelectWithUnionQuery (children 2)\n ExpressionList\n Literal '/tmp/x'\n", "OUTFILE"),
+        ("SelectWithUnionQuery (children 2)\n ExpressionList\n Identifier CSV\n", "FORMAT"),
+        ("SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n"
+         "  SelectQuery (children 1)\n   Set\n", "SETTINGS"),
+        ("ShowTables\n", "only SELECT"),
+        ("InsertQuery (children 1)\n Identifier t\n", "only SELECT"),
+        ("SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n"
+         "  Function hostName (children 1)\n   ExpressionList\n", "names the host"),
+        ("SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n"
+         "  Function dictGetString (children 1)\n   ExpressionList\n", "dictionaries"),
+        ("SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n"
+         "  Function in (children 1)\n   ExpressionList (children 2)\n    Literal UInt64_1\n"
+         "    Identifier system.users\n", "may read only"),
+        ("SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n"
+         "  Function brandNewFunction (children 1)\n   ExpressionList\n", "until reviewed"),
+    ],
+)
+def test_refusals_name_the_reason(dump: str, reason: str) -> None:
     with pytest.raises(ValueError, match=reason):
-        ensure_read_only(sql)
+        check_tree(parse_dump(dump), Audience.OPERATOR)
 
 
-def test_comments_and_literals_are_single_tokens() -> None:
-    tokens = tokenize("SELECT /* a /* b */ c */ 'x;y' -- z\n, `q`")
-    assert [(t.kind, t.text) for t in tokens] == [
-        ("word", "SELECT"),
-        ("quoted", "'x;y'"),
-        ("punct", ","),
-        ("quoted", "`q`"),
-    ]
+def test_aggregate_combinators_are_as_safe_as_their_base() -> None:
+    dump = ("SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n"
+            "  Function {name} (children 1)\n   ExpressionList\n")
+    for name in ("sumIf", "uniqExactStateIf", "countOrNull", "quantilesMerge"):
+        check_tree(parse_dump(dump.format(name=name)), Audience.ANALYST)
+    with pytest.raises(ValueError, match="aggregate"):
+        check_tree(parse_dump(dump.format(name="lowerIf")), Audience.ANALYST)
