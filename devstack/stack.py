@@ -13,6 +13,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from planetkit.service_auth_dev import DevServiceAuth
+from planetkit.service_identities import ALL as SERVICE_IDENTITIES
+
 from . import health
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,9 +71,12 @@ class Stack:
     pseudonym_key: str = ""
     python: str = sys.executable
     services: dict[str, Service] = field(default_factory=dict)
+    # A fresh Ed25519 key pair per service and the trust file, under run_dir (never in git).
+    service_auth: DevServiceAuth = field(init=False)
 
     def __post_init__(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.service_auth = DevServiceAuth.create(self.run_dir / "service-auth")
         if not self.pseudonym_key:
             key_file = self.run_dir / "analytics-pseudonym.key"
             if not key_file.exists():
@@ -126,6 +132,8 @@ class Stack:
         env["PLANET_TOPIC_SUFFIX"] = self.topic_suffix
         env["PYTHONPATH"] = str(ROOT)
         env["PYTHONUNBUFFERED"] = "1"
+        if service.name in SERVICE_IDENTITIES:
+            env.update(self.service_auth.env(service.name))
         return env
 
     def start(self, name: str) -> None:

@@ -11,17 +11,25 @@ from gateway.adapters.analytics_client import GrpcAnalytics
 from gateway.adapters.content_client import GrpcContent
 from gateway.adapters.incentive_client import GrpcIncentive
 from gateway.adapters.kafka_events import KafkaEvents
+from gateway.adapters.service_calls import CallSigner
 from gateway.ports import Backends
 from gateway.settings import GatewaySettings
 from planetkit.clock import now_ms
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
+from planetkit.service_auth_assertion import load_signer
+from planetkit.service_identities import GATEWAY
 from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
 
 
 @asynccontextmanager
 async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
-    """gRPC channels to content, incentive and analytics, and an idempotent Kafka producer."""
+    """gRPC channels to content, incentive and analytics, and an idempotent Kafka producer.
+
+    Every gRPC call is signed with the gateway's own key for the user it is made for; without
+    a key the gateway does not start.
+    """
+    signer = load_signer(GATEWAY, settings.service_auth)
     topic = with_suffix(ENGAGEMENT_BATCHES, settings.topics.topic_suffix)
     bootstrap = settings.kafka.bootstrap_servers
     await ensure_topics(bootstrap, [topic])
@@ -34,11 +42,14 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
             grpc.aio.insecure_channel(settings.analytics_addr) as analytics,
         ):
             yield Backends(
-                content=GrpcContent(content, settings.grpc_timeout_s),
-                incentive=GrpcIncentive(incentive, settings.grpc_timeout_s),
+                content=GrpcContent(content, settings.grpc_timeout_s,
+                                    CallSigner(signer, settings.content_identity)),
+                incentive=GrpcIncentive(incentive, settings.grpc_timeout_s,
+                                        CallSigner(signer, settings.incentive_identity)),
                 events=KafkaEvents(producer, topic, settings.publish_timeout_s),
                 clock_ms=now_ms,
-                analytics=GrpcAnalytics(analytics, settings.analytics_timeout_s),
+                analytics=GrpcAnalytics(analytics, settings.analytics_timeout_s,
+                                        CallSigner(signer, settings.analytics_identity)),
             )
     finally:
         await producer.stop()

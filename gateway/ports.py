@@ -1,4 +1,8 @@
-"""What the gateway needs from the rest of the system, as small interfaces."""
+"""What the gateway needs from the rest of the system, as small interfaces.
+
+Every call to another service names the verified user it is made for (``caller``): the
+service receives that user in the call's signed assertion and authorizes them itself.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.auth import Principal
 from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
@@ -14,20 +19,24 @@ from planet.incentive.v1 import incentive_service_pb2 as incentive
 class ContentPort(Protocol):
     """The content service; errors arrive as gateway.errors.GatewayError subclasses."""
 
-    async def publish_post(self, request: content.PublishPostRequest) -> content.Post:
+    async def publish_post(
+        self, caller: Principal, request: content.PublishPostRequest
+    ) -> content.Post:
         """Publish (idempotent on request_id)."""
 
-    async def get_post(self, post_id: str) -> content.Post:
+    async def get_post(self, caller: Principal, post_id: str) -> content.Post:
         """A post; NotFound when there is none."""
 
-    async def resolve_authors(self, item_ids: list[str]) -> dict[str, str]:
+    async def resolve_authors(self, caller: Principal, item_ids: list[str]) -> dict[str, str]:
         """Creator of each known item."""
 
 
 class IncentivePort(Protocol):
     """The incentive service's estimates."""
 
-    async def weekly_estimate(self, creator_id: str, week: str) -> incentive.WeeklyEstimate:
+    async def weekly_estimate(
+        self, caller: Principal, creator_id: str, week: str
+    ) -> incentive.WeeklyEstimate:
         """The running estimate of a creator's week ("" = current week)."""
 
 
@@ -43,7 +52,7 @@ class QueryAnswer:
 class AnalyticsPort(Protocol):
     """The analytics sink's read-only SQL; a 400 GatewayError for a statement it refuses."""
 
-    async def query(self, sql: str) -> QueryAnswer:
+    async def query(self, caller: Principal, sql: str) -> QueryAnswer:
         """Columns and rows of one read-only statement."""
 
 

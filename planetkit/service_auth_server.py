@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import grpc
 
@@ -33,7 +33,7 @@ ANY_TRUSTED_CALLER = "*"
 
 # Full method name ("/pkg.Service/Method") → the caller identities allowed to call it.
 MethodPolicy = Mapping[str, frozenset[str]]
-Handler = grpc.RpcMethodHandler[Any, Any]
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 log = logging.getLogger(__name__)
 
 
@@ -123,12 +123,19 @@ def _binding(handler: Handler, caller: Caller) -> Handler:
     return _with_behaviour(handler, call)
 
 
+# grpc's stubs make the interceptor class generic; at run time it is not subscriptable.
+if TYPE_CHECKING:
+    _ServerInterceptor = grpc.aio.ServerInterceptor[Any, Any]
+else:
+    _ServerInterceptor = grpc.aio.ServerInterceptor
+
+
 def _service_of(method: str) -> str:
     # "/grpc.health.v1.Health/Check" -> "grpc.health.v1.Health"
     return method.split("/")[1] if method.count("/") == 2 else ""
 
 
-class ServiceAuthInterceptor(grpc.aio.ServerInterceptor[Any, Any]):
+class ServiceAuthInterceptor(_ServerInterceptor):
     """Authenticates every call but health, checks the caller service, binds the ``Caller``."""
 
     def __init__(

@@ -17,6 +17,12 @@ from gateway.errors import (
 log = logging.getLogger(__name__)
 
 
+class Refused(GatewayError):
+    """A service refused the user this call was made for; its message says why."""
+
+    status = 403
+
+
 def translate(exc: grpc.aio.AioRpcError, service: str) -> GatewayError:
     """The gateway error a failed call means to the client."""
     code = exc.code()
@@ -29,5 +35,11 @@ def translate(exc: grpc.aio.AioRpcError, service: str) -> GatewayError:
         return NotFound(details)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return Unprocessable(details)
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return Refused(details)
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        # The service refused the gateway's own credentials: keys or trust files are wrong.
+        log.error("%s refused the gateway's service assertion: %s", service, details)
+        return UpstreamFailed(f"{service} refused the gateway's credentials")
     log.error("%s: %s %s", service, code.name, details)
     return UpstreamFailed(f"{service} failed: {code.name}")

@@ -5,23 +5,29 @@ from __future__ import annotations
 import grpc
 
 from gateway.adapters.grpc_errors import translate
+from gateway.adapters.service_calls import CallSigner
+from gateway.auth import Principal
 from planet.incentive.v1 import incentive_service_pb2 as rpc
 from planet.incentive.v1 import incentive_service_pb2_grpc as rpc_grpc
 
 
 class GrpcIncentive:
-    """IncentivePort over one grpc.aio channel."""
+    """IncentivePort over one grpc.aio channel; every call is signed for the user it serves."""
 
-    def __init__(self, channel: grpc.aio.Channel, timeout_s: float) -> None:
+    def __init__(self, channel: grpc.aio.Channel, timeout_s: float, signer: CallSigner) -> None:
         self._stub = rpc_grpc.IncentiveServiceStub(channel)
         self._timeout_s = timeout_s
+        self._signer = signer
 
-    async def weekly_estimate(self, creator_id: str, week: str) -> rpc.WeeklyEstimate:
+    async def weekly_estimate(
+        self, caller: Principal, creator_id: str, week: str
+    ) -> rpc.WeeklyEstimate:
         """The running estimate of a creator's week ("" = current week)."""
         try:
             return await self._stub.GetWeeklyEstimate(
                 rpc.GetWeeklyEstimateRequest(creator_id=creator_id, week=week),
                 timeout=self._timeout_s,
+                metadata=self._signer.metadata(caller),
             )
         except grpc.aio.AioRpcError as exc:
             raise translate(exc, "incentive service") from None

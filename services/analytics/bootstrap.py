@@ -14,15 +14,31 @@ from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
+from planetkit.service_auth_server import (
+    MethodPolicy,
+    ServiceAuthInterceptor,
+    load_verifier,
+    method_name,
+)
+from planetkit.service_identities import GATEWAY
 from planetkit.topics import ALL, DLQ_ANALYTICS, with_suffix
 from services.analytics.adapters.engine import Engine
-from services.analytics.adapters.grpc_server import AnalyticsServicer, make_server, new_health
+from services.analytics.adapters.grpc_server import (
+    SERVICE_NAME,
+    AnalyticsServicer,
+    make_server,
+    new_health,
+)
 from services.analytics.adapters.kafka_sink import Sink, make_consumer
 from services.analytics.domain.flatten import Flattener, sunk_sources
 from services.analytics.domain.pseudonyms import Pseudonymizer
 from services.analytics.settings import AnalyticsSettings
 
 log = logging.getLogger(__name__)
+
+# Which caller services may call which method (anything not named here is refused); the
+# servicer checks the end user's role itself.
+POLICY: MethodPolicy = {method_name(SERVICE_NAME, "Query"): frozenset({GATEWAY})}
 
 
 @dataclass
@@ -59,6 +75,8 @@ class RunningAnalytics:
 
 async def start(settings: AnalyticsSettings) -> RunningAnalytics:
     """Open and migrate the store, join the group on every enveloped topic, then serve."""
+    # First: a service that cannot authenticate its callers must not start at all.
+    verifier = load_verifier(settings.identity, settings.auth)
     bootstrap = settings.kafka.bootstrap_servers
     suffix = settings.topics.topic_suffix
     # Only topics classified Sunk; an unclassified topic or field stops the start here.
@@ -74,7 +92,8 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
         max_rows=settings.max_result_rows,
         max_response_bytes=settings.max_response_bytes,
     )
-    server = make_server(servicer, health, settings.max_response_bytes)
+    server = make_server(servicer, health, settings.max_response_bytes,
+                         [ServiceAuthInterceptor(verifier, POLICY)])
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     producer = make_producer(bootstrap)
     consumer = make_consumer(bootstrap, settings.group_id, settings.max_batch)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from planetkit.service_auth_assertion import ServiceAuthSettings
+from planetkit.service_identities import ANALYTICS
 from planetkit.settings import KafkaSettings, TopicSettings
 from services.analytics.domain.pseudonyms import MIN_KEY_BYTES
 
@@ -16,7 +18,8 @@ class AnalyticsSettings(BaseSettings):
         env_prefix="PLANET_ANALYTICS_", extra="ignore", populate_by_name=True
     )
 
-    grpc_host: str = "0.0.0.0"
+    # Loopback unless told otherwise: the Helm chart sets 0.0.0.0 inside the pod.
+    grpc_host: str = "127.0.0.1"
     # 0 picks a free port (tests); the bound port is logged by the running service.
     grpc_port: int = Field(default=50053, ge=0, le=65535)
     chdb_path: str = ".local/chdb"
@@ -40,5 +43,8 @@ class AnalyticsSettings(BaseSettings):
     # Below gRPC's default 4 MiB receive limit, so any client can take the answer.
     max_response_bytes: int = Field(default=3 * 1024 * 1024, gt=0)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
+    # The audience callers address their assertions to.
+    identity: str = ANALYTICS
+    auth: ServiceAuthSettings = Field(default_factory=ServiceAuthSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)

@@ -12,6 +12,7 @@ from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
+from planetkit.service_auth_server import load_verifier
 from planetkit.topics import POSTS, with_suffix
 from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
 from services.content.adapters.kafka_log import KafkaEventLog, rebuild
@@ -42,6 +43,8 @@ class RunningContent:
 
 async def start(settings: ContentSettings) -> RunningContent:
     """Create topics, start serving health, rebuild the projection, then serve content."""
+    # First: a service that cannot authenticate its callers must not start at all.
+    verifier = load_verifier(settings.identity, settings.auth)
     bootstrap = settings.kafka.bootstrap_servers
     topic = with_suffix(POSTS, settings.topics.topic_suffix)
     await ensure_topics(bootstrap, [topic])
@@ -54,7 +57,7 @@ async def start(settings: ContentSettings) -> RunningContent:
     )
     servicer = ContentServicer(handlers)
     health = new_health()
-    server = make_server(servicer, health)
+    server = make_server(servicer, health, verifier)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     try:
         await health.set_serving(False)

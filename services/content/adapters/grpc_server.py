@@ -1,4 +1,9 @@
-"""ContentService over grpc.aio, plus the standard health service."""
+"""ContentService over grpc.aio, plus the standard health service.
+
+Every call is authenticated by ``planetkit.service_auth_server`` (the calling service signs
+an assertion per call); this module says which caller services may call which method and
+checks the end user itself: a post is published only for the user the call is made for.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,15 @@ from planet.content.v1 import content_service_pb2 as rpc
 from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
 from planetkit.grpc_health import Health
 from planetkit.grpc_health import abort as _abort
+from planetkit.service_auth import current_caller
+from planetkit.service_auth_assertion import AssertionVerifier
+from planetkit.service_auth_server import (
+    ANY_TRUSTED_CALLER,
+    MethodPolicy,
+    authenticating_server,
+    method_name,
+)
+from planetkit.service_identities import GATEWAY
 from services.content.codec import command_from_request, post_to_pb
 from services.content.domain.validation import InvalidPost
 from services.content.handlers import ContentHandlers, EventLogUnavailable
@@ -18,6 +32,16 @@ from services.content.handlers import ContentHandlers, EventLogUnavailable
 SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["ContentService"].full_name
 # One ResolveAuthors call serves one telemetry batch; the gateway caps batches well below this.
 MAX_RESOLVE_ITEMS = 5_000
+# How much of a client's id an error echoes: the message travels in gRPC trailers, whose size
+# is limited (a 16 KB id once broke the call).
+MAX_ECHOED_ID_CHARS = 64
+
+# Which caller services may call which method (anything not named here is refused).
+POLICY: MethodPolicy = {
+    method_name(SERVICE_NAME, "PublishPost"): frozenset({GATEWAY}),
+    method_name(SERVICE_NAME, "GetPost"): frozenset({ANY_TRUSTED_CALLER}),
+    method_name(SERVICE_NAME, "ResolveAuthors"): frozenset({GATEWAY}),
+}
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -32,7 +56,12 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
     async def PublishPost(
         self, request: rpc.PublishPostRequest, context: Context
     ) -> rpc.PublishPostResponse:
-        """Publish a post (idempotent on request_id)."""
+        """Publish a post (idempotent on request_id) as the end user the call is made for."""
+        caller = current_caller()
+        if not caller.user_id or caller.user_id != request.creator_id:
+            await _abort(context, grpc.StatusCode.PERMISSION_DENIED,
+                         "a post is published only by its creator: creator_id must be the "
+                         "end user the call is made for")
         await self._require_ready(context)
         try:
             result = await self._handlers.publish_post(command_from_request(request))
@@ -47,7 +76,8 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
         await self._require_ready(context)
         post = self._handlers.get_post(request.post_id)
         if post is None:
-            await _abort(context, grpc.StatusCode.NOT_FOUND, f"post {request.post_id!r} not found")
+            await _abort(context, grpc.StatusCode.NOT_FOUND,
+                         f"post {_echo(request.post_id)} not found")
         return post_to_pb(post)
 
     async def ResolveAuthors(
@@ -69,14 +99,23 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
 
 
 
+def _echo(client_id: str) -> str:
+    """A client's id as an error message may quote it: bounded, marked when cut."""
+    if len(client_id) <= MAX_ECHOED_ID_CHARS:
+        return repr(client_id)
+    return f"{client_id[:MAX_ECHOED_ID_CHARS]!r}… ({len(client_id)} characters)"
+
+
 def new_health() -> Health:
     """grpc.health.v1 for this service: NOT_SERVING until the projection is rebuilt."""
     return Health(SERVICE_NAME)
 
 
-def make_server(servicer: ContentServicer, health_: Health) -> grpc.aio.Server:
-    """A grpc.aio server carrying both services (ports are added by the caller)."""
-    server = grpc.aio.server()
+def make_server(
+    servicer: ContentServicer, health_: Health, verifier: AssertionVerifier
+) -> grpc.aio.Server:
+    """A grpc.aio server carrying both services, authenticating every call but health."""
+    server = authenticating_server(verifier, POLICY)
     rpc_grpc.add_ContentServiceServicer_to_server(servicer, server)
     health_pb2_grpc.add_HealthServicer_to_server(health_.servicer, server)
     return server

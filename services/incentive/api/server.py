@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
-import grpc
 from grpc_health.v1 import health_pb2_grpc
 
 from planet.incentive.v1 import incentive_service_pb2, incentive_service_pb2_grpc
 from planetkit.grpc_health import Health
+from planetkit.service_auth_assertion import AssertionVerifier
+from planetkit.service_auth_server import MethodPolicy, authenticating_server, method_name
+from planetkit.service_identities import GATEWAY
 from services.incentive.api.servicer import IncentiveServicer
 
 SERVICE_NAME = incentive_service_pb2.DESCRIPTOR.services_by_name["IncentiveService"].full_name
+# Which caller services may call which method (anything not named here is refused).
+POLICY: MethodPolicy = {
+    method_name(SERVICE_NAME, "GetWeeklyEstimate"): frozenset({GATEWAY}),
+}
 
 
 class IncentiveGrpcServer:
-    """A grpc.aio server on the caller's event loop; health says SERVING while it runs."""
+    """A grpc.aio server on the caller's event loop; health says SERVING while it runs.
 
-    def __init__(self, servicer: IncentiveServicer, address: str) -> None:
-        self._server = grpc.aio.server()
+    Every call but health must carry an assertion ``verifier`` accepts.
+    """
+
+    def __init__(
+        self, servicer: IncentiveServicer, address: str, verifier: AssertionVerifier
+    ) -> None:
+        self._server = authenticating_server(verifier, POLICY)
         self._health = Health(SERVICE_NAME)
         incentive_service_pb2_grpc.add_IncentiveServiceServicer_to_server(servicer, self._server)
         health_pb2_grpc.add_HealthServicer_to_server(self._health.servicer, self._server)

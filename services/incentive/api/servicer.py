@@ -1,4 +1,9 @@
-"""IncentiveService over gRPC: validates the request and asks the read model."""
+"""IncentiveService over gRPC: authorizes the end user, validates the request, asks the model.
+
+The calling service is authenticated by ``planetkit.service_auth_server`` before this runs; a
+creator's estimate is then shown only to that creator or to an operator/admin, whoever the
+calling service is (defence in depth: the gateway checks the same).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,11 @@ import grpc
 
 from planet.incentive.v1 import incentive_service_pb2_grpc
 from planet.incentive.v1.incentive_service_pb2 import GetWeeklyEstimateRequest, WeeklyEstimate
+from planetkit.service_auth import current_caller
 from planetkit.weeks import iso_week_of_ms, parse_iso_week
+
+# Who may see any creator's estimate; everyone else sees only their own.
+OVERSEERS = frozenset({"operator", "admin"})
 
 
 class EstimateSource(Protocol):
@@ -31,6 +40,11 @@ class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
         self, request: GetWeeklyEstimateRequest, context: grpc.aio.ServicerContext[object, object]
     ) -> WeeklyEstimate:
         """The running estimate of the creator's week so far."""
+        caller = current_caller()
+        own = bool(caller.user_id) and caller.user_id == request.creator_id
+        if not own and not caller.has_any_role(OVERSEERS):
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                "only the creator (or an operator or admin) may see this estimate")
         if not request.creator_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "creator_id is required")
         week = request.week or iso_week_of_ms(self._now_ms())

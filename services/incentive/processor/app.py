@@ -9,6 +9,7 @@ from typing import Any
 import faust
 
 from planetkit.clock import now_ms
+from planetkit.service_auth_server import load_verifier
 from planetkit.settings import KafkaSettings
 from planetkit.topics import POSTS
 from services.incentive.api.read_model import TableReadModel
@@ -37,6 +38,8 @@ def create_processor(
     settings: ProcessorSettings, kafka: KafkaSettings, topic_suffix: str
 ) -> Processor:
     """Build a scoring processor for one topic suffix (no module-level app)."""
+    # First: a service that cannot authenticate its callers must not start at all.
+    verifier = load_verifier(settings.identity, settings.auth)
     faust_patches.apply()
     app_id = settings.full_app_id(topic_suffix)
     datadir = settings.data_dir / app_id
@@ -71,7 +74,8 @@ def create_processor(
         posts_partitions=POSTS.partitions,
     )
     address = f"{settings.grpc_host}:{settings.grpc_port}"
-    grpc = GrpcService(lambda: IncentiveGrpcServer(IncentiveServicer(read_model, now_ms), address))
+    grpc = GrpcService(lambda: IncentiveGrpcServer(
+        IncentiveServicer(read_model, now_ms), address, verifier))
     return Processor(app, topics, tables, grpc)
 
 

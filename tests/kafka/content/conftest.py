@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 import pytest
 
+from planetkit.service_auth_dev import DevServiceAuth
+from planetkit.service_identities import CONTENT
 from planetkit.settings import KafkaSettings, TopicSettings
 from services.content.bootstrap import RunningContent, start
 from services.content.settings import ContentSettings
@@ -14,7 +17,15 @@ StartContent = Callable[[], Awaitable[RunningContent]]
 
 
 @pytest.fixture
-async def start_content(kafka_bootstrap: str, topic_suffix: str) -> AsyncIterator[StartContent]:
+def service_auth(tmp_path: Path) -> DevServiceAuth:
+    """Fresh service keys: the content service trusts them, the test signs with the gateway's."""
+    return DevServiceAuth.create(tmp_path / "service-auth")
+
+
+@pytest.fixture
+async def start_content(
+    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth
+) -> AsyncIterator[StartContent]:
     """Starts content services on this test's topics; stops whatever is still running."""
     running: list[RunningContent] = []
 
@@ -23,6 +34,7 @@ async def start_content(kafka_bootstrap: str, topic_suffix: str) -> AsyncIterato
             grpc_host="127.0.0.1",
             grpc_port=0,
             shutdown_grace_s=0,
+            auth=service_auth.settings(CONTENT),
             kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
             topics=TopicSettings(topic_suffix=topic_suffix),
         )

@@ -13,6 +13,8 @@ from planet.content.v1 import content_service_pb2 as rpc
 from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
 from planet.content.v1 import events_pb2 as ev
 from planetkit.envelope import decode
+from planetkit.service_auth_dev import DevServiceAuth
+from planetkit.service_identities import CONTENT
 from planetkit.topics import POSTS, with_suffix
 from services.content.bootstrap import RunningContent
 
@@ -57,11 +59,18 @@ async def _records(bootstrap: str, topic: str) -> list[bytes]:
         await consumer.stop()
 
 
+def _channel(service: RunningContent, auth: DevServiceAuth) -> grpc.aio.Channel:
+    # Calls made by the gateway for the post's creator.
+    return grpc.aio.insecure_channel(f"127.0.0.1:{service.port}",
+                                     interceptors=[auth.interceptor(CONTENT, "user_alice")])
+
+
 async def test_publish_restart_and_rebuild_from_the_topic(
-    start_content: StartContent, kafka_bootstrap: str, topic_suffix: str
+    start_content: StartContent, kafka_bootstrap: str, topic_suffix: str,
+    service_auth: DevServiceAuth,
 ) -> None:
     first = await start_content()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
+    async with _channel(first, service_auth) as channel:
         health = await health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service="planet.content.v1.ContentService")
         )
@@ -72,7 +81,7 @@ async def test_publish_restart_and_rebuild_from_the_topic(
     await first.stop()
 
     second = await start_content()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{second.port}") as channel:
+    async with _channel(second, service_auth) as channel:
         stub = rpc_grpc.ContentServiceStub(channel)
         assert await stub.GetPost(rpc.GetPostRequest(post_id=published.post_id)) == published
         again = (await stub.PublishPost(_request("req-1"))).post
@@ -89,9 +98,11 @@ async def test_publish_restart_and_rebuild_from_the_topic(
     assert event.payload.components[0].trade_idea.entry == "100000.5"
 
 
-async def test_invalid_posts_and_unknown_ids_get_status_codes(start_content: StartContent) -> None:
+async def test_invalid_posts_and_unknown_ids_get_status_codes(
+    start_content: StartContent, service_auth: DevServiceAuth
+) -> None:
     service = await start_content()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+    async with _channel(service, service_auth) as channel:
         stub = rpc_grpc.ContentServiceStub(channel)
         bad = _request("req-2")
         bad.title = "t" * 201

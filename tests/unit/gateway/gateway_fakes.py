@@ -10,13 +10,14 @@ from dataclasses import dataclass, field
 from fastapi.testclient import TestClient
 
 from gateway.app import create_app
-from gateway.auth import issue_token
+from gateway.auth import Principal, issue_token
 from gateway.errors import NotFound
 from gateway.ports import Backends
 from gateway.settings import GatewaySettings
 from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
+from services.content.domain.ids import post_id_for
 
 SECRET = "unit-test-secret-of-at-least-32-bytes!"
 # PyJWT checks expiry against the real clock, so the fake clock starts at real now.
@@ -25,13 +26,18 @@ NOW_MS = time.time_ns() // 1_000_000
 
 @dataclass
 class FakeContent:
-    """Posts in a dict; publish echoes the request."""
+    """Posts in a dict; publish echoes the request. Records whom each call was made for."""
 
     posts: dict[str, content.Post] = field(default_factory=dict)
+    callers: list[Principal] = field(default_factory=list)
 
-    async def publish_post(self, request: content.PublishPostRequest) -> content.Post:
+    async def publish_post(
+        self, caller: Principal, request: content.PublishPostRequest
+    ) -> content.Post:
+        self.callers.append(caller)
         post = content.Post(
-            post_id=f"post_{request.request_id}", creator_id=request.creator_id,
+            post_id=post_id_for(request.creator_id, request.request_id),
+            creator_id=request.creator_id,
             kind=request.kind, title=request.title, body=request.body,
             hashtags=request.hashtags, mentions=request.mentions,
             components=request.components, published_at_ms=NOW_MS, version=1,
@@ -39,12 +45,14 @@ class FakeContent:
         self.posts.setdefault(post.post_id, post)
         return self.posts[post.post_id]
 
-    async def get_post(self, post_id: str) -> content.Post:
+    async def get_post(self, caller: Principal, post_id: str) -> content.Post:
+        self.callers.append(caller)
         if post_id not in self.posts:
             raise NotFound(f"post {post_id!r} not found")
         return self.posts[post_id]
 
-    async def resolve_authors(self, item_ids: list[str]) -> dict[str, str]:
+    async def resolve_authors(self, caller: Principal, item_ids: list[str]) -> dict[str, str]:
+        self.callers.append(caller)
         return {i: self.posts[i].creator_id for i in item_ids if i in self.posts}
 
 
@@ -53,8 +61,12 @@ class FakeIncentive:
     """Returns a fixed estimate with a settable score."""
 
     score_milli: int = 1500
+    callers: list[Principal] = field(default_factory=list)
 
-    async def weekly_estimate(self, creator_id: str, week: str) -> incentive.WeeklyEstimate:
+    async def weekly_estimate(
+        self, caller: Principal, creator_id: str, week: str
+    ) -> incentive.WeeklyEstimate:
+        self.callers.append(caller)
         return incentive.WeeklyEstimate(
             creator_id=creator_id, week=week or "2025-W48", views=3,
             score_milli=self.score_milli, formula="test",
@@ -80,7 +92,7 @@ class Fakes:
 
 def settings(**overrides: object) -> GatewaySettings:
     """Gateway settings for tests."""
-    values: dict[str, object] = {"jwt_secret": SECRET, "max_body_bytes": 4096,
+    values: dict[str, object] = {"jwt_secret": SECRET, "dev_mode": True, "max_body_bytes": 4096,
                                  "max_batch_events": 5, "ws_poll_s": 0.05}
     values.update(overrides)
     return GatewaySettings(**values)  # type: ignore[arg-type]
