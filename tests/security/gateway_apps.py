@@ -1,0 +1,113 @@
+"""In-process gateway apps for the security tests: real app, real middleware, small backends.
+
+The backends here stand in for the services behind the gateway (they are not what these
+tests examine); every request still goes through the real FastAPI app, its dependencies,
+error handlers, limits and middleware.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi.testclient import TestClient
+from planet.content.v1 import content_service_pb2 as content
+from planet.events.v1.envelope_pb2 import Envelope
+from planet.incentive.v1 import incentive_service_pb2 as incentive
+
+from gateway.app import create_app
+from gateway.auth import Principal, issue_token
+from gateway.errors import NotFound
+from gateway.ports import Backends, EventSink
+from gateway.settings import GatewaySettings
+from services.content.domain.ids import post_id_for
+
+SECRET = "security-test-secret-of-at-least-32-bytes"
+POST = post_id_for("alice", "first")
+
+
+@dataclass
+class Calls:
+    """Every backend call the app made, by method name."""
+
+    names: list[str] = field(default_factory=list)
+
+
+class Content:
+    """One known post by alice."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    async def publish_post(self, caller: Principal, request: content.PublishPostRequest
+                           ) -> content.Post:
+        self.calls.names.append("publish_post")
+        return content.Post(post_id=post_id_for(request.creator_id, request.request_id),
+                            creator_id=request.creator_id, body=request.body, version=1)
+
+    async def get_post(self, caller: Principal, post_id: str) -> content.Post:
+        self.calls.names.append("get_post")
+        if post_id != POST:
+            raise NotFound(f"post {post_id!r} not found")
+        return content.Post(post_id=POST, creator_id="alice", body="gm", version=1)
+
+    async def resolve_authors(self, caller: Principal, item_ids: list[str]) -> dict[str, str]:
+        self.calls.names.append("resolve_authors")
+        return {i: "alice" for i in item_ids if i == POST}
+
+
+class Incentive:
+    """A fixed estimate."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    async def weekly_estimate(self, caller: Principal, creator_id: str, week: str
+                              ) -> incentive.WeeklyEstimate:
+        self.calls.names.append("weekly_estimate")
+        return incentive.WeeklyEstimate(creator_id=creator_id, week=week or "2026-W01",
+                                        score_milli=1000, formula="fixed")
+
+
+@dataclass
+class Events:
+    """Keeps what was published."""
+
+    published: list[Envelope] = field(default_factory=list)
+
+    async def publish_batch(self, envelope: Envelope) -> None:
+        self.published.append(envelope)
+
+
+def dev_settings(**overrides: Any) -> GatewaySettings:
+    """A dev-mode gateway with small limits."""
+    values: dict[str, Any] = {"dev_mode": True, "jwt_secret": SECRET, "ws_poll_s": 0.05}
+    values.update(overrides)
+    return GatewaySettings(**values)
+
+
+def app_client(settings: GatewaySettings, events: EventSink | None = None,
+               calls: Calls | None = None) -> TestClient:
+    """A TestClient over the real app with stand-in backends."""
+    calls = calls or Calls()
+    sink = events or Events()
+
+    @asynccontextmanager
+    async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
+        yield Backends(Content(calls), Incentive(calls), sink,
+                       lambda: time.time_ns() // 1_000_000)
+
+    return TestClient(create_app(settings, factory))
+
+
+def dev_token(user_id: str, roles: list[str] | None = None) -> str:
+    """An HS256 dev-mode token."""
+    return issue_token(SECRET, user_id, roles or [], now_s=int(time.time()), ttl_s=600)
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
