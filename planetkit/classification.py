@@ -142,6 +142,22 @@ _FIELDS: dict[str, DataClass] = {
     # DedupCheckpoint.accepted: walked into (WeekEventIds); its ids are consumer-scoped.
     "planet.incentive.v1.WeekEventIds.week": PUBLIC,
     "planet.incentive.v1.WeekEventIds.event_ids": PERSONAL,
+    # The analytics query audit (never sunk): who asked (personal) and what they asked (the
+    # SQL may quote personal values), with the service's own bookkeeping.
+    "planet.analytics.v1.QueryAccepted.query_id": PUBLIC,
+    "planet.analytics.v1.QueryAccepted.user_id": PERSONAL,
+    "planet.analytics.v1.QueryAccepted.roles": PERSONAL,
+    "planet.analytics.v1.QueryAccepted.service": PUBLIC,
+    "planet.analytics.v1.QueryAccepted.audience": PUBLIC,
+    "planet.analytics.v1.QueryAccepted.canonical_sql": PERSONAL,
+    "planet.analytics.v1.QueryAccepted.accepted_at_ms": PUBLIC,
+    "planet.analytics.v1.QueryFinished.query_id": PUBLIC,
+    "planet.analytics.v1.QueryFinished.user_id": PERSONAL,
+    "planet.analytics.v1.QueryFinished.outcome": PUBLIC,
+    "planet.analytics.v1.QueryFinished.row_count": PUBLIC,
+    "planet.analytics.v1.QueryFinished.error": PERSONAL,
+    "planet.analytics.v1.QueryFinished.finished_at_ms": PUBLIC,
+    "planet.analytics.v1.QueryFinished.elapsed_ms": PUBLIC,
 }
 
 FIELD_CLASSES: Mapping[str, DataClass] = MappingProxyType(_FIELDS)

@@ -1,4 +1,4 @@
-"""Results are reproducible from the log; analysts see every event in ClickHouse."""
+"""Results are reproducible from the log; analysts see every event in ClickHouse, pseudonymised."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from devstack import health
 from devstack.stack import ROOT, Stack, free_port
 from planet.incentive.v1 import incentive_service_pb2 as pb
 from planet.incentive.v1 import incentive_service_pb2_grpc as rpc
+from services.analytics.domain.pseudonyms import Pseudonymizer
 
 pytestmark = [pytest.mark.system, pytest.mark.kafka]
 
@@ -76,20 +77,42 @@ def test_analysts_query_every_engagement_event_and_others_may_not(
     post = publish(api, creator, "for the analysts")
     views(api, consumer, post, [11, 22, 33], likes=2)
     analyst = mint(api, unique("analyst"), ["analyst"])
+    # Analysts see the consumer only as its pseudonym: whoever holds the key (here the test,
+    # in production nobody but the sink) can find it; analysts can count and join by it.
+    pseudonym = Pseudonymizer(stack.pseudonym_key.encode())(consumer)
     sql = (
         "SELECT count() AS events, "
-        "sum(JSONExtractUInt(payload_json, 'dwell_seconds')) AS dwell "
+        "sum(JSONExtractUInt(payload_json, 'dwell_seconds')) AS dwell, "
+        "uniqExact(JSONExtractString(payload_json, 'creator_id')) AS creators "
         "FROM planet.events_raw_dedup "
-        f"WHERE event_type = 'planet.engagement.v1.EngagementEvent' AND aggregate_id = '{consumer}'"
+        "WHERE event_type = 'planet.engagement.v1.EngagementEvent' "
+        f"AND aggregate_id = '{pseudonym}'"
     )
 
-    def run() -> Any:
-        resp = api.post("/v1/analytics/query", json={"sql": sql}, headers=analyst)
+    def run(query: str, headers: dict[str, str]) -> Any:
+        resp = api.post("/v1/analytics/query", json={"sql": query}, headers=headers)
         assert resp.status_code == 200, resp.text
         return resp.json()["rows"]
 
-    rows = eventually(run, lambda r: bool(r) and r[0][0] == 5)
-    assert rows == [[5, 66]]
+    rows = eventually(lambda: run(sql, analyst), lambda r: bool(r) and r[0][0] == 5)
+    assert rows == [[5, 66, 1]]
+    # Every column of the consumer's rows, as an analyst reads them: no raw id anywhere.
+    every = run(f"SELECT * FROM planet.events_raw_dedup WHERE aggregate_id = '{pseudonym}'",
+                analyst)
+    assert len(every) == 5
+    assert consumer not in str(every) and creator not in str(every)
+    assert run(f"SELECT count() FROM planet.events_raw_dedup WHERE aggregate_id = '{consumer}'",
+               analyst) == [[0]]
+    # Operators trace the same events in clear, in planet_ops.
+    operator = mint(api, unique("operator"), ["operator"])
+    traced = run("SELECT count(), any(JSONExtractString(payload_json, 'creator_id')) "
+                 "FROM planet_ops.events_raw_dedup "
+                 f"WHERE event_type = 'planet.engagement.v1.EngagementEvent' "
+                 f"AND aggregate_id = '{consumer}'", operator)
+    assert traced == [[5, creator]]
+    refused = api.post("/v1/analytics/query", headers=analyst, json={
+        "sql": "SELECT count() FROM planet_ops.events_raw_dedup"})
+    assert refused.status_code in (400, 403), refused.text
 
     consumer_token = mint(api, consumer)
     forbidden = api.post("/v1/analytics/query", json={"sql": "SELECT 1"}, headers=consumer_token)
