@@ -18,7 +18,8 @@ RETRY_AFTER = {
 }
 
 _DESCRIPTIONS = {
-    400: "The request was refused as a whole (e.g. a statement analytics does not allow).",
+    400: "The request was refused as a whole: a body that cannot be decoded at all (not "
+         "UTF-8), or (analytics) a statement that is not allowed.",
     401: "No token, or a token that is malformed, expired, or not from the identity provider.",
     403: "The token is valid but its subject may not do this.",
     404: "There is no such resource.",
@@ -55,4 +56,4 @@ def errors(*statuses: int, **overrides: str) -> dict[int | str, dict[str, Any]]:
 # Common sets: every authenticated operation can answer 401, 422 (a parameter), 429 (the
 # per-address token limit) and 503 (keys or a backend unavailable).
 AUTHED = (401, 422, 429, 503)
-WITH_BODY = (413, 422)
+WITH_BODY = (400, 413, 422)

@@ -14,15 +14,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi.testclient import TestClient
-from planet.content.v1 import content_service_pb2 as content
-from planet.events.v1.envelope_pb2 import Envelope
-from planet.incentive.v1 import incentive_service_pb2 as incentive
 
 from gateway.app import create_app
 from gateway.auth import Principal, issue_token
 from gateway.errors import NotFound
-from gateway.ports import Backends, EventSink
+from gateway.ports import Backends, EventSink, QueryAnswer
 from gateway.settings import GatewaySettings
+from planet.content.v1 import content_service_pb2 as content
+from planet.events.v1.envelope_pb2 import Envelope
+from planet.incentive.v1 import incentive_service_pb2 as incentive
 from services.content.domain.ids import post_id_for
 
 SECRET = "security-test-secret-of-at-least-32-bytes"
@@ -70,6 +70,17 @@ class Incentive:
         self.calls.names.append("weekly_estimate")
         return incentive.WeeklyEstimate(creator_id=creator_id, week=week or "2026-W01",
                                         score_milli=1000, formula="fixed")
+
+
+class Analytics:
+    """Answers every statement with one row."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    async def query(self, caller: Principal, sql: str) -> QueryAnswer:
+        self.calls.names.append("query")
+        return QueryAnswer(["n"], [[1]], False)
 
 
 @dataclass
