@@ -7,6 +7,7 @@ import logging
 import grpc
 
 from gateway.errors import (
+    Conflict,
     GatewayError,
     NotFound,
     Unprocessable,
@@ -37,6 +38,14 @@ def translate(exc: grpc.aio.AioRpcError, service: str) -> GatewayError:
         return Unprocessable(details)
     if code == grpc.StatusCode.PERMISSION_DENIED:
         return Refused(details)
+    # The caller's own doing, so 4xx with the service's message (written for clients).
+    if code in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION,
+                grpc.StatusCode.ABORTED):
+        return Conflict(details)
+    if code in (grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.RESOURCE_EXHAUSTED):
+        return Unprocessable(details)
+    if code == grpc.StatusCode.CANCELLED:
+        return UpstreamUnavailable(f"{service} did not finish the call, try again later")
     if code == grpc.StatusCode.UNAUTHENTICATED:
         # The service refused the gateway's own credentials: keys or trust files are wrong.
         log.error("%s refused the gateway's service assertion: %s", service, details)
