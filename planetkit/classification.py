@@ -203,6 +203,10 @@ _POLICIES: dict[str, SinkPolicy] = {
     # Keyed by output partition ("q3", "p1"); event ids name the aggregator group and offsets.
     "planet.incentive.engagement-deltas.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
     "planet.incentive.engagement-dedup.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    "planet.incentive.engagement-dedup.v2": NotSunk(
+        "the aggregator's compacted dedup state: snapshots rewrite ids and tombstones delete "
+        "them, so it is not a stream of facts; the deltas topic carries what was counted"
+    ),
     "planet.dlq.engagement-aggregator.v1": _DEAD_LETTERS,
     "planet.dlq.scoring-processor.v1": _DEAD_LETTERS,
     "planet.dlq.analytics-sink.v1": _DEAD_LETTERS,
