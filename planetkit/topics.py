@@ -47,11 +47,23 @@ ENGAGEMENT_DELTAS = Topic(
     (EngagementDeltas,),
     "engagement-aggregator",
 )
+# Retired by ENGAGEMENT_DEDUP_SNAPSHOT (never compacted: a restart replayed all of it);
+# kept registered so its history stays readable.
 ENGAGEMENT_DEDUP = Topic(
     "planet.incentive.engagement-dedup.v1",
     "input partition",
     (DedupCheckpoint,),
     "engagement-aggregator",
+)
+# The aggregator's dedup memory as a compacted snapshot: per input partition, a full
+# generation of ids then its tail, one ISO week per key, old weeks and generations
+# tombstoned. Restore starts where the committed input offset's metadata says.
+ENGAGEMENT_DEDUP_SNAPSHOT = Topic(
+    "planet.incentive.engagement-dedup.v2",
+    "input partition/generation/kind/week/n (p3/g7/snap/2026-W48/0)",
+    (DedupCheckpoint,),
+    "engagement-aggregator",
+    compacted=True,
 )
 DLQ_AGGREGATOR = Topic(
     "planet.dlq.engagement-aggregator.v1",
@@ -83,6 +95,7 @@ ALL: tuple[Topic, ...] = (
     FILLS,
     ENGAGEMENT_DELTAS,
     ENGAGEMENT_DEDUP,
+    ENGAGEMENT_DEDUP_SNAPSHOT,
     DLQ_AGGREGATOR,
     DLQ_SCORING,
     DLQ_ANALYTICS,
