@@ -50,7 +50,7 @@ from planetkit.topics import (
 )
 from planetkit.weeks import week_start_ms
 from services.incentive.engagement.dedup import DedupMemory
-from services.incentive.engagement.deltas_codec import iter_deltas
+from planetkit.engagement_deltas import iter_deltas
 from services.incentive.engagement.loop import AggregatorTopics, EngagementAggregator
 
 T0 = week_start_ms("2026-W48")

@@ -56,3 +56,14 @@ async def ensure_topics(bootstrap: str, topics: Iterable[Topic]) -> None:
             await asyncio.sleep(0.1)
     finally:
         await admin.close()
+
+
+async def topic_partition_count(bootstrap: str, topic: str) -> int:
+    """How many partitions the cluster says ``topic`` has (0 if it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    return len(described.get("partitions", []))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -11,9 +11,15 @@ from planetkit.kafka.producer import MAX_REQUEST_BYTES
 
 
 async def read_committed(
-    bootstrap: str, topic: str, partitions: Sequence[int]
+    bootstrap: str,
+    topic: str,
+    partitions: Sequence[int],
+    start: Mapping[int, int] | None = None,
 ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """Yield the committed records of ``partitions`` up to their end offsets when called.
+
+    From the beginning, or from ``start[partition]`` where given (a snapshot's first
+    offset: a reader of a compacted snapshot never reads what came before it).
 
     read_committed skips aborted transactions, and its end offsets are the last
     stable offsets, so a replay sees exactly what committed writers made visible:
@@ -30,8 +36,11 @@ async def read_committed(
         tps = [TopicPartition(topic, p) for p in partitions]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
+        for tp in tps:
+            if start and start.get(tp.partition):
+                consumer.seek(tp, start[tp.partition])
         ends = await consumer.end_offsets(tps)
-        pending = {tp for tp in tps if ends[tp] > 0}
+        pending = {tp for tp in tps if ends[tp] > (start or {}).get(tp.partition, 0)}
         while pending:
             fetched = await consumer.getmany(*pending, timeout_ms=500)
             for records in fetched.values():

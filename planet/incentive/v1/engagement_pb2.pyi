@@ -27,7 +27,7 @@ class EngagementDeltas(_message.Message):
     because a fetch yields tens of thousands of rows and a message object per
     row would cost more than the aggregation itself: row i is (creator_ids[i],
     weeks[i], consumer_ids[i], views[i], dwell_seconds[i], interactions[i]).
-    Read it with services.incentive.engagement.deltas_codec.iter_deltas.
+    Read it with planetkit.engagement_deltas.iter_deltas.
     """
 
     DESCRIPTOR: _descriptor.Descriptor

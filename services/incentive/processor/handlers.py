@@ -15,7 +15,7 @@ from planet.exchange.v1.events_pb2 import KycVerified, TradeFeeCharged
 from planet.incentive.v1.engagement_pb2 import EngagementDeltas
 from planetkit.envelope import UndecodableEvent, decode
 from planetkit.weeks import iso_week_of_ms
-from services.incentive.engagement.deltas_codec import Delta, iter_deltas
+from planetkit.engagement_deltas import Delta, iter_deltas
 from services.incentive.processor.keys import (
     applied_deltas_key,
     creator_week_key,

@@ -25,12 +25,12 @@ from planetkit.kafka.replay import read_committed
 from planetkit.topics import (
     DLQ_AGGREGATOR,
     ENGAGEMENT_BATCHES,
-    ENGAGEMENT_DEDUP,
+    ENGAGEMENT_DEDUP_SNAPSHOT,
     ENGAGEMENT_DELTAS,
     with_suffix,
 )
 from planetkit.weeks import week_start_ms
-from services.incentive.engagement.deltas_codec import iter_deltas
+from planetkit.engagement_deltas import iter_deltas
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[3]
@@ -125,6 +125,7 @@ def start_aggregator(bootstrap: str, suffix: str, max_records: int = 50) -> subp
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "PLANET_TOPIC_SUFFIX": suffix,
         "PLANET_AGGREGATOR_MAX_RECORDS": str(max_records),
+        "PLANET_AGGREGATOR_HEALTH_PORT": "0",
         "PYTHONPATH": str(ROOT),
     }
     return subprocess.Popen(
@@ -148,7 +149,7 @@ async def wait_until(predicate, timeout_s: float = 60.0) -> None:  # type: ignor
 def topics(suffix: str):  # type: ignore[no-untyped-def]
     return [
         with_suffix(t, suffix)
-        for t in (ENGAGEMENT_BATCHES, ENGAGEMENT_DELTAS, ENGAGEMENT_DEDUP, DLQ_AGGREGATOR)
+        for t in (ENGAGEMENT_BATCHES, ENGAGEMENT_DELTAS, ENGAGEMENT_DEDUP_SNAPSHOT, DLQ_AGGREGATOR)
     ]
 
 

@@ -24,7 +24,7 @@ from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
 from planetkit.topics import with_suffix
 from planetkit.weeks import iso_week_of_ms
-from services.incentive.engagement.deltas_codec import encode_deltas
+from planetkit.engagement_deltas import encode_deltas
 
 pytestmark = pytest.mark.kafka
 

@@ -6,8 +6,8 @@ from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
 from planetkit.kafka.partitioning import partition_for
 from planetkit.weeks import week_start_ms
-from services.incentive.engagement.aggregate import FetchAggregate, book_accepted
-from services.incentive.engagement.dedup import DedupMemory
+from services.incentive.engagement.domain.aggregate import FetchAggregate, book_accepted
+from services.incentive.engagement.domain.dedup import DedupMemory
 
 W48 = week_start_ms("2026-W48") + 3_600_000
 
@@ -112,7 +112,7 @@ def test_deltas_are_routed_to_the_partition_that_owns_each_creator() -> None:
 
 
 def test_deltas_codec_round_trips_rows() -> None:
-    from services.incentive.engagement.deltas_codec import Delta, encode_deltas, iter_deltas
+    from planetkit.engagement_deltas import Delta, encode_deltas, iter_deltas
 
     rows = [(("c1", "2026-W48", "u1"), [1, 2, 3]), (("c2", "2026-W47", "u2"), [4, 5, 6])]
     assert list(iter_deltas(encode_deltas("x", rows))) == [

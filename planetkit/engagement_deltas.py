@@ -1,4 +1,4 @@
-"""Encoding and reading the columnar EngagementDeltas message."""
+"""The EngagementDeltas contract: the aggregator writes it, the scoring processor reads it."""
 
 from __future__ import annotations
 

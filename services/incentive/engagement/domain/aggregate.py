@@ -6,11 +6,10 @@ from dataclasses import dataclass, field
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planetkit.engagement_batches import VIEW, check_batch
+from planetkit.engagement_deltas import DeltaRow
 from planetkit.kafka.partitioning import partition_for
 from planetkit.weeks import iso_week_of_ms
-
-from .dedup import DedupMemory
-from .deltas_codec import DeltaRow
+from services.incentive.engagement.domain.dedup import DedupMemory
 
 DAY_MS = 86_400_000
 # Marks a day not looked up yet (None already means "late").
@@ -136,7 +135,14 @@ class FetchAggregate:
         return out
 
 
-def book_accepted(aggregate: FetchAggregate, memories: dict[int, DedupMemory]) -> None:
-    """File the fetch's accepted ids under their weeks in each memory, pruning old weeks."""
-    for partition, tally in aggregate.partitions.items():
-        memories[partition].record(tally.accepted)
+def book_accepted(
+    aggregate: FetchAggregate, memories: dict[int, DedupMemory]
+) -> dict[int, list[str]]:
+    """File the fetch's accepted ids under their weeks in each memory, pruning old weeks.
+
+    Returns the weeks each partition's memory dropped, so their stored ids can be removed.
+    """
+    return {
+        partition: memories[partition].record(tally.accepted)
+        for partition, tally in aggregate.partitions.items()
+    }

@@ -41,16 +41,25 @@ class DedupMemory:
         self.ids.update(ids)
         self.record({week: ids})
 
-    def record(self, accepted: Mapping[str, Sequence[str]]) -> None:
-        """Book ids already added to ``ids`` under their weeks, then prune old weeks."""
+    def weeks(self) -> dict[str, list[str]]:
+        """The remembered ids by week (the content of a snapshot); do not mutate."""
+        return self._by_week
+
+    def record(self, accepted: Mapping[str, Sequence[str]]) -> list[str]:
+        """Book ids already added to ``ids`` under their weeks, then prune old weeks.
+
+        Returns the weeks pruned by this call.
+        """
         for week, ids in accepted.items():
             if ids:
                 self._by_week.setdefault(week, []).extend(ids)
         if not self._by_week:
-            return
+            return []
         newest_ms = max(week_start_ms(w) for w in self._by_week)
         oldest_ms = newest_ms - (self.horizon_weeks - 1) * WEEK_MS
         if self._oldest_kept_ms is None or oldest_ms > self._oldest_kept_ms:
             self._oldest_kept_ms = oldest_ms
-        for old in [w for w in self._by_week if week_start_ms(w) < oldest_ms]:
+        pruned = [w for w in self._by_week if week_start_ms(w) < oldest_ms]
+        for old in pruned:
             self.ids.difference_update(self._by_week.pop(old))
+        return pruned

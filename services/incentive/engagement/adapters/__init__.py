@@ -1,0 +1,1 @@
+"""The aggregator's Kafka edges: the input consumer, the transactional output, the restore."""

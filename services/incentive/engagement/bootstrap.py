@@ -1,0 +1,87 @@
+"""Composition root: the ONLY place that builds the aggregator's clients, clock and stores."""
+
+from __future__ import annotations
+
+import time
+
+from aiokafka import AIOKafkaConsumer
+
+from planetkit.clock import now_ms
+from planetkit.kafka.admin import ensure_topics, topic_partition_count, wait_for_broker
+from planetkit.kafka.producer import MAX_REQUEST_BYTES, make_producer
+from planetkit.topics import (
+    DLQ_AGGREGATOR,
+    ENGAGEMENT_BATCHES,
+    ENGAGEMENT_DEDUP_SNAPSHOT,
+    ENGAGEMENT_DELTAS,
+    Topic,
+    with_suffix,
+)
+from services.incentive.engagement.adapters.kafka_input import InputLog
+from services.incentive.engagement.adapters.kafka_output import TransactionalOutput
+from services.incentive.engagement.adapters.snapshot_store import SnapshotStore
+from services.incentive.engagement.domain.records import OutputTopics
+from services.incentive.engagement.handlers import EngagementAggregator, LoopConfig
+from services.incentive.engagement.settings import AggregatorSettings
+
+NAME = "engagement-aggregator"
+
+
+def topics_of(settings: AggregatorSettings) -> list[Topic]:
+    """Batches, deltas, dedup snapshot and dead letters, suffixed for this deployment."""
+    suffix = settings.topics.topic_suffix
+    return [
+        with_suffix(t, suffix)
+        for t in (ENGAGEMENT_BATCHES, ENGAGEMENT_DELTAS, ENGAGEMENT_DEDUP_SNAPSHOT, DLQ_AGGREGATOR)
+    ]
+
+
+async def build(settings: AggregatorSettings) -> EngagementAggregator:
+    """Check the topics against the registry, then wire the loop (nothing started yet)."""
+    bootstrap = settings.kafka.bootstrap_servers
+    batches, deltas, dedup, dead_letters = topics_of(settings)
+    await wait_for_broker(bootstrap)
+    await ensure_topics(bootstrap, [batches, deltas, dedup, dead_letters])
+    # Placement (and so dedup) assumes the registered partition count. A topic changed in
+    # place would hash consumers elsewhere: refuse to start rather than count twice. A new
+    # partition count is a new topic version (docs/service-shape.md).
+    for topic in (batches, dedup):
+        actual = await topic_partition_count(bootstrap, topic.name)
+        if actual != topic.partitions:
+            raise SystemExit(
+                f"{NAME}: {topic.name} has {actual} partitions, the registry says "
+                f"{topic.partitions}; a partition-count change is a new topic version"
+            )
+    partitions = settings.owned_partitions(batches.partitions)
+    group = settings.group()
+    owned = "-".join(str(p) for p in partitions)
+    # One transactional id per owned partition set: a restarted instance fences its
+    # predecessor (zombie) and aborts its open transaction.
+    producer = make_producer(
+        bootstrap, transactional_id=f"{group}-{batches.name}-{owned}", linger_ms=0
+    )
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+        fetch_max_bytes=32 * 1024 * 1024,
+    )
+    return EngagementAggregator(
+        LoopConfig(
+            group_id=group,
+            partitions=partitions,
+            input_partitions=batches.partitions,
+            max_records=settings.max_records,
+            fetch_timeout_ms=settings.fetch_timeout_ms,
+            snapshot_min_tail_ids=settings.snapshot_min_tail_ids,
+        ),
+        OutputTopics(deltas.name, deltas.partitions, dedup.name, dead_letters.name),
+        InputLog(consumer, batches.name, partitions),
+        TransactionalOutput(producer, group),
+        SnapshotStore(bootstrap, group, batches.name, dedup.name, settings.dedup_horizon_weeks),
+        now_ms=now_ms,
+        timer=time.perf_counter,
+    )
