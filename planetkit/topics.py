@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from google.protobuf.message import Message
 
+from planet.analytics.v1.audit_pb2 import QueryAccepted, QueryFinished
 from planet.content.v1.events_pb2 import PostPublished
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
@@ -86,6 +87,14 @@ DLQ_ANALYTICS = Topic(
     "analytics-sink",
     enveloped=False,
 )
+# Who queried the analytics store what (written before a query runs, and when it ends). The
+# sink never reads it: planetkit.classification marks it NotSunk.
+ANALYTICS_QUERY_AUDIT = Topic(
+    "planet.audit.analytics-queries.v1",
+    "user id",
+    (QueryAccepted, QueryFinished),
+    "analytics",
+)
 
 ALL: tuple[Topic, ...] = (
     POSTS,
@@ -99,6 +108,7 @@ ALL: tuple[Topic, ...] = (
     DLQ_AGGREGATOR,
     DLQ_SCORING,
     DLQ_ANALYTICS,
+    ANALYTICS_QUERY_AUDIT,
 )
 
 

@@ -15,7 +15,7 @@ import errno
 import fcntl
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol, cast
 
 from planetkit.analytics import ddl, jsoncompact
@@ -109,10 +109,10 @@ class _SessionParser:
             raise ValueError("the query does not parse")
         return value
 
-    def ast_dump(self, canonical: str, params: Mapping[str, str]) -> str:
+    def ast_dump(self, canonical: str, params: Mapping[str, object]) -> str:
         try:
             raw = self._session.query("EXPLAIN AST " + canonical, "TSVRaw",
-                                      params=dict(params)).bytes()
+                                      params={k: str(v) for k, v in params.items()}).bytes()
         except RuntimeError as exc:
             if error_code(str(exc)) == _READONLY:
                 # The query's own SETTINGS clause, refused by the read-only session.
@@ -199,8 +199,28 @@ class ChdbStore(ClosableStore):
         except RuntimeError as exc:
             raise _open_failure(self.path, exc) from exc
 
+    @contextlib.contextmanager
+    def _reader(self, limits: QueryLimits | None) -> Iterator[_Session]:
+        """A read-only session of its own, closed after one use.
+
+        A chdb session keeps the output of a statement that failed midway and hands it to the
+        next statement on that session: a shared reader once gave one analyst's partial rows
+        to the next. So every parse and every query opens its own (under a millisecond on a
+        running engine). ``limits`` None: a parse session, whose EXPLAIN output must not be
+        cut by a query's result limits.
+        """
+        reader = self._open(self._open_session)
+        try:
+            try:
+                self._configure_reader(reader, limits)
+            except RuntimeError as exc:
+                raise QueryFailedError(f"could not prepare the query session: {exc}") from exc
+            yield reader
+        finally:
+            reader.close()
+
     @staticmethod
-    def _configure_reader(reader: _Session, limits: QueryLimits) -> None:
+    def _configure_reader(reader: _Session, limits: QueryLimits | None) -> None:
         # Settings are per session, and this session serves one query. The service's limits
         # are set first and readonly=1 last: it freezes them all, so even a query the guard
         # wrongly let through could not lift a limit (stricter than readonly=2, which the
@@ -216,7 +236,7 @@ class ChdbStore(ClosableStore):
             "output_format_json_named_tuples_as_objects": 0,
             "allow_introspection_functions": 0,
             "allow_ddl": 0,
-            **limits.settings(),
+            **(limits.settings() if limits is not None else {}),
         }
         assignments = ", ".join(f"{name} = {_setting_literal(v)}" for name, v in settings.items())
         reader.query(f"SET {assignments}")
@@ -263,6 +283,19 @@ class ChdbStore(ClosableStore):
                 inserter.cancel()
             raise QueryFailedError(f"insert into {table} failed: {exc}") from exc
 
+    def check(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        audience: Audience = Audience.ANALYST,
+    ) -> str:
+        """The engine's canonical text of ``sql`` if the audience may run it; else ValueError."""
+        self._check_open()
+        bound = {name: param_text(normalize_param(v)) for name, v in (params or {}).items()}
+        with self._reader(None) as parser:
+            return guard(sql, audience, _SessionParser(parser), bound)
+
     def query(
         self,
         sql: str,
@@ -272,24 +305,14 @@ class ChdbStore(ClosableStore):
         limits: QueryLimits | None = None,
     ) -> QueryResult:
         """Run one SELECT/DESCRIBE the audience may read (see sql_guard), within ``limits``."""
-        self._check_open()
+        # What was checked is what runs: the engine's canonical text, not the caller's.
+        statement = self.check(sql, params, audience=audience)
         bound = {name: param_text(normalize_param(v)) for name, v in (params or {}).items()}
-        # A session of its own per query: a chdb session keeps the output of a statement
-        # that failed midway and hands it to the next statement on that session, so a shared
-        # reader once gave one analyst's partial rows to the next. Closed with the query.
-        reader = self._open(self._open_session)
-        try:
-            try:
-                self._configure_reader(reader, limits or self.default_limits)
-            except RuntimeError as exc:
-                raise QueryFailedError(f"could not prepare the query session: {exc}") from exc
-            statement = guard(sql, audience, _SessionParser(reader), bound)
+        with self._reader(limits or self.default_limits) as reader:
             try:
                 raw = reader.query(statement, "JSONCompact", params=bound).bytes()
             except RuntimeError as exc:
                 raise query_failure(exc) from exc
-        finally:
-            reader.close()
         return jsoncompact.decode(raw)
 
     def _release(self) -> None:

@@ -10,7 +10,7 @@ from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
 from planetkit.analytics import ddl
-from planetkit.analytics.encoding import chunked, encode_rows, normalize_param, param_text
+from planetkit.analytics.encoding import chunked, encode_rows, normalize_param
 from planetkit.analytics.sql_guard import CURRENT_DATABASE, Audience, guard
 from planetkit.analytics.store import (
     DEFAULT_MAX_INSERT_ROWS,
@@ -43,11 +43,6 @@ def _is_limit(exc: DatabaseError) -> bool:
     return any(code in text for code in _LIMIT_ERROR_CODES)
 
 
-def _as_text(parameters: Mapping[str, object]) -> dict[str, str]:
-    # EXPLAIN AST needs every placeholder bound; the values only shape literals there.
-    return {name: param_text(value) for name, value in parameters.items()}
-
-
 class _ClientParser:
     """sql_guard's engine-side parse through the server (nothing is executed)."""
 
@@ -56,9 +51,10 @@ class _ClientParser:
 
     def canonical(self, sql: str) -> str:
         try:
+            # No readonly setting here: the chdb interface restores per-call settings with SET,
+            # which a read-only handle refuses. formatQuerySingleLine executes nothing.
             result = self._client.query(
-                "SELECT formatQuerySingleLine({q:String})", parameters={"q": sql},
-                settings={"readonly": 1},
+                "SELECT formatQuerySingleLine({q:String})", parameters={"q": sql}
             )
         except DatabaseError as exc:
             raise ValueError(f"the query does not parse: {exc}") from exc
@@ -67,12 +63,14 @@ class _ClientParser:
             raise ValueError("the query does not parse")
         return value
 
-    def ast_dump(self, canonical: str, params: Mapping[str, str]) -> str:
+    def ast_dump(self, canonical: str, params: Mapping[str, object]) -> str:
         try:
-            raw = self._client.raw_query(
-                "EXPLAIN AST " + canonical, parameters=dict(params), fmt="TSVRaw",
-                settings={"readonly": 1},
-            )
+            # fmt=None: the client must not append a FORMAT clause, which would become part
+            # of the statement being explained. The server's default output is TabSeparated,
+            # one dump line per row (a name's control characters arrive escaped, and such a
+            # name is refused as unreadable).
+            raw = self._client.raw_query("EXPLAIN AST " + canonical, parameters=dict(params),
+                                         fmt=None)
         except DatabaseError as exc:
             raise ValueError(f"the query does not parse: {exc}") from exc
         return raw.decode("utf-8", errors="replace")
@@ -137,6 +135,26 @@ class ServerStore(ClosableStore):
             except DatabaseError as exc:
                 raise QueryFailedError(f"insert into {table} failed: {exc}") from exc
 
+    def _use_current_database(self) -> None:
+        # The guard reads an unqualified table name as one in CURRENT_DATABASE, so the server
+        # must resolve it there too (not in the connection's default database). Set here, not
+        # at connect time: the database exists only once migrate() has run.
+        if self._client.database != CURRENT_DATABASE:
+            self._client.database = CURRENT_DATABASE
+
+    def check(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        audience: Audience = Audience.ANALYST,
+    ) -> str:
+        """The engine's canonical text of ``sql`` if the audience may run it; else ValueError."""
+        self._check_open()
+        self._use_current_database()
+        parameters = {name: normalize_param(value) for name, value in (params or {}).items()}
+        return guard(sql, audience, _ClientParser(self._client), parameters)
+
     def query(
         self,
         sql: str,
@@ -147,8 +165,9 @@ class ServerStore(ClosableStore):
     ) -> QueryResult:
         """Run one SELECT/DESCRIBE the audience may read (see sql_guard), within ``limits``."""
         self._check_open()
+        self._use_current_database()
         parameters = {name: normalize_param(value) for name, value in (params or {}).items()}
-        statement = guard(sql, audience, _ClientParser(self._client), _as_text(parameters))
+        statement = guard(sql, audience, _ClientParser(self._client), parameters)
         # readonly goes last: a server applying these in order must not freeze the others.
         # Each HTTP request is its own query (no server session), so nothing of another
         # query's output can reach this one.

@@ -222,7 +222,7 @@ def engine_catalog() -> tuple[list[tuple[str, str, str, int, int]], list[str]]:
 
     from chdb import session as chdb_session
 
-    with chdb_session.Session(":memory:") as engine:
+    with chdb_session.Session(":memory:") as engine:  # type: ignore[no-untyped-call]
         functions = [
             (str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]))
             for r in json.loads(engine.query(CATALOG_QUERY, "JSONCompact").bytes())["data"]

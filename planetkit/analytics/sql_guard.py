@@ -59,7 +59,7 @@ class SqlParser(Protocol):
         """The engine's single-line spelling of ``sql``; ValueError if it does not parse."""
         ...
 
-    def ast_dump(self, canonical: str, params: Mapping[str, str]) -> str:
+    def ast_dump(self, canonical: str, params: Mapping[str, object]) -> str:
         """``EXPLAIN AST`` of the canonical text; ValueError if the engine refuses it."""
         ...
 
@@ -211,7 +211,7 @@ def guard(
     sql: str,
     audience: Audience,
     parser: SqlParser,
-    params: Mapping[str, str] | None = None,
+    params: Mapping[str, object] | None = None,
 ) -> str:
     """The engine's canonical text of ``sql`` if the audience may run it; else ValueError."""
     if not sql.strip():

@@ -104,6 +104,20 @@ class AnalyticsStore(Protocol):
         ddl.EVENT_TABLES) in as few INSERTs as possible; re-inserting an event_id is harmless."""
         ...
 
+    def check(
+        self,
+        sql: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        audience: Audience = Audience.ANALYST,
+    ) -> str:
+        """The engine's canonical text of ``sql`` if the audience may run it; else ValueError.
+
+        Nothing runs; ``query`` checks again whatever it is given, so passing it this
+        canonical text runs exactly what was checked (and audited).
+        """
+        ...
+
     def query(
         self,
         sql: str,

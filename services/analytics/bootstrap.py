@@ -21,7 +21,8 @@ from planetkit.service_auth_server import (
     method_name,
 )
 from planetkit.service_identities import GATEWAY
-from planetkit.topics import ALL, DLQ_ANALYTICS, with_suffix
+from planetkit.topics import ALL, ANALYTICS_QUERY_AUDIT, DLQ_ANALYTICS, with_suffix
+from services.analytics.adapters.audit import KafkaAuditLog
 from services.analytics.adapters.engine import Engine
 from services.analytics.adapters.grpc_server import (
     SERVICE_NAME,
@@ -32,7 +33,7 @@ from services.analytics.adapters.grpc_server import (
 from services.analytics.adapters.kafka_sink import Sink, make_consumer
 from services.analytics.domain.flatten import Flattener, sunk_sources
 from services.analytics.domain.pseudonyms import Pseudonymizer
-from services.analytics.settings import AnalyticsSettings
+from services.analytics.settings import AnalyticsSettings, query_limits
 
 log = logging.getLogger(__name__)
 
@@ -84,18 +85,22 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
     flattener = Flattener(Pseudonymizer(settings.pseudonym_key.get_secret_value().encode()))
     dead_letters = with_suffix(DLQ_ANALYTICS, suffix)
 
-    engine = Engine()
+    audit_topic = with_suffix(ANALYTICS_QUERY_AUDIT, suffix)
+
+    engine = Engine(query_workers=settings.query_workers)
     health = new_health()
+    producer = make_producer(bootstrap)
     servicer = AnalyticsServicer(
         engine,
+        audit=KafkaAuditLog(producer, audit_topic.name, settings.audit_timeout_s),
         max_query_bytes=settings.max_query_bytes,
         max_rows=settings.max_result_rows,
         max_response_bytes=settings.max_response_bytes,
+        limits=query_limits(settings),
     )
     server = make_server(servicer, health, settings.max_response_bytes,
                          [ServiceAuthInterceptor(verifier, POLICY)])
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    producer = make_producer(bootstrap)
     consumer = make_consumer(bootstrap, settings.group_id, settings.max_batch)
     try:
         await health.set_serving(False)
@@ -103,7 +108,9 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
         await engine.open(settings.clickhouse_url, settings.chdb_path)
         # Subscribing to a topic that does not exist yet would only see it after the next
         # metadata refresh (minutes), so every source is created up front (idempotent).
-        await ensure_topics(bootstrap, [*(s.topic for s in sources.values()), dead_letters])
+        await ensure_topics(
+            bootstrap, [*(s.topic for s in sources.values()), dead_letters, audit_topic]
+        )
         await producer.start()
         await consumer.start()
     except BaseException:

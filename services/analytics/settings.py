@@ -5,6 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from planetkit.analytics.store import QueryLimits
 from planetkit.service_auth_assertion import ServiceAuthSettings
 from planetkit.service_identities import ANALYTICS
 from planetkit.settings import KafkaSettings, TopicSettings
@@ -43,8 +44,32 @@ class AnalyticsSettings(BaseSettings):
     # Below gRPC's default 4 MiB receive limit, so any client can take the answer.
     max_response_bytes: int = Field(default=3 * 1024 * 1024, gt=0)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
+    # Per analyst query (the engine stops it at the first one passed; the caller's gRPC
+    # deadline lowers the time limit further). See planetkit.analytics.store.QueryLimits.
+    query_timeout_s: float = Field(default=30.0, gt=0)
+    query_max_memory_bytes: int = Field(default=1024**3, gt=0)
+    query_max_rows_to_read: int = Field(default=1_000_000_000, gt=0)
+    query_max_bytes_to_read: int = Field(default=100 * 1024**3, gt=0)
+    query_max_result_rows: int = Field(default=1_000_000, gt=0)
+    query_max_result_bytes: int = Field(default=256 * 1024**2, gt=0)
+    # Analyst queries running at once, beside the sink's writer thread.
+    query_workers: int = Field(default=4, gt=0)
+    # How long a query waits for its audit record to be acknowledged before it is refused.
+    audit_timeout_s: float = Field(default=5.0, gt=0)
     # The audience callers address their assertions to.
     identity: str = ANALYTICS
     auth: ServiceAuthSettings = Field(default_factory=ServiceAuthSettings)
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     topics: TopicSettings = Field(default_factory=TopicSettings)
+
+
+def query_limits(settings: AnalyticsSettings) -> QueryLimits:
+    """The limits every analyst query runs under."""
+    return QueryLimits(
+        max_execution_time_s=settings.query_timeout_s,
+        max_memory_bytes=settings.query_max_memory_bytes,
+        max_rows_to_read=settings.query_max_rows_to_read,
+        max_bytes_to_read=settings.query_max_bytes_to_read,
+        max_result_rows=settings.query_max_result_rows,
+        max_result_bytes=settings.query_max_result_bytes,
+    )
