@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -18,6 +19,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from planet.analytics.v1 import analytics_service_pb2 as rpc
 from planet.analytics.v1 import analytics_service_pb2_grpc as rpc_grpc
+from planetkit.service_auth_dev import DevServiceAuth
+from planetkit.service_identities import ANALYTICS
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
@@ -48,14 +51,17 @@ def poll(check: Callable[[], T | None], timeout_s: float, what: str) -> T:
 
 @dataclass
 class SinkProcess:
-    """``python -m services.analytics`` on its own topics, group, data directory and port."""
+    """``python -m services.analytics`` on its own topics, group, data directory, port, service
+    keys (callers sign as the gateway) and pseudonym key."""
 
     bootstrap: str
     suffix: str
     chdb_path: Path
     log_path: Path
     group_id: str
+    auth: DevServiceAuth
     port: int = field(default_factory=free_port)
+    pseudonym_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout_s: float = 60) -> None:
@@ -69,6 +75,8 @@ class SinkProcess:
             "PLANET_ANALYTICS_GRPC_PORT": str(self.port),
             "PLANET_ANALYTICS_GROUP_ID": self.group_id,
             "PLANET_ANALYTICS_SHUTDOWN_GRACE_S": "0",
+            "PLANET_ANALYTICS_PSEUDONYM_KEY": self.pseudonym_key,
+            **self.auth.env(ANALYTICS),
         })
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
@@ -95,11 +103,12 @@ class SinkProcess:
         """host:port of its gRPC server."""
         return f"127.0.0.1:{self.port}"
 
-    def query(self, sql: str) -> rpc.QueryResponse:
-        """One Query call."""
+    def query(self, sql: str, roles: Iterable[str] = ("analyst",)) -> rpc.QueryResponse:
+        """One Query call, signed by the gateway for a user with ``roles``."""
+        metadata = self.auth.metadata(ANALYTICS, "test-user", roles)
         with grpc.insecure_channel(self.address) as channel:
             response: rpc.QueryResponse = rpc_grpc.AnalyticsServiceStub(channel).Query(
-                rpc.QueryRequest(sql=sql), timeout=30)
+                rpc.QueryRequest(sql=sql), timeout=30, metadata=metadata)
             return response
 
     def kill9(self) -> None:

@@ -8,12 +8,15 @@ from pathlib import Path
 import pytest
 from analytics_sink_process import SinkProcess
 
+from planetkit.service_auth_dev import DevServiceAuth
+
 
 @pytest.fixture
 def sink(kafka_bootstrap: str, topic_suffix: str, tmp_path: Path) -> Iterator[SinkProcess]:
     """A started sink; stopped (and its log shown on failure) after the test."""
     process = SinkProcess(kafka_bootstrap, topic_suffix, tmp_path / "chdb",
-                          tmp_path / "sink.log", group_id=f"analytics-{topic_suffix}")
+                          tmp_path / "sink.log", group_id=f"analytics-{topic_suffix}",
+                          auth=DevServiceAuth.create(tmp_path / "service-auth"))
     process.start()
     try:
         yield process
