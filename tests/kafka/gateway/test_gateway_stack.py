@@ -8,6 +8,7 @@ import socket
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -25,13 +26,17 @@ from planet.incentive.v1 import incentive_service_pb2 as inc
 from planet.incentive.v1 import incentive_service_pb2_grpc as inc_grpc
 from planetkit.engagement_batches import iter_rows
 from planetkit.envelope import decode
+from planetkit.service_auth_dev import DevServiceAuth
+from planetkit.service_identities import CONTENT, GATEWAY
 from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
 from services.content.bootstrap import start as start_content
+from services.content.domain.ids import post_id_for
 from services.content.settings import ContentSettings
 
 pytestmark = pytest.mark.kafka
 SECRET = "kafka-test-secret-of-at-least-32-bytes"
+GHOST = post_id_for("nobody", "ghost")
 
 
 class FixedIncentive(inc_grpc.IncentiveServiceServicer):
@@ -55,9 +60,11 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(kafka_bootstrap: str, topic_suffix: str) -> AsyncIterator[Stack]:
+async def stack(kafka_bootstrap: str, topic_suffix: str, tmp_path: Path
+                ) -> AsyncIterator[Stack]:
+    auth = DevServiceAuth.create(tmp_path / "service-auth")
     content = await start_content(ContentSettings(
-        grpc_host="127.0.0.1", grpc_port=0, shutdown_grace_s=0,
+        grpc_host="127.0.0.1", grpc_port=0, shutdown_grace_s=0, auth=auth.settings(CONTENT),
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topics=TopicSettings(topic_suffix=topic_suffix),
     ))
@@ -67,7 +74,8 @@ async def stack(kafka_bootstrap: str, topic_suffix: str) -> AsyncIterator[Stack]
     incentive_port = incentive.add_insecure_port("127.0.0.1:0")
     await incentive.start()
     settings = GatewaySettings(
-        jwt_secret=SECRET, content_addr=f"127.0.0.1:{content.port}",
+        dev_mode=True, jwt_secret=SECRET, content_addr=f"127.0.0.1:{content.port}",
+        service_auth=auth.settings(GATEWAY),
         incentive_addr=f"127.0.0.1:{incentive_port}", max_body_bytes=8192, ws_poll_s=0.1,
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topics=TopicSettings(topic_suffix=topic_suffix),
@@ -127,15 +135,15 @@ async def test_publish_then_a_batch_becomes_one_kafka_record(stack: Stack,
                                 headers={**_auth("alice"), "Idempotency-Key": "r1"})
         assert again.json() == post
         assert (await http.get(f"/v1/posts/{post['post_id']}", headers=_auth("bob"))).json() == post
-        assert (await http.get("/v1/posts/post_nope", headers=_auth("bob"))).status_code == 404
+        assert (await http.get(f"/v1/posts/{GHOST}", headers=_auth("bob"))).status_code == 404
 
         now = int(time.time() * 1000)
         unknown = await http.post("/v1/telemetry/batches", headers=_auth("bob"), json={
-            "batch_id": "b0", "events": [{"event_id": "x", "item_id": "post_ghost",
+            "batch_id": "b0", "events": [{"event_id": "x", "item_id": GHOST,
                                           "occurred_at_ms": now, "type": "view",
                                           "dwell_seconds": 3}]})
         assert unknown.status_code == 422
-        assert unknown.json() == {"error": "unknown items: post_ghost"}
+        assert unknown.json() == {"error": f"unknown items: {GHOST}"}
 
         accepted = await http.post("/v1/telemetry/batches", headers=_auth("bob"), json={
             "batch_id": "b1", "events": [
@@ -160,7 +168,7 @@ async def test_publish_then_a_batch_becomes_one_kafka_record(stack: Stack,
     [record] = await _one_record(stack.bootstrap, stack.topic, f"check-{topic_suffix}")
     assert record.key == b"bob"
     event = decode(record.value, EngagementBatch)
-    assert (event.envelope.event_id, event.envelope.aggregate_id) == ("bob/b1", "bob")
+    assert (event.envelope.event_id, event.envelope.aggregate_id) == ("3:bob/b1", "bob")
     rows = list(iter_rows(event.payload))
     assert [r.creator_id for r in rows] == ["alice", "alice"]
     assert rows[0].dwell_seconds == 12
@@ -181,17 +189,25 @@ async def test_estimates_over_http_and_websocket(stack: Stack) -> None:
         second = json.loads(await asyncio.wait_for(ws.recv(), 5))
         assert second["score_milli"] == 2500
 
+    async with websockets.connect(f"{ws_base}/v1/ws/creators/alice/estimate",
+                                  subprotocols=["planet.v1", f"bearer.{token}"]) as ws:
+        assert ws.subprotocol == "planet.v1"
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["score_milli"] == 2500
+
     async with websockets.connect(f"{ws_base}/v1/ws/creators/alice/estimate?token=bad") as ws:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(ws.recv(), 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
-async def test_an_unreachable_backend_is_503(kafka_bootstrap: str, topic_suffix: str) -> None:
+async def test_an_unreachable_backend_is_503(kafka_bootstrap: str, topic_suffix: str,
+                                             tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{s.getsockname()[1]}"
-    settings = GatewaySettings(jwt_secret=SECRET, content_addr=dead, incentive_addr=dead,
+    auth = DevServiceAuth.create(tmp_path / "service-auth")
+    settings = GatewaySettings(dev_mode=True, jwt_secret=SECRET, content_addr=dead,
+                               incentive_addr=dead, service_auth=auth.settings(GATEWAY),
                                grpc_timeout_s=2,
                                kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
                                topics=TopicSettings(topic_suffix=topic_suffix))
@@ -199,5 +215,6 @@ async def test_an_unreachable_backend_is_503(kafka_bootstrap: str, topic_suffix:
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as http:
-            response = await http.get("/v1/posts/p", headers=_auth("bob"))
+            response = await http.get(f"/v1/posts/{GHOST}", headers=_auth("bob"))
     assert response.status_code == 503 and "unavailable" in response.json()["error"]
+    assert int(response.headers["retry-after"]) >= 1
