@@ -37,21 +37,15 @@ from planetkit.engagement_batches import (
     build_batch,
     iter_rows,
 )
+from planetkit.engagement_deltas import iter_deltas
 from planetkit.envelope import decode, encode, wrap
 from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.kafka.replay import read_committed
-from planetkit.topics import (
-    DLQ_AGGREGATOR,
-    ENGAGEMENT_BATCHES,
-    ENGAGEMENT_DEDUP,
-    ENGAGEMENT_DELTAS,
-    Topic,
-    with_suffix,
-)
+from planetkit.settings import KafkaSettings, TopicSettings
+from planetkit.topics import Topic
 from planetkit.weeks import week_start_ms
-from services.incentive.engagement.dedup import DedupMemory
-from planetkit.engagement_deltas import iter_deltas
-from services.incentive.engagement.loop import AggregatorTopics, EngagementAggregator
+from services.incentive.engagement.bootstrap import build, topics_of
+from services.incentive.engagement.settings import AggregatorSettings
 
 T0 = week_start_ms("2026-W48")
 
@@ -173,23 +167,22 @@ async def main(args: argparse.Namespace) -> int:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     await wait_for_broker(bootstrap)
     suffix = f"bench{uuid.uuid4().hex[:8]}"
-    topics = AggregatorTopics(
-        *(
-            with_suffix(t, suffix)
-            for t in (ENGAGEMENT_BATCHES, ENGAGEMENT_DELTAS, ENGAGEMENT_DEDUP, DLQ_AGGREGATOR)
-        )
+    settings = AggregatorSettings(
+        group_id="bench-aggregator",
+        max_records=args.max_records,
+        kafka=KafkaSettings(bootstrap_servers=bootstrap),
+        topics=TopicSettings(topic_suffix=suffix),
     )
+    batches_t, deltas_t, dedup_t, dead_t = topics_of(settings)
     single = Topic(f"bench.engagement.single.{suffix}", "consumer id", (), "bench", enveloped=False)
-    await ensure_topics(
-        bootstrap, [topics.batches, topics.deltas, topics.dedup, topics.dead_letters, single]
-    )
+    await ensure_topics(bootstrap, [batches_t, deltas_t, dedup_t, dead_t, single])
     print(
         f"synthesising {args.events:,} events ({args.per_batch}/batch, {args.creators:,} "
         f"creators, {args.consumers:,} consumers)...",
         flush=True,
     )
     batches = synth_batches(args.events, args.per_batch, args.creators, args.consumers, 42)
-    batched_s, single_s = await load(bootstrap, topics.batches, single.name, batches)
+    batched_s, single_s = await load(bootstrap, batches_t, single.name, batches)
     print(
         f"load: batched {args.events / batched_s:,.0f} events/s "
         f"({len(batches):,} records); one-per-record {args.events / single_s:,.0f} records/s"
@@ -198,19 +191,12 @@ async def main(args: argparse.Namespace) -> int:
     raw_s = await raw_getmany(bootstrap, single.name, args.events)
     raw_rate = args.events / raw_s
 
-    aggregator = EngagementAggregator(
-        bootstrap,
-        topics,
-        list(range(topics.batches.partitions)),
-        {p: DedupMemory() for p in range(topics.batches.partitions)},
-        group_id=f"bench-aggregator-{suffix}",
-        max_records=args.max_records,
-    )
-    stats = await aggregator.run(until_caught_up=True)
+    aggregator = await build(settings)
+    stats = await aggregator.drain()
     pipe_s = stats.last_commit_at - stats.first_fetch_at
     pipe_rate = stats.events_per_second()
 
-    counted = await committed_event_count(bootstrap, topics.deltas)
+    counted = await committed_event_count(bootstrap, deltas_t)
     lat = sorted(stats.commit_seconds)
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     print(
@@ -220,7 +206,7 @@ async def main(args: argparse.Namespace) -> int:
     print(
         f"pipeline exactly-once (decode + dedup + aggregate + 1 transaction/fetch): "
         f"{pipe_rate:,.0f} events/s ({pipe_s:.2f} s from first fetch to last commit, "
-        f"{stats.fetches} transactions)"
+        f"{stats.fetches} transactions, {stats.snapshots} dedup snapshots)"
     )
     print(
         f"commit latency per transaction: p50 {statistics.median(lat) * 1000:.1f} ms, "

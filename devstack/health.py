@@ -6,7 +6,6 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from pathlib import Path
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -30,14 +29,6 @@ def http_ok(url: str) -> bool:
         with urllib.request.urlopen(url, timeout=1.0) as resp:
             return 200 <= int(resp.status) < 300
     except (urllib.error.URLError, OSError):
-        return False
-
-
-def log_contains(path: Path, needle: str) -> bool:
-    """True when the process log at ``path`` has a line containing ``needle``."""
-    try:
-        return needle in path.read_text(errors="replace")
-    except FileNotFoundError:
         return False
 
 

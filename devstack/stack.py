@@ -38,11 +38,12 @@ class Ports:
     incentive: int = 50052
     analytics: int = 50053
     incentive_web: int = 6067
+    aggregator_health: int = 50054
 
     @classmethod
     def free(cls) -> Ports:
         """Fresh free ports, for a stack that must not collide with another."""
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
 
 
 @dataclass
@@ -84,7 +85,6 @@ class Stack:
                 key_file.write_text(secrets.token_urlsafe(48))
             self.pseudonym_key = key_file.read_text().strip()
         p = self.ports
-        log = self.run_dir / "aggregator.log"
         self.services = {
             s.name: s
             for s in [
@@ -99,8 +99,12 @@ class Stack:
                          "PLANET_INCENTIVE_WEB_PORT": str(p.incentive_web),
                          "PLANET_INCENTIVE_DATA_DIR": str(self.run_dir / "incentive-data")},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.incentive}"), 120.0),
-                Service("aggregator", "services.incentive.engagement", {},
-                        lambda: health.log_contains(log, "aggregator: consuming")),
+                # SERVING only once its dedup memory is restored and its partitions are
+                # assigned and positioned (planetkit.runner), never a line in a log.
+                Service("aggregator", "services.incentive.engagement",
+                        {"PLANET_AGGREGATOR_HEALTH_HOST": "127.0.0.1",
+                         "PLANET_AGGREGATOR_HEALTH_PORT": str(p.aggregator_health)},
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.aggregator_health}")),
                 Service("analytics", "services.analytics",
                         {"PLANET_ANALYTICS_GRPC_HOST": "127.0.0.1",
                          "PLANET_ANALYTICS_GRPC_PORT": str(p.analytics),

@@ -50,7 +50,11 @@ class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         parts = []
         for key, value in _fields(record).items():
-            text = value if isinstance(value, str) else json.dumps(value, default=str)
+            text = (
+                value
+                if isinstance(value, str)
+                else json.dumps(value, default=str, separators=(",", ":"))
+            )
             if not text or any(c in text for c in ' "=\n\t'):
                 text = json.dumps(text)  # quoted and escaped: still one line
             parts.append(f"{key}={text}")

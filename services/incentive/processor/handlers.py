@@ -13,9 +13,9 @@ from collections.abc import Iterable, MutableMapping
 from planet.content.v1.events_pb2 import PostPublished
 from planet.exchange.v1.events_pb2 import KycVerified, TradeFeeCharged
 from planet.incentive.v1.engagement_pb2 import EngagementDeltas
+from planetkit.engagement_deltas import Delta, iter_deltas
 from planetkit.envelope import UndecodableEvent, decode
 from planetkit.weeks import iso_week_of_ms
-from planetkit.engagement_deltas import Delta, iter_deltas
 from services.incentive.processor.keys import (
     applied_deltas_key,
     creator_week_key,

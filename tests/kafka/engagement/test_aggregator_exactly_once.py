@@ -19,6 +19,7 @@ from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.incentive.v1.engagement_pb2 import EngagementDeltas
 from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
+from planetkit.engagement_deltas import iter_deltas
 from planetkit.envelope import decode, encode, wrap
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.replay import read_committed
@@ -30,7 +31,6 @@ from planetkit.topics import (
     with_suffix,
 )
 from planetkit.weeks import week_start_ms
-from planetkit.engagement_deltas import iter_deltas
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[3]

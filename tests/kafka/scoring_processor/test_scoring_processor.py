@@ -19,12 +19,12 @@ from planet.exchange.v1.events_pb2 import KycVerified, TradeFeeCharged
 from planet.incentive.v1.incentive_service_pb2 import GetWeeklyEstimateRequest, WeeklyEstimate
 from planet.incentive.v1.incentive_service_pb2_grpc import IncentiveServiceStub
 from planetkit import topics as registry
+from planetkit.engagement_deltas import encode_deltas
 from planetkit.envelope import encode, wrap
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
 from planetkit.topics import with_suffix
 from planetkit.weeks import iso_week_of_ms
-from planetkit.engagement_deltas import encode_deltas
 
 pytestmark = pytest.mark.kafka
 

@@ -444,3 +444,19 @@ def test_each_component_can_be_switched_off(key: str, name: str) -> None:
         "engagement-aggregator",
         "analytics",
     } - {name}
+
+
+def test_aggregators_have_grpc_readiness_and_liveness_probes(docs: list[Doc]) -> None:
+    aggregators = [w for w in workloads(docs) if component(w) == "engagement-aggregator"]
+    assert aggregators
+    for w in aggregators:
+        [c] = w["spec"]["template"]["spec"]["containers"]
+        port = {p["name"]: p["containerPort"] for p in c["ports"]}["health"]
+        env = env_of(c)
+        assert env["PLANET_AGGREGATOR_HEALTH_PORT"]["value"] == str(port)
+        assert env["PLANET_AGGREGATOR_HEALTH_HOST"]["value"] == "0.0.0.0"
+        # Readiness asks for the whole service (SERVING once restored and positioned);
+        # liveness and startup for "liveness", so a long restore is not a restart.
+        assert c["readinessProbe"]["grpc"] == {"port": port}
+        for probe in ("startupProbe", "livenessProbe"):
+            assert c[probe]["grpc"] == {"port": port, "service": "liveness"}, probe

@@ -6,9 +6,9 @@ import pytest
 
 from planet.content.v1.events_pb2 import PostPublished
 from planet.exchange.v1.events_pb2 import KycVerified, TradeFeeCharged
+from planetkit.engagement_deltas import encode_deltas
 from planetkit.envelope import UndecodableEvent, encode, wrap
 from planetkit.weeks import week_start_ms
-from planetkit.engagement_deltas import encode_deltas
 from services.incentive.processor.handlers import on_deltas, on_fee, on_kyc, on_post
 from services.incentive.processor.keys import creator_week_key, fees_key, posts_key
 from services.incentive.processor.state import CreatorWeek, Engagement, IdTally
