@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import cast
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -98,8 +99,12 @@ def payload_dict(message: Message) -> dict[str, object]:
     return cast(dict[str, object], _exact_ints(as_dict, descriptor))
 
 
+# One encoder for every row: json.dumps with arguments builds a new one per call.
+_ENCODER = json.JSONEncoder(separators=(",", ":"))
+
+
 def _dumps(payload: Mapping[str, object]) -> str:
-    return json.dumps(payload, separators=(",", ":"))
+    return _ENCODER.encode(payload)
 
 
 def _column(cls: DataClass, value: str, personal: Transform | None) -> str:
@@ -250,21 +255,29 @@ class Flattener:
         self, event: DomainEvent[Message], batch: EngagementBatch, record: Record,
         ingested_at_ms: int,
     ) -> Rows:
+        # The volume path: classes are looked up once per process (_engagement_plan), values
+        # shared by the whole batch are pseudonymised once per batch, and per event only the
+        # event id costs a fresh HMAC (creators repeat, and the pseudonymizer caches them).
         env = event.envelope
         try:
             engagement = list(iter_rows(batch))
         except ValueError as exc:
             raise UndecodableEvent(f"malformed EngagementBatch: {exc}") from None
+        plan = _engagement_plan()
+        pseudonymize = self._pseudonymize
+        consumer = batch.consumer_id
+        source = (_column(plan.source, env.source, None),
+                  _column(plan.source, env.source, pseudonymize))
+        aggregate = (_column(plan.consumer, consumer, None),
+                     _column(plan.consumer, consumer, pseudonymize))
         rows = Rows(operator=[], analyst=[])
-        event_class = _engagement_class("event_ids")
-        consumer_class = _engagement_class("consumer_id")
         for e in engagement:
             if not e.event_id:
                 raise UndecodableEvent(f"batch {batch.batch_id!r} has an event without an id")
             occurred_at_ms = _check_time(e.occurred_at_ms, f"event {e.event_id!r} occurred_at")
-            clear: dict[str, str | int] = {
+            clear: dict[str, object] = {
                 "batch_id": batch.batch_id,
-                "consumer_id": batch.consumer_id,
+                "consumer_id": consumer,
                 "item_id": e.item_id,
                 "creator_id": e.creator_id,
                 "kind": _kind_name(e.kind),
@@ -272,34 +285,49 @@ class Flattener:
                 "text_length": e.text_length,
                 "occurred_at_ms": e.occurred_at_ms,
             }
-            for personal, out in ((None, rows.operator), (self._pseudonymize, rows.analyst)):
+            for key in plan.dropped:
+                del clear[key]
+            hidden = dict(clear)
+            for key in plan.personal:
+                hidden[key] = pseudonymize(str(hidden[key]))
+            for n, (out, payload, personal) in enumerate((
+                (rows.operator, clear, None), (rows.analyst, hidden, pseudonymize),
+            )):
                 out.append(RawEventRow(
-                    event_id=_column(event_class, e.event_id, personal),
+                    event_id=_column(plan.event_id, e.event_id, personal),
                     event_type=ENGAGEMENT_EVENT_TYPE,
                     schema_version=env.schema_version,
-                    source=_column(_envelope_class("source"), env.source, personal),
-                    aggregate_id=_column(consumer_class, batch.consumer_id, personal),
+                    source=source[n],
+                    aggregate_id=aggregate[n],
                     aggregate_version=env.aggregate_version,
                     occurred_at_ms=occurred_at_ms,
                     topic=record.topic,
                     partition=record.partition,
                     offset=record.offset,
-                    payload_json=_dumps(_engagement_payload(clear, personal)),
+                    payload_json=_dumps(payload),
                     ingested_at_ms=ingested_at_ms,
                 ))
         return rows
 
 
-def _engagement_payload(
-    clear: Mapping[str, str | int], personal: Transform | None
-) -> dict[str, object]:
-    out: dict[str, object] = {}
-    for key, value in clear.items():
-        cls = _engagement_class(_ENGAGEMENT_KEYS[key])
-        if cls in NEVER_STORED:
-            continue
-        if cls is PERSONAL and personal is not None:
-            out[key] = personal(str(value))
-        else:
-            out[key] = value
-    return out
+@dataclass(frozen=True, slots=True)
+class _EngagementPlan:
+    """The classes an engagement row's parts take from the batch columns they come from."""
+
+    event_id: DataClass
+    consumer: DataClass
+    source: DataClass
+    personal: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+
+@lru_cache(maxsize=1)
+def _engagement_plan() -> _EngagementPlan:
+    classes = {key: _engagement_class(column) for key, column in _ENGAGEMENT_KEYS.items()}
+    return _EngagementPlan(
+        event_id=_engagement_class("event_ids"),
+        consumer=_engagement_class("consumer_id"),
+        source=_envelope_class("source"),
+        personal=tuple(k for k, cls in classes.items() if cls is PERSONAL),
+        dropped=tuple(k for k, cls in classes.items() if cls in NEVER_STORED),
+    )
