@@ -99,7 +99,7 @@ _FIELDS: dict[str, DataClass] = {
     "planet.content.v1.TradeIdea.target": PUBLIC,
     "planet.content.v1.TradeIdea.stop": PUBLIC,
     # Telemetry: one consumer's batch. Batch and event ids are scoped by the consumer id
-    # (gateway/telemetry.py: "<consumer>/<client id>"), so they embed it.
+    # (gateway/telemetry.py: "<len>:<consumer>/<client id>"), so they embed it.
     "planet.engagement.v1.EngagementBatch.batch_id": PERSONAL,
     "planet.engagement.v1.EngagementBatch.consumer_id": PERSONAL,
     "planet.engagement.v1.EngagementBatch.event_ids": PERSONAL,
