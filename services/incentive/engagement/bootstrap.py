@@ -12,6 +12,7 @@ from planetkit.kafka.producer import MAX_REQUEST_BYTES, make_producer
 from planetkit.topics import (
     DLQ_AGGREGATOR,
     ENGAGEMENT_BATCHES,
+    ENGAGEMENT_DEDUP,
     ENGAGEMENT_DEDUP_SNAPSHOT,
     ENGAGEMENT_DELTAS,
     Topic,
@@ -81,7 +82,14 @@ async def build(settings: AggregatorSettings) -> EngagementAggregator:
         OutputTopics(deltas.name, deltas.partitions, dedup.name, dead_letters.name),
         InputLog(consumer, batches.name, partitions),
         TransactionalOutput(producer, group),
-        SnapshotStore(bootstrap, group, batches.name, dedup.name, settings.dedup_horizon_weeks),
+        SnapshotStore(
+            bootstrap,
+            group,
+            batches.name,
+            dedup.name,
+            settings.dedup_horizon_weeks,
+            v1_topic=with_suffix(ENGAGEMENT_DEDUP, settings.topics.topic_suffix).name,
+        ),
         now_ms=now_ms,
         timer=time.perf_counter,
     )

@@ -193,3 +193,50 @@ async def test_the_process_reports_serving_once_restored_and_stops_cleanly_on_si
     restored = next(i for i, line in enumerate(lines) if 'msg="dedup memory restored"' in line)
     ready = next(i for i, line in enumerate(lines) if 'msg="aggregator ready"' in line)
     assert restored < ready
+
+
+async def test_a_group_left_by_the_v1_aggregator_is_migrated_from_the_v1_topic(
+    kafka_bootstrap: str, topic_suffix: str
+) -> None:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, WeekEventIds
+    from planetkit.kafka.admin import ensure_topics
+    from planetkit.topics import ENGAGEMENT_DEDUP, with_suffix
+    from services.incentive.engagement.adapters.snapshot_store import committed_positions
+
+    settings = settings_for(kafka_bootstrap, topic_suffix)
+    batches_t, deltas_t, _, _ = topics_of(settings)
+    v1 = with_suffix(ENGAGEMENT_DEDUP, topic_suffix)
+    consumer = "user-7"
+    p = partition_for(consumer, PARTITIONS)
+    old = batch_of(consumer, "old", ["seen-1", "seen-2"], "2026-W48")
+    aggregator = await build(settings)
+    await ensure_topics(kafka_bootstrap, [v1])
+    # What the v1 aggregator left: ids in its checkpoint topic, offsets without a position.
+    await produce(kafka_bootstrap, batches_t.name, [(old, None)])
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+    await producer.start()
+    cp = DedupCheckpoint(partition=p, accepted=[WeekEventIds(week="2026-W48",
+                                                             event_ids=["seen-1", "seen-2"])])
+    env = wrap(cp, event_id="v1", source="engagement-aggregator", aggregate_id=f"p{p}",
+               occurred_at_ms=0)
+    await producer.send_and_wait(v1.name, encode(env), key=f"p{p}".encode(), partition=p)
+    await producer.stop()
+    group = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=settings.group(),
+                             enable_auto_commit=False)
+    await group.start()
+    try:
+        group.assign([TopicPartition(batches_t.name, p)])
+        await group.commit({TopicPartition(batches_t.name, p): 1})
+    finally:
+        await group.stop()
+
+    # The client retries the old batch with one new event.
+    retry = batch_of(consumer, "retry", ["seen-1", "seen-2", "new-1"], "2026-W48")
+    await produce(kafka_bootstrap, batches_t.name, [(retry, None)])
+    stats = await aggregator.drain()
+    assert await views_counted(kafka_bootstrap, deltas_t.name) == Counter({consumer: 1})
+    assert stats.duplicates == 2 and stats.snapshots == 1
+    positions = await committed_positions(kafka_bootstrap, settings.group(), batches_t.name, [p])
+    assert positions[p] is not None and positions[p].generation == 1

@@ -27,8 +27,11 @@ from services.incentive.engagement.domain.snapshot import (
 
 async def committed_positions(
     bootstrap: str, group_id: str, input_topic: str, partitions: Sequence[int]
-) -> dict[int, SnapshotPosition]:
-    """The snapshot position each input partition's last committed offset carries."""
+) -> dict[int, SnapshotPosition | None]:
+    """The snapshot position each input partition's last committed offset carries.
+
+    None for a partition whose offset was committed without one (by the v1 aggregator).
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
     await admin.start()
     try:
@@ -36,12 +39,31 @@ async def committed_positions(
         committed = await admin.list_consumer_group_offsets(group_id, partitions=tps)
     finally:
         await admin.close()
-    positions = {}
+    positions: dict[int, SnapshotPosition | None] = {}
     for tp in tps:
         meta = committed.get(tp)
-        committed_meta = meta.metadata if meta is not None and meta.offset >= 0 else ""
-        positions[tp.partition] = decode_position(committed_meta)
+        if meta is not None and meta.offset >= 0 and not meta.metadata:
+            positions[tp.partition] = None  # committed by the v1 aggregator: no position
+        else:
+            committed_meta = meta.metadata if meta is not None and meta.offset >= 0 else ""
+            positions[tp.partition] = decode_position(committed_meta)
     return positions
+
+
+async def adopt_v1(
+    bootstrap: str, v1_topic: str, partitions: list[int], horizon_weeks: int
+) -> dict[int, DedupMemory]:
+    """Migration: the v1 aggregator's memory, by the retired full replay of its topic.
+
+    Run once per partition whose offsets the v1 aggregator committed; the partition's next
+    commit writes generation 1 of the snapshot, after which v1 is never read again.
+    """
+    memories = {p: DedupMemory(horizon_weeks) for p in partitions}
+    async for record in read_committed(bootstrap, v1_topic, partitions):
+        cp = decode(record.value, DedupCheckpoint).payload
+        for week_ids in cp.accepted:
+            memories[cp.partition].remember(week_ids.week, week_ids.event_ids)
+    return memories
 
 
 async def restore(
@@ -86,12 +108,30 @@ class SnapshotStore:
     input_topic: str
     dedup_topic: str
     horizon_weeks: int
+    # The retired uncompacted dedup topic, read once to migrate a v1 group.
+    v1_topic: str = ""
 
     async def restore(
         self, partitions: Sequence[int]
     ) -> tuple[dict[int, DedupMemory], dict[int, PartitionLedger], int]:
         """Memories and ledgers of ``partitions`` as of the last committed transaction."""
-        positions = await committed_positions(
+        found = await committed_positions(
             self.bootstrap, self.group_id, self.input_topic, partitions
         )
-        return await restore(self.bootstrap, self.dedup_topic, positions, self.horizon_weeks)
+        legacy = [p for p, position in found.items() if position is None]
+        positions = {p: position or SnapshotPosition(0, 0) for p, position in found.items()}
+        memories, ledgers, read = await restore(
+            self.bootstrap, self.dedup_topic, positions, self.horizon_weeks
+        )
+        if legacy:
+            if not self.v1_topic:
+                raise RuntimeError(
+                    f"partitions {legacy} were committed without a dedup position and no v1 "
+                    f"dedup topic is configured to migrate from"
+                )
+            adopted = await adopt_v1(self.bootstrap, self.v1_topic, legacy, self.horizon_weeks)
+            for p, memory in adopted.items():
+                memories[p] = memory
+                # Force generation 1 on the partition's next commit.
+                ledgers[p] = PartitionLedger(tail_ids=1 << 62)
+        return memories, ledgers, read
