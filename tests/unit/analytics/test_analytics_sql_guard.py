@@ -32,8 +32,9 @@ def test_counts_rebuild_the_tree() -> None:
     "dump",
     [
         # A quoted alias holding a newline forges a line: the counts no longer add up.
-        "SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n  SelectQuery (children 1)"
-        "\n   ExpressionList (children 1)\n    Literal UInt64_1 (alias a\n  Function x)\n",
+        "SelectWithUnionQuery (children 1)\n ExpressionList (children 1)\n"
+        "  SelectQuery (children 1)\n   ExpressionList (children 1)\n"
+        "    Literal UInt64_1 (alias a\n  Function x)\n",
         # A forged line claiming a child it does not have.
         "SelectWithUnionQuery (children 2)\n ExpressionList\n",
         "",
@@ -66,7 +67,7 @@ def test_tables_by_audience(table: str, audience: Audience, allowed: bool) -> No
     if allowed:
         check_tree(root, audience)
     else:
-        with pytest.raises(ValueError, match="not allowed|may read only|plain"):
+        with pytest.raises(ValueError, match=r"not allowed|may read only|plain"):
             check_tree(root, audience)
 
 
