@@ -47,8 +47,12 @@ class AnalyticsServiceServicer:
     """
 
     def Query(self, request, context):
-        """Run one read-only statement (SELECT, WITH, SHOW, DESCRIBE); anything else is
-        INVALID_ARGUMENT, as is a statement the engine rejects.
+        """Run one SELECT (WITH ... SELECT, UNION of selects) or DESCRIBE over the databases the
+        caller's role may read (analyst: planet; operator: planet and planet_ops). Anything
+        else, and a statement the engine rejects, is INVALID_ARGUMENT; a query stopped at a
+        limit (time, memory, rows read, result size, the caller's deadline) is
+        RESOURCE_EXHAUSTED; no verified caller is UNAUTHENTICATED, a caller without the analyst
+        or operator role PERMISSION_DENIED; an audit log that cannot be written UNAVAILABLE.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

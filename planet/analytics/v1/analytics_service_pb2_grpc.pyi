@@ -34,8 +34,12 @@ class AnalyticsServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> AnalyticsServiceAsyncStub: ...
     Query: _grpc.UnaryUnaryMultiCallable[_analytics_service_pb2.QueryRequest, _analytics_service_pb2.QueryResponse]
-    """Run one read-only statement (SELECT, WITH, SHOW, DESCRIBE); anything else is
-    INVALID_ARGUMENT, as is a statement the engine rejects.
+    """Run one SELECT (WITH ... SELECT, UNION of selects) or DESCRIBE over the databases the
+    caller's role may read (analyst: planet; operator: planet and planet_ops). Anything
+    else, and a statement the engine rejects, is INVALID_ARGUMENT; a query stopped at a
+    limit (time, memory, rows read, result size, the caller's deadline) is
+    RESOURCE_EXHAUSTED; no verified caller is UNAUTHENTICATED, a caller without the analyst
+    or operator role PERMISSION_DENIED; an audit log that cannot be written UNAVAILABLE.
     """
 
 @_typing.type_check_only
@@ -44,8 +48,12 @@ class AnalyticsServiceAsyncStub(AnalyticsServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     Query: _aio.UnaryUnaryMultiCallable[_analytics_service_pb2.QueryRequest, _analytics_service_pb2.QueryResponse]  # type: ignore[assignment]
-    """Run one read-only statement (SELECT, WITH, SHOW, DESCRIBE); anything else is
-    INVALID_ARGUMENT, as is a statement the engine rejects.
+    """Run one SELECT (WITH ... SELECT, UNION of selects) or DESCRIBE over the databases the
+    caller's role may read (analyst: planet; operator: planet and planet_ops). Anything
+    else, and a statement the engine rejects, is INVALID_ARGUMENT; a query stopped at a
+    limit (time, memory, rows read, result size, the caller's deadline) is
+    RESOURCE_EXHAUSTED; no verified caller is UNAUTHENTICATED, a caller without the analyst
+    or operator role PERMISSION_DENIED; an audit log that cannot be written UNAVAILABLE.
     """
 
 class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -57,8 +65,12 @@ class AnalyticsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _analytics_service_pb2.QueryRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_analytics_service_pb2.QueryResponse, _abc.Awaitable[_analytics_service_pb2.QueryResponse]]:
-        """Run one read-only statement (SELECT, WITH, SHOW, DESCRIBE); anything else is
-        INVALID_ARGUMENT, as is a statement the engine rejects.
+        """Run one SELECT (WITH ... SELECT, UNION of selects) or DESCRIBE over the databases the
+        caller's role may read (analyst: planet; operator: planet and planet_ops). Anything
+        else, and a statement the engine rejects, is INVALID_ARGUMENT; a query stopped at a
+        limit (time, memory, rows read, result size, the caller's deadline) is
+        RESOURCE_EXHAUSTED; no verified caller is UNAUTHENTICATED, a caller without the analyst
+        or operator role PERMISSION_DENIED; an audit log that cannot be written UNAVAILABLE.
         """
 
 def add_AnalyticsServiceServicer_to_server(servicer: AnalyticsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
