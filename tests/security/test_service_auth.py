@@ -1,0 +1,269 @@
+"""Issue 10, finding 4: every gRPC method of every service authenticates and authorizes its caller.
+
+Real services on loopback (content and analytics through their own bootstrap, against the
+real broker and engine; the incentive API server over dict tables), real grpc.aio calls. The
+methods are enumerated from the proto descriptors, so a new method fails here until it has
+a case: no credential and forged credentials are UNAUTHENTICATED, a caller or user the
+service does not allow is PERMISSION_DENIED, the right one is OK. Captured assertions are
+refused at another service (audience) and after their lifetime.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.protobuf import message_factory
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from pydantic import SecretStr
+
+from planet.analytics.v1 import analytics_service_pb2
+from planet.content.v1 import content_service_pb2
+from planet.content.v1 import events_pb2 as ev
+from planet.incentive.v1 import incentive_service_pb2
+from planetkit.service_auth_assertion import AssertionSigner, ServiceAuthSettings
+from planetkit.service_auth_dev import DevServiceAuth
+from planetkit.service_auth_keys import new_signing_key
+from planetkit.service_auth_server import load_verifier
+from planetkit.service_identities import ANALYTICS, CONTENT, GATEWAY, INCENTIVE
+from planetkit.settings import KafkaSettings, TopicSettings
+from services.analytics.bootstrap import start as start_analytics
+from services.analytics.settings import AnalyticsSettings
+from services.content.bootstrap import start as start_content
+from services.content.settings import ContentSettings
+from services.incentive.api.read_model import TableReadModel
+from services.incentive.api.server import IncentiveGrpcServer
+from services.incentive.api.servicer import IncentiveServicer
+
+pytestmark = pytest.mark.kafka
+
+SERVICES = {
+    CONTENT: content_service_pb2.DESCRIPTOR.services_by_name["ContentService"],
+    INCENTIVE: incentive_service_pb2.DESCRIPTOR.services_by_name["IncentiveService"],
+    ANALYTICS: analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"],
+}
+WEEK = "2026-W48"
+
+
+@dataclass(frozen=True)
+class As:
+    """Who signs a call: the calling service, the end user and their roles."""
+
+    service: str
+    user_id: str
+    roles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Case:
+    """A request, who may send it, and who must be refused (None: every service may)."""
+
+    request: Callable[[], Message]
+    allowed: As
+    denied: As | None
+
+
+def _post(creator: str) -> content_service_pb2.PublishPostRequest:
+    return content_service_pb2.PublishPostRequest(
+        request_id=f"req-{creator}", creator_id=creator, kind=ev.POST_KIND_SHORT, body="gm")
+
+
+# One case per method; test_every_method_has_a_case keeps this table complete.
+CASES: dict[str, Case] = {
+    # Only the creator publishes, and only through the gateway.
+    "/planet.content.v1.ContentService/PublishPost": Case(
+        lambda: _post("alice"), As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    # Published posts are readable by any authenticated service, for any user.
+    "/planet.content.v1.ContentService/GetPost": Case(
+        lambda: content_service_pb2.GetPostRequest(post_id="post_nope"),
+        As(INCENTIVE, ""), None),
+    # Authors are resolved for telemetry, which only the gateway ingests.
+    "/planet.content.v1.ContentService/ResolveAuthors": Case(
+        lambda: content_service_pb2.ResolveAuthorsRequest(item_ids=["post_nope"]),
+        As(GATEWAY, "bob"), As(ANALYTICS, "bob")),
+    # A creator's estimate: the creator, or an operator/admin.
+    "/planet.incentive.v1.IncentiveService/GetWeeklyEstimate": Case(
+        lambda: incentive_service_pb2.GetWeeklyEstimateRequest(creator_id="alice", week=WEEK),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    # Analyst SQL only through the gateway (the analyst role itself: the servicer's test).
+    "/planet.analytics.v1.AnalyticsService/Query": Case(
+        lambda: analytics_service_pb2.QueryRequest(sql="SELECT 1"),
+        As(GATEWAY, "ann", ("analyst",)), As(CONTENT, "ann", ("analyst",))),
+}
+
+
+@dataclass
+class Stack:
+    auth: DevServiceAuth
+    addresses: dict[str, str]
+
+
+@pytest.fixture
+async def stack(
+    tmp_path: Path, kafka_bootstrap: str, topic_suffix: str
+) -> AsyncIterator[Stack]:
+    auth = DevServiceAuth.create(tmp_path / "keys")
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
+    topics = TopicSettings(topic_suffix=topic_suffix)
+
+    def settings(identity: str) -> ServiceAuthSettings:
+        # No skew tolerance, so a 1 s assertion is stale within a second or two.
+        return ServiceAuthSettings(trust_file=auth.keyring.trust_file, clock_skew_s=0)
+
+    content = await start_content(ContentSettings(
+        grpc_port=0, shutdown_grace_s=0, auth=settings(CONTENT), kafka=kafka, topics=topics))
+    incentive = IncentiveGrpcServer(
+        IncentiveServicer(TableReadModel(creator_weeks={}, posts={}, fees={}, kyc={},
+                                         posts_partitions=1), lambda: 0),
+        "127.0.0.1:0", load_verifier(INCENTIVE, settings(INCENTIVE)))
+    await incentive.start()
+    analytics = await start_analytics(AnalyticsSettings(
+        grpc_port=0, chdb_path=str(tmp_path / "chdb"), group_id=f"analytics-{topic_suffix}",
+        shutdown_grace_s=0, auth=settings(ANALYTICS), kafka=kafka, topics=topics,
+        pseudonym_key=SecretStr("service-auth-test-pseudonym-key-32-bytes")))
+    try:
+        yield Stack(auth, {CONTENT: f"127.0.0.1:{content.port}",
+                           INCENTIVE: f"127.0.0.1:{incentive.port}",
+                           ANALYTICS: f"127.0.0.1:{analytics.port}"})
+    finally:
+        await analytics.stop()
+        await incentive.stop(0)
+        await content.stop()
+
+
+def _methods() -> list[tuple[str, str]]:
+    return [(callee, f"/{service.full_name}/{method.name}")
+            for callee, service in SERVICES.items() for method in service.methods]
+
+
+def _classes(path: str) -> tuple[type[Message], type[Message]]:
+    service_name, method_name = path.strip("/").split("/")
+    [service] = [s for s in SERVICES.values() if s.full_name == service_name]
+    method = service.methods_by_name[method_name]
+    return (message_factory.GetMessageClass(method.input_type),
+            message_factory.GetMessageClass(method.output_type))
+
+
+async def _call(
+    stack: Stack, callee: str, path: str, metadata: Any = None
+) -> tuple[grpc.StatusCode, str]:
+    request_class, response_class = _classes(path)
+    request = CASES[path].request()
+    assert isinstance(request, request_class)
+    async with grpc.aio.insecure_channel(stack.addresses[callee]) as channel:
+        call = channel.unary_unary(path, request_serializer=request_class.SerializeToString,
+                                   response_deserializer=response_class.FromString)
+        try:
+            await call(request, metadata=metadata, timeout=30)
+        except grpc.aio.AioRpcError as exc:
+            return exc.code(), exc.details() or ""
+    return grpc.StatusCode.OK, ""
+
+
+def _signed(stack: Stack, callee: str, who: As) -> tuple[tuple[str, str]]:
+    return stack.auth.metadata(callee, who.user_id, who.roles, as_=who.service)
+
+
+# Answers of an allowed call that prove it got past authentication and authorization.
+PAST_AUTH = {grpc.StatusCode.OK, grpc.StatusCode.NOT_FOUND}
+METHODS = _methods()
+IDS = [path.rsplit(".", 1)[1] for _, path in METHODS]
+
+
+def test_every_method_has_a_case() -> None:
+    assert sorted(CASES) == sorted(path for _, path in METHODS)
+
+
+@pytest.mark.parametrize(("callee", "path"), METHODS, ids=IDS)
+async def test_every_method_checks_who_calls(stack: Stack, callee: str, path: str) -> None:
+    case = CASES[path]
+    code, details = await _call(stack, callee, path)
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "no service assertion" in details
+
+    code, details = await _call(stack, callee, path, (("authorization", "Bearer not.a.jwt"),))
+    assert code == grpc.StatusCode.UNAUTHENTICATED, details
+
+    # Signed by a key no trust file lists, under a trusted identity and a made-up key id.
+    stranger = AssertionSigner(GATEWAY, new_signing_key(GATEWAY), 30)
+    code, details = await _call(stack, callee, path,
+                                stranger.metadata(callee, case.allowed.user_id, ()))
+    assert code == grpc.StatusCode.UNAUTHENTICATED, details
+
+    # A trusted service's own key, claiming to be the gateway.
+    impostor = AssertionSigner(GATEWAY, stack.auth.keyring.signing_key(ANALYTICS), 30)
+    code, details = await _call(stack, callee, path,
+                                impostor.metadata(callee, case.allowed.user_id, ()))
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "unknown caller or key" in details
+
+    if case.denied is not None:
+        code, details = await _call(stack, callee, path, _signed(stack, callee, case.denied))
+        assert code == grpc.StatusCode.PERMISSION_DENIED and details, details
+
+    code, details = await _call(stack, callee, path, _signed(stack, callee, case.allowed))
+    assert code in PAST_AUTH, (code, details)
+
+
+async def test_an_assertion_for_content_is_refused_by_incentive(stack: Stack) -> None:
+    captured = _signed(stack, CONTENT, As(GATEWAY, "alice"))
+    path = "/planet.incentive.v1.IncentiveService/GetWeeklyEstimate"
+    code, details = await _call(stack, INCENTIVE, path, captured)
+    assert code == grpc.StatusCode.UNAUTHENTICATED
+    assert "not addressed to 'incentive'" in details
+
+
+async def test_a_captured_assertion_is_refused_after_its_lifetime(stack: Stack) -> None:
+    signer = AssertionSigner(GATEWAY, stack.auth.keyring.signing_key(GATEWAY), lifetime_s=1)
+    captured = signer.metadata(INCENTIVE, "alice", ())
+    path = "/planet.incentive.v1.IncentiveService/GetWeeklyEstimate"
+    assert (await _call(stack, INCENTIVE, path, captured))[0] == grpc.StatusCode.OK
+    deadline = time.monotonic() + 10
+    while True:
+        code, details = await _call(stack, INCENTIVE, path, captured)
+        if code != grpc.StatusCode.OK or time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    assert code == grpc.StatusCode.UNAUTHENTICATED and "expired" in details
+
+
+async def test_operators_see_any_estimate(stack: Stack) -> None:
+    path = "/planet.incentive.v1.IncentiveService/GetWeeklyEstimate"
+    code, _ = await _call(stack, INCENTIVE, path,
+                          _signed(stack, INCENTIVE, As(GATEWAY, "olga", ("operator",))))
+    assert code == grpc.StatusCode.OK
+
+
+async def test_a_service_acting_for_itself_cannot_publish_or_see_estimates(stack: Stack) -> None:
+    for callee, path in [(CONTENT, "/planet.content.v1.ContentService/PublishPost"),
+                         (INCENTIVE, "/planet.incentive.v1.IncentiveService/GetWeeklyEstimate")]:
+        code, _ = await _call(stack, callee, path, _signed(stack, callee, As(GATEWAY, "")))
+        assert code == grpc.StatusCode.PERMISSION_DENIED, path
+
+
+async def test_health_answers_without_credentials(stack: Stack) -> None:
+    for address in stack.addresses.values():
+        async with grpc.aio.insecure_channel(address) as channel:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=""), timeout=10)
+        assert reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+async def test_not_found_echoes_a_bounded_id(stack: Stack) -> None:
+    huge = "p" * 16 * 1024
+    async with grpc.aio.insecure_channel(stack.addresses[CONTENT]) as channel:
+        call = channel.unary_unary(
+            "/planet.content.v1.ContentService/GetPost",
+            request_serializer=content_service_pb2.GetPostRequest.SerializeToString,
+            response_deserializer=content_service_pb2.Post.FromString)
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await call(content_service_pb2.GetPostRequest(post_id=huge), timeout=10,
+                       metadata=_signed(stack, CONTENT, As(GATEWAY, "bob")))
+    assert caught.value.code() == grpc.StatusCode.NOT_FOUND
+    assert len(caught.value.details() or "") < 200 and "16384 characters" in (
+        caught.value.details() or "")
