@@ -16,15 +16,18 @@ from devstack import health
 from devstack.stack import ROOT, Stack, free_port
 from planet.incentive.v1 import incentive_service_pb2 as pb
 from planet.incentive.v1 import incentive_service_pb2_grpc as rpc
+from planetkit.service_identities import INCENTIVE
 from services.analytics.domain.pseudonyms import Pseudonymizer
 
 pytestmark = [pytest.mark.system, pytest.mark.kafka]
 
 
-def grpc_estimate(addr: str, creator: str) -> tuple[int, ...]:
+def grpc_estimate(stack: Stack, addr: str, creator: str) -> tuple[int, ...]:
+    # Signed with the stack's gateway key for an operator, as the gateway would.
+    metadata = stack.service_auth.metadata(INCENTIVE, "ops", ["operator"])
     with grpc.insecure_channel(addr) as channel:
         e = rpc.IncentiveServiceStub(channel).GetWeeklyEstimate(
-            pb.GetWeeklyEstimateRequest(creator_id=creator), timeout=5)
+            pb.GetWeeklyEstimateRequest(creator_id=creator), timeout=5, metadata=metadata)
     return (e.posts, e.views, e.dwell_seconds, e.interactions, e.engaged_consumers,
             e.score_milli)
 
@@ -41,7 +44,7 @@ def test_a_fresh_processor_replaying_the_topics_reaches_the_same_aggregates(
     last = creators[-1]
     eventually(lambda: estimate(api, last), lambda e: e["views"] == 4)
     live = f"127.0.0.1:{stack.ports.incentive}"
-    expected = {c: grpc_estimate(live, c) for c in creators}
+    expected = {c: grpc_estimate(stack, live, c) for c in creators}
 
     # A second processor with no state of its own (new app id: new group, new changelogs)
     # rebuilds everything from the same topics.
@@ -56,7 +59,7 @@ def test_a_fresh_processor_replaying_the_topics_reaches_the_same_aggregates(
     try:
         assert health.wait_for(lambda: health.grpc_serving(f"127.0.0.1:{port}"), 120,
                                lambda: proc.poll() is None)
-        replayed = eventually(lambda: {c: grpc_estimate(f"127.0.0.1:{port}", c)
+        replayed = eventually(lambda: {c: grpc_estimate(stack, f"127.0.0.1:{port}", c)
                                        for c in creators},
                               lambda r: r == expected, timeout_s=90)
         assert replayed == expected

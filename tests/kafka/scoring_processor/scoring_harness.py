@@ -17,6 +17,10 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from planetkit.service_auth_client import SigningInterceptor
+from planetkit.service_auth_dev import DevServiceAuth
+from planetkit.service_identities import INCENTIVE
+
 REPO = Path(__file__).resolve().parents[3]
 T = TypeVar("T")
 
@@ -34,7 +38,10 @@ class ProcessorProcess:
         self.grpc_port = free_port()
         self.data_dir = workdir / "state"
         self.log_path = workdir / "processor.log"
+        # The processor trusts these keys; the tests call it as the gateway does.
+        self.service_auth = DevServiceAuth.create(workdir / "service-auth")
         self.env = {
+            **self.service_auth.env(INCENTIVE),
             **os.environ,
             "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
             "PLANET_TOPIC_SUFFIX": suffix,
@@ -51,6 +58,10 @@ class ProcessorProcess:
     @property
     def address(self) -> str:
         return f"127.0.0.1:{self.grpc_port}"
+
+    def signing(self) -> SigningInterceptor:
+        """Signs calls as the gateway for an operator (who may see every creator)."""
+        return self.service_auth.interceptor(INCENTIVE, "olga", ["operator"])
 
     def start(self) -> None:
         log = self.log_path.open("ab")

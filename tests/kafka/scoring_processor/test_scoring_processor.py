@@ -89,8 +89,8 @@ async def events(kafka_bootstrap: str, topic_suffix: str) -> AsyncIterator[Event
     await producer.stop()
 
 
-async def estimate(address: str, creator: str, week: str) -> WeeklyEstimate | None:
-    async with grpc.aio.insecure_channel(address) as channel:
+async def estimate(p: ProcessorProcess, creator: str, week: str) -> WeeklyEstimate | None:
+    async with grpc.aio.insecure_channel(p.address, interceptors=[p.signing()]) as channel:
         stub = IncentiveServiceStub(channel)  # type: ignore[misc]
         try:
             return await stub.GetWeeklyEstimate(  # type: ignore[no-any-return]
@@ -110,7 +110,7 @@ async def wait_for(
     p: ProcessorProcess, creator: str, week: str, want: tuple[int, ...], s: float = 60
 ) -> None:
     async def fetch() -> tuple[int, ...] | None:
-        return summary(await estimate(p.address, creator, week))
+        return summary(await estimate(p, creator, week))
 
     await poll_until(fetch, lambda got: got == want, s, f"estimate never became {want}")
 
@@ -191,7 +191,7 @@ async def test_kill9_mid_stream_then_state_wipe_counts_every_event_exactly_once(
                 await asyncio.sleep(pause_s)  # keep the stream going while we kill the worker
 
     async def posts_seen() -> int:
-        e = await estimate(processor.address, creator, events.week)
+        e = await estimate(processor, creator, events.week)
         return e.posts if e else 0
 
     await stream(0, 100, 0)

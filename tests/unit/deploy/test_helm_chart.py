@@ -18,9 +18,13 @@ CI_VALUES = ROOT / "deploy" / "k8s" / "ci-values.yaml"
 # Offline rendering assumes Kubernetes 1.20; the chart's floor is 1.27 (native gRPC probes).
 KUBE_VERSION = "1.27.0"
 JWT_SECRET_NAME = "planet-gateway-jwt"
+SERVICE_KEY_SECRET = "planet-gateway-service-key"
+TRUST_SECRET = "planet-service-trust"
 REQUIRED = {
     "kafka.bootstrapServers": "planet-kafka-bootstrap.kafka.svc:9092",
     "gateway.jwtSecretName": JWT_SECRET_NAME,
+    "gateway.serviceKeySecretName": SERVICE_KEY_SECRET,
+    "serviceAuth.trustSecretName": TRUST_SECRET,
 }
 GRPC_PORTS = {"content": 50051, "incentive": 50052, "analytics": 50053}
 SCHEMA_ERROR = "values don't meet the specifications of the schema"
@@ -203,6 +207,54 @@ def test_gateway_config_comes_from_the_release(default_docs: list[Doc]) -> None:
     services = {s["metadata"]["name"]: s for s in of_kind(default_docs, "Service")}
     assert [p["port"] for p in services["planet-content"]["spec"]["ports"]] == [50051]
     assert [p["port"] for p in services["planet-incentive"]["spec"]["ports"]] == [50052]
+
+
+@pytest.mark.parametrize(
+    ("kind", "name", "prefix"),
+    [("Deployment", "planet-content", "CONTENT"),
+     ("StatefulSet", "planet-incentive", "INCENTIVE"),
+     ("StatefulSet", "planet-analytics", "ANALYTICS")],
+)
+def test_grpc_services_listen_in_the_pod_and_verify_callers_from_a_secret(
+    default_docs: list[Doc], kind: str, name: str, prefix: str
+) -> None:
+    workload = named(default_docs, kind, name)
+    [container] = workload["spec"]["template"]["spec"]["containers"]
+    env = env_of(container)
+    # The code binds loopback by default; inside the pod the Service must reach it.
+    assert env[f"PLANET_{prefix}_GRPC_HOST"]["value"] == "0.0.0.0"
+    trust_file = Path(env["PLANET_SERVICE_AUTH_TRUST_FILE"]["value"])
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "service-auth"]
+    assert mount["readOnly"] is True and trust_file.parent == Path(mount["mountPath"])
+    [volume] = [v for v in workload["spec"]["template"]["spec"]["volumes"]
+                if v["name"] == "service-auth"]
+    assert volume["secret"]["secretName"] == TRUST_SECRET
+    assert [i["path"] for i in volume["secret"]["items"]] == [trust_file.name]
+
+
+def test_gateway_signs_calls_with_its_own_key_from_a_secret(default_docs: list[Doc]) -> None:
+    workload = named(default_docs, "Deployment", "planet-gateway")
+    container = the_container(default_docs, "Deployment", "planet-gateway")
+    env = env_of(container)
+    assert env["PLANET_GATEWAY_HOST"]["value"] == "0.0.0.0"
+    assert env["PLANET_GATEWAY_ANALYTICS_ADDR"]["value"] == "planet-analytics:50053"
+    assert 1 <= int(env["PLANET_SERVICE_AUTH_LIFETIME_S"]["value"]) <= 60
+    key_file = Path(env["PLANET_SERVICE_AUTH_KEY_FILE"]["value"])
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "service-key"]
+    assert mount["readOnly"] is True and key_file.parent == Path(mount["mountPath"])
+    [volume] = [v for v in workload["spec"]["template"]["spec"]["volumes"]
+                if v["name"] == "service-key"]
+    assert volume["secret"]["secretName"] == SERVICE_KEY_SECRET
+    assert volume["secret"]["defaultMode"] == 0o440
+    # Only the gateway calls other services, so only it holds a private key.
+    for w in workloads(default_docs):
+        if w["metadata"]["name"] != "planet-gateway":
+            assert all(v["name"] != "service-key" for v in w["spec"]["template"]["spec"]["volumes"])
+
+
+def test_service_auth_lifetime_is_bounded() -> None:
+    error = render_error({"serviceAuth.assertionLifetimeSeconds": "3600"})
+    assert SCHEMA_ERROR in error and "/serviceAuth/assertionLifetimeSeconds" in error
 
 
 def test_jwt_secret_comes_from_a_secret_key_ref(docs: list[Doc]) -> None:

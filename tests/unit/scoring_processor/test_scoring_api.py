@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import grpc
 import pytest
 
 from planet.incentive.v1.incentive_service_pb2 import GetWeeklyEstimateRequest
 from planet.incentive.v1.incentive_service_pb2_grpc import IncentiveServiceStub
+from planetkit.service_auth_dev import DevServiceAuth
+from planetkit.service_auth_server import load_verifier
+from planetkit.service_identities import INCENTIVE
 from planetkit.weeks import week_start_ms
 from services.incentive.api.read_model import TableReadModel
 from services.incentive.api.server import IncentiveGrpcServer
@@ -20,7 +24,7 @@ W = "2026-W48"
 
 
 @pytest.fixture
-async def stub() -> AsyncIterator[IncentiveServiceStub]:
+async def stub(tmp_path: Path) -> AsyncIterator[IncentiveServiceStub]:
     cw = CreatorWeek().apply({"u1": Engagement(3, 100, 2), "u2": Engagement(1, 50, 0)})
     model = TableReadModel(
         creator_weeks={creator_week_key("c1", W): cw.encode()},
@@ -35,11 +39,16 @@ async def stub() -> AsyncIterator[IncentiveServiceStub]:
         kyc={"u1": encode_kyc(1)},
         posts_partitions=4,
     )
+    auth = DevServiceAuth.create(tmp_path / "keys")
     server = IncentiveGrpcServer(
-        IncentiveServicer(model, lambda: week_start_ms(W) + 1000), "127.0.0.1:0"
+        IncentiveServicer(model, lambda: week_start_ms(W) + 1000), "127.0.0.1:0",
+        load_verifier(INCENTIVE, auth.settings(INCENTIVE)),
     )
     await server.start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+    # Calls made by the gateway for an operator, who may see any creator's estimate.
+    signing = auth.interceptor(INCENTIVE, "olga", ["operator"])
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}",
+                                         interceptors=[signing]) as channel:
         yield IncentiveServiceStub(channel)  # type: ignore[misc]
     await server.stop(0)
 

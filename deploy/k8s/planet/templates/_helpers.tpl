@@ -223,3 +223,30 @@ spec:
     matchLabels:
       {{- include "planet.selectorLabels" . | nindent 6 }}
 {{- end -}}
+
+{{/* Where every gRPC service reads the trust file (callers' public keys) from. */}}
+{{- define "planet.trustDir" -}}/etc/planet/service-auth{{- end -}}
+
+{{/* A gRPC service: listen on every pod address, and verify callers against the trust file. */}}
+{{- define "planet.grpcServerEnv" -}}
+- name: PLANET_{{ .prefix }}_GRPC_HOST
+  value: "0.0.0.0"
+- name: PLANET_SERVICE_AUTH_TRUST_FILE
+  value: {{ printf "%s/%s" (include "planet.trustDir" .) .root.Values.serviceAuth.trustSecretKey | quote }}
+{{- end -}}
+
+{{- define "planet.trustVolumeMount" -}}
+- name: service-auth
+  mountPath: {{ include "planet.trustDir" . }}
+  readOnly: true
+{{- end -}}
+
+{{- define "planet.trustVolume" -}}
+- name: service-auth
+  secret:
+    secretName: {{ required "serviceAuth.trustSecretName is required: an existing Secret holding the trust file of the calling services' public keys (deploy/k8s/README.md, 'Service keys')" .root.Values.serviceAuth.trustSecretName | quote }}
+    defaultMode: 0440
+    items:
+      - key: {{ .root.Values.serviceAuth.trustSecretKey | quote }}
+        path: {{ .root.Values.serviceAuth.trustSecretKey | quote }}
+{{- end -}}
