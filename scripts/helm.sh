@@ -3,7 +3,7 @@
 #
 #   scripts/helm.sh install   build Helm $HELM_VERSION with `go install` into .local/bin (skip if present)
 #   scripts/helm.sh lint      install if needed, then `helm lint --strict` and `helm template` the chart
-#                             with its default values (plus the two required ones) and with
+#                             with its default values (plus the required ones) and with
 #                             deploy/k8s/ci-values.yaml (everything on)
 #   scripts/helm.sh path      print the path of the helm binary (after installing it if needed)
 #
@@ -56,9 +56,14 @@ lint_chart() {
   [ -f "$ci_values" ] || die "no CI values file at $ci_values"
   out="$(mktemp -d)"
   trap 'rm -rf "$out"' EXIT
-  # The chart's two required values (no defaults); any placeholder renders.
+  # The chart's required values (no defaults); any placeholder renders.
   local req=(--set kafka.bootstrapServers=kafka-bootstrap.kafka.svc:9092
-             --set gateway.jwtSecretName=planet-gateway-jwt)
+             --set gateway.serviceKeySecretName=planet-gateway-service-key
+             --set serviceAuth.trustSecretName=planet-service-trust
+             --set gateway.identityProvider.issuer=https://id.exchange.example
+             --set gateway.identityProvider.audience=planet-api
+             --set gateway.identityProvider.jwksUrl=https://id.exchange.example/.well-known/jwks.json
+             --set analytics.pseudonymKeySecretName=planet-analytics-pseudonym-key)
   local kv=(--kube-version "$kube_version")
   log "helm lint (default values)"
   "$helm" lint --strict "$chart" "${kv[@]}" "${req[@]}"

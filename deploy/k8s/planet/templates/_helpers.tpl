@@ -250,3 +250,20 @@ spec:
       - key: {{ .root.Values.serviceAuth.trustSecretKey | quote }}
         path: {{ .root.Values.serviceAuth.trustSecretKey | quote }}
 {{- end -}}
+
+
+{{/*
+A Kubernetes memory quantity ("2Gi", "1500M", "1e9", 2147483648) in bytes, as a float string,
+for the chart's own arithmetic; the schema has already checked its shape.
+*/}}
+{{- define "planet.memoryBytes" -}}
+{{- $q := toString . -}}
+{{- $units := dict "Ki" 1024.0 "Mi" 1048576.0 "Gi" 1073741824.0 "Ti" 1099511627776.0 "Pi" 1125899906842624.0 "Ei" 1152921504606846976.0 "k" 1000.0 "M" 1000000.0 "G" 1000000000.0 "T" 1000000000000.0 "P" 1000000000000000.0 "E" 1000000000000000000.0 "m" 0.001 -}}
+{{- $bytes := "" -}}
+{{- range $suffix := list "Ki" "Mi" "Gi" "Ti" "Pi" "Ei" "k" "M" "G" "T" "P" "E" "m" -}}
+{{- if and (not $bytes) (hasSuffix $suffix $q) -}}
+{{- $bytes = mulf (float64 (trimSuffix $suffix $q)) (get $units $suffix) | toString -}}
+{{- end -}}
+{{- end -}}
+{{- $bytes | default (float64 $q | toString) -}}
+{{- end -}}
