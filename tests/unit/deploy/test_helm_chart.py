@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import os
 import subprocess
 from collections.abc import Iterator
@@ -10,6 +12,13 @@ from typing import Any
 
 import pytest
 import yaml
+from pydantic import AliasChoices
+from pydantic_settings import BaseSettings
+
+from gateway.settings import GatewaySettings
+from planetkit.analytics.store import QueryLimits
+from planetkit.settings import KafkaSettings, TopicSettings
+from services.analytics.settings import AnalyticsSettings, query_limits
 
 ROOT = Path(__file__).resolve().parents[3]
 HELM = ROOT / ".local" / "bin" / "helm"
@@ -17,15 +26,26 @@ CHART = ROOT / "deploy" / "k8s" / "planet"
 CI_VALUES = ROOT / "deploy" / "k8s" / "ci-values.yaml"
 # Offline rendering assumes Kubernetes 1.20; the chart's floor is 1.27 (native gRPC probes).
 KUBE_VERSION = "1.27.0"
-JWT_SECRET_NAME = "planet-gateway-jwt"
 SERVICE_KEY_SECRET = "planet-gateway-service-key"
 TRUST_SECRET = "planet-service-trust"
-REQUIRED = {
+PSEUDONYM_SECRET = "planet-analytics-pseudonym-key"
+ISSUER = "https://id.exchange.example"
+AUDIENCE = "planet-api"
+JWKS_URL = "https://id.exchange.example/.well-known/jwks.json"
+# Required values the schema refuses when absent (it runs before any template).
+SCHEMA_REQUIRED = {
     "kafka.bootstrapServers": "planet-kafka-bootstrap.kafka.svc:9092",
-    "gateway.jwtSecretName": JWT_SECRET_NAME,
     "gateway.serviceKeySecretName": SERVICE_KEY_SECRET,
     "serviceAuth.trustSecretName": TRUST_SECRET,
 }
+# Required values whose absence a template refuses, naming the value and what it is.
+TEMPLATE_REQUIRED = {
+    "gateway.identityProvider.issuer": ISSUER,
+    "gateway.identityProvider.audience": AUDIENCE,
+    "gateway.identityProvider.jwksUrl": JWKS_URL,
+    "analytics.pseudonymKeySecretName": PSEUDONYM_SECRET,
+}
+REQUIRED = {**SCHEMA_REQUIRED, **TEMPLATE_REQUIRED}
 GRPC_PORTS = {"content": 50051, "incentive": 50052, "analytics": 50053}
 SCHEMA_ERROR = "values don't meet the specifications of the schema"
 
@@ -60,15 +80,20 @@ def helm_template(
 
 
 def render(sets: dict[str, str] | None = None, files: list[Path] | None = None) -> list[Doc]:
-    """The rendered objects; fails the test with Helm's message if rendering fails."""
-    result = helm_template(sets, files)
+    """The rendered objects; fails the test with Helm's message if rendering fails.
+
+    A values file is taken as complete (ci-values.yaml sets every required value itself);
+    without one, REQUIRED fills in the values that have no default."""
+    result = helm_template(sets, files, required=not files)
     assert result.returncode == 0, result.stderr
     return [d for d in yaml.safe_load_all(result.stdout) if d]
 
 
-def render_error(sets: dict[str, str], *, required: bool = True) -> str:
+def render_error(
+    sets: dict[str, str], *, required: bool = True, files: list[Path] | None = None
+) -> str:
     """Helm's error for values that must not render."""
-    result = helm_template(sets, required=required)
+    result = helm_template(sets, files, required=required)
     assert result.returncode != 0, f"rendered although it should not: {sets}"
     return result.stderr
 
@@ -257,12 +282,9 @@ def test_service_auth_lifetime_is_bounded() -> None:
     assert SCHEMA_ERROR in error and "/serviceAuth/assertionLifetimeSeconds" in error
 
 
-def test_jwt_secret_comes_from_a_secret_key_ref(docs: list[Doc]) -> None:
-    env = env_of(the_container(docs, "Deployment", "planet-gateway"))
-    jwt = env["PLANET_GATEWAY_JWT_SECRET"]
-    assert "value" not in jwt
-    assert jwt["valueFrom"]["secretKeyRef"]["name"] == JWT_SECRET_NAME
-    # The chart creates no Secret of its own unless given clickhouse.url.
+def test_the_chart_creates_no_secret_of_its_own(docs: list[Doc]) -> None:
+    # Every credential is an SRE-created Secret the chart only references (unless given
+    # clickhouse.url, tested below).
     assert of_kind(docs, "Secret") == []
 
 
@@ -270,7 +292,8 @@ def test_no_secret_value_appears_in_any_environment(docs: list[Doc]) -> None:
     for w in workloads(docs):
         for c in containers(w):
             for name, var in env_of(c).items():
-                if any(word in name for word in ("SECRET", "PASSWORD", "TOKEN", "CLICKHOUSE_URL")):
+                credential = name.endswith(("_SECRET", "_PASSWORD", "_TOKEN", "_KEY"))
+                if credential or name == "CLICKHOUSE_URL":
                     assert "value" not in var and "secretKeyRef" in var["valueFrom"], name
 
 
@@ -427,7 +450,14 @@ def test_pod_disruption_budgets_only_where_replicas_exceed_one(
 ) -> None:
     for docs in (default_docs, ci_docs):
         budgets = {p["metadata"]["name"] for p in of_kind(docs, "PodDisruptionBudget")}
-        many = {w["metadata"]["name"] for w in workloads(docs) if w["spec"]["replicas"] > 1}
+        # Under an autoscaler the Deployment has no replica count; its floor is minReplicas.
+        floors = {h["spec"]["scaleTargetRef"]["name"]: h["spec"]["minReplicas"]
+                  for h in of_kind(docs, "HorizontalPodAutoscaler")}
+        many = {
+            w["metadata"]["name"]
+            for w in workloads(docs)
+            if w["spec"].get("replicas", floors.get(w["metadata"]["name"], 0)) > 1
+        }
         assert budgets == many
     assert of_kind(render({"gateway.replicas": "1"}), "PodDisruptionBudget") == []
 
@@ -466,7 +496,7 @@ def test_schema_rejects_invalid_values(sets: dict[str, str], where: str) -> None
     assert SCHEMA_ERROR in error and where in error
 
 
-@pytest.mark.parametrize("missing", sorted(REQUIRED))
+@pytest.mark.parametrize("missing", sorted(SCHEMA_REQUIRED))
 def test_required_values_have_no_default(missing: str) -> None:
     present = {k: v for k, v in REQUIRED.items() if k != missing}
     error = render_error(present, required=False)
@@ -485,8 +515,12 @@ def test_required_values_have_no_default(missing: str) -> None:
 )
 def test_each_component_can_be_switched_off(key: str, name: str) -> None:
     sets = {f"{key}.enabled": "false"}
+    # What only the switched-off component needs may then be left out.
     if key == "gateway":
-        sets["gateway.jwtSecretName"] = ""
+        sets |= {k: "" for k in TEMPLATE_REQUIRED if k.startswith("gateway.")}
+        sets["gateway.serviceKeySecretName"] = ""
+    if key == "analytics":
+        sets["analytics.pseudonymKeySecretName"] = ""
     docs = render(sets)
     assert [d for d in docs if component(d) == name] == []
     assert {component(w) for w in workloads(docs)} == {
@@ -512,3 +546,300 @@ def test_aggregators_have_grpc_readiness_and_liveness_probes(docs: list[Doc]) ->
         assert c["readinessProbe"]["grpc"] == {"port": port}
         for probe in ("startupProbe", "livenessProbe"):
             assert c[probe]["grpc"] == {"port": port, "service": "liveness"}, probe
+
+
+# --- production mode and the settings the services read -------------------------------------
+
+SETTINGS_OF = {
+    "python -m gateway": ("gateway.settings", "GatewaySettings"),
+    "python -m services.content": ("services.content.settings", "ContentSettings"),
+    "python -m services.incentive.processor": (
+        "services.incentive.processor.settings", "ProcessorSettings"),
+    "python -m services.incentive.engagement": (
+        "services.incentive.engagement.settings", "AggregatorSettings"),
+    "python -m services.analytics": ("services.analytics.settings", "AnalyticsSettings"),
+}
+# Settings a process loads beside its own (services/incentive/processor/__main__.py).
+ALSO_LOADED: dict[str, tuple[type[BaseSettings], ...]] = {
+    "python -m services.incentive.processor": (KafkaSettings, TopicSettings),
+}
+# What a Secret would hold, for loading settings from a rendered pod's environment.
+SECRET_STANDINS = {
+    "PLANET_ANALYTICS_PSEUDONYM_KEY": "k" * 48,
+    "CLICKHOUSE_URL": "https://clickhouse.example:8443",
+}
+GATEWAY_DEV_ONLY = ("PLANET_GATEWAY_DEV_MODE", "PLANET_GATEWAY_JWT_SECRET")
+
+
+def settings_class(command: str) -> type[BaseSettings]:
+    module, name = SETTINGS_OF[command]
+    cls: type[BaseSettings] = getattr(importlib.import_module(module), name)
+    return cls
+
+
+def env_names(cls: type[BaseSettings]) -> set[str]:
+    """Every environment variable a settings class (and the settings nested in it) reads."""
+    prefix = str(cls.model_config.get("env_prefix", "")).upper()
+    names: set[str] = set()
+    for field_name, field in cls.model_fields.items():
+        kind = field.annotation
+        if isinstance(kind, type) and issubclass(kind, BaseSettings):
+            names |= env_names(kind)  # a nested settings object reads its own prefix
+            continue
+        names.add(prefix + field_name.upper())
+        if isinstance(field.validation_alias, AliasChoices):
+            names |= {str(a).upper() for a in field.validation_alias.choices}
+    return names
+
+
+def pod_environment(container: Doc) -> dict[str, str]:
+    """The container's environment as the kubelet would build it, Secrets stood in for."""
+    env: dict[str, str] = {}
+    for var in container.get("env", []):
+        if "value" in var:
+            env[var["name"]] = str(var["value"])
+        else:
+            assert "secretKeyRef" in var["valueFrom"], var["name"]
+            env[var["name"]] = SECRET_STANDINS[var["name"]]
+    return env
+
+
+def load_from_pod(
+    monkeypatch: pytest.MonkeyPatch, container: Doc
+) -> tuple[BaseSettings, dict[str, str]]:
+    """The service's real settings class, loaded from nothing but the pod's environment."""
+    for name in list(os.environ):
+        if name.startswith(("PLANET_", "KAFKA_", "CLICKHOUSE_")):
+            monkeypatch.delenv(name)
+    env = pod_environment(container)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    return settings_class(" ".join(container["command"]))(), env
+
+
+def test_every_service_starts_from_the_chart_environment(
+    docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each process's own settings validation (required values, the gateway's one-mode rule)
+    passes on what the chart sets, and every variable the chart sets is one it reads."""
+    for w in workloads(docs):
+        for c in containers(w):
+            settings, env = load_from_pod(monkeypatch, c)
+            command = " ".join(c["command"])
+            also = ALSO_LOADED.get(command, ())
+            for extra in also:
+                extra()
+            read = set().union(env_names(type(settings)), *(env_names(e) for e in also))
+            unknown = {n for n in env if n.startswith("PLANET_")} - read
+            assert not unknown, f"{w['metadata']['name']} sets what nobody reads: {unknown}"
+            auth = getattr(settings, "auth", None)
+            if command in ("python -m services.content", "python -m services.incentive.processor",
+                           "python -m services.analytics"):
+                # A callee without a trust file refuses to start (planetkit.service_auth_server).
+                assert auth is not None and auth.trust_file is not None, command
+                assert settings.model_dump()["grpc_host"] == "0.0.0.0", command
+
+
+def test_gateway_runs_in_production_mode(docs: list[Doc], monkeypatch: pytest.MonkeyPatch) -> None:
+    container = the_container(docs, "Deployment", "planet-gateway")
+    env = env_of(container)
+    assert env["PLANET_GATEWAY_DEV_MODE"]["value"] == "false"
+    assert not any(name in env for name in GATEWAY_DEV_ONLY[1:])
+    assert env["PLANET_GATEWAY_JWT_ISSUER"]["value"] == ISSUER
+    assert env["PLANET_GATEWAY_JWT_AUDIENCE"]["value"] == AUDIENCE
+    settings, _ = load_from_pod(monkeypatch, container)
+    assert isinstance(settings, GatewaySettings)
+    assert settings.dev_mode is False and settings.jwt_secret is None
+    assert settings.jwt_issuer == ISSUER and settings.jwt_audience == AUDIENCE
+    assert set(settings.jwt_algorithms) <= {"RS256", "ES256"}
+    assert settings.service_auth.key_file is not None
+    assert bool(settings.jwks_url) != bool(settings.jwks_file)
+
+
+def test_default_render_fetches_the_jwks_over_https_and_may_reach_it(
+    default_docs: list[Doc],
+) -> None:
+    env = env_of(the_container(default_docs, "Deployment", "planet-gateway"))
+    assert env["PLANET_GATEWAY_JWKS_URL"]["value"] == JWKS_URL
+    assert "PLANET_GATEWAY_JWKS_FILE" not in env
+    egress = _policy_for(default_docs, "gateway")["spec"]["egress"]
+    assert any(p == {"port": 443, "protocol": "TCP"} for rule in egress for p in rule["ports"])
+
+
+@pytest.mark.parametrize("source", ["configMap", "secret"])
+def test_a_jwks_file_is_mounted_from_a_config_map_or_secret(source: str) -> None:
+    key = "jwks.json"
+    if source == "configMap":
+        docs = render({"gateway.identityProvider.jwksUrl": "",
+                       "gateway.identityProvider.jwksConfigMapName": "idp-jwks"})
+    else:
+        docs = render({"gateway.identityProvider.jwksUrl": "",
+                       "gateway.identityProvider.jwksSecretName": "idp-jwks"})
+    workload = named(docs, "Deployment", "planet-gateway")
+    container = the_container(docs, "Deployment", "planet-gateway")
+    env = env_of(container)
+    assert "PLANET_GATEWAY_JWKS_URL" not in env
+    jwks_file = Path(env["PLANET_GATEWAY_JWKS_FILE"]["value"])
+    [mount] = [m for m in container["volumeMounts"] if m["name"] == "jwks"]
+    # No subPath, so a rotated key set reaches the running pod.
+    assert mount["readOnly"] is True and "subPath" not in mount
+    assert jwks_file.parent == Path(mount["mountPath"])
+    [volume] = [v for v in workload["spec"]["template"]["spec"]["volumes"] if v["name"] == "jwks"]
+    ref = volume[source]
+    assert ref.get("name", ref.get("secretName")) == "idp-jwks"
+    assert ref["items"] == [{"key": key, "path": jwks_file.name}]
+    # No JWKS URL, so no egress to an identity provider.
+    egress = _policy_for(docs, "gateway")["spec"]["egress"]
+    assert all(p["port"] != 443 for rule in egress for p in rule["ports"])
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("gateway.identityProvider.issuer", "gateway.identityProvider.issuer is required"),
+        ("gateway.identityProvider.audience", "gateway.identityProvider.audience is required"),
+        ("gateway.identityProvider.jwksUrl", "set exactly one of gateway.identityProvider.jwksUrl"),
+        ("analytics.pseudonymKeySecretName", "analytics.pseudonymKeySecretName is required"),
+    ],
+)
+def test_each_new_required_value_fails_with_its_message(missing: str, message: str) -> None:
+    present = {k: v for k, v in REQUIRED.items() if k != missing}
+    assert message in render_error(present, required=False)
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        ({"gateway.identityProvider.jwksSecretName": "idp-jwks"}, "set exactly one of"),
+        ({"gateway.identityProvider.jwksUrl": "http://id.exchange.example/jwks.json"},
+         "must be an https URL"),
+        ({"gateway.identityProvider.jwksUrl": "https:///jwks.json"}, "must be an https URL"),
+        ({"gateway.extraEnv[0].name": "PLANET_GATEWAY_DEV_MODE",
+          "gateway.extraEnv[0].value": "true"}, "may not set PLANET_GATEWAY_DEV_MODE"),
+        ({"gateway.extraEnv[0].name": "PLANET_GATEWAY_JWT_SECRET",
+          "gateway.extraEnv[0].value": "x" * 48}, "may not set PLANET_GATEWAY_JWT_SECRET"),
+        ({"gateway.ingress.enabled": "true"}, "gateway.trustedProxies is required"),
+        ({"gateway.autoscaling.enabled": "true", "gateway.autoscaling.minReplicas": "5",
+          "gateway.autoscaling.maxReplicas": "3"}, "minReplicas (5) exceeds maxReplicas (3)"),
+    ],
+)
+def test_gateway_refuses_what_would_not_run_safely(sets: dict[str, str], message: str) -> None:
+    assert message in render_error(sets)
+
+
+@pytest.mark.parametrize("key", ["gateway.jwtSecretName", "gateway.jwtSecretKey"])
+def test_the_dev_mode_jwt_secret_is_gone_from_the_chart(key: str) -> None:
+    error = render_error({key: "planet-gateway-jwt"})
+    assert SCHEMA_ERROR in error and key.rsplit(".", 1)[1] in error
+
+
+def test_hs256_is_not_an_algorithm_the_chart_accepts() -> None:
+    error = render_error({"gateway.identityProvider.algorithms": "{HS256}"})
+    assert SCHEMA_ERROR in error and "/gateway/identityProvider/algorithms/0" in error
+
+
+def _rate_replicas(docs: list[Doc]) -> int:
+    env = env_of(the_container(docs, "Deployment", "planet-gateway"))
+    return int(env["PLANET_GATEWAY_RATE_LIMIT_REPLICAS"]["value"])
+
+
+@pytest.mark.parametrize(("replicas", "expected"), [("0", 1), ("1", 1), ("2", 2), ("5", 5)])
+def test_rate_limits_are_split_between_the_replicas(replicas: str, expected: int) -> None:
+    docs = render({"gateway.replicas": replicas})
+    assert named(docs, "Deployment", "planet-gateway")["spec"]["replicas"] == int(replicas)
+    assert of_kind(docs, "HorizontalPodAutoscaler") == []
+    assert _rate_replicas(docs) == expected
+
+
+def test_under_an_autoscaler_rate_limits_are_split_by_its_maximum() -> None:
+    docs = render({"gateway.replicas": "2", "gateway.autoscaling.enabled": "true",
+                   "gateway.autoscaling.minReplicas": "3", "gateway.autoscaling.maxReplicas": "7"})
+    deployment = named(docs, "Deployment", "planet-gateway")
+    assert "replicas" not in deployment["spec"]  # the HPA owns the count
+    [hpa] = of_kind(docs, "HorizontalPodAutoscaler")
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1", "kind": "Deployment", "name": "planet-gateway"}
+    assert (hpa["spec"]["minReplicas"], hpa["spec"]["maxReplicas"]) == (3, 7)
+    assert _rate_replicas(docs) == 7
+    named(docs, "PodDisruptionBudget", "planet-gateway")
+
+
+def test_ci_values_autoscale_the_gateway(ci_docs: list[Doc]) -> None:
+    [hpa] = of_kind(ci_docs, "HorizontalPodAutoscaler")
+    assert _rate_replicas(ci_docs) == hpa["spec"]["maxReplicas"]
+
+
+def test_rate_limits_and_trusted_proxies_come_from_values(
+    ci_docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    values = yaml.safe_load(CI_VALUES.read_text())["gateway"]
+    settings, _ = load_from_pod(monkeypatch, the_container(ci_docs, "Deployment", "planet-gateway"))
+    assert isinstance(settings, GatewaySettings)
+    assert settings.trusted_proxies == values["trustedProxies"]
+    limits = values["rateLimits"]
+    assert settings.rate_user_writes_per_minute == limits["userWritesPerMinute"]
+    assert settings.rate_ip_writes_per_minute == limits["ipWritesPerMinute"]
+    assert settings.rate_ip_token_uses_per_minute == limits["ipTokenUsesPerMinute"]
+    assert settings.rate_limit_max_keys == limits["maxKeys"]
+    assert settings.jwt_max_lifetime_s == values["identityProvider"]["maxTokenLifetimeSeconds"]
+    assert settings.jwt_algorithms == values["identityProvider"]["algorithms"]
+
+
+def test_without_proxies_no_forwarded_header_is_believed(default_docs: list[Doc]) -> None:
+    env = env_of(the_container(default_docs, "Deployment", "planet-gateway"))
+    assert json.loads(env["PLANET_GATEWAY_TRUSTED_PROXIES"]["value"]) == []
+
+
+# --- analytics: pseudonym key and query limits ------------------------------------------------
+
+def test_analytics_pseudonym_key_comes_from_a_secret(docs: list[Doc]) -> None:
+    env = env_of(the_container(docs, "StatefulSet", "planet-analytics"))
+    key = env["PLANET_ANALYTICS_PSEUDONYM_KEY"]
+    assert "value" not in key
+    assert key["valueFrom"]["secretKeyRef"] == {"name": PSEUDONYM_SECRET, "key": "pseudonym-key"}
+
+
+def test_analytics_query_limits_come_from_values(
+    ci_docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    query = yaml.safe_load(CI_VALUES.read_text())["analytics"]["query"]
+    settings, _ = load_from_pod(
+        monkeypatch, the_container(ci_docs, "StatefulSet", "planet-analytics"))
+    assert isinstance(settings, AnalyticsSettings)
+    assert settings.query_workers == query["workers"]
+    assert settings.audit_timeout_s == query["auditTimeoutSeconds"]
+    assert query_limits(settings) == QueryLimits(
+        max_execution_time_s=query["timeoutSeconds"],
+        max_memory_bytes=query["maxMemoryBytes"],
+        max_rows_to_read=query["maxRowsToRead"],
+        max_bytes_to_read=query["maxBytesToRead"],
+        max_result_rows=query["maxResultRows"],
+        max_result_bytes=query["maxResultBytes"],
+    )
+    # The gateway waits a little longer than the engine's own time limit.
+    gateway = env_of(the_container(ci_docs, "Deployment", "planet-gateway"))
+    assert float(gateway["PLANET_GATEWAY_ANALYTICS_TIMEOUT_S"]["value"]) > query["timeoutSeconds"]
+
+
+@pytest.mark.parametrize(
+    ("memory", "fits"), [("1Gi", False), ("1.5Gi", True), ("1400M", False), ("1500M", True),
+                         ("2147483648", True)],
+)
+def test_concurrent_analyst_queries_must_fit_the_embedded_engine(memory: str, fits: bool) -> None:
+    # Defaults: 2 workers x 512 MiB = 1 GiB, allowed up to 75% of the limit.
+    sets = {"analytics.resources.limits.memory": memory}
+    if fits:
+        render(sets)
+    else:
+        error = render_error(sets)
+        assert "exceeds 75% of analytics.resources.limits.memory" in error
+    # On a ClickHouse server the queries use the server's memory, not the pod's.
+    render({**sets, "clickhouse.existingSecret": "planet-clickhouse"})
+
+
+def test_every_workload_has_readiness_and_liveness_probes(docs: list[Doc]) -> None:
+    for w in workloads(docs):
+        for c in w["spec"]["template"]["spec"]["containers"]:
+            grpc_health = component(w) != "gateway"  # every process but the HTTP gateway
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                assert ("grpc" if grpc_health else "httpGet") in c[probe], (component(w), probe)
