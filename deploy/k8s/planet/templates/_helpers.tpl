@@ -244,7 +244,7 @@ spec:
 {{- define "planet.trustVolume" -}}
 - name: service-auth
   secret:
-    secretName: {{ required "serviceAuth.trustSecretName is required: an existing Secret holding the trust file of the calling services' public keys (deploy/k8s/README.md, 'Service keys')" .root.Values.serviceAuth.trustSecretName | quote }}
+    secretName: {{ required "serviceAuth.trustSecretName is required: an existing Secret holding the trust file of the calling services' public keys (deploy/k8s/README.md, 'What an SRE creates')" .root.Values.serviceAuth.trustSecretName | quote }}
     defaultMode: 0440
     items:
       - key: {{ .root.Values.serviceAuth.trustSecretKey | quote }}
