@@ -71,6 +71,8 @@ class Stack:
     # empty: the one kept in run_dir, so pseudonyms stay stable across `make run`s.
     pseudonym_key: str = ""
     python: str = sys.executable
+    # Extra settings per service name, applied last (e.g. a test stack's rate limits).
+    overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     services: dict[str, Service] = field(default_factory=dict)
     # A fresh Ed25519 key pair per service and the trust file, under run_dir (never in git).
     service_auth: DevServiceAuth = field(init=False)
@@ -138,6 +140,7 @@ class Stack:
         env["PYTHONUNBUFFERED"] = "1"
         if service.name in SERVICE_IDENTITIES:
             env.update(self.service_auth.env(service.name))
+        env.update(self.overrides.get(service.name, {}))
         return env
 
     def start(self, name: str) -> None:

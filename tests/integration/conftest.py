@@ -11,13 +11,21 @@ import pytest
 
 from devstack.stack import Ports, Stack
 
+# The whole system suite is one client on one address minting thousands of tokens and
+# writes a minute; the limits themselves are proven in tests/security/test_gateway_rate_limits.
+SUITE_RATE_LIMITS = {
+    f"PLANET_GATEWAY_RATE_{name}_PER_MINUTE": "1000000"
+    for name in ("USER_WRITES", "IP_WRITES", "IP_TOKEN_USES", "IP_TOKEN_MINTS")
+}
+
 
 @pytest.fixture(scope="session")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """A whole stack of our own: own topic suffix, own free ports, own data dirs."""
     suffix = f"sys{uuid.uuid4().hex[:8]}"
     run_dir: Path = tmp_path_factory.mktemp("stack")
-    s = Stack(bootstrap=kafka_bootstrap, run_dir=run_dir, ports=Ports.free(), topic_suffix=suffix)
+    s = Stack(bootstrap=kafka_bootstrap, run_dir=run_dir, ports=Ports.free(), topic_suffix=suffix,
+              overrides={"gateway": SUITE_RATE_LIMITS})
     try:
         s.up()
         yield s

@@ -130,13 +130,20 @@ def test_bad_input_gets_a_clear_4xx(stack: Stack, api: httpx.Client) -> None:
                          headers={**mint(api, creator), "Idempotency-Key": "k",
                                   "Content-Type": "application/json"})
     assert malformed.status_code == 422 and malformed.json()["error"]
-    unknown_item = api.post("/v1/telemetry/batches", headers=mint(api, unique("consumer")),
-                            json={"batch_id": "b", "events": [{
-                                "event_id": "e", "item_id": "post_does_not_exist",
-                                "occurred_at_ms": int(time.time() * 1000), "type": "view",
-                                "dwell_seconds": 3}]})
+    def view_of(item_id: str) -> httpx.Response:
+        return api.post("/v1/telemetry/batches", headers=mint(api, unique("consumer")),
+                        json={"batch_id": "b", "events": [{
+                            "event_id": "e", "item_id": item_id,
+                            "occurred_at_ms": int(time.time() * 1000), "type": "view",
+                            "dwell_seconds": 3}]})
+
+    # An id Planet could have issued but did not, and one it never could issue.
+    unknown_item = view_of("post_" + "0" * 24)
     assert unknown_item.status_code == 422
-    assert "post_does_not_exist" in unknown_item.json()["error"]
+    assert "post_" + "0" * 24 in unknown_item.json()["error"]
+    impossible_item = view_of("post_does_not_exist")
+    assert impossible_item.status_code == 422
+    assert "item_id" in impossible_item.json()["error"]
     huge = api.post("/v1/posts", content=b"x" * (2 * 1024 * 1024),
                     headers={**mint(api, creator), "Idempotency-Key": "k",
                              "Content-Type": "application/json"})
