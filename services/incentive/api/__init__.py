@@ -1,1 +1,0 @@
-"""The incentive gRPC API, served from inside the scoring-processor worker."""

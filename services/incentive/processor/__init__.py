@@ -1,1 +1,0 @@
-"""The scoring processor: a Faust app that folds per-event domain events into weekly tables."""
