@@ -42,6 +42,10 @@ Global___KycVerified: _TypeAlias = KycVerified  # noqa: Y015
 
 @_typing.final
 class TradeFeeCharged(_message.Message):
+    """Superseded by planet.exchange.v2.TradeFeeCharged (fee with its asset, and its value in the
+    pool's quote asset); kept so v1 history stays readable: planetkit/upcasters.py reads it.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FEE_ID_FIELD_NUMBER: _builtins.int
@@ -74,6 +78,10 @@ Global___TradeFeeCharged: _TypeAlias = TradeFeeCharged  # noqa: Y015
 
 @_typing.final
 class OrderFilled(_message.Message):
+    """Superseded by planet.exchange.v2.OrderFilled (fee as Money with its asset, quote value);
+    kept so v1 history stays readable: planetkit/upcasters.py reads it.
+    """
+
     DESCRIPTOR: _descriptor.Descriptor
 
     FILL_ID_FIELD_NUMBER: _builtins.int
