@@ -41,6 +41,7 @@ from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
 from planetkit.kafka.replay import read_committed
+from planetkit.service_identities import ENGAGEMENT_AGGREGATOR, GATEWAY
 from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import ENGAGEMENT_DEDUP, with_suffix
 from planetkit.weeks import week_start_ms
@@ -74,7 +75,7 @@ async def load(bootstrap: str, topic: str, items: list[EngagementBatch]) -> None
     await producer.start()
     try:
         for b in items:
-            env = wrap(b, event_id=b.batch_id, source="bench", aggregate_id=b.consumer_id,
+            env = wrap(b, event_id=b.batch_id, source=GATEWAY, aggregate_id=b.consumer_id,
                        occurred_at_ms=0)
             await producer.send(topic, encode(env), key=b.consumer_id.encode())
         await producer.flush()
@@ -88,7 +89,7 @@ async def write_old_history(bootstrap: str, topic: str, items: list[EngagementBa
     by_partition: dict[int, list[str]] = {}
     for b in items:
         by_partition.setdefault(partition_for(b.consumer_id, partitions), []).extend(b.event_ids)
-    producer = make_producer(bootstrap, linger_ms=20)
+    producer = make_producer(bootstrap, writer=ENGAGEMENT_AGGREGATOR, linger_ms=20)
     await producer.start()
     written = 0
     try:
@@ -103,7 +104,7 @@ async def write_old_history(bootstrap: str, topic: str, items: list[EngagementBa
                         chunk = [f"w{w}{i}" for i in chunk]
                     cp = DedupCheckpoint(partition=p, last_offset=start,
                                          accepted=[WeekEventIds(week=week, event_ids=chunk)])
-                    env = wrap(cp, event_id=f"old:{w}:{p}:{start}", source="bench",
+                    env = wrap(cp, event_id=f"old:{w}:{p}:{start}", source=ENGAGEMENT_AGGREGATOR,
                                aggregate_id=f"p{p}", occurred_at_ms=0)
                     await producer.send(topic, encode(env), key=f"p{p}".encode(), partition=p)
                     written += 1
@@ -169,6 +170,7 @@ async def main(args: argparse.Namespace) -> int:
     batches_t, _, dedup_t, _ = topics_of(settings)
     items = batches(args.ids, args.consumers)
     print(f"{args.ids:,} event ids of one week in {len(items):,} batches", flush=True)
+    await ensure_topics(bootstrap, topics_of(settings))
     aggregator = await build(settings)
     await load(bootstrap, batches_t.name, items)
     stats = await aggregator.drain()

@@ -41,6 +41,7 @@ from planetkit.engagement_deltas import iter_deltas
 from planetkit.envelope import decode, encode, wrap
 from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.kafka.replay import read_committed
+from planetkit.service_identities import GATEWAY
 from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import Topic
 from planetkit.weeks import week_start_ms
@@ -108,7 +109,7 @@ async def load(
         for b in batches:
             consumer = b.consumer_id
             env = wrap(
-                b, event_id=b.batch_id, source="bench", aggregate_id=consumer, occurred_at_ms=T0
+                b, event_id=b.batch_id, source=GATEWAY, aggregate_id=consumer, occurred_at_ms=T0
             )
             await producer.send(batched.name, encode(env), key=consumer.encode())
         await producer.flush()
@@ -174,7 +175,7 @@ async def main(args: argparse.Namespace) -> int:
         topics=TopicSettings(topic_suffix=suffix),
     )
     batches_t, deltas_t, dedup_t, dead_t = topics_of(settings)
-    single = Topic(f"bench.engagement.single.{suffix}", "consumer id", (), "bench", enveloped=False)
+    single = Topic(f"bench.engagement.single.{suffix}", "consumer id", (), GATEWAY, enveloped=False)
     await ensure_topics(bootstrap, [batches_t, deltas_t, dedup_t, dead_t, single])
     print(
         f"synthesising {args.events:,} events ({args.per_batch}/batch, {args.creators:,} "

@@ -30,7 +30,7 @@ def _alive(run_dir: Path) -> list[str]:
 def up(bootstrap: str, seed: bool) -> int:
     """Start every service (Kafka must answer), seed demo data, print where things are.
 
-    Each service creates the topics it owns or reads as it starts.
+    The topics tool creates every topic first; each service only checks its own.
     """
     running = _alive(RUN_DIR)
     if running:
@@ -40,6 +40,7 @@ def up(bootstrap: str, seed: bool) -> int:
     asyncio.run(wait_for_broker(bootstrap, timeout_s=60))
     stack = Stack(bootstrap=bootstrap, run_dir=RUN_DIR)
     try:
+        stack.create_topics()
         for name in stack.services:
             print(f"devstack: starting {name}...", flush=True)
             stack.start(name)

@@ -8,6 +8,7 @@ import uuid
 import httpx
 
 from planetkit.kafka.producer import make_producer
+from planetkit.service_identities import EXCHANGE
 from simulators.exchange.facts import ExchangeTopics, publish_fee, publish_kyc
 
 
@@ -26,7 +27,7 @@ def auth(tok: str) -> dict[str, str]:
 async def seed_exchange(bootstrap: str, topic_suffix: str) -> None:
     """KYC for every demo user and some trading fees for two consumers."""
     topics = ExchangeTopics.with_suffix(topic_suffix)
-    producer = make_producer(bootstrap)
+    producer = make_producer(bootstrap, writer=EXCHANGE)
     await producer.start()
     try:
         for user in ("alice", "bob", "carol", "dave"):

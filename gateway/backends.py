@@ -15,7 +15,7 @@ from gateway.adapters.service_calls import CallSigner
 from gateway.ports import Backends
 from gateway.settings import GatewaySettings
 from planetkit.clock import now_ms
-from planetkit.kafka.admin import ensure_topics
+from planetkit.kafka.admin import require_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_assertion import load_signer
 from planetkit.service_identities import GATEWAY
@@ -32,8 +32,8 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
     signer = load_signer(GATEWAY, settings.service_auth)
     topic = with_suffix(ENGAGEMENT_BATCHES, settings.topics.topic_suffix)
     bootstrap = settings.kafka.bootstrap_servers
-    await ensure_topics(bootstrap, [topic])
-    producer = make_producer(bootstrap)
+    await require_topics(bootstrap, [topic])
+    producer = make_producer(bootstrap, writer=GATEWAY)
     await producer.start()
     try:
         async with (

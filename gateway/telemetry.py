@@ -7,8 +7,8 @@ from gateway.schemas import TelemetryBatch
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
 from planetkit.envelope import wrap
+from planetkit.service_identities import GATEWAY
 
-SOURCE = "gateway"
 # Clients buffer events offline for a while; beyond a week and a day they can no longer
 # land in an open week, and clocks more than minutes ahead are wrong, not early.
 MAX_FUTURE_MS = 5 * 60 * 1000
@@ -89,7 +89,7 @@ def batch_envelope(
     return wrap(
         build_batch(batch_id, consumer_id, rows),
         event_id=batch_id,
-        source=SOURCE,
+        source=GATEWAY,
         aggregate_id=consumer_id,
         occurred_at_ms=now_ms,
     )

@@ -13,6 +13,7 @@ from typing import Generic, TypeVar
 from google.protobuf.message import DecodeError, Message
 
 from planet.events.v1.envelope_pb2 import Envelope
+from planetkit.service_identities import WRITERS
 
 M = TypeVar("M", bound=Message)
 _VERSION = re.compile(r"\.v(\d+)\.[A-Za-z0-9_]+$")
@@ -53,7 +54,16 @@ def wrap(
     occurred_at_ms: int,
     aggregate_version: int = 0,
 ) -> Envelope:
-    """Put a payload in an envelope."""
+    """Put a payload in an envelope.
+
+    ``source`` is the writing service's identity (a constant of planetkit.service_identities,
+    the one its producer is bound to), never a free-form string.
+    """
+    if source not in WRITERS:
+        raise ValueError(
+            f"source {source!r} is not a service identity (planetkit.service_identities: "
+            f"{', '.join(WRITERS)})"
+        )
     if not event_id:
         raise ValueError("event_id is required: it is the idempotency key")
     if not aggregate_id:

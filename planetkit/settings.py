@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -34,8 +34,13 @@ def load_settings(cls: type[S]) -> S:
 
 
 class TopicSettings(BaseSettings):
-    """An optional suffix on every topic name, so tests and demos can run side by side."""
+    """An optional suffix on every topic name, so tests and demos can run side by side.
+
+    And the profile topics are created with (planetkit.topics: ``dev`` = one copy, for one
+    local broker; ``production`` = 3 copies, min ISR 2): read by whoever creates topics.
+    """
 
     model_config = SettingsConfigDict(env_prefix="PLANET_", extra="ignore")
 
     topic_suffix: str = ""
+    topic_profile: Literal["dev", "production"] = "dev"

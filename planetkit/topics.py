@@ -1,14 +1,25 @@
-"""The topic registry: every topic's name, key, payload type and its single writer.
+"""The topic registry: every topic's name, key, payload types, single writer and contract.
 
-One writer per topic (as in confluentinc/kafka-streams-examples): a topic is an
-output of exactly one service, and no consumer writes back into its own source.
+One writer per topic (as in confluentinc/kafka-streams-examples): a topic is an output of
+exactly one service (a name from planetkit.service_identities), and no consumer writes back
+into its own source. A producer made by planetkit.kafka.producer is bound to one identity
+and refuses a topic registered to another.
+
+Each topic also carries its operational contract: partitions, retention and cleanup policy
+are the topic's own; replication factor and min ISR come from a profile (``dev`` on one
+local broker, ``production`` on a cluster), chosen by PLANET_TOPIC_PROFILE. One tool
+creates and checks them all: ``python -m planetkit.kafka.topics_tool`` (``make topics``,
+the Helm chart's pre-install Job). A partition count is part of a topic's identity (keys
+map to partitions, dedup and tables are per partition): changing it means a new topic
+version (``.v2``) and a migration, never an in-place repartition.
+
 Faust's own changelog topics (``<app id>-<table>-changelog``) are internal to the
-scoring processor and are not listed here.
+incentive processor and are not listed here.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from google.protobuf.message import Message
 
@@ -17,7 +28,71 @@ from planet.content.v1.events_pb2 import PostPublished
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeCharged
+from planet.exchange.v2 import events_pb2 as exchange_v2
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, EngagementDeltas
+from planetkit.service_identities import (
+    ANALYTICS,
+    CONTENT,
+    ENGAGEMENT_AGGREGATOR,
+    EXCHANGE,
+    GATEWAY,
+    INCENTIVE,
+    WRITERS,
+)
+
+# -1 keeps records forever: the log is the source of truth for replay.
+FOREVER = -1
+
+
+@dataclass(frozen=True)
+class TopicProfile:
+    """How many copies of every partition a cluster keeps, and how many must ack a write."""
+
+    name: str
+    replication_factor: int
+    # With acks=all (every Planet producer) a write needs this many in-sync copies: on a
+    # 3-copy topic, 2 lets one broker be down while no acknowledged write lives on one disk.
+    min_insync_replicas: int
+
+
+DEV = TopicProfile("dev", replication_factor=1, min_insync_replicas=1)
+PRODUCTION = TopicProfile("production", replication_factor=3, min_insync_replicas=2)
+PROFILES: dict[str, TopicProfile] = {p.name: p for p in (DEV, PRODUCTION)}
+
+
+def profile_named(name: str) -> TopicProfile:
+    """The profile called ``name``; ValueError naming the choices otherwise."""
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise ValueError(
+            f"unknown topic profile {name!r}: choose one of {', '.join(PROFILES)}"
+        ) from None
+
+
+@dataclass(frozen=True)
+class TopicContract:
+    """What the cluster must hold for one topic under one profile."""
+
+    name: str
+    partitions: int
+    replication_factor: int
+    min_insync_replicas: int
+    retention_ms: int
+    compacted: bool
+
+    @property
+    def cleanup_policy(self) -> str:
+        """Kafka's cleanup.policy."""
+        return "compact" if self.compacted else "delete"
+
+    def configs(self) -> dict[str, str]:
+        """The topic-level broker configs this contract sets (and the tool keeps set)."""
+        return {
+            "cleanup.policy": self.cleanup_policy,
+            "retention.ms": str(self.retention_ms),
+            "min.insync.replicas": str(self.min_insync_replicas),
+        }
 
 
 @dataclass(frozen=True)
@@ -30,23 +105,53 @@ class Topic:
     writer: str
     partitions: int = 4
     compacted: bool = False
-    # -1 keeps records forever: the log is the source of truth for replay.
-    retention_ms: int = -1
+    retention_ms: int = FOREVER
     enveloped: bool = True
 
+    def __post_init__(self) -> None:
+        if self.writer not in WRITERS:
+            raise ValueError(
+                f"topic {self.name}: writer {self.writer!r} is not an identity in "
+                f"planetkit.service_identities ({', '.join(WRITERS)})"
+            )
+        if self.partitions < 1:
+            raise ValueError(f"topic {self.name}: partitions must be at least 1")
 
-POSTS = Topic("planet.content.posts.v1", "post id", (PostPublished,), "content")
+    def contract(self, profile: TopicProfile) -> TopicContract:
+        """This topic's contract under ``profile``."""
+        return TopicContract(
+            name=self.name,
+            partitions=self.partitions,
+            replication_factor=profile.replication_factor,
+            min_insync_replicas=profile.min_insync_replicas,
+            retention_ms=self.retention_ms,
+            compacted=self.compacted,
+        )
+
+
+POSTS = Topic("planet.content.posts.v1", "post id", (PostPublished,), CONTENT)
 ENGAGEMENT_BATCHES = Topic(
-    "planet.engagement.batches.v1", "consumer id", (EngagementBatch,), "gateway"
+    "planet.engagement.batches.v1", "consumer id", (EngagementBatch,), GATEWAY
 )
-KYC = Topic("planet.exchange.kyc.v1", "user id", (KycVerified,), "exchange")
-TRADE_FEES = Topic("planet.exchange.trade-fees.v1", "user id", (TradeFeeCharged,), "exchange")
-FILLS = Topic("planet.exchange.fills.v1", "user id", (OrderFilled,), "exchange")
+KYC = Topic("planet.exchange.kyc.v1", "user id", (KycVerified,), EXCHANGE)
+# Fees and fills: schema 2 (planet.exchange.v2, Money with its asset) beside the v1 history on
+# the same topics, so one user's facts stay in order on one partition; the envelope's type says
+# which, and readers upcast v1 (planetkit.upcasters). The topic's .v1 names its key and
+# partitioning, not its payload schema.
+TRADE_FEES = Topic(
+    "planet.exchange.trade-fees.v1",
+    "user id",
+    (exchange_v2.TradeFeeCharged, TradeFeeCharged),
+    EXCHANGE,
+)
+FILLS = Topic(
+    "planet.exchange.fills.v1", "user id", (exchange_v2.OrderFilled, OrderFilled), EXCHANGE
+)
 ENGAGEMENT_DELTAS = Topic(
     "planet.incentive.engagement-deltas.v1",
     "deltas-topic partition (creators hashed)",
     (EngagementDeltas,),
-    "engagement-aggregator",
+    ENGAGEMENT_AGGREGATOR,
 )
 # Retired by ENGAGEMENT_DEDUP_SNAPSHOT (never compacted: a restart replayed all of it);
 # kept registered so its history stays readable.
@@ -54,7 +159,7 @@ ENGAGEMENT_DEDUP = Topic(
     "planet.incentive.engagement-dedup.v1",
     "input partition",
     (DedupCheckpoint,),
-    "engagement-aggregator",
+    ENGAGEMENT_AGGREGATOR,
 )
 # The aggregator's dedup memory as a compacted snapshot: per input partition, a full
 # generation of ids then its tail, one ISO week per key, old weeks and generations
@@ -63,28 +168,32 @@ ENGAGEMENT_DEDUP_SNAPSHOT = Topic(
     "planet.incentive.engagement-dedup.v2",
     "input partition/generation/kind/week/n (p3/g7/snap/2026-W48/0)",
     (DedupCheckpoint,),
-    "engagement-aggregator",
+    ENGAGEMENT_AGGREGATOR,
     compacted=True,
 )
+# Dead letters are kept forever: each is a record nobody could read, for an operator to
+# look at and replay; nothing else holds it.
 DLQ_AGGREGATOR = Topic(
     "planet.dlq.engagement-aggregator.v1",
     "source topic",
     (DeadLetter,),
-    "engagement-aggregator",
+    ENGAGEMENT_AGGREGATOR,
     enveloped=False,
 )
+# Written by the incentive processor (the topic keeps the name it was created with).
 DLQ_SCORING = Topic(
     "planet.dlq.scoring-processor.v1",
     "source topic",
     (DeadLetter,),
-    "scoring-processor",
+    INCENTIVE,
     enveloped=False,
 )
+# Written by the analytics service's sink (the topic keeps the name it was created with).
 DLQ_ANALYTICS = Topic(
     "planet.dlq.analytics-sink.v1",
     "source topic",
     (DeadLetter,),
-    "analytics-sink",
+    ANALYTICS,
     enveloped=False,
 )
 # Who queried the analytics store what (written before a query runs, and when it ends). The
@@ -93,7 +202,7 @@ ANALYTICS_QUERY_AUDIT = Topic(
     "planet.audit.analytics-queries.v1",
     "user id",
     (QueryAccepted, QueryFinished),
-    "analytics",
+    ANALYTICS,
 )
 
 ALL: tuple[Topic, ...] = (
@@ -110,17 +219,25 @@ ALL: tuple[Topic, ...] = (
     DLQ_ANALYTICS,
     ANALYTICS_QUERY_AUDIT,
 )
+_BY_NAME: dict[str, Topic] = {t.name: t for t in ALL}
 
 
 def with_suffix(topic: Topic, suffix: str) -> Topic:
     """The same topic under a suffixed name, so each test gets topics of its own."""
-    return Topic(
-        name=f"{topic.name}.{suffix}" if suffix else topic.name,
-        key=topic.key,
-        payloads=topic.payloads,
-        writer=topic.writer,
-        partitions=topic.partitions,
-        compacted=topic.compacted,
-        retention_ms=topic.retention_ms,
-        enveloped=topic.enveloped,
-    )
+    return replace(topic, name=f"{topic.name}.{suffix}") if suffix else topic
+
+
+def registered(name: str) -> Topic | None:
+    """The registered topic ``name`` is (itself or under a suffix), or None.
+
+    Registered names end in their version (``.v1``), so ``<registered name>.<suffix>``
+    can only be that topic under with_suffix.
+    """
+    if name in _BY_NAME:
+        return _BY_NAME[name]
+    head = name
+    while "." in head:
+        head = head.rpartition(".")[0]
+        if head in _BY_NAME:
+            return replace(_BY_NAME[head], name=name)
+    return None

@@ -12,7 +12,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
-from planetkit.kafka.admin import ensure_topics
+from planetkit.kafka.admin import require_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_server import (
     MethodPolicy,
@@ -20,7 +20,7 @@ from planetkit.service_auth_server import (
     load_verifier,
     method_name,
 )
-from planetkit.service_identities import GATEWAY
+from planetkit.service_identities import ANALYTICS, GATEWAY
 from planetkit.topics import ALL, ANALYTICS_QUERY_AUDIT, DLQ_ANALYTICS, with_suffix
 from services.analytics.adapters.audit import KafkaAuditLog
 from services.analytics.adapters.engine import Engine
@@ -89,7 +89,7 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
 
     engine = Engine(query_workers=settings.query_workers)
     health = new_health()
-    producer = make_producer(bootstrap)
+    producer = make_producer(bootstrap, writer=ANALYTICS)
     servicer = AnalyticsServicer(
         engine,
         audit=KafkaAuditLog(producer, audit_topic.name, settings.audit_timeout_s),
@@ -107,8 +107,8 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
         await server.start()
         await engine.open(settings.clickhouse_url, settings.chdb_path)
         # Subscribing to a topic that does not exist yet would only see it after the next
-        # metadata refresh (minutes), so every source is created up front (idempotent).
-        await ensure_topics(
+        # metadata refresh (minutes): the topics tool creates every source first; check.
+        await require_topics(
             bootstrap, [*(s.topic for s in sources.values()), dead_letters, audit_topic]
         )
         await producer.start()

@@ -10,9 +10,10 @@ from aiokafka import AIOKafkaProducer
 
 from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
-from planetkit.kafka.admin import ensure_topics
+from planetkit.kafka.admin import require_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_server import load_verifier
+from planetkit.service_identities import CONTENT
 from planetkit.topics import POSTS, with_suffix
 from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
 from services.content.adapters.kafka_log import KafkaEventLog, rebuild
@@ -47,10 +48,10 @@ async def start(settings: ContentSettings) -> RunningContent:
     verifier = load_verifier(settings.identity, settings.auth)
     bootstrap = settings.kafka.bootstrap_servers
     topic = with_suffix(POSTS, settings.topics.topic_suffix)
-    await ensure_topics(bootstrap, [topic])
+    await require_topics(bootstrap, [topic])
 
     catalog = PostCatalog()
-    producer = make_producer(bootstrap, linger_ms=0)
+    producer = make_producer(bootstrap, writer=CONTENT, linger_ms=0)
     await producer.start()
     handlers = ContentHandlers(
         catalog, KafkaEventLog(producer, topic, settings.publish_timeout_s), now_ms

@@ -9,6 +9,7 @@ from typing import Protocol
 
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import wrap
+from planetkit.service_identities import CONTENT
 from services.content.codec import post_published
 from services.content.domain.catalog import PostCatalog
 from services.content.domain.commands import PublishPost
@@ -16,7 +17,7 @@ from services.content.domain.ids import event_id_for, post_id_for
 from services.content.domain.model import Post
 from services.content.domain.validation import validate
 
-SOURCE = "content"
+SOURCE = CONTENT
 
 
 class EventLogUnavailable(RuntimeError):

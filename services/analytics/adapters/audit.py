@@ -19,8 +19,9 @@ from planetkit.analytics.sql_guard import Audience
 from planetkit.envelope import wrap
 from planetkit.kafka.producer import publish
 from planetkit.service_auth import Caller
+from planetkit.service_identities import ANALYTICS
 
-SOURCE = "analytics"
+SOURCE = ANALYTICS
 _AUDIENCES = {
     Audience.ANALYST: audit_pb2.AUDIENCE_ANALYST,
     Audience.OPERATOR: audit_pb2.AUDIENCE_OPERATOR,

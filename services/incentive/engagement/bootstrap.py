@@ -7,8 +7,9 @@ import time
 from aiokafka import AIOKafkaConsumer
 
 from planetkit.clock import now_ms
-from planetkit.kafka.admin import ensure_topics, topic_partition_count, wait_for_broker
+from planetkit.kafka.admin import TopicContractError, require_topics, wait_for_broker
 from planetkit.kafka.producer import MAX_REQUEST_BYTES, make_producer
+from planetkit.service_identities import ENGAGEMENT_AGGREGATOR
 from planetkit.topics import (
     DLQ_AGGREGATOR,
     ENGAGEMENT_BATCHES,
@@ -25,7 +26,7 @@ from services.incentive.engagement.domain.records import OutputTopics
 from services.incentive.engagement.handlers import EngagementAggregator, LoopConfig
 from services.incentive.engagement.settings import AggregatorSettings
 
-NAME = "engagement-aggregator"
+NAME = ENGAGEMENT_AGGREGATOR
 
 
 def topics_of(settings: AggregatorSettings) -> list[Topic]:
@@ -42,24 +43,23 @@ async def build(settings: AggregatorSettings) -> EngagementAggregator:
     bootstrap = settings.kafka.bootstrap_servers
     batches, deltas, dedup, dead_letters = topics_of(settings)
     await wait_for_broker(bootstrap)
-    await ensure_topics(bootstrap, [batches, deltas, dedup, dead_letters])
-    # Placement (and so dedup) assumes the registered partition count. A topic changed in
-    # place would hash consumers elsewhere: refuse to start rather than count twice. A new
-    # partition count is a new topic version (docs/service-shape.md).
-    for topic in (batches, dedup):
-        actual = await topic_partition_count(bootstrap, topic.name)
-        if actual != topic.partitions:
-            raise SystemExit(
-                f"{NAME}: {topic.name} has {actual} partitions, the registry says "
-                f"{topic.partitions}; a partition-count change is a new topic version"
-            )
+    # Created by the topics tool, never here. Placement (and so dedup) assumes the
+    # registered partition count: a topic changed in place would hash consumers elsewhere,
+    # so refuse to start rather than count twice (a new count is a new topic version).
+    try:
+        await require_topics(bootstrap, [batches, deltas, dedup, dead_letters])
+    except TopicContractError as exc:
+        raise SystemExit(f"{NAME}: {exc}") from None
     partitions = settings.owned_partitions(batches.partitions)
     group = settings.group()
     owned = "-".join(str(p) for p in partitions)
     # One transactional id per owned partition set: a restarted instance fences its
     # predecessor (zombie) and aborts its open transaction.
     producer = make_producer(
-        bootstrap, transactional_id=f"{group}-{batches.name}-{owned}", linger_ms=0
+        bootstrap,
+        writer=ENGAGEMENT_AGGREGATOR,
+        transactional_id=f"{group}-{batches.name}-{owned}",
+        linger_ms=0,
     )
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,

@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, WeekEventIds
 from planetkit.engagement_deltas import encode_deltas
 from planetkit.envelope import encode, wrap
+from planetkit.service_identities import ENGAGEMENT_AGGREGATOR
 from services.incentive.engagement.domain.aggregate import FetchAggregate
 from services.incentive.engagement.domain.dedup import DedupMemory
 from services.incentive.engagement.domain.snapshot import SNAP, TAIL, PartitionLedger
 
-SOURCE = "engagement-aggregator"
+SOURCE = ENGAGEMENT_AGGREGATOR
 # ~40 bytes a row and ~20 bytes an id: records stay well under the 8 MiB limit.
 MAX_ROWS_PER_RECORD = 50_000
 MAX_IDS_PER_RECORD = 100_000
