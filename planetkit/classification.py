@@ -126,6 +126,23 @@ _FIELDS: dict[str, DataClass] = {
     "planet.exchange.v1.OrderFilled.quantity": PUBLIC,
     "planet.exchange.v1.OrderFilled.fee_minor": PUBLIC,
     "planet.exchange.v1.OrderFilled.filled_at_ms": PUBLIC,
+    # Exchange facts, schema 2. Amounts and assets are public as in v1: the person is the user
+    # id (and the fee or fill id), which the sink pseudonymises; an amount alone points at no
+    # one. Money fields (fee, quote_value, fee_quote_value) are walked into (planet.exchange.v2
+    # .Money), so a new Money field anywhere is classified by the same two rows.
+    "planet.exchange.v2.Money.amount_minor": PUBLIC,
+    "planet.exchange.v2.Money.asset": PUBLIC,
+    "planet.exchange.v2.TradeFeeCharged.fee_id": PERSONAL,
+    "planet.exchange.v2.TradeFeeCharged.user_id": PERSONAL,
+    "planet.exchange.v2.TradeFeeCharged.charged_at_ms": PUBLIC,
+    "planet.exchange.v2.OrderFilled.fill_id": PERSONAL,
+    "planet.exchange.v2.OrderFilled.user_id": PERSONAL,
+    "planet.exchange.v2.OrderFilled.base_asset": PUBLIC,
+    "planet.exchange.v2.OrderFilled.quote_asset": PUBLIC,
+    "planet.exchange.v2.OrderFilled.side": PUBLIC,
+    "planet.exchange.v2.OrderFilled.price": PUBLIC,
+    "planet.exchange.v2.OrderFilled.quantity": PUBLIC,
+    "planet.exchange.v2.OrderFilled.filled_at_ms": PUBLIC,
     # The aggregator's outputs. Commit ids name the aggregator group and offsets only.
     "planet.incentive.v1.EngagementDeltas.commit_id": PUBLIC,
     "planet.incentive.v1.EngagementDeltas.creator_ids": PERSONAL,

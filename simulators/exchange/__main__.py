@@ -7,10 +7,12 @@ import asyncio
 import sys
 from typing import NoReturn
 
-from planetkit.kafka.admin import ensure_topics
+from planetkit.kafka.admin import TopicContractError, require_topics
 from planetkit.kafka.producer import make_producer
+from planetkit.service_identities import EXCHANGE
 from planetkit.settings import KafkaSettings, TopicSettings
 from simulators.exchange.facts import (
+    DEFAULT_QUOTE_ASSET,
     ExchangeTopics,
     publish_fee,
     publish_fill,
@@ -58,7 +60,12 @@ def parser() -> argparse.ArgumentParser:
     fee.add_argument("--user", required=True)
     fee.add_argument("--amount-minor", type=_positive_int, required=True,
                      help="integer minor units, e.g. USDT cents")
-    fee.add_argument("--currency", default="USDT")
+    fee.add_argument("--currency", default="USDT", help="the asset the fee was charged in")
+    fee.add_argument("--quote-value-minor", type=_count,
+                     help="the fee's value in the quote asset, as the exchange reports it "
+                          "(required unless the fee is in the quote asset, where it is the fee)")
+    fee.add_argument("--quote-asset", default=DEFAULT_QUOTE_ASSET,
+                     help="the pool's quote asset (default %(default)s)")
     fee.add_argument("--fee-id")
     fill = sub.add_parser("fill", help="an order was filled")
     fill.add_argument("--user", required=True)
@@ -67,21 +74,25 @@ def parser() -> argparse.ArgumentParser:
     fill.add_argument("--price", required=True, help="decimal string")
     fill.add_argument("--quantity", required=True, help="decimal string")
     fill.add_argument("--fee-minor", type=_count, default=0)
+    fill.add_argument("--fee-asset", help="the asset the fee was charged in (default: the quote)")
+    fill.add_argument("--fee-quote-value-minor", type=_count,
+                      help="the fee's value in the quote asset (needed for a third asset)")
     fill.add_argument("--fill-id")
     rnd = sub.add_parser("random", help="KYC for N users, then M random fees")
     rnd.add_argument("--users", type=_positive_int, required=True)
     rnd.add_argument("--fees", type=_count, required=True)
     rnd.add_argument("--fills", type=_count, default=0)
     rnd.add_argument("--seed", type=int, default=0)
-    rnd.add_argument("--currency", default="USDT")
+    rnd.add_argument("--currency", default=DEFAULT_QUOTE_ASSET,
+                     help="fees are charged in this asset, the quote asset of the run")
     return p
 
 
 async def _run(args: argparse.Namespace) -> str:
     bootstrap = KafkaSettings().bootstrap_servers
     topics = ExchangeTopics.with_suffix(TopicSettings().topic_suffix)
-    await ensure_topics(bootstrap, topics.all())
-    producer = make_producer(bootstrap)
+    await require_topics(bootstrap, topics.all())
+    producer = make_producer(bootstrap, writer=EXCHANGE)
     await producer.start()
     try:
         if args.command == "kyc":
@@ -89,17 +100,24 @@ async def _run(args: argparse.Namespace) -> str:
             return f"kyc {kyc.user_id} -> {topics.kyc.name}"
         if args.command == "fee":
             fee = await publish_fee(producer, topics, args.user, args.amount_minor,
-                                    args.currency, fee_id=args.fee_id)
-            return f"fee {fee.fee_id} {fee.amount_minor} {fee.currency} -> {topics.fees.name}"
+                                    args.currency, fee_id=args.fee_id,
+                                    quote_value_minor=args.quote_value_minor,
+                                    quote_asset=args.quote_asset)
+            return (f"fee {fee.fee_id} {fee.fee.amount_minor} {fee.fee.asset} (quote value "
+                    f"{fee.quote_value.amount_minor} {fee.quote_value.asset})"
+                    f" -> {topics.fees.name}")
         if args.command == "fill":
             fill = await publish_fill(producer, topics, args.user, args.pair, args.side,
                                       args.price, args.quantity, args.fee_minor,
-                                      fill_id=args.fill_id)
-            return f"fill {fill.fill_id} -> {topics.fills.name}"
+                                      fill_id=args.fill_id, fee_asset=args.fee_asset,
+                                      fee_quote_value_minor=args.fee_quote_value_minor)
+            return (f"fill {fill.fill_id} {fill.quantity} {fill.base_asset} at {fill.price}, "
+                    f"value {fill.quote_value.amount_minor} {fill.quote_asset}, fee "
+                    f"{fill.fee.amount_minor} {fill.fee.asset} -> {topics.fills.name}")
         run = await publish_random(producer, topics, users=args.users, fees=args.fees,
                                    fills=args.fills, seed=args.seed, currency=args.currency)
-        return (f"{len(run.users)} users, {run.fees} fees ({run.fee_total_minor} minor units),"
-                f" {run.fills} fills")
+        return (f"{len(run.users)} users, {run.fees} fees ({run.fee_total.amount_minor} "
+                f"{run.fee_total.asset} minor units), {run.fills} fills")
     finally:
         await producer.stop()
 
@@ -112,6 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as exc:
         print(f"simulators.exchange: {exc}", file=sys.stderr)
         return 2
+    except TopicContractError as exc:
+        print(f"simulators.exchange: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 
