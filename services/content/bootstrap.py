@@ -1,75 +1,138 @@
-"""Composition root: wires the catalog, event log, handlers and gRPC server together."""
+"""Composition root: the ONLY place that builds content's clients, stores, server and clock."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
+import tempfile
 from dataclasses import dataclass
+from pathlib import Path
 
-import grpc
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
-from planetkit.kafka.admin import require_topics
-from planetkit.kafka.producer import make_producer
+from planetkit.kafka.admin import require_topics, wait_for_broker
+from planetkit.kafka.producer import MAX_REQUEST_BYTES, make_producer
+from planetkit.runner import Lifecycle
+from planetkit.service_auth_assertion import load_signer
 from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import CONTENT
 from planetkit.topics import POSTS, with_suffix
 from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
-from services.content.adapters.kafka_log import KafkaEventLog, rebuild
-from services.content.domain.catalog import PostCatalog
-from services.content.handlers import ContentHandlers
+from services.content.adapters.kafka_log import KafkaEventLog
+from services.content.adapters.membership import RebalanceListener, owner_map_assignor
+from services.content.adapters.peers import Peers
+from services.content.adapters.post_store import PostStores
+from services.content.domain.assignment import Claim
+from services.content.handlers import ContentHandlers, ContentReplica, Ownership, ReplicaConfig
 from services.content.settings import ContentSettings
 
+NAME = "content"
 log = logging.getLogger(__name__)
+
+
+def advertised(settings: ContentSettings, port: int) -> str:
+    """The address the other replicas dial: set explicitly, or derived from the bind host."""
+    if settings.advertised_addr:
+        return settings.advertised_addr
+    host = settings.grpc_host
+    if host in ("0.0.0.0", "::", ""):
+        # Inside a pod the hostname resolves to the pod's IP; the chart sets the address
+        # explicitly anyway (PLANET_CONTENT_ADVERTISED_ADDR from the downward API).
+        host = socket.gethostbyname(socket.gethostname())
+    return f"{host}:{port}"
+
+
+async def build(settings: ContentSettings) -> ContentReplica:
+    """Check the topic, bind the port, open the store root and wire one replica."""
+    # First: a service that cannot authenticate its callers must not start at all.
+    verifier = load_verifier(settings.identity, settings.auth)
+    # Forwarding to the other replicas needs content's own key; without one this replica
+    # still serves every partition it owns, and says why it cannot forward.
+    signer = load_signer(CONTENT, settings.auth) if settings.auth.key_file else None
+    if signer is None:
+        log.warning("no service key: this replica cannot forward to other replicas "
+                    "(set PLANET_SERVICE_AUTH_KEY_FILE to run more than one)")
+    bootstrap = settings.kafka.bootstrap_servers
+    topic = with_suffix(POSTS, settings.topics.topic_suffix)
+    await wait_for_broker(bootstrap)
+    await require_topics(bootstrap, [topic])
+
+    temp_dir: Path | None = None
+    data_dir = settings.data_dir
+    if data_dir is None:
+        temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="planet-content-"))
+        log.warning("no PLANET_CONTENT_DATA_DIR: stores are temporary and every start "
+                    "rebuilds them from the topic", extra={"data_dir": str(data_dir)})
+    stores = PostStores(data_dir, topic.name)
+
+    producer = make_producer(bootstrap, writer=CONTENT, linger_ms=0)
+    health = new_health()
+    peers = Peers(signer, settings.identity, settings.forward_timeout_s)
+    # The address is known once the port is bound; it is read only when the group is joined.
+    ownership = Ownership(topic.partitions, addr="")
+    handlers = ContentHandlers(
+        stores, KafkaEventLog(producer, topic, settings.publish_timeout_s), peers, ownership,
+        now_ms)
+    server = make_server(ContentServicer(handlers), health, verifier)
+    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    ownership.addr = advertised(settings, port)
+    assignor = owner_map_assignor(
+        lambda: Claim(ownership.addr, stores.on_disk()), ownership.set_owners)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=settings.group(),
+        # Positions live in the stores, in the same write as the state; the group only
+        # decides ownership.
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        partition_assignment_strategy=(assignor,),
+        session_timeout_ms=settings.session_timeout_ms,
+        heartbeat_interval_ms=max(settings.session_timeout_ms // 5, 300),
+        max_partition_fetch_bytes=MAX_REQUEST_BYTES,
+        fetch_max_bytes=32 * 1024 * 1024,
+    )
+    return ContentReplica(
+        ReplicaConfig(topic.name, settings.max_records, shutdown_grace_s=settings.shutdown_grace_s,
+                      publish_timeout_s=settings.publish_timeout_s),
+        server=server, port=port, grpc_health=health, consumer=consumer, producer=producer,
+        stores=stores, handlers=handlers, ownership=ownership, peers=peers,
+        listener=lambda r: RebalanceListener(r.on_revoked, r.on_assigned),
+        temp_dir=temp_dir,
+    )
 
 
 @dataclass
 class RunningContent:
-    """A started content service: its bound port, and how to stop it."""
+    """A replica running in this process (tests): its port, its replica, how to stop it."""
 
     port: int
-    server: grpc.aio.Server
-    producer: AIOKafkaProducer
-    health: Health
-    catalog: PostCatalog
-    grace_s: float
+    replica: ContentReplica
+    lifecycle: Lifecycle
+    task: asyncio.Task[None]
 
     async def stop(self) -> None:
-        """Report NOT_SERVING, finish in-flight RPCs within the grace period, close Kafka."""
-        await self.health.shutting_down()
-        await self.server.stop(self.grace_s)
-        await self.producer.stop()
+        """What SIGTERM does: NOT_SERVING, finish in-flight calls, close Kafka and stores."""
+        self.lifecycle.request_stop()
+        await self.task
 
 
-async def start(settings: ContentSettings) -> RunningContent:
-    """Create topics, start serving health, rebuild the projection, then serve content."""
-    # First: a service that cannot authenticate its callers must not start at all.
-    verifier = load_verifier(settings.identity, settings.auth)
-    bootstrap = settings.kafka.bootstrap_servers
-    topic = with_suffix(POSTS, settings.topics.topic_suffix)
-    await require_topics(bootstrap, [topic])
-
-    catalog = PostCatalog()
-    producer = make_producer(bootstrap, writer=CONTENT, linger_ms=0)
-    await producer.start()
-    handlers = ContentHandlers(
-        catalog, KafkaEventLog(producer, topic, settings.publish_timeout_s), now_ms
-    )
-    servicer = ContentServicer(handlers)
-    health = new_health()
-    server = make_server(servicer, health, verifier)
-    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
-    try:
-        await health.set_serving(False)
-        await server.start()
-        read = await rebuild(bootstrap, topic, catalog)
-    except BaseException:
-        await server.stop(0)
-        await producer.stop()
-        raise
-    servicer.ready = True
-    await health.set_serving(True)
-    log.info("content: rebuilt %d posts from %d events of %s; serving on :%d",
-             len(catalog), read, topic.name, port)
-    return RunningContent(port, server, producer, health, catalog, settings.shutdown_grace_s)
+async def start(settings: ContentSettings, ready_timeout_s: float = 60.0) -> RunningContent:
+    """Build and run a replica in this process; return once it reports SERVING."""
+    replica = await build(settings)
+    lifecycle = Lifecycle(Health(NAME), 0)
+    task = asyncio.create_task(replica.run(lifecycle), name="content.run")
+    deadline = asyncio.get_running_loop().time() + ready_timeout_s
+    while not lifecycle.is_ready:
+        if task.done():
+            await task  # raises what stopped it
+            raise RuntimeError("content stopped before it was ready")
+        if asyncio.get_running_loop().time() > deadline:
+            lifecycle.request_stop()
+            await task
+            raise TimeoutError(f"content was not ready within {ready_timeout_s:.0f}s")
+        await asyncio.sleep(0.02)
+    return RunningContent(replica.port, replica, lifecycle, task)

@@ -1,1 +1,1 @@
-"""Adapters at the edge of the content service: Kafka and gRPC."""
+"""Adapters at the edge of the content service: Kafka, RocksDB, gRPC and the other replicas."""

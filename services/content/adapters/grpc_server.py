@@ -3,6 +3,8 @@
 Every call is authenticated by ``planetkit.service_auth_server`` (the calling service signs
 an assertion per call); this module says which caller services may call which method and
 checks the end user itself: a post is published only for the user the call is made for.
+Content itself may call PublishPost and ResolveAuthors: a replica forwards them, for the
+same end user, to the replica that owns the post's partition.
 """
 
 from __future__ import annotations
@@ -24,10 +26,11 @@ from planetkit.service_auth_server import (
     authenticating_server,
     method_name,
 )
-from planetkit.service_identities import GATEWAY
-from services.content.codec import command_from_request, post_to_pb
+from planetkit.service_identities import CONTENT, GATEWAY
+from services.content.adapters.peers import PeerFailed
+from services.content.domain.codec import command_from_request, post_to_pb
 from services.content.domain.validation import InvalidPost
-from services.content.handlers import ContentHandlers, EventLogUnavailable
+from services.content.handlers import ContentHandlers, EventLogUnavailable, NotServing
 
 SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["ContentService"].full_name
 # One ResolveAuthors call serves one telemetry batch; the gateway caps batches well below this.
@@ -38,9 +41,9 @@ MAX_ECHOED_ID_CHARS = 64
 
 # Which caller services may call which method (anything not named here is refused).
 POLICY: MethodPolicy = {
-    method_name(SERVICE_NAME, "PublishPost"): frozenset({GATEWAY}),
+    method_name(SERVICE_NAME, "PublishPost"): frozenset({GATEWAY, CONTENT}),
     method_name(SERVICE_NAME, "GetPost"): frozenset({ANY_TRUSTED_CALLER}),
-    method_name(SERVICE_NAME, "ResolveAuthors"): frozenset({GATEWAY}),
+    method_name(SERVICE_NAME, "ResolveAuthors"): frozenset({GATEWAY, CONTENT}),
 }
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -51,7 +54,6 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
 
     def __init__(self, handlers: ContentHandlers) -> None:
         self._handlers = handlers
-        self.ready = False
 
     async def PublishPost(
         self, request: rpc.PublishPostRequest, context: Context
@@ -62,19 +64,24 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
             await _abort(context, grpc.StatusCode.PERMISSION_DENIED,
                          "a post is published only by its creator: creator_id must be the "
                          "end user the call is made for")
-        await self._require_ready(context)
         try:
-            result = await self._handlers.publish_post(command_from_request(request))
+            result = await self._handlers.publish_post(command_from_request(request), caller)
         except InvalidPost as exc:
             await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except EventLogUnavailable as exc:
+        except (EventLogUnavailable, NotServing) as exc:
             await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
+        except PeerFailed as exc:
+            await _abort(context, exc.code, exc.details)
         return rpc.PublishPostResponse(post=post_to_pb(result.post))
 
     async def GetPost(self, request: rpc.GetPostRequest, context: Context) -> rpc.Post:
         """A post by id; NOT_FOUND when it was never published."""
-        await self._require_ready(context)
-        post = self._handlers.get_post(request.post_id)
+        try:
+            post = await self._handlers.get_post(request.post_id, current_caller())
+        except NotServing as exc:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
+        except PeerFailed as exc:
+            await _abort(context, exc.code, exc.details)
         if post is None:
             await _abort(context, grpc.StatusCode.NOT_FOUND,
                          f"post {_echo(request.post_id)} not found")
@@ -84,19 +91,19 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
         self, request: rpc.ResolveAuthorsRequest, context: Context
     ) -> rpc.ResolveAuthorsResponse:
         """Creator of each known item id; unknown ids are absent."""
-        await self._require_ready(context)
         if len(request.item_ids) > MAX_RESOLVE_ITEMS:
             await _abort(
                 context,
                 grpc.StatusCode.INVALID_ARGUMENT,
                 f"{len(request.item_ids)} item ids; the limit is {MAX_RESOLVE_ITEMS}",
             )
-        return rpc.ResolveAuthorsResponse(authors=self._handlers.resolve_authors(request.item_ids))
-
-    async def _require_ready(self, context: Context) -> None:
-        if not self.ready:
-            await _abort(context, grpc.StatusCode.UNAVAILABLE, "rebuilding posts from the log")
-
+        try:
+            authors = await self._handlers.resolve_authors(request.item_ids, current_caller())
+        except NotServing as exc:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
+        except PeerFailed as exc:
+            await _abort(context, exc.code, exc.details)
+        return rpc.ResolveAuthorsResponse(authors=authors)
 
 
 def _echo(client_id: str) -> str:
@@ -107,7 +114,7 @@ def _echo(client_id: str) -> str:
 
 
 def new_health() -> Health:
-    """grpc.health.v1 for this service: NOT_SERVING until the projection is rebuilt."""
+    """grpc.health.v1 on the service's port: NOT_SERVING until its partitions are restored."""
     return Health(SERVICE_NAME)
 
 

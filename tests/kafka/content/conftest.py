@@ -1,4 +1,4 @@
-"""A real content service on a free loopback port, against the real broker."""
+"""Real content replicas on free loopback ports, against the real broker."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_identities import CONTENT
 from planetkit.settings import KafkaSettings, TopicSettings
+from planetkit.topics import POSTS, with_suffix
 from services.content.bootstrap import RunningContent, start
 from services.content.settings import ContentSettings
 
-StartContent = Callable[[], Awaitable[RunningContent]]
+StartContent = Callable[..., Awaitable[RunningContent]]
 
 
 @pytest.fixture
@@ -23,25 +25,49 @@ def service_auth(tmp_path: Path) -> DevServiceAuth:
 
 
 @pytest.fixture
-async def start_content(
-    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth
-) -> AsyncIterator[StartContent]:
-    """Starts content services on this test's topics; stops whatever is still running."""
-    running: list[RunningContent] = []
+async def posts_topic(kafka_bootstrap: str, topic_suffix: str) -> str:
+    """This test's posts topic, created as the topics tool would (services create none)."""
+    topic = with_suffix(POSTS, topic_suffix)
+    await ensure_topics(kafka_bootstrap, [topic])
+    return topic.name
 
-    async def _start() -> RunningContent:
-        settings = ContentSettings(
-            grpc_host="127.0.0.1",
-            grpc_port=0,
-            shutdown_grace_s=0,
-            auth=service_auth.settings(CONTENT),
-            kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-            topics=TopicSettings(topic_suffix=topic_suffix),
-        )
-        service = await start(settings)
+
+def content_settings(
+    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth, data_dir: Path | None
+) -> ContentSettings:
+    """A replica's settings for this test: free port, this test's topics and group."""
+    return ContentSettings(
+        grpc_host="127.0.0.1",
+        grpc_port=0,
+        shutdown_grace_s=0,
+        data_dir=data_dir,
+        session_timeout_ms=6_000,
+        auth=service_auth.settings(CONTENT),
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
+        topics=TopicSettings(topic_suffix=topic_suffix),
+    )
+
+
+@pytest.fixture
+async def start_content(
+    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth, posts_topic: str,
+    tmp_path: Path,
+) -> AsyncIterator[StartContent]:
+    """Starts content replicas on this test's topics; stops whatever is still running.
+
+    ``start_content()`` keeps its stores in this test's ``content-data`` directory, so a
+    second start is a restart; ``start_content(data_dir=None)`` uses temporary stores.
+    """
+    running: list[RunningContent] = []
+    default = tmp_path / "content-data"
+
+    async def _start(data_dir: Path | None = default) -> RunningContent:
+        service = await start(content_settings(kafka_bootstrap, topic_suffix, service_auth,
+                                               data_dir))
         running.append(service)
         return service
 
     yield _start
     for service in running:
-        await service.stop()
+        if not service.task.done():
+            await service.stop()

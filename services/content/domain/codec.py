@@ -1,4 +1,4 @@
-"""Translation between the domain model and its protobuf messages (events and RPCs)."""
+"""Translation between the domain model and its protobuf messages (events, RPCs, stores)."""
 
 from __future__ import annotations
 
@@ -108,4 +108,36 @@ def post_to_pb(post: Post) -> rpc.Post:
         components=[component_to_pb(c) for c in post.components],
         published_at_ms=post.published_at_ms,
         version=post.version,
+    )
+
+
+def post_from_pb(post: rpc.Post) -> Post:
+    """A post as another replica answered it (it validated the post when it published)."""
+    return Post(
+        post_id=post.post_id,
+        creator_id=post.creator_id,
+        kind=_KIND_FROM_PB.get(post.kind, PostKind.SHORT),
+        title=post.title,
+        body=post.body,
+        hashtags=tuple(post.hashtags),
+        mentions=tuple(post.mentions),
+        components=tuple(
+            component_from_pb(c, f"component {i}") for i, c in enumerate(post.components, 1)
+        ),
+        published_at_ms=post.published_at_ms,
+        version=post.version,
+    )
+
+
+def request_from_command(cmd: PublishPost) -> rpc.PublishPostRequest:
+    """The request that asks another replica for ``cmd`` (already validated here)."""
+    return rpc.PublishPostRequest(
+        request_id=cmd.request_id,
+        creator_id=cmd.creator_id,
+        kind=_KIND_TO_PB[cmd.kind],
+        title=cmd.title,
+        body=cmd.body,
+        hashtags=cmd.hashtags,
+        mentions=cmd.mentions,
+        components=[component_to_pb(c) for c in cmd.components],
     )

@@ -1,0 +1,198 @@
+"""Posts in one embedded RocksDB store per partition of the posts topic (``rocksdict``).
+
+Why RocksDB: it is on disk (memory does not grow with history), it writes a batch of keys
+atomically (the posts of a fetch and the offset they bring the store to land together, so
+a crash never leaves a store whose position disagrees with its contents), it reopens in
+milliseconds whatever its size, and multi-get answers a 5 000-id ResolveAuthors in one
+call. One store per partition, so a partition moves between replicas as a unit.
+
+Recovery: the posts topic is the changelog (content is its single writer and it is kept
+forever). A store that is missing, unreadable or of another format is deleted and rebuilt
+from offset 0 of its partition; one whose position lies beyond the partition's end (the
+topic was recreated) likewise. Nothing else is needed to recover: delete the directory.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import cast
+
+from aiokafka.structs import ConsumerRecord
+from rocksdict import Options, Rdict, WriteBatch
+
+from planet.content.v1.events_pb2 import PostPublished
+from planetkit.envelope import UndecodableEvent, decode
+from services.content.domain.model import Post
+from services.content.domain.stored import (
+    APPLIED_KEY,
+    FORMAT,
+    FORMAT_KEY,
+    author_key,
+    offset_from_value,
+    offset_value,
+    post_from_value,
+    post_key,
+    post_value,
+)
+
+log = logging.getLogger(__name__)
+
+
+class PartitionStore:
+    """The posts of one partition, and the offset of that partition they reflect."""
+
+    def __init__(self, path: Path, partition: int) -> None:
+        self.path = path
+        self.partition = partition
+        self._db = _open(path)
+        self.applied = self._read_applied()
+
+    def _read_applied(self) -> int:
+        raw = self._db.get(APPLIED_KEY)
+        return 0 if raw is None else offset_from_value(raw)
+
+    def apply(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> int:
+        """Write a fetch's posts and the next offset in one batch; how many were new posts.
+
+        The first event of a post id wins (a retry raced across a hand-over may log a post
+        twice; readers, like this store, keep the first).
+        """
+        batch = WriteBatch(raw_mode=True)
+        decoded: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        last = -1
+        for record in records:
+            last = record.offset
+            try:
+                event = decode(record.value, PostPublished)
+            except UndecodableEvent as exc:
+                # Only content writes the topic, so this is a bug to look at, not data to
+                # lose silently: the record stays in the log, the store moves past it.
+                log.error("skipping undecodable post record", extra={
+                    "topic": record.topic, "partition": record.partition,
+                    "offset": record.offset, "reason": str(exc)})
+                continue
+            key = post_key(event.payload.post_id)
+            if key not in decoded:
+                decoded[key] = (
+                    post_value(event.envelope.aggregate_version, event.envelope.payload),
+                    author_key(event.payload.post_id),
+                    event.payload.creator_id.encode(),
+                )
+        if last < 0:
+            return 0
+        keys = list(decoded)
+        existing = self._many(keys)
+        new = 0
+        for key, found in zip(keys, existing, strict=True):
+            if found is None:
+                value, akey, creator = decoded[key]
+                batch.put(key, value)
+                batch.put(akey, creator)
+                new += 1
+        batch.put(APPLIED_KEY, offset_value(last + 1))
+        self._db.write(batch)
+        self.applied = last + 1
+        return new
+
+    def put_published(self, post_id: str, creator_id: str, version: int, payload: bytes) -> None:
+        """Store a post this replica just appended (acknowledged), ahead of the tail.
+
+        The offset is left alone: the tail applies the same record later and keeps this
+        first copy, so reads see a post as soon as PublishPost returns.
+        """
+        batch = WriteBatch(raw_mode=True)
+        batch.put(post_key(post_id), post_value(version, payload))
+        batch.put(author_key(post_id), creator_id.encode())
+        self._db.write(batch)
+
+    def get(self, post_id: str) -> Post | None:
+        """The post called ``post_id`` if this partition has it."""
+        raw = self._db.get(post_key(post_id))
+        return None if raw is None else post_from_value(raw)
+
+    def authors(self, post_ids: list[str]) -> dict[str, str]:
+        """Creator of each id this partition knows."""
+        found = self._many([author_key(i) for i in post_ids])
+        return {i: c.decode() for i, c in zip(post_ids, found, strict=True) if c is not None}
+
+    def _many(self, keys: list[bytes]) -> list[bytes | None]:
+        """One multi-get (RocksDB MultiGet): a value or None per key, in order."""
+        if not keys:
+            return []
+        wanted: list[str | int | float | bytes | bool] = list(keys)
+        return cast(list[bytes | None], self._db.get(wanted))
+
+    def reset(self) -> None:
+        """Delete the store and start empty (rebuilt from offset 0 by the tail)."""
+        self._db.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+        self._db = _open(self.path)
+        self.applied = 0
+
+    def close(self) -> None:
+        """Flush and close (a crash instead loses nothing the WAL acknowledged)."""
+        self._db.close()
+
+
+def _open(path: Path) -> Rdict:
+    """Open (or create) a store; delete and recreate one that is unreadable or foreign."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        db = _open_raw(path)
+        fmt = db.get(FORMAT_KEY)
+        applied = db.get(APPLIED_KEY)
+        if applied is not None:
+            offset_from_value(applied)
+        if fmt == FORMAT:
+            return db
+        if fmt is None and applied is None:
+            db.put(FORMAT_KEY, FORMAT)  # a new, empty store
+            return db
+        db.close()
+        reason = f"format {fmt!r}, expected {FORMAT!r}"
+    except Exception as exc:  # RocksDB reports corruption as a bare Exception
+        reason = f"unreadable: {exc}"
+    log.warning("rebuilding post store from the topic", extra={"path": str(path), "reason": reason})
+    shutil.rmtree(path, ignore_errors=True)
+    db = _open_raw(path)
+    db.put(FORMAT_KEY, FORMAT)
+    return db
+
+
+def _open_raw(path: Path) -> Rdict:
+    options = Options(raw_mode=True)
+    options.create_if_missing(True)
+    return Rdict(str(path), options)
+
+
+class PostStores:
+    """The partition stores of one topic under one directory, opened as partitions arrive."""
+
+    def __init__(self, root: Path, topic: str) -> None:
+        self.root = root / topic
+        self._open: dict[int, PartitionStore] = {}
+
+    def on_disk(self) -> dict[int, int]:
+        """Applied offset of every partition store present (for the group claim)."""
+        if self.root.is_dir():
+            for child in self.root.iterdir():
+                if child.name.startswith("p") and child.name[1:].isdigit():
+                    self.store(int(child.name[1:]))
+        return {p: s.applied for p, s in self._open.items()}
+
+    def store(self, partition: int) -> PartitionStore:
+        """The store of ``partition``, opened (or created) on first use."""
+        store = self._open.get(partition)
+        if store is None:
+            store = PartitionStore(self.root / f"p{partition}", partition)
+            self._open[partition] = store
+        return store
+
+    def close(self) -> None:
+        """Close every open store."""
+        for store in self._open.values():
+            store.close()
+        self._open.clear()
