@@ -10,7 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from planetkit.service_auth_dev import DevServiceAuth
@@ -39,11 +39,12 @@ class Ports:
     analytics: int = 50053
     incentive_web: int = 6067
     aggregator_health: int = 50054
+    incentive_health: int = 50056
 
     @classmethod
     def free(cls) -> Ports:
         """Fresh free ports, for a stack that must not collide with another."""
-        return cls(free_port(), free_port(), free_port(), free_port(), free_port(), free_port())
+        return cls(**{f.name: free_port() for f in fields(cls)})
 
 
 @dataclass
@@ -94,13 +95,17 @@ class Stack:
                         {"PLANET_CONTENT_GRPC_HOST": "127.0.0.1",
                          "PLANET_CONTENT_GRPC_PORT": str(p.content)},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.content}")),
-                Service("incentive", "services.incentive.processor",
+                Service("incentive", "services.incentive",
                         {"PLANET_INCENTIVE_GRPC_HOST": "127.0.0.1",
                          "PLANET_INCENTIVE_GRPC_PORT": str(p.incentive),
                          "PLANET_INCENTIVE_WEB_HOST": "127.0.0.1",
                          "PLANET_INCENTIVE_WEB_PORT": str(p.incentive_web),
+                         "PLANET_INCENTIVE_HEALTH_HOST": "127.0.0.1",
+                         "PLANET_INCENTIVE_HEALTH_PORT": str(p.incentive_health),
                          "PLANET_INCENTIVE_DATA_DIR": str(self.run_dir / "incentive-data")},
-                        lambda: health.grpc_serving(f"127.0.0.1:{p.incentive}"), 120.0),
+                        # SERVING only once Faust has recovered its tables and holds
+                        # every partition (services/incentive/adapters/faust_readiness.py).
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.incentive_health}"), 120.0),
                 # SERVING only once its dedup memory is restored and its partitions are
                 # assigned and positioned (planetkit.runner), never a line in a log.
                 Service("aggregator", "services.incentive.engagement",

@@ -16,13 +16,13 @@ from planet.incentive.v1.engagement_pb2 import EngagementDeltas
 from planetkit.engagement_deltas import Delta, iter_deltas
 from planetkit.envelope import UndecodableEvent, decode
 from planetkit.weeks import iso_week_of_ms
-from services.incentive.processor.keys import (
+from services.incentive.domain.estimate.keys import (
     applied_deltas_key,
     creator_week_key,
     fees_key,
     posts_key,
 )
-from services.incentive.processor.state import (
+from services.incentive.domain.estimate.state import (
     MAX_APPLIED_RECORDS,
     MAX_FEE_IDS,
     MAX_POST_IDS,

@@ -52,9 +52,10 @@ def test_a_fresh_processor_replaying_the_topics_reaches_the_same_aggregates(
     env = stack.env_for(stack.services["incentive"])
     env.update({"PLANET_INCENTIVE_APP_ID": "replay-check", "PLANET_INCENTIVE_GRPC_PORT": str(port),
                 "PLANET_INCENTIVE_WEB_PORT": str(free_port()),
+                "PLANET_INCENTIVE_HEALTH_PORT": str(free_port()),
                 "PLANET_INCENTIVE_DATA_DIR": str(tmp_path)})
     log = (tmp_path / "replay.log").open("wb")
-    proc = subprocess.Popen([sys.executable, "-m", "services.incentive.processor"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "services.incentive"], cwd=ROOT,
                             env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         assert health.wait_for(lambda: health.grpc_serving(f"127.0.0.1:{port}"), 120,

@@ -38,9 +38,9 @@ from services.analytics.bootstrap import start as start_analytics
 from services.analytics.settings import AnalyticsSettings
 from services.content.bootstrap import start as start_content
 from services.content.settings import ContentSettings
-from services.incentive.api.read_model import TableReadModel
-from services.incentive.api.server import IncentiveGrpcServer
-from services.incentive.api.servicer import IncentiveServicer
+from services.incentive.adapters.grpc_server import IncentiveGrpcServer
+from services.incentive.adapters.grpc_servicer import IncentiveServicer
+from services.incentive.domain.estimate.read_model import TableReadModel
 
 pytestmark = pytest.mark.kafka
 
@@ -121,9 +121,10 @@ async def stack(
         grpc_port=0, shutdown_grace_s=0, auth=settings(CONTENT), kafka=kafka, topics=topics))
     incentive = IncentiveGrpcServer(
         IncentiveServicer(TableReadModel(creator_weeks={}, posts={}, fees={}, kyc={},
-                                         posts_partitions=1), lambda: 0),
+                                         posts_partitions=1), lambda: 0, ready=lambda: True),
         "127.0.0.1:0", load_verifier(INCENTIVE, settings(INCENTIVE)))
     await incentive.start()
+    await incentive.set_serving(True)
     analytics = await start_analytics(AnalyticsSettings(
         grpc_port=0, chdb_path=str(tmp_path / "chdb"), group_id=f"analytics-{topic_suffix}",
         shutdown_grace_s=0, auth=settings(ANALYTICS), kafka=kafka, topics=topics,

@@ -6,6 +6,7 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any, cast
 
+from planetkit.service_identities import INCENTIVE
 from planetkit.topics import ENGAGEMENT_DELTAS, POSTS, Topic
 
 Table = MutableMapping[str, bytes]
@@ -35,7 +36,7 @@ def changelog_topics(app_id: str) -> list[Topic]:
     PartitionsMismatch and is never restarted (seen in CI).
     """
     return [
-        Topic(f"{app_id}-{name}-changelog", "table key", (), "scoring-processor",
+        Topic(f"{app_id}-{name}-changelog", "table key", (), INCENTIVE,
               partitions=POSTS.partitions, compacted=True, enveloped=False)
         for name in TABLE_NAMES
     ]

@@ -9,7 +9,7 @@ from planetkit.grpc_health import Health
 from planetkit.service_auth_assertion import AssertionVerifier
 from planetkit.service_auth_server import MethodPolicy, authenticating_server, method_name
 from planetkit.service_identities import GATEWAY
-from services.incentive.api.servicer import IncentiveServicer
+from services.incentive.adapters.grpc_servicer import IncentiveServicer
 
 SERVICE_NAME = incentive_service_pb2.DESCRIPTOR.services_by_name["IncentiveService"].full_name
 # Which caller services may call which method (anything not named here is refused).
@@ -19,8 +19,10 @@ POLICY: MethodPolicy = {
 
 
 class IncentiveGrpcServer:
-    """A grpc.aio server on the caller's event loop; health says SERVING while it runs.
+    """A grpc.aio server on the caller's event loop, NOT_SERVING until told it is ready.
 
+    Its health answers what the service's readiness says (set by whoever watches the
+    tables), so a caller probing this port never sees SERVING while the tables recover.
     Every call but health must carry an assertion ``verifier`` accepts.
     """
 
@@ -34,9 +36,13 @@ class IncentiveGrpcServer:
         self.port = self._server.add_insecure_port(address)
 
     async def start(self) -> None:
-        """Start serving and report SERVING for the server and IncentiveService."""
+        """Start answering; health says NOT_SERVING until ``set_serving(True)``."""
+        await self._health.set_serving(False)
         await self._server.start()
-        await self._health.set_serving(True)
+
+    async def set_serving(self, serving: bool) -> None:
+        """Report SERVING or NOT_SERVING for the server and IncentiveService."""
+        await self._health.set_serving(serving)
 
     async def stop(self, grace_s: float = 2.0) -> None:
         """Report NOT_SERVING, then let in-flight calls finish within ``grace_s``."""

@@ -2,7 +2,9 @@
 
 The calling service is authenticated by ``planetkit.service_auth_server`` before this runs; a
 creator's estimate is then shown only to that creator or to an operator/admin, whoever the
-calling service is (defence in depth: the gateway checks the same).
+calling service is (defence in depth: the gateway checks the same). While the service is not
+ready (its tables are recovering, or it does not hold every partition) a call answers
+UNAVAILABLE: an estimate from half-recovered tables would be wrong, not just late.
 """
 
 from __future__ import annotations
@@ -32,9 +34,12 @@ class EstimateSource(Protocol):
 class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
     """GetWeeklyEstimate; an empty week means the current UTC ISO week."""
 
-    def __init__(self, source: EstimateSource, now_ms: Callable[[], int]) -> None:
+    def __init__(
+        self, source: EstimateSource, now_ms: Callable[[], int], *, ready: Callable[[], bool]
+    ) -> None:
         self._source = source
         self._now_ms = now_ms
+        self._ready = ready
 
     async def GetWeeklyEstimate(
         self, request: GetWeeklyEstimateRequest, context: grpc.aio.ServicerContext[object, object]
@@ -47,6 +52,10 @@ class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
                                 "only the creator (or an operator or admin) may see this estimate")
         if not request.creator_id:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "creator_id is required")
+        # Asked at every call, not cached: readiness can drop (a rebalance) between probes.
+        if not self._ready():
+            await context.abort(grpc.StatusCode.UNAVAILABLE,
+                                "the incentive tables are recovering; retry shortly")
         week = request.week or iso_week_of_ms(self._now_ms())
         try:
             parse_iso_week(week)

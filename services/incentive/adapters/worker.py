@@ -1,30 +1,115 @@
-"""A mode.Service that runs the incentive gRPC server on the Faust worker's event loop."""
+"""The incentive service on planetkit.runner: Faust's worker and the gRPC API on one loop.
+
+Faust owns its worker (``faust.Worker``: agents, tables, recovery, transactions), but not the
+process here: the runner does. So the worker is started as a service on the runner's event
+loop instead of through ``execute_from_commandline``:
+
+- signals: the runner's. The worker installs none (``install_signal_handlers`` is a no-op);
+  on SIGTERM the runner drops readiness, sets ``lifecycle.stopping``, and ``run`` stops the
+  gRPC server (in-flight calls finish) and then the worker (offsets committed, transaction
+  ended, group left) within the grace period;
+- logs: the runner's structured logs. The worker neither reconfigures logging nor redirects
+  stdout (``override_logging=False``, ``redirect_stdouts=False``);
+- readiness: reported by this loop from the app's state (``TableReadiness``): SERVING on the
+  runner's health port and on the API port only while the tables are recovered and every
+  partition is held, NOT_SERVING before, during any later rebalance, and while stopping;
+- failure: a crashed Faust service (the worker marks itself crashed) ends ``run`` with the
+  crash reason, so the process exits 1 and its supervisor restarts it, as it did before.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import Callable
 from typing import Any
 
-import mode
+import faust
 
-from services.incentive.api.server import IncentiveGrpcServer
+from planetkit.runner import Lifecycle
+from services.incentive.adapters.grpc_server import IncentiveGrpcServer
+
+log = logging.getLogger(__name__)
 
 
-class GrpcService(mode.Service):
-    """Starts the gRPC server with the worker and stops it gracefully with the worker."""
+class EmbeddedWorker(faust.Worker):
+    """faust.Worker as a service on a loop someone else runs (planetkit.runner)."""
 
-    def __init__(self, build: Callable[[], IncentiveGrpcServer], **kwargs: Any) -> None:
-        self._build = build
-        self._server: IncentiveGrpcServer | None = None
-        super().__init__(**kwargs)
+    def __init__(self, app: Any, **kwargs: Any) -> None:
+        super().__init__(
+            app, override_logging=False, redirect_stdouts=False, daemon=False, quiet=True,
+            **kwargs,
+        )
+        # No terminal spinner: the runner's logs say when the service is ready.
+        self.spinner = None
 
-    async def on_start(self) -> None:
-        """Build the server here: grpc.aio binds to the loop that is running."""
-        self._server = self._build()
-        await self._server.start()
-        self.log.info("incentive gRPC serving on port %s", self._server.port)
+    def install_signal_handlers(self) -> None:
+        """None: SIGTERM/SIGINT belong to planetkit.runner, which stops us in order."""
 
-    async def on_stop(self) -> None:
-        """Drain in-flight calls, then stop."""
-        if self._server is not None:
-            await self._server.stop()
+
+class WorkerCrashedError(RuntimeError):
+    """The Faust worker crashed; the process must exit so it is restarted."""
+
+
+class IncentiveWorker:
+    """Runs the Faust worker and the gRPC API until stopped; reports readiness meanwhile."""
+
+    def __init__(
+        self,
+        worker: faust.Worker,
+        grpc_server: IncentiveGrpcServer,
+        ready: Callable[[], bool],
+        *,
+        poll_s: float,
+        grpc_grace_s: float,
+    ) -> None:
+        self._worker = worker
+        self._grpc = grpc_server
+        self._ready = ready
+        self._poll_s = poll_s
+        self._grpc_grace_s = grpc_grace_s
+
+    async def run(self, lifecycle: Lifecycle) -> None:
+        """Serve until ``lifecycle.stopping``; raise if the worker crashes."""
+        await self._grpc.start()
+        log.info("incentive gRPC listening (NOT_SERVING until the tables are recovered)",
+                 extra={"grpc_port": self._grpc.port})
+        # worker.start() returns once the app's first table recovery is complete (Faust's
+        # App.on_started waits for it); readiness is watched below meanwhile.
+        starting = asyncio.create_task(self._worker.start(), name="incentive.faust-start")
+        try:
+            await self._watch(lifecycle, starting)
+        finally:
+            await self._stop(lifecycle, starting)
+
+    async def _watch(self, lifecycle: Lifecycle, starting: asyncio.Task[None]) -> None:
+        serving = False
+        while not lifecycle.stopping.is_set():
+            crashed = next((s for s in (self._worker, self._worker.app) if s.crashed), None)
+            if crashed is not None:
+                raise WorkerCrashedError(f"faust crashed: {crashed.crash_reason!r}")
+            if starting.done() and starting.exception() is not None:
+                raise WorkerCrashedError("faust worker failed to start") from starting.exception()
+            ready = self._ready()
+            if ready != serving:
+                serving = ready
+                if ready:
+                    await self._grpc.set_serving(True)
+                    await lifecycle.ready()
+                else:
+                    await lifecycle.not_ready()
+                    await self._grpc.set_serving(False)
+                log.info("incentive readiness changed", extra={"serving": serving})
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(lifecycle.stopping.wait(), self._poll_s)
+
+    async def _stop(self, lifecycle: Lifecycle, starting: asyncio.Task[None]) -> None:
+        # Callers first (NOT_SERVING, in-flight calls finish), then the worker commits.
+        await lifecycle.not_ready()
+        await self._grpc.stop(self._grpc_grace_s)
+        await self._worker.stop()
+        if not starting.done():
+            starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await starting

@@ -10,7 +10,7 @@ import pytest
 from scoring_harness import ProcessorProcess
 
 from planetkit.kafka.admin import ensure_topics
-from services.incentive.processor.topics import registry_topics
+from services.incentive.adapters.faust_topics import registry_topics
 
 
 @pytest.fixture

@@ -32,10 +32,11 @@ def free_port() -> int:
 
 
 class ProcessorProcess:
-    """Starts, kills and restarts `python -m services.incentive.processor`."""
+    """Starts, kills and restarts `python -m services.incentive`."""
 
     def __init__(self, bootstrap: str, suffix: str, workdir: Path) -> None:
         self.grpc_port = free_port()
+        self.health_port = free_port()
         self.data_dir = workdir / "state"
         self.log_path = workdir / "processor.log"
         # The processor trusts these keys; the tests call it as the gateway does.
@@ -49,6 +50,7 @@ class ProcessorProcess:
             "PLANET_INCENTIVE_GRPC_PORT": str(self.grpc_port),
             "PLANET_INCENTIVE_WEB_HOST": "127.0.0.1",
             "PLANET_INCENTIVE_WEB_PORT": str(free_port()),
+            "PLANET_INCENTIVE_HEALTH_PORT": str(self.health_port),
             "PLANET_INCENTIVE_DATA_DIR": str(self.data_dir),
             "PLANET_INCENTIVE_SESSION_TIMEOUT_S": "6",
             "PLANET_INCENTIVE_LOG_LEVEL": "info",
@@ -66,7 +68,7 @@ class ProcessorProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.incentive.processor"],
+            [sys.executable, "-m", "services.incentive"],
             cwd=REPO,
             env=self.env,
             stdout=log,

@@ -22,7 +22,6 @@ from planetkit import topics as registry
 from planetkit.engagement_deltas import encode_deltas
 from planetkit.envelope import encode, wrap
 from planetkit.kafka.partitioning import partition_for
-from planetkit.kafka.producer import make_producer
 from planetkit.topics import with_suffix
 from planetkit.weeks import iso_week_of_ms
 
@@ -50,7 +49,7 @@ class Events:
         partition: int | None = None,
     ) -> None:
         env = wrap(
-            payload, event_id=event_id, source="test", aggregate_id=key, occurred_at_ms=self.now
+            payload, event_id=event_id, source=t.writer, aggregate_id=key, occurred_at_ms=self.now
         )
         await self.producer.send_and_wait(
             self.topic(t), encode(env), key=key.encode(), partition=partition
@@ -83,7 +82,10 @@ class Events:
 
 @pytest.fixture
 async def events(kafka_bootstrap: str, topic_suffix: str) -> AsyncIterator[Events]:
-    producer = make_producer(kafka_bootstrap, linger_ms=0)
+    # The test stands in for every writer of the processor's inputs (content, exchange,
+    # aggregator), so it uses a producer bound to none of them.
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True,
+                                acks="all", linger_ms=0)
     await producer.start()
     yield Events(producer, topic_suffix)
     await producer.stop()
@@ -143,7 +145,7 @@ async def test_estimate_counts_posts_engagement_and_fee_weight_once_and_survives
     for letter in letters:
         assert letter.value == b"\xff\xfenot an envelope"
         assert "Envelope" in letter.reason
-        assert letter.consumer == "scoring-processor"
+        assert letter.consumer == "incentive"
 
 
 async def read_dead_letters(

@@ -17,7 +17,6 @@ from pydantic_settings import BaseSettings
 
 from gateway.settings import GatewaySettings
 from planetkit.analytics.store import QueryLimits
-from planetkit.settings import KafkaSettings, TopicSettings
 from services.analytics.settings import AnalyticsSettings, query_limits
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -158,7 +157,7 @@ def test_every_component_is_deployed_by_default(default_docs: list[Doc]) -> None
     assert commands == {
         "python -m gateway",
         "python -m services.content",
-        "python -m services.incentive.processor",
+        "python -m services.incentive",
         "python -m services.incentive.engagement",
         "python -m services.analytics",
     }
@@ -212,8 +211,10 @@ def test_grpc_services_have_native_grpc_probes(docs: list[Doc]) -> None:
         [c] = w["spec"]["template"]["spec"]["containers"]
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
         assert ports["grpc"] == GRPC_PORTS[name]
+        # A service on planetkit.runner is probed on the runner's health port.
+        probed = ports.get("health", GRPC_PORTS[name])
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-            assert c[probe]["grpc"]["port"] == GRPC_PORTS[name], f"{name}: {probe}"
+            assert c[probe]["grpc"]["port"] == probed, f"{name}: {probe}"
     assert seen == set(GRPC_PORTS)
 
 
@@ -548,21 +549,35 @@ def test_aggregators_have_grpc_readiness_and_liveness_probes(docs: list[Doc]) ->
             assert c[probe]["grpc"] == {"port": port, "service": "liveness"}, probe
 
 
+def test_incentive_is_ready_only_when_its_tables_are(docs: list[Doc]) -> None:
+    """Readiness on the runner's health port (SERVING once the tables are recovered and
+    every partition is held); liveness/startup on "liveness", so recovery is no restart."""
+    [w] = [w for w in workloads(docs) if component(w) == "incentive"]
+    [c] = w["spec"]["template"]["spec"]["containers"]
+    assert c["command"] == ["python", "-m", "services.incentive"]
+    port = {p["name"]: p["containerPort"] for p in c["ports"]}["health"]
+    env = env_of(c)
+    assert env["PLANET_INCENTIVE_HEALTH_PORT"]["value"] == str(port)
+    assert env["PLANET_INCENTIVE_HEALTH_HOST"]["value"] == "0.0.0.0"
+    grace = int(w["spec"]["template"]["spec"]["terminationGracePeriodSeconds"])
+    assert 0 < float(env["PLANET_INCENTIVE_SHUTDOWN_GRACE_S"]["value"]) < grace
+    assert c["readinessProbe"]["grpc"] == {"port": port}
+    for probe in ("startupProbe", "livenessProbe"):
+        assert c[probe]["grpc"] == {"port": port, "service": "liveness"}, probe
+
+
 # --- production mode and the settings the services read -------------------------------------
 
 SETTINGS_OF = {
     "python -m gateway": ("gateway.settings", "GatewaySettings"),
     "python -m services.content": ("services.content.settings", "ContentSettings"),
-    "python -m services.incentive.processor": (
-        "services.incentive.processor.settings", "ProcessorSettings"),
+    "python -m services.incentive": ("services.incentive.settings", "IncentiveSettings"),
     "python -m services.incentive.engagement": (
         "services.incentive.engagement.settings", "AggregatorSettings"),
     "python -m services.analytics": ("services.analytics.settings", "AnalyticsSettings"),
 }
-# Settings a process loads beside its own (services/incentive/processor/__main__.py).
-ALSO_LOADED: dict[str, tuple[type[BaseSettings], ...]] = {
-    "python -m services.incentive.processor": (KafkaSettings, TopicSettings),
-}
+# Settings a process loads beside its own (none left: each nests what it reads).
+ALSO_LOADED: dict[str, tuple[type[BaseSettings], ...]] = {}
 # What a Secret would hold, for loading settings from a rendered pod's environment.
 SECRET_STANDINS = {
     "PLANET_ANALYTICS_PSEUDONYM_KEY": "k" * 48,
@@ -633,7 +648,7 @@ def test_every_service_starts_from_the_chart_environment(
             unknown = {n for n in env if n.startswith("PLANET_")} - read
             assert not unknown, f"{w['metadata']['name']} sets what nobody reads: {unknown}"
             auth = getattr(settings, "auth", None)
-            if command in ("python -m services.content", "python -m services.incentive.processor",
+            if command in ("python -m services.content", "python -m services.incentive",
                            "python -m services.analytics"):
                 # A callee without a trust file refuses to start (planetkit.service_auth_server).
                 assert auth is not None and auth.trust_file is not None, command

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from planet.incentive.v1.incentive_service_pb2 import GetWeeklyEstimateRequest
 from planet.incentive.v1.incentive_service_pb2_grpc import IncentiveServiceStub
@@ -14,11 +15,11 @@ from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import INCENTIVE
 from planetkit.weeks import week_start_ms
-from services.incentive.api.read_model import TableReadModel
-from services.incentive.api.server import IncentiveGrpcServer
-from services.incentive.api.servicer import IncentiveServicer
-from services.incentive.processor.keys import creator_week_key, fees_key, posts_key
-from services.incentive.processor.state import CreatorWeek, Engagement, IdTally, encode_kyc
+from services.incentive.adapters.grpc_server import IncentiveGrpcServer
+from services.incentive.adapters.grpc_servicer import IncentiveServicer
+from services.incentive.domain.estimate.keys import creator_week_key, fees_key, posts_key
+from services.incentive.domain.estimate.read_model import TableReadModel
+from services.incentive.domain.estimate.state import CreatorWeek, Engagement, IdTally, encode_kyc
 
 W = "2026-W48"
 
@@ -41,7 +42,8 @@ async def stub(tmp_path: Path) -> AsyncIterator[IncentiveServiceStub]:
     )
     auth = DevServiceAuth.create(tmp_path / "keys")
     server = IncentiveGrpcServer(
-        IncentiveServicer(model, lambda: week_start_ms(W) + 1000), "127.0.0.1:0",
+        IncentiveServicer(model, lambda: week_start_ms(W) + 1000, ready=lambda: True),
+        "127.0.0.1:0",
         load_verifier(INCENTIVE, auth.settings(INCENTIVE)),
     )
     await server.start()
@@ -78,3 +80,34 @@ async def test_malformed_week_is_invalid_argument(stub: IncentiveServiceStub, we
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub.GetWeeklyEstimate(GetWeeklyEstimateRequest(creator_id="c1", week=week))  # type: ignore[misc]
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+async def test_not_ready_answers_unavailable_and_health_not_serving(tmp_path: Path) -> None:
+    """While the tables recover, no estimate is answered and health says NOT_SERVING."""
+    ready = False
+    auth = DevServiceAuth.create(tmp_path / "keys")
+    model = TableReadModel(creator_weeks={}, posts={}, fees={}, kyc={}, posts_partitions=1)
+    server = IncentiveGrpcServer(
+        IncentiveServicer(model, lambda: week_start_ms(W), ready=lambda: ready),
+        "127.0.0.1:0", load_verifier(INCENTIVE, auth.settings(INCENTIVE)),
+    )
+    await server.start()
+    signing = auth.interceptor(INCENTIVE, "olga", ["operator"])
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}",
+                                             interceptors=[signing]) as channel:
+            stub = IncentiveServiceStub(channel)  # type: ignore[misc]
+            health = health_pb2_grpc.HealthStub(channel)
+            status = await health.Check(health_pb2.HealthCheckRequest())
+            assert status.status == health_pb2.HealthCheckResponse.NOT_SERVING
+            with pytest.raises(grpc.aio.AioRpcError) as info:
+                await stub.GetWeeklyEstimate(GetWeeklyEstimateRequest(creator_id="c1", week=W))  # type: ignore[misc]
+            assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+            ready = True
+            await server.set_serving(True)
+            status = await health.Check(health_pb2.HealthCheckRequest())
+            assert status.status == health_pb2.HealthCheckResponse.SERVING
+            est = await stub.GetWeeklyEstimate(GetWeeklyEstimateRequest(creator_id="c1", week=W))  # type: ignore[misc]
+            assert est.score_milli == 0
+    finally:
+        await server.stop(0)

@@ -9,9 +9,9 @@ from planet.exchange.v1.events_pb2 import KycVerified, TradeFeeCharged
 from planetkit.engagement_deltas import encode_deltas
 from planetkit.envelope import UndecodableEvent, encode, wrap
 from planetkit.weeks import week_start_ms
-from services.incentive.processor.handlers import on_deltas, on_fee, on_kyc, on_post
-from services.incentive.processor.keys import creator_week_key, fees_key, posts_key
-from services.incentive.processor.state import CreatorWeek, Engagement, IdTally
+from services.incentive.domain.estimate.keys import creator_week_key, fees_key, posts_key
+from services.incentive.domain.estimate.state import CreatorWeek, Engagement, IdTally
+from services.incentive.handlers import on_deltas, on_fee, on_kyc, on_post
 
 W = "2026-W48"
 T = week_start_ms(W) + 3_600_000
@@ -28,8 +28,9 @@ class CountingDict(dict[str, bytes]):
 
 
 def env(payload: object, event_id: str, key: str = "k") -> bytes:
+    # The handlers ignore the source; "exchange" stands in for any registered writer.
     return encode(
-        wrap(payload, event_id=event_id, source="test", aggregate_id=key, occurred_at_ms=T)
+        wrap(payload, event_id=event_id, source="exchange", aggregate_id=key, occurred_at_ms=T)
     )  # type: ignore[arg-type]
 
 

@@ -1,6 +1,6 @@
 """The placeholder score: integer milli-points, caps, and the KYC-gated fee bonus."""
 
-from services.incentive.processor.placeholder_score import (
+from services.incentive.domain.estimate.placeholder_score import (
     ConsumerWeek,
     consumer_weight_milli,
     placeholder_score_v0,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from planet.incentive.v1.incentive_service_pb2 import WeeklyEstimate
-from services.incentive.processor.keys import creator_week_key, fees_key, posts_key
-from services.incentive.processor.placeholder_score import (
+from services.incentive.domain.estimate.keys import creator_week_key, fees_key, posts_key
+from services.incentive.domain.estimate.placeholder_score import (
     FORMULA,
     ConsumerWeek,
     placeholder_score_v0,
 )
-from services.incentive.processor.state import CreatorWeek, IdTally, decode_kyc
+from services.incentive.domain.estimate.state import CreatorWeek, IdTally, decode_kyc
 
 Table = Mapping[str, bytes]
 
