@@ -4,7 +4,7 @@
 PY := $(CURDIR)/.venv/bin/python
 SRC := planetkit services gateway simulators devstack bench
 
-.PHONY: run stop test bootstrap kafka proto check-proto lint typecheck unit bench bench-settle helm-lint clean
+.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck unit bench bench-settle helm-lint clean
 
 run: bootstrap kafka
 	$(PY) -m devstack up
@@ -13,7 +13,7 @@ stop:
 	-[ -x $(PY) ] && $(PY) -m devstack down
 	bash scripts/kafka.sh stop
 
-test: bootstrap kafka check-proto lint typecheck helm-lint
+test: bootstrap kafka check-proto proto-breaking lint typecheck helm-lint
 	$(PY) -m pytest -q
 
 bootstrap:
@@ -27,6 +27,10 @@ proto: bootstrap
 
 check-proto: bootstrap
 	@PYTHON=$(PY) bash scripts/gen_proto.sh --check
+
+# buf breaking against main (builds buf into .local/bin once); see scripts/proto_breaking.sh.
+proto-breaking:
+	@bash scripts/proto_breaking.sh
 
 lint: bootstrap
 	$(PY) -m ruff check .
