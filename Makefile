@@ -4,7 +4,7 @@
 PY := $(CURDIR)/.venv/bin/python
 SRC := planetkit services gateway simulators devstack bench
 
-.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck unit bench bench-settle helm-lint clean
+.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck imports unit bench bench-settle helm-lint clean
 
 run: bootstrap kafka
 	$(PY) -m devstack up
@@ -13,7 +13,7 @@ stop:
 	-[ -x $(PY) ] && $(PY) -m devstack down
 	bash scripts/kafka.sh stop
 
-test: bootstrap kafka check-proto proto-breaking lint typecheck helm-lint
+test: bootstrap kafka check-proto proto-breaking lint typecheck imports helm-lint
 	$(PY) -m pytest -q
 
 bootstrap:
@@ -37,6 +37,11 @@ lint: bootstrap
 
 typecheck: bootstrap
 	$(PY) -m mypy
+
+# Import contracts (pyproject.toml [tool.importlinter]): no service imports another, the
+# shared kit imports no service, every domain is pure, layers inside each service.
+imports: bootstrap
+	$(CURDIR)/.venv/bin/lint-imports
 
 helm-lint:
 	bash scripts/helm.sh lint
