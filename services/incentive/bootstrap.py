@@ -69,15 +69,16 @@ def create_app(settings: IncentiveSettings) -> faust.App:
 
 
 def register_agents(
-    app: faust.App, topics: ProcessorTopics, tables: ProcessorTables, dead_letters: DeadLetters
+    app: faust.App, topics: ProcessorTopics, tables: ProcessorTables, dead_letters: DeadLetters,
+    quote_asset: str,
 ) -> None:
     """The agents: which handler folds which topic into which table."""
     # Count PostPublished per creator and ISO week.
     register(app, topics.posts, "count-posts",
              lambda m: on_post(m.value, m.partition, tables.posts), dead_letters)
-    # Sum TradeFeeCharged per consumer and ISO week, once per fee id.
+    # Sum TradeFeeCharged quote values per consumer and ISO week, once per fee id.
     register(app, topics.trade_fees, "sum-fees",
-             lambda m: on_fee(m.value, tables.fees), dead_letters)
+             lambda m: on_fee(m.value, tables.fees, quote_asset), dead_letters)
     # Remember KYC-verified users.
     register(app, topics.kyc, "mark-verified",
              lambda m: on_kyc(m.value, tables.kyc), dead_letters)
@@ -110,7 +111,8 @@ async def build(settings: IncentiveSettings) -> IncentiveWorker:
     app = create_app(settings)
     topics = declare_topics(app, suffix)
     tables = declare_tables(app)
-    register_agents(app, topics, tables, DeadLetters(topics.dead_letters, now_ms))
+    register_agents(app, topics, tables, DeadLetters(topics.dead_letters, now_ms),
+                    settings.quote_asset)
     ready = TableReadiness(
         app, {with_suffix(t, suffix).name: t.partitions for t in SOURCES}
     )

@@ -11,10 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, MutableMapping
 
 from planet.content.v1.events_pb2 import PostPublished
-from planet.exchange.v1.events_pb2 import KycVerified, TradeFeeCharged
+from planet.exchange.v1.events_pb2 import KycVerified
 from planet.incentive.v1.engagement_pb2 import EngagementDeltas
 from planetkit.engagement_deltas import Delta, iter_deltas
 from planetkit.envelope import UndecodableEvent, decode
+from planetkit.money import AssetMismatch
+from planetkit.upcasters import decode_fee, fee_quote_value
 from planetkit.weeks import iso_week_of_ms
 from services.incentive.domain.estimate.keys import (
     applied_deltas_key,
@@ -29,6 +31,7 @@ from services.incentive.domain.estimate.state import (
     CreatorWeek,
     Engagement,
     IdTally,
+    MoneyTally,
     RecentIds,
     encode_kyc,
 )
@@ -47,15 +50,28 @@ def on_post(raw: bytes | None, partition: int, posts: Table) -> bool:
     return _count_once(posts, key, post.post_id, 1, MAX_POST_IDS)
 
 
-def on_fee(raw: bytes | None, fees: Table) -> bool:
-    """Add a trade fee to its payer's ISO week; False when that fee id was already counted."""
-    event = decode(raw, TradeFeeCharged)
+def on_fee(raw: bytes | None, fees: Table, quote_asset: str) -> bool:
+    """Add a trade fee's value in the pool's quote asset to its payer's ISO week; False when
+    that fee id was already counted.
+
+    v1 and v2 fee records both arrive here (upcast to v2). Only the quote value the exchange
+    reported is summed, never the fee's own amount: a fee without one in ``quote_asset`` (a v1
+    fee in another currency) raises UndecodableEvent and is dead-lettered with that reason.
+    """
+    event = decode_fee(raw, quote_asset)
     fee = event.payload
-    if not fee.user_id:
-        raise UndecodableEvent("TradeFeeCharged lacks user_id")
+    value = fee_quote_value(fee, quote_asset)
     fee_id = fee.fee_id or event.event_id
     key = fees_key(fee.user_id, iso_week_of_ms(fee.charged_at_ms or event.envelope.occurred_at_ms))
-    return _count_once(fees, key, fee_id, fee.amount_minor, MAX_FEE_IDS)
+    try:
+        updated = MoneyTally.decode(fees.get(key), quote_asset).add(fee_id, value, MAX_FEE_IDS)
+    except AssetMismatch as exc:
+        # The tally was summed under another quote asset (the setting changed mid-week).
+        raise UndecodableEvent(f"fee {fee_id} not counted: {exc}") from None
+    if updated is None:
+        return False
+    fees[key] = updated.encode()
+    return True
 
 
 def _count_once(table: Table, key: str, item_id: str, amount: int, max_ids: int) -> bool:

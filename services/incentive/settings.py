@@ -37,6 +37,9 @@ class IncentiveSettings(RunSettings):
     # How often readiness (tables recovered, every partition assigned) is re-evaluated for
     # the health service; the estimate RPC checks it on every call.
     readiness_poll_s: float = Field(default=0.1, gt=0)
+    # The pool's quote asset: fees count by their value in it as the exchange reports it
+    # (TradeFeeCharged.quote_value); amounts of other assets are never added in.
+    quote_asset: str = Field(default="USDT", pattern=r"^[A-Z0-9]{2,12}$")
     # The audience callers address their assertions to.
     identity: str = INCENTIVE
     auth: ServiceAuthSettings = Field(default_factory=ServiceAuthSettings)

@@ -16,6 +16,7 @@ from scoring_harness import ProcessorProcess, poll_until
 from planet.content.v1.events_pb2 import PostPublished
 from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.exchange.v1.events_pb2 import KycVerified, TradeFeeCharged
+from planet.exchange.v2 import events_pb2 as v2
 from planet.incentive.v1.incentive_service_pb2 import GetWeeklyEstimateRequest, WeeklyEstimate
 from planet.incentive.v1.incentive_service_pb2_grpc import IncentiveServiceStub
 from planetkit import topics as registry
@@ -59,11 +60,21 @@ class Events:
         msg = PostPublished(post_id=post_id, creator_id=creator, published_at_ms=self.now)
         await self.send(registry.POSTS, msg, event_id or f"ev-{post_id}", post_id)
 
-    async def fee(self, user: str, fee_id: str, amount: int, event_id: str | None = None) -> None:
-        msg = TradeFeeCharged(
-            fee_id=fee_id, user_id=user, amount_minor=amount, charged_at_ms=self.now
+    async def fee(self, user: str, fee_id: str, amount: int, event_id: str | None = None, *,
+                  asset: str = "USDT", quote_value: int | None = None) -> None:
+        """A v2 fee: ``amount`` of ``asset``, worth ``quote_value`` USDT (the amount if USDT)."""
+        value = amount if quote_value is None else quote_value
+        msg = v2.TradeFeeCharged(
+            fee_id=fee_id, user_id=user, fee=v2.Money(amount_minor=amount, asset=asset),
+            quote_value=v2.Money(amount_minor=value, asset="USDT"), charged_at_ms=self.now,
         )
         await self.send(registry.TRADE_FEES, msg, event_id or f"ev-{fee_id}", user)
+
+    async def fee_v1(self, user: str, fee_id: str, amount: int, currency: str) -> None:
+        """A fee as the exchange published it before schema 2 (history on the same topic)."""
+        msg = TradeFeeCharged(fee_id=fee_id, user_id=user, amount_minor=amount,
+                              currency=currency, charged_at_ms=self.now)
+        await self.send(registry.TRADE_FEES, msg, f"ev1-{fee_id}", user)
 
     async def kyc(self, user: str) -> None:
         await self.send(
@@ -123,8 +134,10 @@ async def test_estimate_counts_posts_engagement_and_fee_weight_once_and_survives
     await processor.wait_serving()
     creator, u1, u2 = f"cr-{events.suffix}", f"u1-{events.suffix}", f"u2-{events.suffix}"
     await events.kyc(u1)
-    await events.fee(u1, "f1", 50_000)
-    await events.fee(u1, "f1", 50_000)  # same event id again: counts once
+    await events.fee_v1(u1, "f1", 50_000, "USDT")  # v1 history: USDT is its own quote value
+    await events.fee(u1, "f1", 50_000)  # the same fee again, in v2: counts once
+    await events.fee(u1, "f3", 2_500, asset="BTC", quote_value=10_000)  # counts 10_000 USDT
+    await events.fee_v1(u1, "f4", 7, "BTC")  # v1 in BTC: no USDT value, dead-lettered
     await events.fee(u2, "f2", 20_000)  # u2 is not KYC-verified: no fee bonus
     await events.post(creator, "p1")
     await events.post(creator, "p1")  # duplicate event id
@@ -136,16 +149,19 @@ async def test_estimate_counts_posts_engagement_and_fee_weight_once_and_survives
     await events.post(creator, "p3")  # after the bad records: still counted
     await events.deltas(creator, {u2: [0, 10, 0]}, "rec-2")
 
-    # units u1 = 100 + 30*2 at weight 1000 + 50_000//100; u2 = 60 at weight 1000.
-    await wait_for(processor, creator, events.week, (3, 4, 160, 2, 2, 160 * 1500 + 60 * 1000))
+    # units u1 = 100 + 30*2 at weight 1000 + (50_000 + 10_000)//100; u2 = 60 at weight 1000.
+    await wait_for(processor, creator, events.week, (3, 4, 160, 2, 2, 160 * 1600 + 60 * 1000))
 
-    letters = await read_dead_letters(kafka_bootstrap, events.topic(registry.DLQ_SCORING), 2)
+    letters = await read_dead_letters(kafka_bootstrap, events.topic(registry.DLQ_SCORING), 3)
     by_topic = {d.source_topic: d for d in letters}
-    assert set(by_topic) == {events.topic(registry.POSTS), events.topic(registry.ENGAGEMENT_DELTAS)}
-    for letter in letters:
+    assert set(by_topic) == {events.topic(registry.POSTS), events.topic(registry.ENGAGEMENT_DELTAS),
+                             events.topic(registry.TRADE_FEES)}
+    btc = by_topic.pop(events.topic(registry.TRADE_FEES))
+    assert "BTC has no value in the quote asset USDT" in btc.reason
+    for letter in by_topic.values():
         assert letter.value == b"\xff\xfenot an envelope"
         assert "Envelope" in letter.reason
-        assert letter.consumer == "incentive"
+    assert {letter.consumer for letter in letters} == {"incentive"}
 
 
 async def read_dead_letters(

@@ -6,6 +6,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from planetkit.money import Money
+
 # Bounds on remembered ids. Posts per creator-week are few; fees per consumer-week can be many,
 # and duplicates come from retries close together, so the oldest ids are forgotten first.
 MAX_POST_IDS = 10_000
@@ -92,6 +94,37 @@ class IdTally:
         if item_id in self.ids:
             return None
         return IdTally(self.amount + amount, (*self.ids, item_id)[-max_ids:])
+
+
+@dataclass(frozen=True)
+class MoneyTally:
+    """A sum of money in one asset with the ids already counted in it (bounded, oldest
+    forgotten first). Adding money of another asset raises planetkit.money.AssetMismatch."""
+
+    total: Money
+    ids: tuple[str, ...] = ()
+
+    def encode(self) -> bytes:
+        """Compact JSON: {"a": amount_minor, "q": asset, "i": [ids...]} ("a"/"i" as IdTally)."""
+        return _dumps({"a": self.total.amount_minor, "q": self.total.asset, "i": list(self.ids)})
+
+    @staticmethod
+    def decode(raw: bytes | None, asset: str) -> MoneyTally:
+        """The value stored by ``encode``; zero of ``asset`` when absent.
+
+        A value written before tallies named their asset (no "q") was summed as the quote
+        asset of its day; it is read as ``asset``, the quote asset now.
+        """
+        if raw is None:
+            return MoneyTally(Money.zero(asset))
+        obj = json.loads(raw)
+        return MoneyTally(Money(int(obj["a"]), str(obj.get("q", asset))), tuple(obj["i"]))
+
+    def add(self, item_id: str, amount: Money, max_ids: int) -> MoneyTally | None:
+        """This tally with ``amount`` counted under ``item_id``; None if that id was counted."""
+        if item_id in self.ids:
+            return None
+        return MoneyTally(self.total + amount, (*self.ids, item_id)[-max_ids:])
 
 
 @dataclass(frozen=True)
