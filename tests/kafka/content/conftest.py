@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from content_harness import StartContent
 
 from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_dev import DevServiceAuth
@@ -14,8 +15,6 @@ from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import POSTS, with_suffix
 from services.content.bootstrap import RunningContent, start
 from services.content.settings import ContentSettings
-
-StartContent = Callable[..., Awaitable[RunningContent]]
 
 
 @pytest.fixture
