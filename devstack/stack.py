@@ -93,7 +93,11 @@ class Stack:
             for s in [
                 Service("content", "services.content",
                         {"PLANET_CONTENT_GRPC_HOST": "127.0.0.1",
-                         "PLANET_CONTENT_GRPC_PORT": str(p.content)},
+                         "PLANET_CONTENT_GRPC_PORT": str(p.content),
+                         # Its partition stores: a restart catches up from their offsets.
+                         "PLANET_CONTENT_DATA_DIR": str(self.run_dir / "content-data"),
+                         # Readiness is probed on the gRPC port (it serves the same states).
+                         "PLANET_CONTENT_HEALTH_PORT": "0"},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.content}")),
                 Service("incentive", "services.incentive",
                         {"PLANET_INCENTIVE_GRPC_HOST": "127.0.0.1",
