@@ -4,7 +4,7 @@
 PY := $(CURDIR)/.venv/bin/python
 SRC := planetkit services gateway simulators devstack bench
 
-.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck imports unit bench bench-settle helm-lint clean
+.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck imports unit bench bench-settle helm-lint clean topics
 
 run: bootstrap kafka
 	$(PY) -m devstack up
@@ -21,6 +21,11 @@ bootstrap:
 
 kafka:
 	@bash scripts/kafka.sh start
+
+# Every registered topic with its contract (planetkit/topics.py), PLANET_TOPIC_PROFILE (dev
+# here; the Helm chart's hook Job uses production), under PLANET_TOPIC_SUFFIX if set.
+topics: bootstrap kafka
+	$(PY) -m planetkit.kafka.topics_tool create
 
 proto: bootstrap
 	PYTHON=$(PY) bash scripts/gen_proto.sh

@@ -169,8 +169,23 @@ class Stack:
             self.stop(name)
             raise RuntimeError(f"{name} did not become ready (log {log_path}):\n{tail}")
 
+    def create_topics(self) -> None:
+        """Run the topics tool once (dev profile, the stack's suffix): services only check.
+
+        RuntimeError with the tool's output if it fails.
+        """
+        env = dict(os.environ)
+        env.update({"KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+                    "PLANET_TOPIC_SUFFIX": self.topic_suffix, "PLANET_TOPIC_PROFILE": "dev",
+                    "PYTHONPATH": str(ROOT)})
+        done = subprocess.run([self.python, "-m", "planetkit.kafka.topics_tool", "create"],
+                              cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"creating topics failed:\n{done.stdout}{done.stderr}")
+
     def up(self, names: list[str] | None = None) -> None:
-        """Start services in dependency order (gateway last)."""
+        """Create the topics, then start services in dependency order (gateway last)."""
+        self.create_topics()
         for name in names or list(self.services):
             self.start(name)
 

@@ -10,6 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from planetkit.kafka.admin import wait_for_broker
+from planetkit.kafka.topics_tool import create
+from planetkit.topics import DEV
 
 LOCAL_BROKER = "127.0.0.1:9092"
 # The Kafka image testcontainers starts where a Docker engine is reachable (KRaft mode).
@@ -66,3 +68,12 @@ def kafka_bootstrap() -> Iterator[str]:
 def topic_suffix() -> str:
     """A suffix unique to this test, so it gets topics and group ids of its own."""
     return f"t{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def registered_topics(kafka_bootstrap: str, topic_suffix: str) -> str:
+    """Every registered topic under this test's suffix, made by the topics tool's own
+    function (dev profile) as `make topics` and devstack do before services start: services
+    only check that their topics exist. Returns the suffix."""
+    asyncio.run(create(kafka_bootstrap, topic_suffix, DEV))
+    return topic_suffix

@@ -13,6 +13,7 @@ from system_helpers import eventually, mint, unique
 
 from devstack.stack import Stack
 from planetkit.kafka.producer import make_producer
+from planetkit.service_identities import EXCHANGE
 from simulators.exchange.facts import ExchangeTopics, publish_fee, publish_kyc
 
 pytestmark = [pytest.mark.system, pytest.mark.kafka]
@@ -23,7 +24,7 @@ def exchange_facts(stack: Stack, kyc: list[str], fees: list[tuple[str, int, str]
 
     async def go() -> None:
         topics = ExchangeTopics.with_suffix(stack.topic_suffix)
-        producer = make_producer(stack.bootstrap)
+        producer = make_producer(stack.bootstrap, writer=EXCHANGE)
         await producer.start()
         try:
             for user in kyc:

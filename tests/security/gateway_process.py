@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -10,14 +11,17 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
+from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_keys import create_keyring
 from planetkit.service_identities import GATEWAY
+from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "process-test-secret-of-at-least-32-bytes"
@@ -63,6 +67,11 @@ def gateway_process(tmp: Path, bootstrap: str, **env: str) -> Iterator[Gateway]:
         "PYTHONUNBUFFERED": "1",
         **env,
     }
+    # The gateway only checks its topic exists: made first, as the topics tool would.
+    batches = with_suffix(ENGAGEMENT_BATCHES, settings["PLANET_TOPIC_SUFFIX"])
+    # On a thread of its own: async tests call this with their event loop running.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, ensure_topics(bootstrap, [batches])).result()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PLANET_")}
     log_path = tmp / "gateway.log"
     with log_path.open("wb") as log:

@@ -18,6 +18,7 @@ from planetkit.analytics.chdb_store import ChdbStore
 from planetkit.envelope import decode
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
+from planetkit.service_identities import ANALYTICS
 from planetkit.topics import ANALYTICS_QUERY_AUDIT, with_suffix
 from services.analytics.adapters.audit import KafkaAuditLog
 from services.analytics.adapters.engine import Engine
@@ -41,7 +42,7 @@ async def audited(
 ) -> AsyncIterator[Audited]:
     topic = with_suffix(ANALYTICS_QUERY_AUDIT, topic_suffix)
     await ensure_topics(kafka_bootstrap, [topic])
-    producer = make_producer(kafka_bootstrap)
+    producer = make_producer(kafka_bootstrap, writer=ANALYTICS)
     await producer.start()
     engine = Engine()
     await engine.open(None, store.path)

@@ -116,12 +116,15 @@ def _not_sunk() -> list[Topic]:
 async def _produce(bootstrap: str, suffix: str, who: People) -> None:
     now = time.time_ns() // 1_000_000
     await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in _not_sunk()])
-    producer = make_producer(bootstrap, linger_ms=0)
-    await producer.start()
+    # One producer per writer, as each service writes only its own topics.
+    producers = {w: make_producer(bootstrap, writer=w, linger_ms=0)
+                 for w in {t.writer for t in ALL}}
+    for producer in producers.values():
+        await producer.start()
     try:
         post = PostPublished(post_id="post_z1", creator_id=who.creator, body="gm",
                              mentions=[who.mentioned], published_at_ms=now)
-        await publish(producer, with_suffix(POSTS, suffix), wrap(
+        await publish(producers[POSTS.writer], with_suffix(POSTS, suffix), wrap(
             post, event_id="evt_z1", source="content", aggregate_id="post_z1",
             occurred_at_ms=now, aggregate_version=1))
         # As the gateway writes them: batch and event ids scoped by the consumer.
@@ -130,7 +133,8 @@ async def _produce(bootstrap: str, suffix: str, who: People) -> None:
             EngagementRow(f"{who.consumer}/l1", "post_z1", who.creator, now,
                           INTERACTION_KINDS["like"]),
         ])
-        await publish(producer, with_suffix(ENGAGEMENT_BATCHES, suffix), wrap(
+        batches = with_suffix(ENGAGEMENT_BATCHES, suffix)
+        await publish(producers[batches.writer], batches, wrap(
             batch, event_id=f"{who.consumer}/b1", source="gateway", aggregate_id=who.consumer,
             occurred_at_ms=now))
         facts: list[tuple[Topic, Message, str]] = [
@@ -142,22 +146,23 @@ async def _produce(bootstrap: str, suffix: str, who: People) -> None:
                                 filled_at_ms=now), who.fill_id),
         ]
         for topic, fact, event_id in facts:
-            await publish(producer, with_suffix(topic, suffix), wrap(
+            await publish(producers[topic.writer], with_suffix(topic, suffix), wrap(
                 fact, event_id=event_id, source="exchange", aggregate_id=who.user,
                 occurred_at_ms=now))
         # Valid events on every topic that must never be sunk.
         for topic in _not_sunk():
             name = with_suffix(topic, suffix).name
             if topic.enveloped:
-                await publish(producer, name, wrap(
+                await publish(producers[topic.writer], name, wrap(
                     _marked(topic.payloads[0], who.unsunk), event_id=who.unsunk,
                     source=topic.writer, aggregate_id=who.unsunk, occurred_at_ms=now))
             else:
-                await producer.send_and_wait(
+                await producers[topic.writer].send_and_wait(
                     name, _marked(topic.payloads[0], who.unsunk).SerializeToString(),
                     key=who.unsunk.encode())
     finally:
-        await producer.stop()
+        for producer in producers.values():
+            await producer.stop()
 
 
 async def _stored_everything(bootstrap: str, suffix: str, group_id: str) -> None:
@@ -182,7 +187,8 @@ async def _stored_everything(bootstrap: str, suffix: str, group_id: str) -> None
 
 
 @pytest.fixture
-def sink(kafka_bootstrap: str, topic_suffix: str, tmp_path: Path) -> Iterator[SinkProcess]:
+def sink(kafka_bootstrap: str, registered_topics: str, tmp_path: Path) -> Iterator[SinkProcess]:
+    topic_suffix = registered_topics
     process = SinkProcess(kafka_bootstrap, topic_suffix, tmp_path / "chdb",
                           tmp_path / "sink.log", group_id=f"analytics-{topic_suffix}",
                           auth=DevServiceAuth.create(tmp_path / "service-auth"))

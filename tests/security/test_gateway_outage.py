@@ -27,6 +27,7 @@ from planetkit.engagement_batches import iter_rows
 from planetkit.envelope import decode
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
+from planetkit.service_identities import GATEWAY
 from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
 from tests.security.gateway_apps import POST, Calls, Content, Incentive, dev_settings, dev_token
 
@@ -53,7 +54,7 @@ async def test_an_unconfirmed_batch_is_503_outcome_unknown_and_the_retry_is_harm
 ) -> None:
     topic = with_suffix(ENGAGEMENT_BATCHES, topic_suffix)
     await ensure_topics(kafka_bootstrap, [topic])
-    producer = make_producer(kafka_bootstrap, linger_ms=50)
+    producer = make_producer(kafka_bootstrap, writer=GATEWAY, linger_ms=50)
     await producer.start()
     await producer.partitions_for(topic.name)  # metadata cached: the record is buffered
     calls = Calls()

@@ -107,8 +107,9 @@ class Stack:
 
 @pytest.fixture
 async def stack(
-    tmp_path: Path, kafka_bootstrap: str, topic_suffix: str
+    tmp_path: Path, kafka_bootstrap: str, registered_topics: str
 ) -> AsyncIterator[Stack]:
+    topic_suffix = registered_topics
     auth = DevServiceAuth.create(tmp_path / "keys")
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap)
     topics = TopicSettings(topic_suffix=topic_suffix)

@@ -12,8 +12,9 @@ from planetkit.service_auth_dev import DevServiceAuth
 
 
 @pytest.fixture
-def sink(kafka_bootstrap: str, topic_suffix: str, tmp_path: Path) -> Iterator[SinkProcess]:
+def sink(kafka_bootstrap: str, registered_topics: str, tmp_path: Path) -> Iterator[SinkProcess]:
     """A started sink; stopped (and its log shown on failure) after the test."""
+    topic_suffix = registered_topics
     process = SinkProcess(kafka_bootstrap, topic_suffix, tmp_path / "chdb",
                           tmp_path / "sink.log", group_id=f"analytics-{topic_suffix}",
                           auth=DevServiceAuth.create(tmp_path / "service-auth"))

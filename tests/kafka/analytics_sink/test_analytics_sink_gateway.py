@@ -46,7 +46,7 @@ def _client(kafka_bootstrap: str, suffix: str, analytics_addr: str,
 
 
 async def _publish_fee(bootstrap: str, suffix: str) -> None:
-    producer = make_producer(bootstrap, linger_ms=0)
+    producer = make_producer(bootstrap, writer=TRADE_FEES.writer, linger_ms=0)
     await producer.start()
     try:
         fee = TradeFeeCharged(fee_id="fee-1", user_id="u1", amount_minor=BIG, currency="USDT")
@@ -92,10 +92,10 @@ def test_analysts_query_and_everyone_else_is_refused(
 
 
 def test_an_unreachable_sink_is_503(
-    kafka_bootstrap: str, topic_suffix: str, tmp_path: Path
+    kafka_bootstrap: str, registered_topics: str, tmp_path: Path
 ) -> None:
     auth = DevServiceAuth.create(tmp_path / "service-auth")
-    with _client(kafka_bootstrap, topic_suffix, f"127.0.0.1:{free_port()}", auth) as http:
+    with _client(kafka_bootstrap, registered_topics, f"127.0.0.1:{free_port()}", auth) as http:
         reply = http.post("/v1/analytics/query", json={"sql": "SELECT 1"},
                           headers=_auth(["analyst"]))
     assert reply.status_code == 503

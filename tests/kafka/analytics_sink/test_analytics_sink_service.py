@@ -40,31 +40,37 @@ def _rows(sink: SinkProcess, sql: str, roles: tuple[str, ...] = ("analyst",)
 async def _produce(bootstrap: str, suffix: str) -> None:
     """A post, two fees, a batch of three engagement events, and one junk record."""
     now = time.time_ns() // 1_000_000
-    producer = make_producer(bootstrap, linger_ms=0)
-    await producer.start()
+    # One producer per writer, as each service writes only its own topics.
+    producers = {w: make_producer(bootstrap, writer=w, linger_ms=0)
+                 for w in (POSTS.writer, TRADE_FEES.writer, ENGAGEMENT_BATCHES.writer)}
+    for producer in producers.values():
+        await producer.start()
     try:
         post = PostPublished(post_id="post-1", creator_id="creator-a", body="gm",
                              published_at_ms=now)
-        await publish(producer, with_suffix(POSTS, suffix), wrap(
+        await publish(producers[POSTS.writer], with_suffix(POSTS, suffix), wrap(
             post, event_id="post-1-v1", source="content", aggregate_id="post-1",
             occurred_at_ms=now, aggregate_version=1))
         fees = with_suffix(TRADE_FEES, suffix)
         for fee_id, amount in (("fee-1", BIG_FEE), ("fee-2", 7)):
             fee = TradeFeeCharged(fee_id=fee_id, user_id="user-1", amount_minor=amount,
                                   currency="USDT", charged_at_ms=now)
-            await publish(producer, fees, wrap(fee, event_id=fee_id, source="exchange",
-                                               aggregate_id="user-1", occurred_at_ms=now))
+            await publish(producers[fees.writer], fees, wrap(
+                fee, event_id=fee_id, source="exchange", aggregate_id="user-1", occurred_at_ms=now))
         batch = build_batch("batch-1", "consumer-1", [
             EngagementRow("view-1", "post-1", "creator-a", now - 3, VIEW, dwell_seconds=40),
             EngagementRow("view-2", "post-2", "creator-b", now - 2, VIEW, dwell_seconds=15),
             EngagementRow("like-1", "post-1", "creator-a", now - 1, INTERACTION_KINDS["like"]),
         ])
-        await publish(producer, with_suffix(ENGAGEMENT_BATCHES, suffix), wrap(
+        batches = with_suffix(ENGAGEMENT_BATCHES, suffix)
+        await publish(producers[batches.writer], batches, wrap(
             batch, event_id="batch-1", source="gateway", aggregate_id="consumer-1",
             occurred_at_ms=now))
-        await producer.send_and_wait(with_suffix(POSTS, suffix).name, JUNK, key=b"junk")
+        posts = with_suffix(POSTS, suffix)
+        await producers[posts.writer].send_and_wait(posts.name, JUNK, key=b"junk")
     finally:
-        await producer.stop()
+        for producer in producers.values():
+            await producer.stop()
 
 
 async def _dead_letters(bootstrap: str, suffix: str, want: int) -> list[DeadLetter]:

@@ -77,7 +77,7 @@ async def views_counted(bootstrap: str, topic: str) -> Counter[str]:
 
 
 async def test_a_batch_on_a_foreign_partition_is_dead_lettered_and_counted_zero_times(
-    kafka_bootstrap: str, topic_suffix: str
+    kafka_bootstrap: str, topic_suffix: str, registered_topics: str
 ) -> None:
     settings = settings_for(kafka_bootstrap, topic_suffix)
     batches_t, deltas_t, _, dlq_t = topics_of(settings)
@@ -90,7 +90,7 @@ async def test_a_batch_on_a_foreign_partition_is_dead_lettered_and_counted_zero_
     wrong = zlib.crc32(consumer.encode()) % PARTITIONS
     batch = batch_of(consumer, "retried-batch", [f"e{i}" for i in range(10)], "2026-W48")
     other = batch_of("someone-else", "b2", ["x1", "x2"], "2026-W48")
-    aggregator = await build(settings)  # creates the topics
+    aggregator = await build(settings)
     # The same batch twice: as kcat would place it, and as the gateway does.
     await produce(kafka_bootstrap, batches_t.name, [(batch, wrong), (batch, None), (other, None)])
     stats = await aggregator.drain()
@@ -115,7 +115,7 @@ def memory_view(memories: dict[int, object]) -> dict[int, dict[str, list[str]]]:
 
 @pytest.mark.slow
 async def test_restart_after_many_fetches_restores_exactly_the_same_memory_from_the_snapshot(
-    kafka_bootstrap: str, topic_suffix: str
+    kafka_bootstrap: str, topic_suffix: str, registered_topics: str
 ) -> None:
     min_tail = 60
     settings = settings_for(kafka_bootstrap, topic_suffix, max_records=3,
@@ -167,7 +167,7 @@ def _health(port: int) -> int:
 
 
 async def test_the_process_reports_serving_once_restored_and_stops_cleanly_on_sigterm(
-    kafka_bootstrap: str, topic_suffix: str
+    kafka_bootstrap: str, topic_suffix: str, registered_topics: str
 ) -> None:
     port = _free_port()
     env = {**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
@@ -196,7 +196,7 @@ async def test_the_process_reports_serving_once_restored_and_stops_cleanly_on_si
 
 
 async def test_a_group_left_by_the_v1_aggregator_is_migrated_from_the_v1_topic(
-    kafka_bootstrap: str, topic_suffix: str
+    kafka_bootstrap: str, topic_suffix: str, registered_topics: str
 ) -> None:
     from aiokafka import AIOKafkaConsumer, TopicPartition
 

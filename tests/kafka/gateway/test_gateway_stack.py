@@ -60,8 +60,9 @@ class Stack:
 
 
 @pytest.fixture
-async def stack(kafka_bootstrap: str, topic_suffix: str, tmp_path: Path
+async def stack(kafka_bootstrap: str, registered_topics: str, tmp_path: Path
                 ) -> AsyncIterator[Stack]:
+    topic_suffix = registered_topics
     auth = DevServiceAuth.create(tmp_path / "service-auth")
     content = await start_content(ContentSettings(
         grpc_host="127.0.0.1", grpc_port=0, shutdown_grace_s=0, auth=auth.settings(CONTENT),
@@ -200,8 +201,9 @@ async def test_estimates_over_http_and_websocket(stack: Stack) -> None:
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
 
 
-async def test_an_unreachable_backend_is_503(kafka_bootstrap: str, topic_suffix: str,
+async def test_an_unreachable_backend_is_503(kafka_bootstrap: str, registered_topics: str,
                                              tmp_path: Path) -> None:
+    topic_suffix = registered_topics
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         dead = f"127.0.0.1:{s.getsockname()[1]}"

@@ -858,3 +858,67 @@ def test_every_workload_has_readiness_and_liveness_probes(docs: list[Doc]) -> No
             grpc_health = component(w) != "gateway"  # every process but the HTTP gateway
             for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
                 assert ("grpc" if grpc_health else "httpGet") in c[probe], (component(w), probe)
+
+
+def _topics_job(docs: list[Doc]) -> Doc:
+    return named(docs, "Job", "planet-topics")
+
+
+def test_a_hook_job_creates_the_topics_before_install_and_upgrade(docs: list[Doc]) -> None:
+    job = _topics_job(docs)
+    hooks = job["metadata"]["annotations"]
+    assert hooks["helm.sh/hook"] == "pre-install,pre-upgrade"
+    [container] = job["spec"]["template"]["spec"]["containers"]
+    assert container["command"] == ["python", "-m", "planetkit.kafka.topics_tool", "create"]
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    # Its ServiceAccount and NetworkPolicy are hooks too, made before it (a first install
+    # has none of the release's objects yet).
+    for kind in ("ServiceAccount", "NetworkPolicy"):
+        before = named(docs, kind, "planet-topics")["metadata"]["annotations"]
+        assert before["helm.sh/hook"] == hooks["helm.sh/hook"], kind
+        assert int(before["helm.sh/hook-weight"]) < int(hooks["helm.sh/hook-weight"]), kind
+    assert named(docs, "ServiceAccount", "planet-topics")["automountServiceAccountToken"] is False
+    policy = named(docs, "NetworkPolicy", "planet-topics")
+    assert policy["spec"]["ingress"] == []
+    assert {53, 9092} <= {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}
+
+
+def test_the_topics_job_runs_as_hardened_as_every_other_pod(docs: list[Doc]) -> None:
+    job = _topics_job(docs)["spec"]["template"]["spec"]
+    gateway = named(docs, "Deployment", "planet-gateway")["spec"]["template"]["spec"]
+    assert job["securityContext"] == gateway["securityContext"]
+    assert job["automountServiceAccountToken"] is False
+    [container] = job["containers"]
+    assert container["securityContext"] == gateway["containers"][0]["securityContext"]
+    assert {"cpu", "memory"} <= set(container["resources"]["limits"])
+    tmp = {v["name"] for v in job["volumes"] if "emptyDir" in v}
+    assert next(m["name"] for m in container["volumeMounts"] if m["mountPath"] == "/tmp") in tmp
+
+
+def test_the_topics_job_uses_the_production_profile_and_reads_what_it_is_given(
+    docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from planetkit.settings import KafkaSettings, TopicSettings
+    from planetkit.topics import PRODUCTION, profile_named
+
+    [container] = _topics_job(docs)["spec"]["template"]["spec"]["containers"]
+    for name in list(os.environ):
+        if name.startswith(("PLANET_", "KAFKA_")):
+            monkeypatch.delenv(name)
+    env = pod_environment(container)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    topics = TopicSettings()
+    assert profile_named(topics.topic_profile) is PRODUCTION
+    assert KafkaSettings().bootstrap_servers == env["KAFKA_BOOTSTRAP_SERVERS"]
+    read = env_names(TopicSettings) | env_names(KafkaSettings)
+    assert not {n for n in env if n.startswith("PLANET_")} - read
+
+
+def test_the_topics_profile_and_job_come_from_values() -> None:
+    docs = render({"topics.profile": "dev"})
+    env = env_of(_topics_job(docs)["spec"]["template"]["spec"]["containers"][0])
+    assert env["PLANET_TOPIC_PROFILE"]["value"] == "dev"
+    assert "/topics/profile" in render_error({"topics.profile": "prod"})
+    off = render({"topics.job.enabled": "false"})
+    assert not [d for d in off if d["metadata"]["name"] == "planet-topics"]
