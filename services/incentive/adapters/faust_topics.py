@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from planetkit import topics as registry
+from planetkit.kafka.producer import check_writer
+from planetkit.service_identities import INCENTIVE
 from planetkit.topics import Topic, with_suffix
 
 SOURCES: tuple[Topic, ...] = (
@@ -35,6 +37,9 @@ def registry_topics(suffix: str) -> list[Topic]:
 
 def declare_topics(app: Any, suffix: str) -> ProcessorTopics:
     """Declare the topics with explicit raw codecs: agents decode envelopes themselves."""
+    # Faust sends with its own producer, not a writer-bound one: check the outputs here.
+    for output in OUTPUTS:
+        check_writer(INCENTIVE, with_suffix(output, suffix).name)
 
     def topic(t: Topic) -> Any:
         named = with_suffix(t, suffix)
