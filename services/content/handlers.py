@@ -40,20 +40,16 @@ from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT
 from services.content.domain.codec import post_from_pb, post_published, request_from_command
 from services.content.domain.commands import PublishPost
+from services.content.domain.errors import EventLogUnavailable, NotServing
 from services.content.domain.ids import event_id_for, post_id_for
-from services.content.domain.model import Post
+from services.content.domain.model import Post, Published
 from services.content.domain.validation import validate
 
 SOURCE = CONTENT
+# Re-exported: the errors a caller of the use cases handles.
+__all__ = ["ContentHandlers", "ContentReplica", "EventLogUnavailable", "NotServing", "Ownership",
+           "Published"]
 log = logging.getLogger(__name__)
-
-
-class EventLogUnavailable(RuntimeError):
-    """The event log did not acknowledge an append; nothing was applied."""
-
-
-class NotServing(RuntimeError):
-    """This replica cannot answer now (restoring, rebalancing, or the partition is moving)."""
 
 
 class EventLog(Protocol):
@@ -122,14 +118,6 @@ class Ownership:
     def knows_every_owner(self) -> bool:
         """True when every partition has an owner with an address."""
         return all(self.owners.get(p) for p in range(self.partitions))
-
-
-@dataclass(frozen=True)
-class Published:
-    """The outcome of PublishPost: the post, and whether this call appended it here."""
-
-    post: Post
-    created: bool
 
 
 class ContentHandlers:

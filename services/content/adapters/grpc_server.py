@@ -9,7 +9,8 @@ same end user, to the replica that owns the post's partition.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
@@ -18,7 +19,7 @@ from planet.content.v1 import content_service_pb2 as rpc
 from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
 from planetkit.grpc_health import Health
 from planetkit.grpc_health import abort as _abort
-from planetkit.service_auth import current_caller
+from planetkit.service_auth import Caller, current_caller
 from planetkit.service_auth_assertion import AssertionVerifier
 from planetkit.service_auth_server import (
     ANY_TRUSTED_CALLER,
@@ -29,8 +30,10 @@ from planetkit.service_auth_server import (
 from planetkit.service_identities import CONTENT, GATEWAY
 from services.content.adapters.peers import PeerFailed
 from services.content.domain.codec import command_from_request, post_to_pb
+from services.content.domain.commands import PublishPost
+from services.content.domain.errors import EventLogUnavailable, NotServing
+from services.content.domain.model import Post, Published
 from services.content.domain.validation import InvalidPost
-from services.content.handlers import ContentHandlers, EventLogUnavailable, NotServing
 
 SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["ContentService"].full_name
 # One ResolveAuthors call serves one telemetry batch; the gateway caps batches well below this.
@@ -49,10 +52,23 @@ POLICY: MethodPolicy = {
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+class ContentUseCases(Protocol):
+    """What the servicer calls (services.content.handlers.ContentHandlers)."""
+
+    async def publish_post(self, cmd: PublishPost, caller: Caller) -> Published:
+        """Publish (idempotent), here or on the owner."""
+
+    async def get_post(self, post_id: str, caller: Caller) -> Post | None:
+        """The post, if published."""
+
+    async def resolve_authors(self, item_ids: Iterable[str], caller: Caller) -> dict[str, str]:
+        """Creator of each known id."""
+
+
 class ContentServicer(rpc_grpc.ContentServiceServicer):
     """Translates RPCs to handler calls and handler errors to status codes."""
 
-    def __init__(self, handlers: ContentHandlers) -> None:
+    def __init__(self, handlers: ContentUseCases) -> None:
         self._handlers = handlers
 
     async def PublishPost(

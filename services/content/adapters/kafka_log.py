@@ -10,7 +10,7 @@ from aiokafka.errors import KafkaError
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import encode
 from planetkit.topics import Topic
-from services.content.handlers import EventLogUnavailable
+from services.content.domain.errors import EventLogUnavailable
 
 
 class KafkaEventLog:

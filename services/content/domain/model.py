@@ -55,3 +55,11 @@ class Post:
     components: tuple[TradingComponent, ...]
     published_at_ms: int
     version: int = 1
+
+
+@dataclass(frozen=True)
+class Published:
+    """The outcome of PublishPost: the post, and whether this call appended it here."""
+
+    post: Post
+    created: bool

@@ -1,0 +1,11 @@
+"""What can go wrong in a use case, beyond an invalid post (``validation.InvalidPost``)."""
+
+from __future__ import annotations
+
+
+class EventLogUnavailable(RuntimeError):
+    """The event log did not acknowledge an append; nothing was applied."""
+
+
+class NotServing(RuntimeError):
+    """This replica cannot answer now (restoring, rebalancing, or the partition is moving)."""
