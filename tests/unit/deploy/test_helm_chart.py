@@ -915,6 +915,15 @@ def test_the_topics_job_uses_the_production_profile_and_reads_what_it_is_given(
     assert not {n for n in env if n.startswith("PLANET_")} - read
 
 
+def test_every_process_creates_what_it_creates_with_the_release_profile(
+    docs: list[Doc]
+) -> None:
+    # The incentive service creates its own Faust changelogs: they get the same replication.
+    for w in [*workloads(docs), _topics_job(docs)]:
+        for c in containers(w):
+            assert env_of(c)["PLANET_TOPIC_PROFILE"]["value"] == "production", c["name"]
+
+
 def test_the_topics_profile_and_job_come_from_values() -> None:
     docs = render({"topics.profile": "dev"})
     env = env_of(_topics_job(docs)["spec"]["template"]["spec"]["containers"][0])

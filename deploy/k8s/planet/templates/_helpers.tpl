@@ -125,10 +125,13 @@ resources:
   {{- toYaml .values.resources | nindent 2 }}
 {{- end -}}
 
-{{/* Environment every process reads: where Kafka is, and the optional topic suffix. */}}
+{{/* Environment every process reads: where Kafka is, the optional topic suffix, and the
+topic profile (the topics Job creates with it; the incentive service its internal changelogs). */}}
 {{- define "planet.kafkaEnv" -}}
 - name: KAFKA_BOOTSTRAP_SERVERS
   value: {{ required "kafka.bootstrapServers is required: the chart does not deploy Kafka; point it at an existing cluster, e.g. my-cluster-kafka-bootstrap.kafka.svc:9092" .root.Values.kafka.bootstrapServers | quote }}
+- name: PLANET_TOPIC_PROFILE
+  value: {{ .root.Values.topics.profile | quote }}
 {{- with .root.Values.kafka.topicSuffix }}
 - name: PLANET_TOPIC_SUFFIX
   value: {{ . | quote }}
