@@ -40,6 +40,7 @@ class Ports:
     incentive_web: int = 6067
     aggregator_health: int = 50054
     incentive_health: int = 50056
+    analytics_health: int = 50057
 
     @classmethod
     def free(cls) -> Ports:
@@ -116,12 +117,16 @@ class Stack:
                         {"PLANET_AGGREGATOR_HEALTH_HOST": "127.0.0.1",
                          "PLANET_AGGREGATOR_HEALTH_PORT": str(p.aggregator_health)},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.aggregator_health}")),
+                # SERVING only once the store is open and migrated and the sink's consumer
+                # has its partitions (planetkit.runner; the gRPC port answers the same).
                 Service("analytics", "services.analytics",
                         {"PLANET_ANALYTICS_GRPC_HOST": "127.0.0.1",
                          "PLANET_ANALYTICS_GRPC_PORT": str(p.analytics),
+                         "PLANET_ANALYTICS_HEALTH_HOST": "127.0.0.1",
+                         "PLANET_ANALYTICS_HEALTH_PORT": str(p.analytics_health),
                          "PLANET_ANALYTICS_CHDB_PATH": str(self.run_dir / "chdb"),
                          "PLANET_ANALYTICS_PSEUDONYM_KEY": self.pseudonym_key},
-                        lambda: health.grpc_serving(f"127.0.0.1:{p.analytics}")),
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.analytics_health}")),
                 Service("gateway", "gateway",
                         {"PLANET_GATEWAY_HOST": "127.0.0.1",
                          "PLANET_GATEWAY_PORT": str(p.gateway),

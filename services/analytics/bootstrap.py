@@ -1,19 +1,23 @@
-"""Composition root: wires the store, the Kafka sink and the gRPC query service together."""
+"""Composition root: the ONLY place that builds analytics' store, clients, server and clock.
+
+One deployable: the sink (every Sunk topic into the store, in clear for operators and
+pseudonymised for analysts) and the read-only query API over that store, on one event loop
+(planetkit.runner's).
+"""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from dataclasses import dataclass
+from functools import partial
 
-import grpc
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer
 
 from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
-from planetkit.kafka.admin import require_topics
+from planetkit.kafka.admin import TopicContractError, require_topics, wait_for_broker
 from planetkit.kafka.producer import make_producer
+from planetkit.runner import Lifecycle
 from planetkit.service_auth_server import (
     MethodPolicy,
     ServiceAuthInterceptor,
@@ -30,52 +34,35 @@ from services.analytics.adapters.grpc_server import (
     make_server,
     new_health,
 )
-from services.analytics.adapters.kafka_sink import Sink, make_consumer
+from services.analytics.adapters.store_factory import open_store
 from services.analytics.domain.flatten import Flattener, sunk_sources
 from services.analytics.domain.pseudonyms import Pseudonymizer
+from services.analytics.handlers import AnalyticsService, ServiceConfig, Sink
 from services.analytics.settings import AnalyticsSettings, query_limits
 
-log = logging.getLogger(__name__)
+# The service's one name: health, logs, envelopes, dead letters and the chart all use it.
+NAME = ANALYTICS
 
 # Which caller services may call which method (anything not named here is refused); the
 # servicer checks the end user's role itself.
 POLICY: MethodPolicy = {method_name(SERVICE_NAME, "Query"): frozenset({GATEWAY})}
 
 
-@dataclass
-class RunningAnalytics:
-    """A started analytics sink: its bound port, its sink task, and how to stop it."""
-
-    port: int
-    server: grpc.aio.Server
-    health: Health
-    sink: Sink
-    sink_task: asyncio.Task[None]
-    consumer: AIOKafkaConsumer
-    producer: AIOKafkaProducer
-    engine: Engine
-    grace_s: float
-
-    async def stop(self) -> None:
-        """Stop serving, finish the fetch in hand, then release Kafka and the store."""
-        await self.health.shutting_down()
-        await self.server.stop(self.grace_s)
-        self.sink.stop()
-        # getmany returns within poll_timeout_ms; a fetch being stored gets the grace too.
-        # Cancelling mid-fetch is safe: its offsets are not committed, so it is re-read.
-        done, _ = await asyncio.wait({self.sink_task}, timeout=self.grace_s + 1)
-        if not done:
-            self.sink_task.cancel()
-        # A sink that already failed was reported by whoever watched it; stopping goes on.
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self.sink_task
-        await self.consumer.stop()
-        await self.producer.stop()
-        await self.engine.close()
+def make_consumer(bootstrap: str, group_id: str, max_batch: int) -> AIOKafkaConsumer:
+    """A group consumer that sees only committed transactions and commits by hand."""
+    return AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=group_id,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        # A new group stores the whole retained history: the log is the source of truth.
+        auto_offset_reset="earliest",
+        max_poll_records=max_batch,
+    )
 
 
-async def start(settings: AnalyticsSettings) -> RunningAnalytics:
-    """Open and migrate the store, join the group on every enveloped topic, then serve."""
+async def build(settings: AnalyticsSettings) -> AnalyticsService:
+    """Check the caller keys, the classification and the topics; wire (not start) the rest."""
     # First: a service that cannot authenticate its callers must not start at all.
     verifier = load_verifier(settings.identity, settings.auth)
     bootstrap = settings.kafka.bootstrap_servers
@@ -84,11 +71,20 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
     sources = sunk_sources(ALL, suffix)
     flattener = Flattener(Pseudonymizer(settings.pseudonym_key.get_secret_value().encode()))
     dead_letters = with_suffix(DLQ_ANALYTICS, suffix)
-
     audit_topic = with_suffix(ANALYTICS_QUERY_AUDIT, suffix)
+    await wait_for_broker(bootstrap)
+    # Subscribing to a topic that does not exist yet would only see it after the next
+    # metadata refresh (minutes): the topics tool creates every source first; check.
+    try:
+        await require_topics(
+            bootstrap, [*(s.topic for s in sources.values()), dead_letters, audit_topic]
+        )
+    except TopicContractError as exc:
+        raise SystemExit(f"{NAME}: {exc}") from None
 
-    engine = Engine(query_workers=settings.query_workers)
-    health = new_health()
+    # The backend is chosen here; the engine constructs it on its writer thread at start.
+    engine = Engine(partial(open_store, settings.clickhouse_url, settings.chdb_path),
+                    query_workers=settings.query_workers)
     producer = make_producer(bootstrap, writer=ANALYTICS)
     servicer = AnalyticsServicer(
         engine,
@@ -97,28 +93,13 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
         max_rows=settings.max_result_rows,
         max_response_bytes=settings.max_response_bytes,
         limits=query_limits(settings),
+        clock_ms=now_ms,
     )
+    health = new_health()
     server = make_server(servicer, health, settings.max_response_bytes,
                          [ServiceAuthInterceptor(verifier, POLICY)])
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     consumer = make_consumer(bootstrap, settings.group_id, settings.max_batch)
-    try:
-        await health.set_serving(False)
-        await server.start()
-        await engine.open(settings.clickhouse_url, settings.chdb_path)
-        # Subscribing to a topic that does not exist yet would only see it after the next
-        # metadata refresh (minutes): the topics tool creates every source first; check.
-        await require_topics(
-            bootstrap, [*(s.topic for s in sources.values()), dead_letters, audit_topic]
-        )
-        await producer.start()
-        await consumer.start()
-    except BaseException:
-        await server.stop(0)
-        await consumer.stop()
-        await producer.stop()
-        await engine.close()
-        raise
     sink = Sink(
         consumer,
         producer,
@@ -130,12 +111,43 @@ async def start(settings: AnalyticsSettings) -> RunningAnalytics:
         poll_timeout_ms=settings.poll_timeout_ms,
         clock_ms=now_ms,
     )
-    sink.subscribe()
-    sink_task = asyncio.create_task(sink.run(), name="analytics-sink")
-    servicer.ready = True
-    await health.set_serving(True)
-    backend = "ClickHouse server" if settings.clickhouse_url else f"chdb at {settings.chdb_path}"
-    log.info("analytics: %s migrated; consuming %d topics as group %s; serving on :%d",
-             backend, len(sources), settings.group_id, port)
-    return RunningAnalytics(port, server, health, sink, sink_task, consumer, producer, engine,
-                            settings.shutdown_grace_s)
+    backend = "clickhouse-server" if settings.clickhouse_url else f"chdb:{settings.chdb_path}"
+    return AnalyticsService(
+        ServiceConfig(settings.shutdown_grace_s, settings.group_id, backend),
+        engine=engine, server=server, port=port, grpc_health=health, servicer=servicer,
+        consumer=consumer, producer=producer, sink=sink,
+    )
+
+
+@dataclass
+class RunningAnalytics:
+    """The service running in this process (tests): its gRPC port, and how to stop it."""
+
+    port: int
+    service: AnalyticsService
+    lifecycle: Lifecycle
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        """What SIGTERM does: NOT_SERVING, finish in-flight calls, close Kafka and the store."""
+        self.lifecycle.request_stop()
+        await self.task
+
+
+async def start(settings: AnalyticsSettings, ready_timeout_s: float = 60.0) -> RunningAnalytics:
+    """Build and run the service in this process; return once it reports SERVING."""
+    service = await build(settings)
+    lifecycle = Lifecycle(Health(NAME), 0)
+    task = asyncio.create_task(service.run(lifecycle), name="analytics.run")
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + ready_timeout_s
+    while not lifecycle.is_ready:
+        if task.done():
+            await task  # raises what stopped it
+            raise RuntimeError("analytics stopped before it was ready")
+        if loop.time() > deadline:
+            lifecycle.request_stop()
+            await task
+            raise TimeoutError(f"analytics was not ready within {ready_timeout_s:.0f}s")
+        await asyncio.sleep(0.02)
+    return RunningAnalytics(service.port, service, lifecycle, task)

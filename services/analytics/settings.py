@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from planetkit.analytics.store import QueryLimits
+from planetkit.runner import RunSettings
 from planetkit.service_auth_assertion import ServiceAuthSettings
 from planetkit.service_identities import ANALYTICS
 from planetkit.settings import KafkaSettings, TopicSettings
 from services.analytics.domain.pseudonyms import MIN_KEY_BYTES
+from services.analytics.domain.store import QueryLimits
 
 
-class AnalyticsSettings(BaseSettings):
+class AnalyticsSettings(RunSettings):
     """Where the sink listens, which store it owns, and how much it reads and returns."""
 
     model_config = SettingsConfigDict(
         env_prefix="PLANET_ANALYTICS_", extra="ignore", populate_by_name=True
     )
 
+    # grpc.health.v1 of planetkit.runner (probes): SERVING once the store is open and
+    # migrated and the sink's consumer has its assignment. The gRPC port answers the same.
+    health_port: int = Field(default=50057, ge=0, le=65535)
     # Loopback unless told otherwise: the Helm chart sets 0.0.0.0 inside the pod.
     grpc_host: str = "127.0.0.1"
     # 0 picks a free port (tests); the bound port is logged by the running service.
@@ -43,9 +47,11 @@ class AnalyticsSettings(BaseSettings):
     max_result_rows: int = Field(default=10_000, gt=0)
     # Below gRPC's default 4 MiB receive limit, so any client can take the answer.
     max_response_bytes: int = Field(default=3 * 1024 * 1024, gt=0)
+    # From SIGTERM: in-flight queries and the fetch in hand finish, then Kafka and the store
+    # close; past it the runner cancels and exits 1.
     shutdown_grace_s: float = Field(default=5.0, ge=0)
     # Per analyst query (the engine stops it at the first one passed; the caller's gRPC
-    # deadline lowers the time limit further). See planetkit.analytics.store.QueryLimits.
+    # deadline lowers the time limit further). See services.analytics.domain.store.QueryLimits.
     query_timeout_s: float = Field(default=30.0, gt=0)
     query_max_memory_bytes: int = Field(default=1024**3, gt=0)
     query_max_rows_to_read: int = Field(default=1_000_000_000, gt=0)

@@ -14,9 +14,9 @@ from typing import Any
 import grpc
 
 from planet.analytics.v1 import audit_pb2
-from planetkit.analytics.sql_guard import Audience
 from planetkit.service_auth import Caller, bind_caller, reset_caller
 from services.analytics.adapters.audit import AuditUnavailableError
+from services.analytics.domain.sql_guard import Audience
 
 ROLES_HEADER = "x-test-roles"
 USER_HEADER = "x-test-user"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from planetkit.analytics.chdb_store import ChdbStore
+from services.analytics.adapters.chdb_store import ChdbStore
 
 
 def engine_rows(store: ChdbStore, sql: str) -> list[list[object]]:

@@ -14,13 +14,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from planet.analytics.v1 import analytics_service_pb2 as rpc
 from planet.analytics.v1 import analytics_service_pb2_grpc as rpc_grpc
 from planet.analytics.v1 import audit_pb2
-from planetkit.analytics.chdb_store import ChdbStore
 from planetkit.envelope import decode
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.service_identities import ANALYTICS
 from planetkit.topics import ANALYTICS_QUERY_AUDIT, with_suffix
 from services.analytics.adapters.audit import KafkaAuditLog
+from services.analytics.adapters.chdb_store import ChdbStore
 from services.analytics.adapters.engine import Engine
 from services.analytics.adapters.grpc_server import AnalyticsServicer, make_server, new_health
 from tests.security.analytics_harness import BindCaller, as_user
@@ -44,8 +44,8 @@ async def audited(
     await ensure_topics(kafka_bootstrap, [topic])
     producer = make_producer(kafka_bootstrap, writer=ANALYTICS)
     await producer.start()
-    engine = Engine()
-    await engine.open(None, store.path)
+    engine = Engine(lambda: ChdbStore(store.path))
+    await engine.open()
     servicer = AnalyticsServicer(engine, audit=KafkaAuditLog(producer, topic.name, 5.0),
                                  max_query_bytes=10_000, max_rows=100, max_response_bytes=100_000)
     server = make_server(servicer, new_health(), 100_000, [BindCaller()])

@@ -15,10 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from planetkit.analytics import QueryFailedError, RawEventRow
-from planetkit.analytics.chdb_store import ChdbStore
-from planetkit.analytics.store import QueryLimitError, QueryLimits
+from services.analytics.adapters.chdb_store import ChdbStore
 from services.analytics.adapters.engine import Engine
+from services.analytics.domain.store import (
+    QueryFailedError,
+    QueryLimitError,
+    QueryLimits,
+    RawEventRow,
+)
 from tests.security.analytics_store import module_store
 
 store = module_store()
@@ -71,8 +75,8 @@ def test_limits_are_frozen_in_the_query_session(store: ChdbStore) -> None:
 @pytest.fixture
 async def engine(tmp_path: Path, store: ChdbStore) -> AsyncIterator[Engine]:
     # The module's store owns the process's engine; an Engine on the same directory shares it.
-    running = Engine(query_workers=2)
-    await running.open(None, store.path)
+    running = Engine(lambda: ChdbStore(store.path), query_workers=2)
+    await running.open()
     try:
         yield running
     finally:

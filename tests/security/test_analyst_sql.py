@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from planetkit.analytics import QueryFailedError
-from planetkit.analytics.chdb_store import ChdbStore
+from services.analytics.adapters.chdb_store import ChdbStore
+from services.analytics.domain.store import QueryFailedError
 from tests.security.analytics_store import module_store
 
 store = module_store()

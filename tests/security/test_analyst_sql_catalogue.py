@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
-from planetkit.analytics import sql_functions
-from planetkit.analytics.chdb_store import ChdbStore
+from services.analytics.adapters.chdb_store import ChdbStore
+from services.analytics.domain import sql_functions
 from tests.security.analytics_store import engine_rows, module_store
 
 store = module_store()
@@ -24,7 +24,7 @@ def test_the_committed_snapshot_is_the_engines_catalogue(store: ChdbStore) -> No
     added, removed = sorted(engine - committed), sorted(committed - engine)
     assert (added, removed) == ([], []), (
         "the engine's functions changed: review them, then run "
-        "`python -m planetkit.analytics.sql_functions` and commit the snapshot"
+        "`python -m services.analytics.adapters.function_catalogue` and commit the snapshot"
     )
     combinators = [str(r[0]) for r in engine_rows(store, sql_functions.COMBINATORS_QUERY)]
     assert sorted(combinators) == sorted(sql_functions.combinators())

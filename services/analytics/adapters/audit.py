@@ -15,11 +15,11 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from planet.analytics.v1 import audit_pb2
-from planetkit.analytics.sql_guard import Audience
 from planetkit.envelope import wrap
 from planetkit.kafka.producer import publish
 from planetkit.service_auth import Caller
 from planetkit.service_identities import ANALYTICS
+from services.analytics.domain.sql_guard import Audience
 
 SOURCE = ANALYTICS
 _AUDIENCES = {

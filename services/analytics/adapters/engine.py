@@ -17,9 +17,15 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from typing import TypeVar
 
-from planetkit.analytics import AnalyticsStore, QueryResult, RawEventRow, ddl, open_store
-from planetkit.analytics.sql_guard import Audience
-from planetkit.analytics.store import QueryLimitError, QueryLimits
+from services.analytics.adapters import ddl
+from services.analytics.domain.sql_guard import Audience
+from services.analytics.domain.store import (
+    AnalyticsStore,
+    QueryLimitError,
+    QueryLimits,
+    QueryResult,
+    RawEventRow,
+)
 
 T = TypeVar("T")
 
@@ -31,7 +37,12 @@ DEFAULT_QUERY_WORKERS = 4
 class Engine:
     """Writes one at a time on the writer thread; queries in parallel on the query pool."""
 
-    def __init__(self, query_workers: int = DEFAULT_QUERY_WORKERS) -> None:
+    def __init__(
+        self, open_store: Callable[[], AnalyticsStore], query_workers: int = DEFAULT_QUERY_WORKERS
+    ) -> None:
+        # Which backend, on which directory or server, is bootstrap's decision; the store is
+        # constructed (the embedded engine takes its directory lock) on the writer thread.
+        self._open_store = open_store
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="analytics-engine")
         self._query_executor = ThreadPoolExecutor(
             max_workers=query_workers, thread_name_prefix="analytics-query"
@@ -53,11 +64,11 @@ class Engine:
             raise RuntimeError("the analytics store is not open")
         return self._store
 
-    async def open(self, clickhouse_url: str | None, chdb_path: str) -> None:
+    async def open(self) -> None:
         """Open the store (the embedded engine takes its directory lock here) and migrate."""
 
         def open_and_migrate() -> AnalyticsStore:
-            store = open_store(clickhouse_url, chdb_path)
+            store = self._open_store()
             try:
                 store.migrate()
             except BaseException:

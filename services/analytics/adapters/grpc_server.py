@@ -13,9 +13,6 @@ from grpc_health.v1 import health_pb2_grpc
 from planet.analytics.v1 import analytics_service_pb2 as rpc
 from planet.analytics.v1 import analytics_service_pb2_grpc as rpc_grpc
 from planet.analytics.v1 import audit_pb2
-from planetkit.analytics import AnalyticsStoreError, QueryFailedError, QueryResult
-from planetkit.analytics.sql_guard import Audience
-from planetkit.analytics.store import QueryLimitError, QueryLimits
 from planetkit.clock import now_ms
 from planetkit.grpc_health import Health
 from planetkit.grpc_health import abort as _abort
@@ -23,6 +20,14 @@ from planetkit.service_auth import Caller, current_caller
 from services.analytics.adapters.audit import AuditLog, AuditUnavailableError
 from services.analytics.adapters.engine import Engine
 from services.analytics.domain.results import rows_json
+from services.analytics.domain.sql_guard import Audience
+from services.analytics.domain.store import (
+    AnalyticsStoreError,
+    QueryFailedError,
+    QueryLimitError,
+    QueryLimits,
+    QueryResult,
+)
 
 SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["AnalyticsService"].full_name
 # Room for the response envelope around rows_json.

@@ -18,8 +18,6 @@ from google.protobuf.json_format import MessageToDict
 from google.protobuf.message import Message
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch, EngagementKind
-from planetkit.analytics.encoding import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS
-from planetkit.analytics.store import RawEventRow
 from planetkit.classification import (
     ENVELOPE,
     FIELD_CLASSES,
@@ -34,6 +32,7 @@ from planetkit.engagement_batches import iter_rows
 from planetkit.envelope import DomainEvent, UndecodableEvent, decode
 from planetkit.topics import Topic, with_suffix
 from services.analytics.domain.redaction import Transform, redact
+from services.analytics.domain.store import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, RawEventRow
 
 ENGAGEMENT_EVENT_TYPE = "planet.engagement.v1.EngagementEvent"
 

@@ -74,7 +74,10 @@ class SinkProcess:
             "PLANET_ANALYTICS_GRPC_HOST": "127.0.0.1",
             "PLANET_ANALYTICS_GRPC_PORT": str(self.port),
             "PLANET_ANALYTICS_GROUP_ID": self.group_id,
-            "PLANET_ANALYTICS_SHUTDOWN_GRACE_S": "0",
+            # The runner's health server on a free port (the gRPC port answers the same).
+            "PLANET_ANALYTICS_HEALTH_PORT": "0",
+            # Within the 20 s stop() waits; a clean stop returns well before it.
+            "PLANET_ANALYTICS_SHUTDOWN_GRACE_S": "10",
             "PLANET_ANALYTICS_PSEUDONYM_KEY": self.pseudonym_key,
             **self.auth.env(ANALYTICS),
         })

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from planetkit.analytics import ddl
-from planetkit.analytics.encoding import (
+from services.analytics.adapters import ddl
+from services.analytics.adapters.encoding import (
     MAX_TIMESTAMP_MS,
     MIN_TIMESTAMP_MS,
     chunked,
@@ -21,9 +21,9 @@ from planetkit.analytics.encoding import (
     normalize_param,
     param_text,
 )
-from planetkit.analytics.jsoncompact import converter_for, decode, split_type
-from planetkit.analytics.server_store import _without_database
-from planetkit.analytics.store import QueryResult, RawEventRow
+from services.analytics.adapters.jsoncompact import converter_for, decode, split_type
+from services.analytics.adapters.server_store import _without_database
+from services.analytics.domain.store import QueryResult, RawEventRow
 
 ROW = RawEventRow(
     event_id="e-1",

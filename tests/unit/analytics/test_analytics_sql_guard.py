@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from planetkit.analytics.sql_guard import Audience, check_tree, parse_dump
+from services.analytics.domain.sql_guard import Audience, check_tree, parse_dump
 
 SELECT_FROM = """SelectWithUnionQuery (children 1)
  ExpressionList (children 1)

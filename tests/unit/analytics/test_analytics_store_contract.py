@@ -23,15 +23,15 @@ from pathlib import Path
 
 import pytest
 
-from planetkit.analytics import (
+from services.analytics.adapters.chdb_store import ChdbStore
+from services.analytics.adapters.server_store import ServerStore
+from services.analytics.adapters.store_factory import open_store
+from services.analytics.domain.store import (
     AnalyticsStore,
     DataDirectoryLockedError,
     QueryFailedError,
     RawEventRow,
-    open_store,
 )
-from planetkit.analytics.chdb_store import ChdbStore
-from planetkit.analytics.server_store import ServerStore
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 CLICKHOUSE_URL = os.environ.get("PLANET_TEST_CLICKHOUSE_URL", "")
@@ -367,8 +367,8 @@ class TestChdbStore(AnalyticsStoreContract):
         script = textwrap.dedent(
             """
             import sys
-            from planetkit.analytics import DataDirectoryLockedError
-            from planetkit.analytics.chdb_store import ChdbStore
+            from services.analytics.domain.store import DataDirectoryLockedError
+            from services.analytics.adapters.chdb_store import ChdbStore
             try:
                 ChdbStore(sys.argv[1]).close()
             except DataDirectoryLockedError as exc:
@@ -384,7 +384,7 @@ class TestChdbStore(AnalyticsStoreContract):
     def test_the_directory_is_free_again_once_the_owner_closes(self, store: ChdbStore) -> None:
         store.close()
         opened = run_python(
-            "import sys; from planetkit.analytics.chdb_store import ChdbStore;"
+            "import sys; from services.analytics.adapters.chdb_store import ChdbStore;"
             " s = ChdbStore(sys.argv[1]); s.migrate(); s.close()",
             store.path,
         )

@@ -13,7 +13,6 @@ from planet.incentive.v1.engagement_pb2 import (
     EngagementDeltas,
     WeekEventIds,
 )
-from planetkit.analytics import RawEventRow
 from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
 from planetkit.envelope import encode, wrap
 from planetkit.topics import (
@@ -34,6 +33,7 @@ from services.analytics.domain.flatten import (
     sunk_sources,
 )
 from services.analytics.domain.pseudonyms import Pseudonymizer
+from services.analytics.domain.store import RawEventRow
 
 NOW = 1_764_000_000_000
 KEY = b"unit-test-pseudonym-key-of-32-bytes!!"

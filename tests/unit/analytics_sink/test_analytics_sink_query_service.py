@@ -13,9 +13,10 @@ import pytest
 
 from planet.analytics.v1 import analytics_service_pb2 as rpc
 from planet.analytics.v1 import analytics_service_pb2_grpc as rpc_grpc
-from planetkit.analytics import RawEventRow
+from services.analytics.adapters.chdb_store import ChdbStore
 from services.analytics.adapters.engine import Engine
 from services.analytics.adapters.grpc_server import AnalyticsServicer, make_server, new_health
+from services.analytics.domain.store import RawEventRow
 from tests.security.analytics_harness import BindCaller, RecordingAuditLog, as_user
 
 NOW = 1_764_000_000_000
@@ -40,8 +41,8 @@ def _row(n: int, event_id: str | None = None) -> RawEventRow:
 
 @pytest.fixture
 async def served(tmp_path: Path) -> AsyncIterator[Served]:
-    engine = Engine()
-    await engine.open(None, str(tmp_path / "chdb"))
+    engine = Engine(lambda: ChdbStore(str(tmp_path / "chdb")))
+    await engine.open()
     audit = RecordingAuditLog()
     servicer = AnalyticsServicer(engine, audit=audit, max_query_bytes=200, max_rows=3,
                                  max_response_bytes=10_000)

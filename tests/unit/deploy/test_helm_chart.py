@@ -16,7 +16,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from gateway.settings import GatewaySettings
-from planetkit.analytics.store import QueryLimits
+from services.analytics.domain.store import QueryLimits
 from services.analytics.settings import AnalyticsSettings, query_limits
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -561,6 +561,26 @@ def test_incentive_is_ready_only_when_its_tables_are(docs: list[Doc]) -> None:
     assert env["PLANET_INCENTIVE_HEALTH_HOST"]["value"] == "0.0.0.0"
     grace = int(w["spec"]["template"]["spec"]["terminationGracePeriodSeconds"])
     assert 0 < float(env["PLANET_INCENTIVE_SHUTDOWN_GRACE_S"]["value"]) < grace
+    assert c["readinessProbe"]["grpc"] == {"port": port}
+    for probe in ("startupProbe", "livenessProbe"):
+        assert c[probe]["grpc"] == {"port": port, "service": "liveness"}, probe
+
+
+def test_analytics_is_ready_only_when_its_store_and_sink_are(docs: list[Doc]) -> None:
+    """Readiness on the runner's health port (SERVING once the store is open and migrated
+    and the sink has its partitions); liveness/startup on "liveness", so a long migration
+    is no restart; its grace ends before the kubelet's SIGKILL."""
+    [w] = [w for w in workloads(docs) if component(w) == "analytics"]
+    [c] = w["spec"]["template"]["spec"]["containers"]
+    assert c["command"] == ["python", "-m", "services.analytics"]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    port = ports["health"]
+    assert port != ports["grpc"]
+    env = env_of(c)
+    assert env["PLANET_ANALYTICS_HEALTH_PORT"]["value"] == str(port)
+    assert env["PLANET_ANALYTICS_HEALTH_HOST"]["value"] == "0.0.0.0"
+    grace = int(w["spec"]["template"]["spec"]["terminationGracePeriodSeconds"])
+    assert 0 < float(env["PLANET_ANALYTICS_SHUTDOWN_GRACE_S"]["value"]) < grace
     assert c["readinessProbe"]["grpc"] == {"port": port}
     for probe in ("startupProbe", "livenessProbe"):
         assert c[probe]["grpc"] == {"port": port, "service": "liveness"}, probe

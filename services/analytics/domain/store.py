@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Protocol, Self, runtime_checkable
+from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 
-from planetkit.analytics.sql_guard import Audience
+from services.analytics.domain.sql_guard import Audience
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# DateTime64's range; ClickHouse clamps values outside it silently, so rows outside it are
+# refused (the flattener dead-letters such a record, the encoder refuses such a row).
+MIN_TIMESTAMP_MS = int((datetime(1900, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()) * 1000
+MAX_TIMESTAMP_MS = (
+    int((datetime(2299, 12, 31, 23, 59, 59, tzinfo=UTC) - _EPOCH).total_seconds()) * 1000 + 999
+)
 
 # Both backends' limits unless told otherwise.
 DEFAULT_MAX_RESULT_ROWS = 1_000_000
@@ -136,34 +144,3 @@ class AnalyticsStore(Protocol):
     def close(self) -> None:
         """Release the engine or connection; idempotent."""
         ...
-
-
-class ClosableStore:
-    """What both backends share: close once, refuse calls after that, and ``with`` support."""
-
-    _closed = False
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise AnalyticsStoreError("the store is closed")
-
-    def close(self) -> None:
-        """Release the engine or connection; idempotent."""
-        if self._closed:
-            return
-        self._closed = True
-        self._release()
-
-    def _release(self) -> None:
-        raise NotImplementedError

@@ -18,14 +18,14 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Protocol, cast
 
-from planetkit.analytics import ddl, jsoncompact
-from planetkit.analytics.encoding import chunked, encode_rows, normalize_param, param_text
-from planetkit.analytics.sql_guard import CURRENT_DATABASE, SETTINGS_REFUSAL, Audience, guard
-from planetkit.analytics.store import (
+from services.analytics.adapters import ddl, jsoncompact
+from services.analytics.adapters.encoding import chunked, encode_rows, normalize_param, param_text
+from services.analytics.adapters.store_base import ClosableStore
+from services.analytics.domain.sql_guard import CURRENT_DATABASE, SETTINGS_REFUSAL, Audience, guard
+from services.analytics.domain.store import (
     DEFAULT_MAX_INSERT_ROWS,
     DEFAULT_MAX_RESULT_ROWS,
     AnalyticsStoreError,
-    ClosableStore,
     DataDirectoryLockedError,
     QueryFailedError,
     QueryLimitError,

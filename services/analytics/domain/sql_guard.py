@@ -27,7 +27,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from planetkit.analytics import sql_functions
+from services.analytics.domain import sql_functions
 
 ANALYST_DATABASE = "planet"
 OPERATOR_DATABASE = "planet_ops"

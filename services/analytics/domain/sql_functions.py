@@ -4,9 +4,10 @@ The policy is an allow-list: a function is callable only if it is in the committ
 ``system.functions`` (``sql_functions.tsv``, beside this module) and neither its category nor
 its name (nor the name it is an alias of) is denied below. A function the snapshot does not
 know (a newer engine's addition) is refused until someone reviews it, regenerates the
-snapshot (``python -m planetkit.analytics.sql_functions``) and commits both: the security
-tests compare the snapshot with the running engine's catalogue, so a new engine version
-fails them until then.
+snapshot (``python -m services.analytics.adapters.function_catalogue``) and commits both:
+the security tests compare the snapshot with the running engine's catalogue, so a new
+engine version fails them until then. This module only reads the snapshot (pure over it);
+asking the engine is the adapter's business.
 
 Why an allow-list over a deny-list: the catalogue has ~1 900 functions and grows every
 release; a deny-list would let the next ``url``-like scalar through by default. The
@@ -204,34 +205,3 @@ def table_function_refusal(name: str) -> str | None:
     if name in ALLOWED_TABLE_FUNCTIONS:
         return None
     return "only the number generators numbers, zeros and generate_series are allowed"
-
-
-def write_snapshot(rows: list[tuple[str, str, str, int, int]], combinator_names: list[str]) -> None:
-    """Overwrite the committed snapshot from the engine's catalogue (review the diff)."""
-    with SNAPSHOT.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-        for name, category, alias_to, aggregate, insensitive in rows:
-            writer.writerow(["function", name, category, alias_to, aggregate, insensitive])
-        for name in combinator_names:
-            writer.writerow(["combinator", name])
-
-
-def engine_catalog() -> tuple[list[tuple[str, str, str, int, int]], list[str]]:
-    """system.functions and the combinators of the chdb engine in this process."""
-    import json
-
-    from chdb import session as chdb_session
-
-    with chdb_session.Session(":memory:") as engine:  # type: ignore[no-untyped-call]
-        functions = [
-            (str(r[0]), str(r[1]), str(r[2]), int(r[3]), int(r[4]))
-            for r in json.loads(engine.query(CATALOG_QUERY, "JSONCompact").bytes())["data"]
-        ]
-        names = [str(r[0]) for r in
-                 json.loads(engine.query(COMBINATORS_QUERY, "JSONCompact").bytes())["data"]]
-    return functions, names
-
-
-if __name__ == "__main__":
-    write_snapshot(*engine_catalog())
-    print(f"wrote {SNAPSHOT}: review every added or changed line before committing")

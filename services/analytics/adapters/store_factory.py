@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from planetkit.analytics.store import AnalyticsStore
+from services.analytics.domain.store import AnalyticsStore
 
 
 def open_store(clickhouse_url: str | None, chdb_path: str) -> AnalyticsStore:
     """A ServerStore if ``clickhouse_url`` is non-empty, else a ChdbStore on ``chdb_path``."""
     # Imported per branch so a server deployment never loads the embedded engine and vice versa.
     if clickhouse_url:
-        from planetkit.analytics.server_store import ServerStore
+        from services.analytics.adapters.server_store import ServerStore
 
         return ServerStore.from_url(clickhouse_url)
-    from planetkit.analytics.chdb_store import ChdbStore
+    from services.analytics.adapters.chdb_store import ChdbStore
 
     # Only one process may hold chdb_path (see chdb_store): call this in the analytics sink only.
     return ChdbStore(chdb_path)

@@ -9,13 +9,13 @@ import clickhouse_connect
 from clickhouse_connect.driver.client import Client
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
-from planetkit.analytics import ddl
-from planetkit.analytics.encoding import chunked, encode_rows, normalize_param
-from planetkit.analytics.sql_guard import CURRENT_DATABASE, Audience, guard
-from planetkit.analytics.store import (
+from services.analytics.adapters import ddl
+from services.analytics.adapters.encoding import chunked, encode_rows, normalize_param
+from services.analytics.adapters.store_base import ClosableStore
+from services.analytics.domain.sql_guard import CURRENT_DATABASE, Audience, guard
+from services.analytics.domain.store import (
     DEFAULT_MAX_INSERT_ROWS,
     DEFAULT_MAX_RESULT_ROWS,
-    ClosableStore,
     QueryFailedError,
     QueryLimitError,
     QueryLimits,

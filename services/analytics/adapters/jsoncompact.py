@@ -20,7 +20,7 @@ from functools import cache
 from typing import cast
 from zoneinfo import ZoneInfo
 
-from planetkit.analytics.store import QueryResult
+from services.analytics.domain.store import QueryResult
 
 Converter = Callable[[object], object]
 

@@ -11,16 +11,10 @@ from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 from typing import TypeVar
 
-from planetkit.analytics.store import RawEventRow
+from services.analytics.domain.store import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, RawEventRow
 
 T = TypeVar("T")
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-# DateTime64's range; ClickHouse clamps values outside it silently, so refuse them here.
-MIN_TIMESTAMP_MS = int((datetime(1900, 1, 1, tzinfo=UTC) - _EPOCH).total_seconds()) * 1000
-MAX_TIMESTAMP_MS = (
-    int((datetime(2299, 12, 31, 23, 59, 59, tzinfo=UTC) - _EPOCH).total_seconds()) * 1000 + 999
-)
 _UINT32_MAX = 2**32 - 1
 _UINT64_MAX = 2**64 - 1
 
