@@ -91,6 +91,10 @@ class TopicContract:
         return {
             "cleanup.policy": self.cleanup_policy,
             "retention.ms": str(self.retention_ms),
+            # Retention is by time only, as the registry says: a broker default such as
+            # log.retention.bytes would otherwise delete a kept-forever log (the posts topic
+            # is content's changelog) once a partition outgrows it.
+            "retention.bytes": "-1",
             "min.insync.replicas": str(self.min_insync_replicas),
         }
 

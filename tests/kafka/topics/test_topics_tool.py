@@ -105,7 +105,9 @@ async def test_drifted_configs_are_set_back_and_other_overrides_kept(
     try:
         await admin.alter_configs([ConfigResource(
             ConfigResourceType.TOPIC, posts.name,
-            {"retention.ms": "60000", "segment.ms": "3600000"})])
+            # AlterConfigs replaces every override: keep the contract's size bound so only
+            # retention.ms drifts.
+            {"retention.ms": "60000", "retention.bytes": "-1", "segment.ms": "3600000"})])
         drift = [f"{posts.name}: retention.ms is 60000, the contract says -1"]
         await _until(kafka_bootstrap, posts, drift)  # configs apply asynchronously
         done = await ensure_topics(kafka_bootstrap, [posts], profile=DEV)

@@ -41,7 +41,7 @@ def test_a_contract_carries_partitions_retention_and_cleanup() -> None:
     snapshot = next(t for t in ALL if t.compacted)
     c = snapshot.contract(PRODUCTION)
     assert c.configs() == {"cleanup.policy": "compact", "retention.ms": "-1",
-                           "min.insync.replicas": "2"}
+                           "retention.bytes": "-1", "min.insync.replicas": "2"}
     assert (c.partitions, c.replication_factor) == (snapshot.partitions, 3)
 
 
@@ -79,7 +79,8 @@ def test_an_envelope_source_is_an_identity() -> None:
 
 
 def _state(partitions: int, replicas: int, **configs: str) -> TopicState:
-    base = {"cleanup.policy": "delete", "retention.ms": "-1", "min.insync.replicas": "2"}
+    base = {"cleanup.policy": "delete", "retention.ms": "-1", "retention.bytes": "-1",
+            "min.insync.replicas": "2"}
     return TopicState("t", partitions, replicas, {**base, **configs}, {})
 
 
