@@ -4,7 +4,7 @@
 PY := $(CURDIR)/.venv/bin/python
 SRC := planetkit services gateway simulators devstack bench
 
-.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck imports unit bench bench-settle helm-lint clean topics
+.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck imports unit bench bench-settle bench-restart helm-lint clean topics
 
 run: bootstrap kafka
 	$(PY) -m devstack up
@@ -57,6 +57,12 @@ unit: bootstrap
 bench: bootstrap kafka
 	$(PY) -m bench.engagement_throughput
 	$(PY) -m bench.settle_week
+
+# Restart times: content at 1 M and 5 M posts of history, the aggregator after weeks of dedup
+# history (several minutes: they write the history first).
+bench-restart: bootstrap kafka
+	$(PY) -m bench.content_restart --posts 1000000,5000000
+	$(PY) -m bench.aggregator_restart --weeks 4
 
 bench-settle: bootstrap
 	$(PY) -m bench.settle_week
