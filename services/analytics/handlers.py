@@ -192,6 +192,16 @@ class AnalyticsService:
         self._producer = producer
         self._sink = sink
 
+    @property
+    def store_open(self) -> bool:
+        """True while the store is open and migrated."""
+        return self._engine.is_open
+
+    @property
+    def consumer_assigned(self) -> bool:
+        """True once the group has assigned the sink's consumer its partitions."""
+        return self._sink.assigned.is_set()
+
     async def _serving(self, lifecycle: Lifecycle, serving: bool) -> None:
         # The runner's health port and the gRPC port say the same thing (devstack and older
         # clients probe the gRPC port; the chart probes the runner's).

@@ -59,6 +59,11 @@ class Engine:
 
         return await asyncio.get_running_loop().run_in_executor(self._executor, locked)
 
+    @property
+    def is_open(self) -> bool:
+        """True once the store is open and migrated, until close()."""
+        return self._store is not None
+
     def _require(self) -> AnalyticsStore:
         if self._store is None:
             raise RuntimeError("the analytics store is not open")

@@ -61,6 +61,8 @@ class SinkProcess:
     group_id: str
     auth: DevServiceAuth
     port: int = field(default_factory=free_port)
+    # The runner's health server (readiness and "liveness"); the gRPC port answers the same.
+    health_port: int = field(default_factory=free_port)
     pseudonym_key: str = field(default_factory=lambda: secrets.token_urlsafe(48))
     process: subprocess.Popen[bytes] | None = None
 
@@ -74,8 +76,7 @@ class SinkProcess:
             "PLANET_ANALYTICS_GRPC_HOST": "127.0.0.1",
             "PLANET_ANALYTICS_GRPC_PORT": str(self.port),
             "PLANET_ANALYTICS_GROUP_ID": self.group_id,
-            # The runner's health server on a free port (the gRPC port answers the same).
-            "PLANET_ANALYTICS_HEALTH_PORT": "0",
+            "PLANET_ANALYTICS_HEALTH_PORT": str(self.health_port),
             # Within the 20 s stop() waits; a clean stop returns well before it.
             "PLANET_ANALYTICS_SHUTDOWN_GRACE_S": "10",
             "PLANET_ANALYTICS_PSEUDONYM_KEY": self.pseudonym_key,
@@ -105,6 +106,13 @@ class SinkProcess:
     def address(self) -> str:
         """host:port of its gRPC server."""
         return f"127.0.0.1:{self.port}"
+
+    def health(self, service: str = "", port: int | None = None) -> int:
+        """The grpc.health.v1 status of ``service`` on the runner's health port (or ``port``)."""
+        with grpc.insecure_channel(f"127.0.0.1:{port or self.health_port}") as channel:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=service), timeout=2)
+        return int(reply.status)
 
     def query(self, sql: str, roles: Iterable[str] = ("analyst",)) -> rpc.QueryResponse:
         """One Query call, signed by the gateway for a user with ``roles``."""
