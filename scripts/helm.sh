@@ -59,6 +59,7 @@ lint_chart() {
   # The chart's required values (no defaults); any placeholder renders.
   local req=(--set kafka.bootstrapServers=kafka-bootstrap.kafka.svc:9092
              --set gateway.serviceKeySecretName=planet-gateway-service-key
+             --set content.serviceKeySecretName=planet-content-service-key
              --set serviceAuth.trustSecretName=planet-service-trust
              --set gateway.identityProvider.issuer=https://id.exchange.example
              --set gateway.identityProvider.audience=planet-api

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ CI_VALUES = ROOT / "deploy" / "k8s" / "ci-values.yaml"
 # Offline rendering assumes Kubernetes 1.20; the chart's floor is 1.27 (native gRPC probes).
 KUBE_VERSION = "1.27.0"
 SERVICE_KEY_SECRET = "planet-gateway-service-key"
+CONTENT_KEY_SECRET = "planet-content-service-key"
 TRUST_SECRET = "planet-service-trust"
 PSEUDONYM_SECRET = "planet-analytics-pseudonym-key"
 ISSUER = "https://id.exchange.example"
@@ -43,6 +45,7 @@ TEMPLATE_REQUIRED = {
     "gateway.identityProvider.audience": AUDIENCE,
     "gateway.identityProvider.jwksUrl": JWKS_URL,
     "analytics.pseudonymKeySecretName": PSEUDONYM_SECRET,
+    "content.serviceKeySecretName": CONTENT_KEY_SECRET,
 }
 REQUIRED = {**SCHEMA_REQUIRED, **TEMPLATE_REQUIRED}
 GRPC_PORTS = {"content": 50051, "incentive": 50052, "analytics": 50053}
@@ -237,7 +240,7 @@ def test_gateway_config_comes_from_the_release(default_docs: list[Doc]) -> None:
 
 @pytest.mark.parametrize(
     ("kind", "name", "prefix"),
-    [("Deployment", "planet-content", "CONTENT"),
+    [("StatefulSet", "planet-content", "CONTENT"),
      ("StatefulSet", "planet-incentive", "INCENTIVE"),
      ("StatefulSet", "planet-analytics", "ANALYTICS")],
 )
@@ -272,9 +275,10 @@ def test_gateway_signs_calls_with_its_own_key_from_a_secret(default_docs: list[D
                 if v["name"] == "service-key"]
     assert volume["secret"]["secretName"] == SERVICE_KEY_SECRET
     assert volume["secret"]["defaultMode"] == 0o440
-    # Only the gateway calls other services, so only it holds a private key.
+    # Only callers hold a private key: the gateway, and content (replicas forward to each
+    # other); the other services are only called.
     for w in workloads(default_docs):
-        if w["metadata"]["name"] != "planet-gateway":
+        if w["metadata"]["name"] not in ("planet-gateway", "planet-content"):
             assert all(v["name"] != "service-key" for v in w["spec"]["template"]["spec"]["volumes"])
 
 
@@ -362,25 +366,37 @@ def _policy_for(docs: list[Doc], name: str) -> Doc:
     return policy
 
 
-@pytest.mark.parametrize("name", sorted(GRPC_PORTS))
+def _pods_of(name: str) -> Doc:
+    return {"podSelector": {"matchLabels": {
+        "app.kubernetes.io/name": "planet",
+        "app.kubernetes.io/instance": "planet",
+        "app.kubernetes.io/component": name,
+    }}}
+
+
+@pytest.mark.parametrize("name", sorted(set(GRPC_PORTS) - {"content"}))
 def test_internal_services_admit_only_the_gateway(default_docs: list[Doc], name: str) -> None:
     policy = _policy_for(default_docs, name)
     assert "Ingress" in policy["spec"]["policyTypes"]
     [rule] = policy["spec"]["ingress"]
     assert rule["ports"] == [{"port": GRPC_PORTS[name], "protocol": "TCP"}]
     [peer] = rule["from"]
-    assert peer == {
-        "podSelector": {
-            "matchLabels": {
-                "app.kubernetes.io/name": "planet",
-                "app.kubernetes.io/instance": "planet",
-                "app.kubernetes.io/component": "gateway",
-            }
-        }
-    }
+    assert peer == _pods_of("gateway")
     gateway_pods = named(default_docs, "Deployment", "planet-gateway")["spec"]["template"]
     labels = gateway_pods["metadata"]["labels"]
     assert peer["podSelector"]["matchLabels"].items() <= labels.items()
+
+
+def test_content_admits_the_gateway_and_its_own_replicas(docs: list[Doc]) -> None:
+    """Replicas forward requests for partitions they do not own to the owner's pod IP."""
+    policy = _policy_for(docs, "content")
+    grpc = [{"port": GRPC_PORTS["content"], "protocol": "TCP"}]
+    [rule] = policy["spec"]["ingress"]
+    assert rule["ports"] == grpc
+    assert rule["from"] == [_pods_of("gateway"), _pods_of("content")]
+    assert {"to": [_pods_of("content")], "ports": grpc} in policy["spec"]["egress"]
+    pods = named(docs, "StatefulSet", "planet-content")["spec"]["template"]["metadata"]
+    assert _pods_of("content")["podSelector"]["matchLabels"].items() <= pods["labels"].items()
 
 
 def test_aggregator_admits_nothing(docs: list[Doc]) -> None:
@@ -440,7 +456,9 @@ def test_partition_sets_must_own_each_partition_once(sets: str, message: str) ->
     assert message in render_error({"aggregator.partitionSets": sets})
 
 
-@pytest.mark.parametrize("name", ["content", "incentive"])
+# Content is not in this list any more: it is still the posts topic's single writer
+# *identity*, but its replicas each write only the partitions the consumer group gave them.
+@pytest.mark.parametrize("name", ["incentive"])
 def test_single_writers_refuse_a_second_replica(name: str) -> None:
     error = render_error({f"{name}.replicas": "2"})
     assert SCHEMA_ERROR in error and f"/{name}/replicas" in error
@@ -460,7 +478,8 @@ def test_pod_disruption_budgets_only_where_replicas_exceed_one(
             if w["spec"].get("replicas", floors.get(w["metadata"]["name"], 0)) > 1
         }
         assert budgets == many
-    assert of_kind(render({"gateway.replicas": "1"}), "PodDisruptionBudget") == []
+    one_each = render({"gateway.replicas": "1", "content.replicas": "1"})
+    assert of_kind(one_each, "PodDisruptionBudget") == []
 
 
 def test_incentive_state_dir_is_writable(default_docs: list[Doc], ci_docs: list[Doc]) -> None:
@@ -522,6 +541,8 @@ def test_each_component_can_be_switched_off(key: str, name: str) -> None:
         sets["gateway.serviceKeySecretName"] = ""
     if key == "analytics":
         sets["analytics.pseudonymKeySecretName"] = ""
+    if key == "content":
+        sets["content.serviceKeySecretName"] = ""
     docs = render(sets)
     assert [d for d in docs if component(d) == name] == []
     assert {component(w) for w in workloads(docs)} == {
@@ -603,6 +624,8 @@ SECRET_STANDINS = {
     "PLANET_ANALYTICS_PSEUDONYM_KEY": "k" * 48,
     "CLICKHOUSE_URL": "https://clickhouse.example:8443",
 }
+# What the downward API would give, by field path.
+FIELD_STANDINS = {"status.podIP": "10.42.3.17"}
 GATEWAY_DEV_ONLY = ("PLANET_GATEWAY_DEV_MODE", "PLANET_GATEWAY_JWT_SECRET")
 
 
@@ -628,11 +651,18 @@ def env_names(cls: type[BaseSettings]) -> set[str]:
 
 
 def pod_environment(container: Doc) -> dict[str, str]:
-    """The container's environment as the kubelet would build it, Secrets stood in for."""
+    """The container's environment as the kubelet would build it, Secrets and the downward
+    API stood in for; $(NAME) expands to a variable defined earlier in the list."""
     env: dict[str, str] = {}
+
+    def expand(match: re.Match[str]) -> str:
+        return env.get(match.group(1), match.group(0))
+
     for var in container.get("env", []):
         if "value" in var:
-            env[var["name"]] = str(var["value"])
+            env[var["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", expand, str(var["value"]))
+        elif "fieldRef" in var["valueFrom"]:
+            env[var["name"]] = FIELD_STANDINS[var["valueFrom"]["fieldRef"]["fieldPath"]]
         else:
             assert "secretKeyRef" in var["valueFrom"], var["name"]
             env[var["name"]] = SECRET_STANDINS[var["name"]]
@@ -735,6 +765,7 @@ def test_a_jwks_file_is_mounted_from_a_config_map_or_secret(source: str) -> None
         ("gateway.identityProvider.audience", "gateway.identityProvider.audience is required"),
         ("gateway.identityProvider.jwksUrl", "set exactly one of gateway.identityProvider.jwksUrl"),
         ("analytics.pseudonymKeySecretName", "analytics.pseudonymKeySecretName is required"),
+        ("content.serviceKeySecretName", "content.serviceKeySecretName is required"),
     ],
 )
 def test_each_new_required_value_fails_with_its_message(missing: str, message: str) -> None:
@@ -951,3 +982,157 @@ def test_the_topics_profile_and_job_come_from_values() -> None:
     assert "/topics/profile" in render_error({"topics.profile": "prod"})
     off = render({"topics.job.enabled": "false"})
     assert not [d for d in off if d["metadata"]["name"] == "planet-topics"]
+
+
+# --- content: replicas that share the posts topic's partitions --------------------------------
+
+def _content(docs: list[Doc]) -> tuple[Doc, Doc]:
+    sts = named(docs, "StatefulSet", "planet-content")
+    [container] = sts["spec"]["template"]["spec"]["containers"]
+    return sts, container
+
+
+def test_content_is_a_stateful_set_with_a_volume_per_replica(
+    default_docs: list[Doc], ci_docs: list[Doc]
+) -> None:
+    """Each replica's partition stores survive a restart on its own claim, so it catches up
+    from its stored offsets instead of offset 0."""
+    assert not [d for d in of_kind(default_docs, "Deployment") if component(d) == "content"]
+    for docs, storage, storage_class in ((default_docs, "10Gi", None),
+                                         (ci_docs, "5Gi", "fast-ssd")):
+        sts, c = _content(docs)
+        assert sts["spec"]["serviceName"] == "planet-content-headless"
+        headless = named(docs, "Service", "planet-content-headless")
+        assert headless["spec"]["clusterIP"] == "None"
+        env = env_of(c)
+        data_dir = Path(env["PLANET_CONTENT_DATA_DIR"]["value"])
+        [mount] = [m for m in c["volumeMounts"] if m["name"] == "data"]
+        assert Path(mount["mountPath"]) == data_dir and not mount.get("readOnly")
+        [claim] = sts["spec"]["volumeClaimTemplates"]
+        assert claim["metadata"]["name"] == "data"
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+        assert claim["spec"]["resources"]["requests"]["storage"] == storage
+        assert claim["spec"].get("storageClassName") == storage_class
+        # The claim is the data volume; no pod volume shadows it.
+        assert all(v["name"] != "data" for v in sts["spec"]["template"]["spec"]["volumes"])
+
+
+def test_content_without_persistence_rebuilds_from_the_topic_on_an_empty_dir() -> None:
+    sts, c = _content(render({"content.persistence.enabled": "false"}))
+    assert "volumeClaimTemplates" not in sts["spec"]
+    [volume] = [v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "data"]
+    assert "emptyDir" in volume
+    assert {"name": "data", "mountPath": env_of(c)["PLANET_CONTENT_DATA_DIR"]["value"]} in (
+        c["volumeMounts"])
+
+
+@pytest.mark.parametrize("replicas", ["1", "2", "5"])
+def test_content_runs_any_number_of_replicas(replicas: str) -> None:
+    docs = render({"content.replicas": replicas})
+    sts, _ = _content(docs)
+    assert sts["spec"]["replicas"] == int(replicas)
+    # Ordinal order means nothing to the group: start together, one rebalance.
+    assert sts["spec"]["podManagementPolicy"] == "Parallel"
+    budgets = [p for p in of_kind(docs, "PodDisruptionBudget") if component(p) == "content"]
+    assert len(budgets) == (int(replicas) > 1)
+    if budgets:
+        assert budgets[0]["spec"]["maxUnavailable"] == 1
+
+
+def test_content_runs_two_replicas_by_default(default_docs: list[Doc]) -> None:
+    sts, _ = _content(default_docs)
+    assert sts["spec"]["replicas"] == 2
+    named(default_docs, "PodDisruptionBudget", "planet-content")
+
+
+def test_content_advertises_its_pod_ip_to_its_peers(
+    docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.content.settings import ContentSettings
+
+    _, c = _content(docs)
+    env = env_of(c)
+    assert env["POD_IP"]["valueFrom"] == {"fieldRef": {"fieldPath": "status.podIP"}}
+    names = [e["name"] for e in c["env"]]
+    # The kubelet expands $(POD_IP) only from a variable defined before it.
+    assert names.index("POD_IP") < names.index("PLANET_CONTENT_ADVERTISED_ADDR")
+    settings, _ = load_from_pod(monkeypatch, c)
+    assert isinstance(settings, ContentSettings)
+    grpc_port = {p["name"]: p["containerPort"] for p in c["ports"]}["grpc"]
+    assert settings.advertised_addr == f"{FIELD_STANDINS['status.podIP']}:{grpc_port}"
+    assert settings.grpc_port == grpc_port
+
+
+def test_content_is_ready_only_when_its_partitions_are(docs: list[Doc]) -> None:
+    """Readiness on the runner's health port (SERVING once every owned partition is caught
+    up and every partition has an owner); liveness/startup on "liveness", so catching up
+    after a rebalance is no restart; its grace ends before the kubelet's SIGKILL."""
+    sts, c = _content(docs)
+    assert c["command"] == ["python", "-m", "services.content"]
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    port = ports["health"]
+    assert port != ports["grpc"]
+    env = env_of(c)
+    assert env["PLANET_CONTENT_HEALTH_PORT"]["value"] == str(port)
+    assert env["PLANET_CONTENT_HEALTH_HOST"]["value"] == "0.0.0.0"
+    grace = int(sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"])
+    assert 0 < float(env["PLANET_CONTENT_SHUTDOWN_GRACE_S"]["value"]) < grace
+    assert c["readinessProbe"]["grpc"] == {"port": port}
+    for probe in ("startupProbe", "livenessProbe"):
+        assert c[probe]["grpc"] == {"port": port, "service": "liveness"}, probe
+
+
+def test_content_signs_forwarded_calls_with_its_own_key_from_a_secret(
+    docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.content.settings import ContentSettings
+
+    sts, c = _content(docs)
+    env = env_of(c)
+    key_file = Path(env["PLANET_SERVICE_AUTH_KEY_FILE"]["value"])
+    [mount] = [m for m in c["volumeMounts"] if m["name"] == "service-key"]
+    assert mount["readOnly"] is True and key_file.parent == Path(mount["mountPath"])
+    [volume] = [v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "service-key"]
+    assert volume["secret"]["secretName"] == CONTENT_KEY_SECRET
+    assert volume["secret"]["defaultMode"] == 0o440
+    assert volume["secret"]["items"] == [{"key": "key.json", "path": key_file.name}]
+    # Its own key, never the gateway's.
+    assert volume["secret"]["secretName"] != SERVICE_KEY_SECRET
+    settings, _ = load_from_pod(monkeypatch, c)
+    assert isinstance(settings, ContentSettings)
+    assert settings.auth.key_file == key_file and settings.auth.trust_file is not None
+
+
+def test_content_group_and_store_settings_come_from_values(
+    ci_docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.content.settings import ContentSettings
+
+    values = yaml.safe_load(CI_VALUES.read_text())["content"]
+    settings, _ = load_from_pod(monkeypatch, _content(ci_docs)[1])
+    assert isinstance(settings, ContentSettings)
+    assert settings.session_timeout_ms == values["sessionTimeoutMs"]
+    assert settings.data_dir is not None and settings.data_dir.is_absolute()
+    # The group is suffixed like the topics, so two stacks on one cluster never share it.
+    assert settings.group() == "content-ci"
+
+
+def test_content_session_timeout_is_bounded() -> None:
+    error = render_error({"content.sessionTimeoutMs": "10"})
+    assert SCHEMA_ERROR in error and "/content/sessionTimeoutMs" in error
+
+
+# --- incentive: the pool's quote asset --------------------------------------------------------
+
+def test_incentive_quote_asset_comes_from_values(
+    default_docs: list[Doc], ci_docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.incentive.settings import IncentiveSettings
+
+    for docs, asset in ((default_docs, "USDT"), (ci_docs, "USDC")):
+        c = the_container(docs, "StatefulSet", "planet-incentive")
+        settings, _ = load_from_pod(monkeypatch, c)
+        assert isinstance(settings, IncentiveSettings)
+        assert settings.quote_asset == asset
+    error = render_error({"incentive.quoteAsset": "usdt"})
+    assert SCHEMA_ERROR in error and "/incentive/quoteAsset" in error
