@@ -135,7 +135,7 @@ class Stack:
                          "PLANET_GATEWAY_CONTENT_ADDR": f"127.0.0.1:{p.content}",
                          "PLANET_GATEWAY_INCENTIVE_ADDR": f"127.0.0.1:{p.incentive}",
                          "PLANET_GATEWAY_ANALYTICS_ADDR": f"127.0.0.1:{p.analytics}"},
-                        lambda: health.http_ok(f"http://127.0.0.1:{p.gateway}/healthz")),
+                        lambda: health.http_ok(f"http://127.0.0.1:{p.gateway}/readyz")),
             ]
         }
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from gateway.access_log import AccessLogMiddleware
 from gateway.auth import announce_mode, make_verifier
@@ -13,7 +14,8 @@ from gateway.backends import open_backends
 from gateway.body_limit import BodyLimitMiddleware
 from gateway.client_ip import parse_networks
 from gateway.deps import make_limiter
-from gateway.errors import install_error_handlers
+from gateway.errors import error_body, install_error_handlers
+from gateway.openapi import ReadyBody, errors
 from gateway.ports import Backends
 from gateway.routes import analytics, dev, estimates, posts, telemetry
 from gateway.settings import GatewaySettings
@@ -57,7 +59,11 @@ def create_app(
         announce_mode(settings)  # here, once uvicorn has configured logging
         async with backends_factory(settings) as backends:
             app.state.backends = backends
-            yield
+            app.state.backends_open = True
+            try:
+                yield
+            finally:
+                app.state.backends_open = False
 
     app = FastAPI(
         title="Planet API",
@@ -74,10 +80,30 @@ def create_app(
     app.add_middleware(AccessLogMiddleware)
     install_error_handlers(app, settings.retry_after_s)
 
+    app.state.backends_open = False
+
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
+
+    def not_ready(reason: str) -> JSONResponse:
+        return JSONResponse(error_body(reason), status_code=503,
+                            headers={"Retry-After": str(settings.retry_after_s)})
+
+    @app.get("/readyz", tags=["ops"], response_model=ReadyBody,
+             responses=errors(503, s503="Not ready yet; retry after Retry-After seconds."))
+    async def readyz(request: Request) -> JSONResponse:
+        """Readiness: backends open and tokens checkable (the identity provider's keys loaded).
+
+        A gateway that cannot check tokens would answer every request 503, so it takes no
+        traffic until it can: the chart's readiness probe asks here.
+        """
+        if not request.app.state.backends_open:
+            return not_ready("the gateway is starting: backends are not open yet")
+        if not await request.app.state.verifier.ready():
+            return not_ready("the identity provider's signing keys are not loaded yet")
+        return JSONResponse({"status": "ready"})
 
     if settings.dev_mode:
         app.include_router(dev.router)

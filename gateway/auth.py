@@ -55,6 +55,9 @@ class TokenVerifier(Protocol):
     async def verify(self, token: str) -> Principal:
         """The principal of a valid token."""
 
+    async def ready(self) -> bool:
+        """Whether tokens can be checked now (the identity provider's keys are known)."""
+
 
 def issue_token(
     secret: str, user_id: str, roles: list[str], *, now_s: int, ttl_s: int
@@ -99,6 +102,10 @@ class DevVerifier:
         """See verify_token."""
         return verify_token(self._secret, token)
 
+    async def ready(self) -> bool:
+        """The dev secret is always at hand."""
+        return True
+
 
 class JwksVerifier:
     """RS256/ES256 tokens of the exchange's identity provider, checked against its JWKS."""
@@ -119,6 +126,10 @@ class JwksVerifier:
         self._algorithms = frozenset(algorithms)
         self._max_lifetime_s = max_lifetime_s
         self._leeway_s = leeway_s
+
+    async def ready(self) -> bool:
+        """Whether the identity provider's keys have been loaded."""
+        return await self._keys.loaded()
 
     async def verify(self, token: str) -> Principal:
         """The principal of a token that passes every check; InvalidToken naming the first miss."""

@@ -103,6 +103,12 @@ class JwksKeys:
             raise JwksUnavailable("the identity provider's signing keys are unavailable")
         return self._keys.get(kid)
 
+    async def loaded(self) -> bool:
+        """Whether keys have been loaded; tries once (rate-limited) when none have been."""
+        if self._loaded_at is None:
+            await self._refresh()
+        return self._loaded_at is not None
+
     async def _refresh(self) -> None:
         async with self._lock:
             now = self._clock()

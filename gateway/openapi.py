@@ -31,6 +31,12 @@ _DESCRIPTIONS = {
 }
 
 
+class ReadyBody(BaseModel):
+    """The gateway takes traffic."""
+
+    status: str
+
+
 class ErrorBody(BaseModel):
     """The one shape of every error response."""
 

@@ -40,6 +40,7 @@ def _row(**by_persona: int) -> dict[str, int]:
 EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # Liveness gives nothing away, so it needs no token.
     ("GET", "/healthz"): dict.fromkeys(PERSONAS, 200),
+    ("GET", "/readyz"): dict.fromkeys(PERSONAS, 200),
     # Dev mode only (the stack under test runs in dev mode): mints tokens for anyone.
     ("POST", "/v1/dev/tokens"): dict.fromkeys(PERSONAS, 200),
     ("POST", "/v1/posts"): _row(user=201, other_user=201, owner=201, analyst=201, operator=201),

@@ -221,10 +221,13 @@ def test_grpc_services_have_native_grpc_probes(docs: list[Doc]) -> None:
     assert seen == set(GRPC_PORTS)
 
 
-def test_gateway_has_http_probes_on_healthz(default_docs: list[Doc]) -> None:
+def test_gateway_has_http_probes_liveness_on_healthz_readiness_on_readyz(
+    default_docs: list[Doc],
+) -> None:
     c = the_container(default_docs, "Deployment", "planet-gateway")
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe in ("startupProbe", "livenessProbe"):
         assert c[probe]["httpGet"] == {"path": "/healthz", "port": "http"}
+    assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
     assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"http": 8080}
 
 
