@@ -1,0 +1,1 @@
+"""The social service: creator identities, profiles, track records, follows, notifications."""
