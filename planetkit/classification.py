@@ -175,6 +175,68 @@ _FIELDS: dict[str, DataClass] = {
     "planet.analytics.v1.QueryFinished.error": PERSONAL,
     "planet.analytics.v1.QueryFinished.finished_at_ms": PUBLIC,
     "planet.analytics.v1.QueryFinished.elapsed_ms": PUBLIC,
+    # Creator identities (planet.social.v1). A creator's public persona (handle, display name,
+    # bio, avatar, links, topics) is published on their home page for everyone: public. Who
+    # the account is (user ids) and who acted on it (operator ids) are people. Sanction and
+    # moderation reasons describe a person's conduct: personal (operators see them, analysts
+    # only pseudonymised). Appeal text is the account holder's own words to moderators:
+    # private content, never sunk.
+    "planet.social.v1.Profile.display_name": PUBLIC,
+    "planet.social.v1.Profile.bio": PUBLIC,
+    "planet.social.v1.Profile.avatar_url": PUBLIC,
+    "planet.social.v1.Profile.links": PUBLIC,
+    "planet.social.v1.Profile.topics": PUBLIC,
+    "planet.social.v1.CreatorIdentityOpened.user_id": PERSONAL,
+    "planet.social.v1.CreatorIdentityOpened.handle": PUBLIC,
+    "planet.social.v1.CreatorIdentityOpened.opened_at_ms": PUBLIC,
+    "planet.social.v1.HandleChanged.user_id": PERSONAL,
+    "planet.social.v1.HandleChanged.old_handle": PUBLIC,
+    "planet.social.v1.HandleChanged.new_handle": PUBLIC,
+    "planet.social.v1.HandleChanged.old_reserved_until_ms": PUBLIC,
+    "planet.social.v1.HandleChanged.changed_at_ms": PUBLIC,
+    "planet.social.v1.ProfileUpdated.user_id": PERSONAL,
+    "planet.social.v1.ProfileUpdated.updated_at_ms": PUBLIC,
+    "planet.social.v1.IdentitySuspended.user_id": PERSONAL,
+    "planet.social.v1.IdentitySuspended.reason": PERSONAL,
+    "planet.social.v1.IdentitySuspended.operator_id": PERSONAL,
+    "planet.social.v1.IdentitySuspended.at_ms": PUBLIC,
+    "planet.social.v1.IdentityReinstated.user_id": PERSONAL,
+    "planet.social.v1.IdentityReinstated.reason": PERSONAL,
+    "planet.social.v1.IdentityReinstated.operator_id": PERSONAL,
+    "planet.social.v1.IdentityReinstated.at_ms": PUBLIC,
+    "planet.social.v1.IdentityClosed.user_id": PERSONAL,
+    "planet.social.v1.IdentityClosed.reason": PERSONAL,
+    "planet.social.v1.IdentityClosed.operator_id": PERSONAL,
+    "planet.social.v1.IdentityClosed.at_ms": PUBLIC,
+    "planet.social.v1.IdentityClosed.handle_reserved_until_ms": PUBLIC,
+    "planet.social.v1.AccountSanctioned.user_id": PERSONAL,
+    "planet.social.v1.AccountSanctioned.sanction_id": PERSONAL,
+    "planet.social.v1.AccountSanctioned.reason": PERSONAL,
+    "planet.social.v1.AccountSanctioned.until_ms": PUBLIC,
+    "planet.social.v1.AccountSanctioned.operator_id": PERSONAL,
+    "planet.social.v1.AccountSanctioned.at_ms": PUBLIC,
+    "planet.social.v1.SanctionAppealed.user_id": PERSONAL,
+    "planet.social.v1.SanctionAppealed.sanction_id": PERSONAL,
+    "planet.social.v1.SanctionAppealed.text": PRIVATE_CONTENT,
+    "planet.social.v1.SanctionAppealed.at_ms": PUBLIC,
+    "planet.social.v1.SanctionLifted.user_id": PERSONAL,
+    "planet.social.v1.SanctionLifted.sanction_id": PERSONAL,
+    "planet.social.v1.SanctionLifted.reason": PERSONAL,
+    "planet.social.v1.SanctionLifted.operator_id": PERSONAL,
+    "planet.social.v1.SanctionLifted.at_ms": PUBLIC,
+    "planet.social.v1.AppealDecided.user_id": PERSONAL,
+    "planet.social.v1.AppealDecided.sanction_id": PERSONAL,
+    "planet.social.v1.AppealDecided.granted": PUBLIC,
+    "planet.social.v1.AppealDecided.note": PERSONAL,
+    "planet.social.v1.AppealDecided.operator_id": PERSONAL,
+    "planet.social.v1.AppealDecided.at_ms": PUBLIC,
+    "planet.social.v1.HandleClaimed.handle": PUBLIC,
+    "planet.social.v1.HandleClaimed.user_id": PERSONAL,
+    "planet.social.v1.HandleClaimed.at_ms": PUBLIC,
+    "planet.social.v1.HandleReleased.handle": PUBLIC,
+    "planet.social.v1.HandleReleased.user_id": PERSONAL,
+    "planet.social.v1.HandleReleased.reserved_until_ms": PUBLIC,
+    "planet.social.v1.HandleReleased.at_ms": PUBLIC,
 }
 
 FIELD_CLASSES: Mapping[str, DataClass] = MappingProxyType(_FIELDS)
@@ -231,6 +293,10 @@ _POLICIES: dict[str, SinkPolicy] = {
         "who queried what: the audit of analyst and operator queries is itself personal and "
         "must never become readable by the analysts it audits"
     ),
+    # Keyed by user id; event ids are derived from the user id and the account's version.
+    "planet.social.identities.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
+    # Keyed by handle (public on every home page); event ids embed the handle and version.
+    "planet.social.handles.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
 }
 
 SINK_POLICIES: Mapping[str, SinkPolicy] = MappingProxyType(_POLICIES)

@@ -15,12 +15,14 @@ CONTENT = "content"
 # "scoring-processor": that older name survives only in topic and group names on disk).
 INCENTIVE = "incentive"
 ANALYTICS = "analytics"
+# Creator identities, handles and account sanctions (services/social).
+SOCIAL = "social"
 # Writers that hold no service key: the exchange (outside Planet; its simulator and tests
 # stand in for it) and the engagement aggregator (it serves no gRPC and calls nothing).
 EXCHANGE = "exchange"
 ENGAGEMENT_AGGREGATOR = "engagement-aggregator"
 
 # Every service that holds a key pair (devstack and tests generate one for each).
-ALL = (GATEWAY, CONTENT, INCENTIVE, ANALYTICS)
+ALL = (GATEWAY, CONTENT, INCENTIVE, ANALYTICS, SOCIAL)
 # Every identity that may write a topic or sign an envelope.
 WRITERS = (*ALL, EXCHANGE, ENGAGEMENT_AGGREGATOR)

@@ -30,6 +30,7 @@ from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeCharged
 from planet.exchange.v2 import events_pb2 as exchange_v2
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, EngagementDeltas
+from planet.social.v1 import events_pb2 as social
 from planetkit.service_identities import (
     ANALYTICS,
     CONTENT,
@@ -37,6 +38,7 @@ from planetkit.service_identities import (
     EXCHANGE,
     GATEWAY,
     INCENTIVE,
+    SOCIAL,
     WRITERS,
 )
 
@@ -208,6 +210,34 @@ ANALYTICS_QUERY_AUDIT = Topic(
     (QueryAccepted, QueryFinished),
     ANALYTICS,
 )
+# Every fact about one account (identity, profile, sanctions, appeals), keyed by user id: the
+# social service's changelog, so kept forever. Co-partitioned with planet.exchange.kyc.v1
+# (same key, same count), so an account's KYC fact and identity live on the same partition.
+SOCIAL_IDENTITIES = Topic(
+    "planet.social.identities.v1",
+    "user id",
+    (
+        social.CreatorIdentityOpened,
+        social.HandleChanged,
+        social.ProfileUpdated,
+        social.IdentitySuspended,
+        social.IdentityReinstated,
+        social.IdentityClosed,
+        social.AccountSanctioned,
+        social.SanctionAppealed,
+        social.SanctionLifted,
+        social.AppealDecided,
+    ),
+    SOCIAL,
+)
+# The handle index's changelog, keyed by handle: a claim is decided on the handle's partition,
+# so two users can never hold one handle (services/social/__init__.py says how).
+SOCIAL_HANDLES = Topic(
+    "planet.social.handles.v1",
+    "handle",
+    (social.HandleClaimed, social.HandleReleased),
+    SOCIAL,
+)
 
 ALL: tuple[Topic, ...] = (
     POSTS,
@@ -222,6 +252,8 @@ ALL: tuple[Topic, ...] = (
     DLQ_SCORING,
     DLQ_ANALYTICS,
     ANALYTICS_QUERY_AUDIT,
+    SOCIAL_IDENTITIES,
+    SOCIAL_HANDLES,
 )
 _BY_NAME: dict[str, Topic] = {t.name: t for t in ALL}
 
