@@ -231,7 +231,7 @@ SOCIAL_IDENTITIES = Topic(
     SOCIAL,
 )
 # The handle index's changelog, keyed by handle: a claim is decided on the handle's partition,
-# so two users can never hold one handle (services/social/__init__.py says how).
+# so two users can never hold one handle (services/social/handlers.py says how).
 SOCIAL_HANDLES = Topic(
     "planet.social.handles.v1",
     "handle",

@@ -1,0 +1,1 @@
+"""Adapters at the edge of the social service: Kafka, RocksDB and gRPC."""

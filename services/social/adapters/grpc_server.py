@@ -1,0 +1,234 @@
+"""SocialService over grpc.aio, plus the standard health service.
+
+Every call is authenticated by ``planetkit.service_auth_server``; this module says which
+caller services may call which method and checks the end user itself: an account holder
+acts only on their own account, operator actions need the ``operator`` role, and
+CheckPublisher is content's alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health_pb2_grpc
+
+from planet.social.v1 import social_service_pb2 as rpc
+from planet.social.v1 import social_service_pb2_grpc as rpc_grpc
+from planetkit.grpc_health import Health
+from planetkit.grpc_health import abort as _abort
+from planetkit.service_auth import Caller, current_caller
+from planetkit.service_auth_assertion import AssertionVerifier
+from planetkit.service_auth_server import (
+    ANY_TRUSTED_CALLER,
+    MethodPolicy,
+    authenticating_server,
+    method_name,
+)
+from planetkit.service_identities import CONTENT, GATEWAY
+from services.social.domain.errors import (
+    AlreadyExists,
+    Denied,
+    EventLogUnavailable,
+    Invalid,
+    NotFound,
+    NotServing,
+    Precondition,
+    SocialError,
+)
+from services.social.domain.validation import check_profile
+from services.social.handlers import SocialHandlers
+
+SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["SocialService"].full_name
+OPERATOR_ROLES = frozenset({"operator"})
+
+_GATEWAY_ONLY = frozenset({GATEWAY})
+POLICY: MethodPolicy = {
+    **{method_name(SERVICE_NAME, m): _GATEWAY_ONLY for m in (
+        "OpenIdentity", "ChangeHandle", "UpdateProfile", "SuspendIdentity",
+        "ReinstateIdentity", "CloseIdentity", "SanctionAccount", "LiftSanction",
+        "AppealSanction", "GetSanctions")},
+    # A home page is public: any service may read it, for any user.
+    method_name(SERVICE_NAME, "GetProfile"): frozenset({ANY_TRUSTED_CALLER}),
+    # Only content asks, before it publishes, for the creator the call is made for.
+    method_name(SERVICE_NAME, "CheckPublisher"): frozenset({CONTENT}),
+}
+
+Context = grpc.aio.ServicerContext[Any, Any]
+_CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
+    (Invalid, grpc.StatusCode.INVALID_ARGUMENT),
+    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
+    (NotFound, grpc.StatusCode.NOT_FOUND),
+    (Precondition, grpc.StatusCode.FAILED_PRECONDITION),
+    (Denied, grpc.StatusCode.PERMISSION_DENIED),
+    (NotServing, grpc.StatusCode.UNAVAILABLE),
+    (EventLogUnavailable, grpc.StatusCode.UNAVAILABLE),
+]
+
+
+def _status(exc: Exception) -> grpc.StatusCode:
+    for cls, code in _CODES:
+        if isinstance(exc, cls):
+            return code
+    return grpc.StatusCode.INTERNAL
+
+
+def _holder(caller: Caller, user_id: str) -> None:
+    if not caller.user_id or caller.user_id != user_id:
+        raise Denied("only the account holder may do this: user_id must be the end user the "
+                     "call is made for")
+
+
+def _operator(caller: Caller) -> None:
+    if not caller.user_id or not caller.has_any_role(OPERATOR_ROLES):
+        raise Denied("only an operator may do this")
+
+
+class SocialServicer(rpc_grpc.SocialServiceServicer):
+    """Translates RPCs to handler calls and refusals to status codes."""
+
+    def __init__(self, handlers: SocialHandlers) -> None:
+        self._h = handlers
+
+    async def _run(self, context: Context, call: Any) -> Any:
+        try:
+            return await call()
+        except (SocialError, NotServing, EventLogUnavailable) as exc:
+            await _abort(context, _status(exc), str(exc))
+
+    async def OpenIdentity(self, request: rpc.OpenIdentityRequest,
+                           context: Context) -> rpc.Identity:
+        """Open the caller's identity (KYC-verified accounts only)."""
+        async def call() -> rpc.Identity:
+            _holder(current_caller(), request.user_id)
+            p = request.profile
+            profile = check_profile(p.display_name, p.bio, p.avatar_url, list(p.links),
+                                    list(p.topics))
+            return await self._h.open_identity(request.user_id, request.handle, profile)
+        result: rpc.Identity = await self._run(context, call)
+        return result
+
+    async def ChangeHandle(self, request: rpc.ChangeHandleRequest,
+                           context: Context) -> rpc.Identity:
+        """Change the caller's handle."""
+        async def call() -> rpc.Identity:
+            _holder(current_caller(), request.user_id)
+            return await self._h.change_handle(request.user_id, request.handle)
+        result: rpc.Identity = await self._run(context, call)
+        return result
+
+    async def UpdateProfile(self, request: rpc.UpdateProfileRequest,
+                            context: Context) -> rpc.Identity:
+        """Replace the caller's public profile."""
+        async def call() -> rpc.Identity:
+            _holder(current_caller(), request.user_id)
+            p = request.profile
+            profile = check_profile(p.display_name, p.bio, p.avatar_url, list(p.links),
+                                    list(p.topics))
+            return await self._h.update_profile(request.user_id, profile)
+        result: rpc.Identity = await self._run(context, call)
+        return result
+
+    async def GetProfile(self, request: rpc.GetProfileRequest,
+                         context: Context) -> rpc.HomePage:
+        """A public home page by user id or handle."""
+        async def call() -> rpc.HomePage:
+            which = request.WhichOneof("who")
+            if which == "handle":
+                return self._h.home_page(handle=request.handle)
+            if which == "user_id" and request.user_id:
+                return self._h.home_page(user_id=request.user_id)
+            raise Invalid("name a user_id or a handle")
+        result: rpc.HomePage = await self._run(context, call)
+        return result
+
+    async def _moderate(self, action: str, request: rpc.IdentityActionRequest,
+                        context: Context) -> rpc.Identity:
+        async def call() -> rpc.Identity:
+            caller = current_caller()
+            _operator(caller)
+            return await self._h.moderate(action, request.user_id, request.reason,
+                                          caller.user_id)
+        result: rpc.Identity = await self._run(context, call)
+        return result
+
+    async def SuspendIdentity(self, request: rpc.IdentityActionRequest,
+                              context: Context) -> rpc.Identity:
+        """Operators: suspend an identity."""
+        return await self._moderate("suspend", request, context)
+
+    async def ReinstateIdentity(self, request: rpc.IdentityActionRequest,
+                                context: Context) -> rpc.Identity:
+        """Operators: reinstate a suspended identity."""
+        return await self._moderate("reinstate", request, context)
+
+    async def CloseIdentity(self, request: rpc.IdentityActionRequest,
+                            context: Context) -> rpc.Identity:
+        """Operators: close an identity."""
+        return await self._moderate("close", request, context)
+
+    async def SanctionAccount(self, request: rpc.SanctionAccountRequest,
+                              context: Context) -> rpc.Sanction:
+        """Operators: sanction any account."""
+        async def call() -> rpc.Sanction:
+            caller = current_caller()
+            _operator(caller)
+            return await self._h.sanction(request.user_id, request.reason, request.until_ms,
+                                          caller.user_id)
+        result: rpc.Sanction = await self._run(context, call)
+        return result
+
+    async def LiftSanction(self, request: rpc.LiftSanctionRequest,
+                           context: Context) -> rpc.Sanction:
+        """Operators: lift a sanction."""
+        async def call() -> rpc.Sanction:
+            caller = current_caller()
+            _operator(caller)
+            return await self._h.lift(request.user_id, request.sanction_id, request.reason,
+                                      caller.user_id)
+        result: rpc.Sanction = await self._run(context, call)
+        return result
+
+    async def AppealSanction(self, request: rpc.AppealSanctionRequest,
+                             context: Context) -> rpc.Sanction:
+        """The account holder appeals a sanction, once."""
+        async def call() -> rpc.Sanction:
+            _holder(current_caller(), request.user_id)
+            return await self._h.appeal(request.user_id, request.sanction_id, request.text)
+        result: rpc.Sanction = await self._run(context, call)
+        return result
+
+    async def GetSanctions(self, request: rpc.GetSanctionsRequest,
+                           context: Context) -> rpc.Sanctions:
+        """The account's sanctions: its holder or an operator."""
+        async def call() -> rpc.Sanctions:
+            caller = current_caller()
+            if not caller.has_any_role(OPERATOR_ROLES):
+                _holder(caller, request.user_id)
+            return rpc.Sanctions(sanctions=self._h.sanctions(request.user_id))
+        result: rpc.Sanctions = await self._run(context, call)
+        return result
+
+    async def CheckPublisher(self, request: rpc.CheckPublisherRequest,
+                             context: Context) -> rpc.PublisherStatus:
+        """Whether the creator the call is made for may publish now, and why not."""
+        async def call() -> rpc.PublisherStatus:
+            _holder(current_caller(), request.user_id)
+            reason = self._h.publisher_refusal(request.user_id)
+            return rpc.PublisherStatus(may_publish=not reason, reason=reason)
+        result: rpc.PublisherStatus = await self._run(context, call)
+        return result
+
+
+def new_health() -> Health:
+    """grpc.health.v1 on the service's port: NOT_SERVING until its stores are caught up."""
+    return Health(SERVICE_NAME)
+
+
+def make_server(servicer: SocialServicer, health_: Health,
+                verifier: AssertionVerifier) -> grpc.aio.Server:
+    """A grpc.aio server carrying both services, authenticating every call but health."""
+    server = authenticating_server(verifier, POLICY)
+    rpc_grpc.add_SocialServiceServicer_to_server(servicer, server)
+    health_pb2_grpc.add_HealthServicer_to_server(health_.servicer, server)
+    return server

@@ -1,0 +1,104 @@
+"""Composition root: the ONLY place that builds social's clients, stores, server and clock."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokafka import AIOKafkaConsumer
+
+from planetkit.clock import now_ms
+from planetkit.grpc_health import Health
+from planetkit.kafka.admin import require_topics, wait_for_broker
+from planetkit.kafka.producer import make_producer
+from planetkit.runner import Lifecycle
+from planetkit.service_auth_server import load_verifier
+from planetkit.service_identities import SOCIAL
+from planetkit.topics import KYC, SOCIAL_HANDLES, SOCIAL_IDENTITIES, with_suffix
+from services.social.adapters.account_store import AccountStores
+from services.social.adapters.grpc_server import SocialServicer, make_server, new_health
+from services.social.adapters.kafka_log import KafkaEventLog
+from services.social.handlers import DAY_MS, LoopConfig, SocialHandlers, SocialService, Topics
+from services.social.settings import SocialSettings
+
+NAME = "social"
+log = logging.getLogger(__name__)
+
+
+async def build(settings: SocialSettings) -> SocialService:
+    """Check the topics, bind the port, open the stores and wire the service."""
+    verifier = load_verifier(settings.identity, settings.auth)
+    bootstrap = settings.kafka.bootstrap_servers
+    suffix = settings.topics.topic_suffix
+    identities = with_suffix(SOCIAL_IDENTITIES, suffix)
+    handles = with_suffix(SOCIAL_HANDLES, suffix)
+    kyc = with_suffix(KYC, suffix)
+    if not identities.partitions == handles.partitions == kyc.partitions:
+        raise RuntimeError("the social topics and the KYC topic must have one partition count")
+    await wait_for_broker(bootstrap)
+    await require_topics(bootstrap, [identities, handles, kyc])
+
+    temp_dir: Path | None = None
+    data_dir = settings.data_dir
+    if data_dir is None:
+        temp_dir = data_dir = Path(tempfile.mkdtemp(prefix="planet-social-"))
+        log.warning("no PLANET_SOCIAL_DATA_DIR: stores are temporary and every start "
+                    "rebuilds them from the topics", extra={"data_dir": str(data_dir)})
+    stores = AccountStores(data_dir, identities.partitions)
+    producer = make_producer(bootstrap, writer=SOCIAL, transactional_id=settings.transactional(),
+                             linger_ms=0)
+    event_log = KafkaEventLog(producer, settings.publish_timeout_s)
+    topics = Topics(identities.name, handles.name, kyc.name, identities.partitions)
+    handlers = SocialHandlers(stores, event_log, topics, now_ms,
+                              settings.handle_reservation_days * DAY_MS)
+    health = new_health()
+    server = make_server(SocialServicer(handlers), health, verifier)
+    port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,  # positions live in the stores, in the same write as the state
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+    )
+    return SocialService(
+        LoopConfig(settings.max_records, shutdown_grace_s=settings.shutdown_grace_s),
+        topics=topics, server=server, port=port, grpc_health=health, consumer=consumer,
+        producer=producer, event_log=event_log, stores=stores, handlers=handlers,
+        temp_dir=temp_dir)
+
+
+@dataclass
+class RunningSocial:
+    """The service running in this process (tests): its port, service, how to stop it."""
+
+    port: int
+    service: SocialService
+    lifecycle: Lifecycle
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        """What SIGTERM does."""
+        self.lifecycle.request_stop()
+        await self.task
+
+
+async def start(settings: SocialSettings, ready_timeout_s: float = 60.0) -> RunningSocial:
+    """Build and run the service in this process; return once it reports SERVING."""
+    service = await build(settings)
+    lifecycle = Lifecycle(Health(NAME), 0)
+    task = asyncio.create_task(service.run(lifecycle), name="social.run")
+    deadline = asyncio.get_running_loop().time() + ready_timeout_s
+    while not lifecycle.is_ready:
+        if task.done():
+            await task
+            raise RuntimeError("social stopped before it was ready")
+        if asyncio.get_running_loop().time() > deadline:
+            lifecycle.request_stop()
+            await task
+            raise TimeoutError(f"social was not ready within {ready_timeout_s:.0f}s")
+        await asyncio.sleep(0.02)
+    return RunningSocial(service.port, service, lifecycle, task)
