@@ -237,6 +237,47 @@ _FIELDS: dict[str, DataClass] = {
     "planet.social.v1.HandleReleased.user_id": PERSONAL,
     "planet.social.v1.HandleReleased.reserved_until_ms": PUBLIC,
     "planet.social.v1.HandleReleased.at_ms": PUBLIC,
+    # The social graph (planet.social.v1 graph.proto). Follows are public on every home page,
+    # but who follows whom is about people: ids personal (pseudonymised for analysts), so
+    # analysts count follows without learning who. A bell is one follower's setting: the same.
+    "planet.social.v1.Followed.follower_id": PERSONAL,
+    "planet.social.v1.Followed.followee_id": PERSONAL,
+    "planet.social.v1.Followed.at_ms": PUBLIC,
+    "planet.social.v1.Unfollowed.follower_id": PERSONAL,
+    "planet.social.v1.Unfollowed.followee_id": PERSONAL,
+    "planet.social.v1.Unfollowed.at_ms": PUBLIC,
+    "planet.social.v1.Unfollowed.cause": PUBLIC,
+    "planet.social.v1.BellSet.follower_id": PERSONAL,
+    "planet.social.v1.BellSet.creator_id": PERSONAL,
+    "planet.social.v1.BellSet.on": PUBLIC,
+    "planet.social.v1.BellSet.at_ms": PUBLIC,
+    # Blocks and mutes are private content: who blocked or muted whom is the user's own
+    # (their topics are never sunk either; the ids are the content).
+    "planet.social.v1.Blocked.blocker_id": PRIVATE_CONTENT,
+    "planet.social.v1.Blocked.blocked_id": PRIVATE_CONTENT,
+    "planet.social.v1.Blocked.at_ms": PUBLIC,
+    "planet.social.v1.Unblocked.blocker_id": PRIVATE_CONTENT,
+    "planet.social.v1.Unblocked.blocked_id": PRIVATE_CONTENT,
+    "planet.social.v1.Unblocked.at_ms": PUBLIC,
+    "planet.social.v1.Muted.muter_id": PRIVATE_CONTENT,
+    "planet.social.v1.Muted.muted_id": PRIVATE_CONTENT,
+    "planet.social.v1.Muted.at_ms": PUBLIC,
+    "planet.social.v1.Unmuted.muter_id": PRIVATE_CONTENT,
+    "planet.social.v1.Unmuted.muted_id": PRIVATE_CONTENT,
+    "planet.social.v1.Unmuted.at_ms": PUBLIC,
+    # Notifications (never sunk: a user's inbox is theirs alone). The recipient and the id
+    # derived from the cause point at a person; who acted and on what may be private (an
+    # invite to a private group, a moderation case), so they are private content.
+    "planet.social.v1.NotificationCreated.recipient_id": PERSONAL,
+    "planet.social.v1.NotificationCreated.notification_id": PERSONAL,
+    "planet.social.v1.NotificationCreated.kind": PUBLIC,
+    "planet.social.v1.NotificationCreated.actor_id": PRIVATE_CONTENT,
+    "planet.social.v1.NotificationCreated.subject_id": PRIVATE_CONTENT,
+    "planet.social.v1.NotificationCreated.at_ms": PUBLIC,
+    "planet.social.v1.NotificationCreated.position": PUBLIC,
+    "planet.social.v1.NotificationsRead.recipient_id": PERSONAL,
+    "planet.social.v1.NotificationsRead.up_to_position": PUBLIC,
+    "planet.social.v1.NotificationsRead.at_ms": PUBLIC,
 }
 
 FIELD_CLASSES: Mapping[str, DataClass] = MappingProxyType(_FIELDS)
@@ -270,6 +311,19 @@ _DEAD_LETTERS = NotSunk(
     "operators on Kafka itself, never copied into query tables"
 )
 
+_BLOCKS_REASON = (
+    "blocks and mutes are private content: even that a user blocked or muted someone, and "
+    "when, is theirs; a row with pseudonymised ids would still tell it"
+)
+_INBOUND_REASON = (
+    "a copy of planet.social.graph.v1 and planet.social.blocks.v1 re-keyed by the other party "
+    "for the followee's side: sinking it would count every follow twice and leak blocks"
+)
+_NOTIFICATIONS_REASON = (
+    "a user's notifications are theirs alone: nobody else reads them (not even who notified "
+    "whom, which may name a private group or a moderation case)"
+)
+
 _POLICIES: dict[str, SinkPolicy] = {
     # Event ids are digests of the post id; the key is the post id.
     "planet.content.posts.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
@@ -297,6 +351,11 @@ _POLICIES: dict[str, SinkPolicy] = {
     "planet.social.identities.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
     # Keyed by handle (public on every home page); event ids embed the handle and version.
     "planet.social.handles.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    # Keyed by follower id; event ids are derived from the follower and their edge's version.
+    "planet.social.graph.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
+    "planet.social.blocks.v1": NotSunk(_BLOCKS_REASON),
+    "planet.social.graph-inbound.v1": NotSunk(_INBOUND_REASON),
+    "planet.social.notifications.v1": NotSunk(_NOTIFICATIONS_REASON),
 }
 
 SINK_POLICIES: Mapping[str, SinkPolicy] = MappingProxyType(_POLICIES)

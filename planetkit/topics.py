@@ -31,6 +31,8 @@ from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeChar
 from planet.exchange.v2 import events_pb2 as exchange_v2
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, EngagementDeltas
 from planet.social.v1 import events_pb2 as social
+from planet.social.v1 import graph_pb2 as graph
+from planet.social.v1 import notifications_pb2 as notifications
 from planetkit.service_identities import (
     ANALYTICS,
     CONTENT,
@@ -239,6 +241,52 @@ SOCIAL_HANDLES = Topic(
     SOCIAL,
 )
 
+# Follows and bells, keyed by follower id: a user's own outgoing edges are decided on one
+# partition in log order (a repeated follow is a repeat, never a second count; a bell needs
+# the follow), and their following list and count live there. Kept forever: it is the
+# graph's changelog, and Followed is the interaction fact the incentive engine counts.
+SOCIAL_GRAPH = Topic(
+    "planet.social.graph.v1",
+    "follower id",
+    (graph.Followed, graph.Unfollowed, graph.BellSet),
+    SOCIAL,
+)
+# Blocks and mutes, keyed by the acting user (blocker, muter), co-partitioned with the graph
+# and notification topics (same key space, same count). Apart from the graph topic because
+# they are private content: this topic is never sunk, so not even the fact of a block
+# reaches an analyst's table.
+SOCIAL_BLOCKS = Topic(
+    "planet.social.blocks.v1",
+    "blocker or muter id",
+    (graph.Blocked, graph.Unblocked, graph.Muted, graph.Unmuted),
+    SOCIAL,
+)
+# The graph and block facts re-keyed by the other party (followee, blocked user), written by
+# the social service as it applies the two topics above: the followee side (follower list and
+# count, bell subscribers, "blocked by") is kept on the followee's partition from this topic.
+# Not compacted: compaction keeps one record per key, and the key (the followee) has many
+# edges; its consumer's store is the materialised table, with the offset in the same batch.
+SOCIAL_GRAPH_INBOUND = Topic(
+    "planet.social.graph-inbound.v1",
+    "followee or blocked user id",
+    (
+        graph.Followed,
+        graph.Unfollowed,
+        graph.BellSet,
+        graph.Blocked,
+        graph.Unblocked,
+    ),
+    SOCIAL,
+)
+# Every user's notifications and read marks, keyed by recipient: one recipient's positions
+# are assigned on one partition, in order.
+SOCIAL_NOTIFICATIONS = Topic(
+    "planet.social.notifications.v1",
+    "recipient id",
+    (notifications.NotificationCreated, notifications.NotificationsRead),
+    SOCIAL,
+)
+
 ALL: tuple[Topic, ...] = (
     POSTS,
     ENGAGEMENT_BATCHES,
@@ -254,6 +302,10 @@ ALL: tuple[Topic, ...] = (
     ANALYTICS_QUERY_AUDIT,
     SOCIAL_IDENTITIES,
     SOCIAL_HANDLES,
+    SOCIAL_GRAPH,
+    SOCIAL_BLOCKS,
+    SOCIAL_GRAPH_INBOUND,
+    SOCIAL_NOTIFICATIONS,
 )
 _BY_NAME: dict[str, Topic] = {t.name: t for t in ALL}
 
