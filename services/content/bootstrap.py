@@ -9,6 +9,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import grpc
 from aiokafka import AIOKafkaConsumer
 
 from planetkit.clock import now_ms
@@ -25,6 +26,7 @@ from services.content.adapters.kafka_log import KafkaEventLog
 from services.content.adapters.membership import RebalanceListener, owner_map_assignor
 from services.content.adapters.peers import Peers
 from services.content.adapters.post_store import PostStores
+from services.content.adapters.publishers import GrpcPublisherGate
 from services.content.domain.assignment import Claim
 from services.content.handlers import ContentHandlers, ContentReplica, Ownership, ReplicaConfig
 from services.content.settings import ContentSettings
@@ -73,9 +75,12 @@ async def build(settings: ContentSettings) -> ContentReplica:
     peers = Peers(signer, settings.identity, settings.forward_timeout_s)
     # The address is known once the port is bound; it is read only when the group is joined.
     ownership = Ownership(topic.partitions, addr="")
+    publishers = GrpcPublisherGate(
+        grpc.aio.insecure_channel(settings.social_addr), signer, settings.social_identity,
+        settings.publisher_check_timeout_s)
     handlers = ContentHandlers(
         stores, KafkaEventLog(producer, topic, settings.publish_timeout_s), peers, ownership,
-        now_ms)
+        now_ms, publishers)
     server = make_server(ContentServicer(handlers), health, verifier)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     ownership.addr = advertised(settings, port)

@@ -40,7 +40,7 @@ from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT
 from services.content.domain.codec import post_from_pb, post_published, request_from_command
 from services.content.domain.commands import PublishPost
-from services.content.domain.errors import EventLogUnavailable, NotServing
+from services.content.domain.errors import EventLogUnavailable, NotPublisher, NotServing
 from services.content.domain.ids import event_id_for, post_id_for
 from services.content.domain.model import Post, Published
 from services.content.domain.validation import validate
@@ -77,6 +77,13 @@ class Stores(Protocol):
 
     def store(self, partition: int) -> Store:
         """The store of ``partition``."""
+
+
+class PublisherGate(Protocol):
+    """Whether a creator may publish (the social service's CheckPublisher)."""
+
+    async def refusal(self, creator_id: str, caller: Caller) -> str:
+        """"" when allowed; else why not. IdentityCheckUnavailable when unknown."""
 
 
 class Peers(Protocol):
@@ -125,8 +132,9 @@ class ContentHandlers:
 
     def __init__(
         self, stores: Stores, log: EventLog, peers: Peers, ownership: Ownership,
-        clock_ms: Callable[[], int],
+        clock_ms: Callable[[], int], publishers: PublisherGate,
     ) -> None:
+        self._publishers = publishers
         self._stores = stores
         self._log = log
         self._peers = peers
@@ -154,6 +162,12 @@ class ContentHandlers:
     async def publish_post(self, cmd: PublishPost, caller: Caller) -> Published:
         """Validate, append PostPublished, then store it; a repeated request returns the first."""
         cmd = validate(cmd)
+        # Only an open, non-suspended creator identity publishes. A call forwarded by another
+        # replica was checked there, for the same creator.
+        if caller.service != CONTENT:
+            reason = await self._publishers.refusal(cmd.creator_id, caller)
+            if reason:
+                raise NotPublisher(reason)
         post_id = post_id_for(cmd.creator_id, cmd.request_id)
         partition = self._ownership.partition_of(post_id)
         owner = self._owner(partition, caller)

@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from planetkit.runner import RunSettings
 from planetkit.service_auth_assertion import ServiceAuthSettings
-from planetkit.service_identities import CONTENT
+from planetkit.service_identities import CONTENT, SOCIAL
 from planetkit.settings import KafkaSettings, TopicSettings
 
 
@@ -38,6 +38,11 @@ class ContentSettings(RunSettings):
     publish_timeout_s: float = Field(default=10.0, gt=0)
     forward_timeout_s: float = Field(default=5.0, gt=0)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
+    # The social service, asked whether a creator may publish (an open, non-suspended
+    # identity); a publish waits at most this long for it, then answers UNAVAILABLE.
+    social_addr: str = "127.0.0.1:50058"
+    social_identity: str = SOCIAL
+    publisher_check_timeout_s: float = Field(default=2.0, gt=0)
     # The audience callers (and the other replicas) address their assertions to.
     identity: str = CONTENT
     auth: ServiceAuthSettings = Field(default_factory=ServiceAuthSettings)

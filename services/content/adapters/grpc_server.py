@@ -31,7 +31,12 @@ from planetkit.service_identities import CONTENT, GATEWAY
 from services.content.adapters.peers import PeerFailed
 from services.content.domain.codec import command_from_request, post_to_pb
 from services.content.domain.commands import PublishPost
-from services.content.domain.errors import EventLogUnavailable, NotServing
+from services.content.domain.errors import (
+    EventLogUnavailable,
+    IdentityCheckUnavailable,
+    NotPublisher,
+    NotServing,
+)
 from services.content.domain.model import Post, Published
 from services.content.domain.validation import InvalidPost
 
@@ -84,7 +89,9 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
             result = await self._handlers.publish_post(command_from_request(request), caller)
         except InvalidPost as exc:
             await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
-        except (EventLogUnavailable, NotServing) as exc:
+        except NotPublisher as exc:
+            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        except (EventLogUnavailable, NotServing, IdentityCheckUnavailable) as exc:
             await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
         except PeerFailed as exc:
             await _abort(context, exc.code, exc.details)

@@ -9,3 +9,11 @@ class EventLogUnavailable(RuntimeError):
 
 class NotServing(RuntimeError):
     """This replica cannot answer now (restoring, rebalancing, or the partition is moving)."""
+
+
+class NotPublisher(RuntimeError):
+    """The creator may not publish (no open creator identity, or it is suspended)."""
+
+
+class IdentityCheckUnavailable(RuntimeError):
+    """The social service could not say whether the creator may publish; nothing was done."""

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from content_harness import StartContent
+from content_harness import CREATORS, StartContent
 
 from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_dev import DevServiceAuth
@@ -15,6 +15,8 @@ from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import POSTS, with_suffix
 from services.content.bootstrap import RunningContent, start
 from services.content.settings import ContentSettings
+from services.social.bootstrap import RunningSocial
+from tests.kafka.social.social_harness import open_creators, start_social
 
 
 @pytest.fixture
@@ -31,8 +33,23 @@ async def posts_topic(kafka_bootstrap: str, topic_suffix: str) -> str:
     return topic.name
 
 
+@pytest.fixture
+async def social(
+    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth,
+) -> AsyncIterator[RunningSocial]:
+    """The real social service, asked before every publish; the test's creators have passed
+    KYC and opened their identities."""
+    service = await start_social(kafka_bootstrap, topic_suffix, service_auth, None)
+    try:
+        await open_creators(service, service_auth, kafka_bootstrap, topic_suffix, CREATORS)
+        yield service
+    finally:
+        await service.stop()
+
+
 def content_settings(
-    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth, data_dir: Path | None
+    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth, data_dir: Path | None,
+    social_port: int,
 ) -> ContentSettings:
     """A replica's settings for this test: free port, this test's topics and group."""
     return ContentSettings(
@@ -41,6 +58,7 @@ def content_settings(
         shutdown_grace_s=0,
         data_dir=data_dir,
         session_timeout_ms=6_000,
+        social_addr=f"127.0.0.1:{social_port}",
         auth=service_auth.settings(CONTENT),
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topics=TopicSettings(topic_suffix=topic_suffix),
@@ -50,7 +68,7 @@ def content_settings(
 @pytest.fixture
 async def start_content(
     kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth, posts_topic: str,
-    tmp_path: Path,
+    tmp_path: Path, social: RunningSocial,
 ) -> AsyncIterator[StartContent]:
     """Starts content replicas on this test's topics; stops whatever is still running.
 
@@ -62,7 +80,7 @@ async def start_content(
 
     async def _start(data_dir: Path | None = default) -> RunningContent:
         service = await start(content_settings(kafka_bootstrap, topic_suffix, service_auth,
-                                               data_dir))
+                                               data_dir, social.port))
         running.append(service)
         return service
 

@@ -34,6 +34,7 @@ from planet.content.v1 import content_service_pb2 as rpc
 from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_identities import CONTENT
+from services.social.bootstrap import RunningSocial
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[3]
@@ -71,9 +72,10 @@ class Replica:
 @pytest.fixture
 def replicas(
     tmp_path: Path, kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth,
-    posts_topic: str,
+    posts_topic: str, social: RunningSocial,
 ) -> Iterator[list[Replica]]:
     env = {"KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap, "PLANET_TOPIC_SUFFIX": topic_suffix,
+           "PLANET_CONTENT_SOCIAL_ADDR": f"127.0.0.1:{social.port}",
            "PLANET_CONTENT_SESSION_TIMEOUT_MS": "6000", **service_auth.env(CONTENT)}
     started = [Replica(name, tmp_path, env) for name in ("a", "b")]
     try:

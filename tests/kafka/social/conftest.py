@@ -7,18 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from planetkit.kafka.admin import ensure_topics
-from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_dev import DevServiceAuth
-from planetkit.service_identities import EXCHANGE, SOCIAL
-from planetkit.settings import KafkaSettings, TopicSettings
-from planetkit.topics import KYC, SOCIAL_HANDLES, SOCIAL_IDENTITIES, with_suffix
-from services.social.bootstrap import RunningSocial, start
-from services.social.settings import SocialSettings
-from simulators.exchange.facts import ExchangeTopics, publish_kyc
-
-StartSocial = Callable[[], Awaitable[RunningSocial]]
-Kyc = Callable[[str], Awaitable[None]]
+from services.social.bootstrap import RunningSocial
+from tests.kafka.social.social_harness import publish_kyc_for, start_social
 
 
 @pytest.fixture
@@ -28,27 +19,15 @@ def service_auth(tmp_path: Path) -> DevServiceAuth:
 
 
 @pytest.fixture
-async def social_topics(kafka_bootstrap: str, topic_suffix: str) -> None:
-    """This test's topics, created as the topics tool would (services create none)."""
-    await ensure_topics(kafka_bootstrap, [with_suffix(t, topic_suffix)
-                                          for t in (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC)])
-
-
-@pytest.fixture
-async def start_social(
-    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth, social_topics: None,
-    tmp_path: Path,
-) -> AsyncIterator[StartSocial]:
-    """Starts social on this test's topics with stores in this test's directory (a second
-    start is a restart); stops whatever still runs."""
+async def social_service(
+    kafka_bootstrap: str, topic_suffix: str, service_auth: DevServiceAuth, tmp_path: Path,
+) -> AsyncIterator[Callable[[], Awaitable[RunningSocial]]]:
+    """Starts social with stores in this test's directory (a second start is a restart)."""
     running: list[RunningSocial] = []
 
     async def _start() -> RunningSocial:
-        service = await start(SocialSettings(
-            grpc_port=0, shutdown_grace_s=0, data_dir=tmp_path / "social-data",
-            auth=service_auth.settings(SOCIAL),
-            kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
-            topics=TopicSettings(topic_suffix=topic_suffix)))
+        service = await start_social(kafka_bootstrap, topic_suffix, service_auth,
+                                     tmp_path / "social-data")
         running.append(service)
         return service
 
@@ -59,15 +38,8 @@ async def start_social(
 
 
 @pytest.fixture
-async def kyc(kafka_bootstrap: str, topic_suffix: str,
-              social_topics: None) -> AsyncIterator[Kyc]:
+def kyc(kafka_bootstrap: str, topic_suffix: str) -> Callable[[str], Awaitable[None]]:
     """Publishes the exchange's KycVerified for a user (as the exchange simulator does)."""
-    producer = make_producer(kafka_bootstrap, writer=EXCHANGE)
-    await producer.start()
-    topics = ExchangeTopics.with_suffix(topic_suffix)
-
     async def _kyc(user_id: str) -> None:
-        await publish_kyc(producer, topics, user_id)
-
-    yield _kyc
-    await producer.stop()
+        await publish_kyc_for(kafka_bootstrap, topic_suffix, [user_id])
+    return _kyc

@@ -4,50 +4,31 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 
 import grpc
 import pytest
-from conftest import Kyc, StartSocial
 
-from planet.social.v1 import events_pb2 as ev
 from planet.social.v1 import social_service_pb2 as rpc
 from planet.social.v1 import social_service_pb2_grpc as rpc_grpc
 from planetkit.service_auth_dev import DevServiceAuth
-from planetkit.service_identities import CONTENT, GATEWAY, SOCIAL
+from planetkit.service_identities import CONTENT
+from services.social.bootstrap import RunningSocial
+from tests.kafka.social.social_harness import open_request as _open
+from tests.kafka.social.social_harness import open_when_verified as _until_kyc
+from tests.kafka.social.social_harness import signed as _as
 
 pytestmark = pytest.mark.kafka
 
 
-def _as(auth: DevServiceAuth, user: str, roles: tuple[str, ...] = (),
-        service: str = GATEWAY) -> tuple[tuple[str, str]]:
-    return auth.metadata(SOCIAL, user, list(roles), as_=service)
-
-
-def _open(user: str, handle: str) -> rpc.OpenIdentityRequest:
-    return rpc.OpenIdentityRequest(user_id=user, handle=handle, profile=ev.Profile(
-        display_name=f"{user} trades", bio="swing trades", avatar_url="https://cdn.example/a.png",
-        links=["https://example.com/me"], topics=["BTC", "macro"]))
-
-
-async def _until_kyc(stub: rpc_grpc.SocialServiceAsyncStub, auth: DevServiceAuth,
-                     user: str, handle: str) -> rpc.Identity:
-    """Open once the KYC fact has been read (the tail reads it a moment after it is logged)."""
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            identity: rpc.Identity = await stub.OpenIdentity(
-                _open(user, handle), metadata=_as(auth, user), timeout=10)
-            return identity
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() != grpc.StatusCode.FAILED_PRECONDITION or time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.1)
+StartSocial = Callable[[], Awaitable[RunningSocial]]
+Kyc = Callable[[str], Awaitable[None]]
 
 
 async def test_only_kyc_verified_users_open_and_publishing_follows_the_identity(
-    start_social: StartSocial, kyc: Kyc, service_auth: DevServiceAuth,
+    social_service: StartSocial, kyc: Kyc, service_auth: DevServiceAuth,
 ) -> None:
-    social = await start_social()
+    social = await social_service()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{social.port}") as channel:
         stub = rpc_grpc.SocialServiceStub(channel)
         with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -81,9 +62,9 @@ async def test_only_kyc_verified_users_open_and_publishing_follows_the_identity(
 
 
 async def test_two_users_racing_for_one_handle_exactly_one_wins(
-    start_social: StartSocial, kyc: Kyc, service_auth: DevServiceAuth,
+    social_service: StartSocial, kyc: Kyc, service_auth: DevServiceAuth,
 ) -> None:
-    social = await start_social()
+    social = await social_service()
     users = [f"racer{i}" for i in range(8)]
     for user in users:
         await kyc(user)
@@ -120,9 +101,9 @@ async def test_two_users_racing_for_one_handle_exactly_one_wins(
 
 
 async def test_a_restart_restores_state_from_the_stores_without_replaying_history(
-    start_social: StartSocial, kyc: Kyc, service_auth: DevServiceAuth,
+    social_service: StartSocial, kyc: Kyc, service_auth: DevServiceAuth,
 ) -> None:
-    first = await start_social()
+    first = await social_service()
     await kyc("rita")
     async with grpc.aio.insecure_channel(f"127.0.0.1:{first.port}") as channel:
         stub = rpc_grpc.SocialServiceStub(channel)
@@ -139,7 +120,7 @@ async def test_a_restart_restores_state_from_the_stores_without_replaying_histor
         await asyncio.sleep(0.05)
     await first.stop()
 
-    second = await start_social()
+    second = await social_service()
     assert second.service.stats.restore_records == 0  # nothing replayed: all in the stores
     async with grpc.aio.insecure_channel(f"127.0.0.1:{second.port}") as channel:
         stub = rpc_grpc.SocialServiceStub(channel)

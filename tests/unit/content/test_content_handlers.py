@@ -16,6 +16,7 @@ from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT, GATEWAY
 from services.content.adapters.post_store import PostStores
 from services.content.domain.commands import PublishPost
+from services.content.domain.errors import NotPublisher
 from services.content.domain.ids import post_id_for
 from services.content.domain.model import PostKind
 from services.content.domain.validation import InvalidPost
@@ -62,6 +63,18 @@ class NoPeers:
         return None
 
 
+class Identities:
+    """The social service's answer per creator (the real one is tested in tests/kafka/social)."""
+
+    def __init__(self, refusals: dict[str, str] | None = None) -> None:
+        self.refusals = refusals or {}
+        self.asked: list[str] = []
+
+    async def refusal(self, creator_id: str, caller: Caller) -> str:
+        self.asked.append(creator_id)
+        return self.refusals.get(creator_id, "")
+
+
 def _cmd(request_id: str = "req-1") -> PublishPost:
     return PublishPost(request_id, "user_1", PostKind.SHORT, "", "gm", ("crypto",))
 
@@ -72,11 +85,12 @@ def _ownership(local: set[int]) -> Ownership:
                      local=frozenset(local), serving=True)
 
 
-def _handlers(tmp_path: Path, log: MemoryLog,
-              local: set[int] | None = None) -> tuple[ContentHandlers, PostStores]:
+def _handlers(tmp_path: Path, log: MemoryLog, local: set[int] | None = None,
+              identities: Identities | None = None) -> tuple[ContentHandlers, PostStores]:
     stores = PostStores(tmp_path, "posts")
     ownership = _ownership(set(range(PARTITIONS)) if local is None else local)
-    return ContentHandlers(stores, log, NoPeers(), ownership, lambda: 1_700_000_000_000), stores
+    return ContentHandlers(stores, log, NoPeers(), ownership, lambda: 1_700_000_000_000,
+                           identities or Identities()), stores
 
 
 async def test_publish_appends_one_event_to_the_ids_partition_then_serves_the_post(
@@ -148,4 +162,19 @@ async def test_a_forwarded_call_is_never_forwarded_again(tmp_path: Path) -> None
         await handlers.get_post("post_x", forwarded)
     with pytest.raises(NotServing, match="moving between replicas"):
         await handlers.publish_post(_cmd(), forwarded)
+    stores.close()
+
+
+async def test_only_a_creator_with_an_open_identity_publishes(tmp_path: Path) -> None:
+    log = MemoryLog()
+    identities = Identities({"user_1": "identity suspended"})
+    handlers, stores = _handlers(tmp_path, log, identities=identities)
+    with pytest.raises(NotPublisher, match="identity suspended"):
+        await handlers.publish_post(_cmd(), ALICE)
+    assert log.envelopes == [] and identities.asked == ["user_1"]
+    # A call forwarded by another replica was checked there: not asked twice.
+    identities.refusals.clear()
+    forwarded = Caller(CONTENT, "user_1", frozenset())
+    assert (await handlers.publish_post(_cmd(), forwarded)).created
+    assert identities.asked == ["user_1"]
     stores.close()
