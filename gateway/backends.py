@@ -12,6 +12,7 @@ from gateway.adapters.content_client import GrpcContent
 from gateway.adapters.incentive_client import GrpcIncentive
 from gateway.adapters.kafka_events import KafkaEvents
 from gateway.adapters.service_calls import CallSigner
+from gateway.adapters.social_client import GrpcSocial
 from gateway.ports import Backends
 from gateway.settings import GatewaySettings
 from planetkit.clock import now_ms
@@ -24,7 +25,7 @@ from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
 
 @asynccontextmanager
 async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
-    """gRPC channels to content, incentive and analytics, and an idempotent Kafka producer.
+    """gRPC channels to content, incentive, analytics and social, and an idempotent Kafka producer.
 
     Every gRPC call is signed with the gateway's own key for the user it is made for; without
     a key the gateway does not start.
@@ -40,6 +41,7 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
             grpc.aio.insecure_channel(settings.content_addr) as content,
             grpc.aio.insecure_channel(settings.incentive_addr) as incentive,
             grpc.aio.insecure_channel(settings.analytics_addr) as analytics,
+            grpc.aio.insecure_channel(settings.social_addr) as social,
         ):
             yield Backends(
                 content=GrpcContent(content, settings.grpc_timeout_s,
@@ -50,6 +52,8 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
                 clock_ms=now_ms,
                 analytics=GrpcAnalytics(analytics, settings.analytics_timeout_s,
                                         CallSigner(signer, settings.analytics_identity)),
+                social=GrpcSocial(social, settings.grpc_timeout_s,
+                                  CallSigner(signer, settings.social_identity)),
             )
     finally:
         await producer.stop()

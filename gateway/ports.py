@@ -14,6 +14,7 @@ from gateway.auth import Principal
 from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
+from planet.social.v1 import social_service_pb2 as social
 
 
 class ContentPort(Protocol):
@@ -38,6 +39,45 @@ class IncentivePort(Protocol):
         self, caller: Principal, creator_id: str, week: str
     ) -> incentive.WeeklyEstimate:
         """The running estimate of a creator's week ("" = current week)."""
+
+
+class SocialPort(Protocol):
+    """The social service: identities, home pages and sanctions."""
+
+    async def open_identity(self, caller: Principal,
+                            request: social.OpenIdentityRequest) -> social.Identity:
+        """Open the caller's identity (403 naming the reason without KYC)."""
+
+    async def change_handle(self, caller: Principal,
+                            request: social.ChangeHandleRequest) -> social.Identity:
+        """Change the caller's handle."""
+
+    async def update_profile(self, caller: Principal,
+                             request: social.UpdateProfileRequest) -> social.Identity:
+        """Replace the caller's profile."""
+
+    async def get_profile(self, caller: Principal,
+                          request: social.GetProfileRequest) -> social.HomePage:
+        """A home page by user id or handle."""
+
+    async def moderate(self, caller: Principal, action: str,
+                       request: social.IdentityActionRequest) -> social.Identity:
+        """suspend, reinstate or close an identity (operators)."""
+
+    async def sanction(self, caller: Principal,
+                       request: social.SanctionAccountRequest) -> social.Sanction:
+        """Sanction an account (operators)."""
+
+    async def lift_sanction(self, caller: Principal,
+                            request: social.LiftSanctionRequest) -> social.Sanction:
+        """Lift a sanction (operators)."""
+
+    async def appeal(self, caller: Principal,
+                     request: social.AppealSanctionRequest) -> social.Sanction:
+        """Appeal one of the caller's sanctions, once."""
+
+    async def sanctions(self, caller: Principal, user_id: str) -> social.Sanctions:
+        """An account's sanctions (its holder or an operator)."""
 
 
 @dataclass(frozen=True)
@@ -73,3 +113,4 @@ class Backends:
     clock_ms: Callable[[], int]
     # Optional so that setups without the analytics sink (and their fakes) need not name it.
     analytics: AnalyticsPort | None = None
+    social: SocialPort | None = None

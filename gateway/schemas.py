@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,6 +15,8 @@ from gateway.ids import (
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import events_pb2 as ev
 from planet.incentive.v1 import incentive_service_pb2 as incentive
+from planet.social.v1 import events_pb2 as social_events
+from planet.social.v1 import social_service_pb2 as social
 
 # Generous shape limits here; the content service owns the real rules and their messages.
 _ID = Field(min_length=1, max_length=MAX_CLIENT_ID_LENGTH)
@@ -213,3 +215,144 @@ def estimate_out(e: incentive.WeeklyEstimate) -> EstimateOut:
         score_milli=e.score_milli,
         formula=e.formula,
     )
+
+
+# --- creators (the social service owns the rules; these are shape and size limits) --------
+
+_HANDLE = Field(min_length=3, max_length=30, pattern="^[a-z0-9_]+$",
+                description="3-30 characters of a-z, 0-9 and _; some words are reserved.")
+_URL = Field(max_length=300, description="An absolute https URL.")
+
+
+class ProfileBody(Strict):
+    """A creator's public profile."""
+
+    display_name: str = Field(min_length=1, max_length=50)
+    bio: str = Field(default="", max_length=500)
+    avatar_url: str = Field(default="", max_length=300, description="An https URL, or empty.")
+    links: list[Annotated[str, _URL]] = Field(default_factory=list, max_length=5)
+    topics: list[Annotated[str, Field(min_length=1, max_length=30)]] = Field(
+        default_factory=list, max_length=10)
+
+
+class OpenIdentityBody(ProfileBody):
+    """A new identity: its handle and profile."""
+
+    handle: str = _HANDLE
+
+
+class HandleBody(Strict):
+    """A new handle."""
+
+    handle: str = _HANDLE
+
+
+class ReasonBody(Strict):
+    """An operator's reason, recorded with the decision."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class SanctionBody(ReasonBody):
+    """A sanction: its reason, and its end (ms since the epoch) or none."""
+
+    until_ms: int | None = Field(default=None, ge=0)
+
+
+class AppealBody(Strict):
+    """The account holder's one appeal."""
+
+    text: str = Field(min_length=1, max_length=2000)
+
+
+IdentityStatusName = Literal["open", "suspended", "closed", "none"]
+_STATUS: dict[int, IdentityStatusName] = {
+    social.IDENTITY_STATUS_OPEN: "open", social.IDENTITY_STATUS_SUSPENDED: "suspended",
+    social.IDENTITY_STATUS_CLOSED: "closed"}
+SanctionStatusName = Literal["active", "lifted", "expired", "unknown"]
+_SANCTION_STATUS: dict[int, SanctionStatusName] = {
+    social.SANCTION_STATUS_ACTIVE: "active", social.SANCTION_STATUS_LIFTED: "lifted",
+    social.SANCTION_STATUS_EXPIRED: "expired"}
+
+
+class IdentityOut(BaseModel):
+    """The caller's (or a moderated) identity."""
+
+    user_id: str
+    handle: str
+    display_name: str
+    bio: str
+    avatar_url: str
+    links: list[str]
+    topics: list[str]
+    status: IdentityStatusName
+    opened_at_ms: int
+    previous_handles: list[str]
+
+
+class HomePageOut(BaseModel):
+    """A creator's public home page. Later issues add fields (followers, posts, track
+    record...); clients must ignore fields they do not know."""
+
+    user_id: str
+    handle: str
+    display_name: str
+    bio: str
+    avatar_url: str
+    links: list[str]
+    topics: list[str]
+    status: IdentityStatusName
+    opened_at_ms: int
+
+
+class SanctionOut(BaseModel):
+    """A sanction as its holder and operators see it."""
+
+    sanction_id: str
+    user_id: str
+    reason: str
+    until_ms: int | None
+    operator_id: str
+    at_ms: int
+    status: SanctionStatusName
+    appealed: bool
+    appeal_decision: str
+    lifted_reason: str
+
+
+class SanctionsOut(BaseModel):
+    """An account's sanctions."""
+
+    sanctions: list[SanctionOut]
+
+
+def profile_pb(body: ProfileBody) -> social_events.Profile:
+    """The Profile message of a body."""
+    return social_events.Profile(display_name=body.display_name, bio=body.bio,
+                                 avatar_url=body.avatar_url, links=body.links,
+                                 topics=body.topics)
+
+
+def identity_out(i: social.Identity) -> IdentityOut:
+    """JSON of an identity."""
+    p = i.profile
+    return IdentityOut(user_id=i.user_id, handle=i.handle, display_name=p.display_name,
+                       bio=p.bio, avatar_url=p.avatar_url, links=list(p.links),
+                       topics=list(p.topics), status=_STATUS.get(i.status, "none"),
+                       opened_at_ms=i.opened_at_ms, previous_handles=list(i.previous_handles))
+
+
+def home_page_out(h: social.HomePage) -> HomePageOut:
+    """JSON of a home page."""
+    return HomePageOut(user_id=h.user_id, handle=h.handle, display_name=h.display_name,
+                       bio=h.bio, avatar_url=h.avatar_url, links=list(h.links),
+                       topics=list(h.topics), status=_STATUS.get(h.status, "none"),
+                       opened_at_ms=h.opened_at_ms)
+
+
+def sanction_out(s: social.Sanction) -> SanctionOut:
+    """JSON of a sanction."""
+    return SanctionOut(sanction_id=s.sanction_id, user_id=s.user_id, reason=s.reason,
+                       until_ms=s.until_ms or None, operator_id=s.operator_id, at_ms=s.at_ms,
+                       status=_SANCTION_STATUS.get(s.status, "unknown"), appealed=s.appealed,
+                       appeal_decision=s.appeal_decision, lifted_reason=s.lifted_reason)

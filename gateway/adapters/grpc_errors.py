@@ -36,11 +36,13 @@ def translate(exc: grpc.aio.AioRpcError, service: str) -> GatewayError:
         return NotFound(details)
     if code == grpc.StatusCode.INVALID_ARGUMENT:
         return Unprocessable(details)
-    if code == grpc.StatusCode.PERMISSION_DENIED:
+    # PERMISSION_DENIED: not this user. FAILED_PRECONDITION: not this user *yet* or not now
+    # (no KYC, no creator identity, identity suspended): both are 403 with the service's
+    # reason, so the client can tell the person what to do.
+    if code in (grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.FAILED_PRECONDITION):
         return Refused(details)
     # The caller's own doing, so 4xx with the service's message (written for clients).
-    if code in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.FAILED_PRECONDITION,
-                grpc.StatusCode.ABORTED):
+    if code in (grpc.StatusCode.ALREADY_EXISTS, grpc.StatusCode.ABORTED):
         return Conflict(details)
     if code in (grpc.StatusCode.OUT_OF_RANGE, grpc.StatusCode.RESOURCE_EXHAUSTED):
         return Unprocessable(details)

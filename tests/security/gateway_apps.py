@@ -23,6 +23,7 @@ from gateway.settings import GatewaySettings
 from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
+from planet.social.v1 import social_service_pb2 as social
 from services.content.domain.ids import post_id_for
 
 SECRET = "security-test-secret-of-at-least-32-bytes"
@@ -83,6 +84,68 @@ class Analytics:
         return QueryAnswer(["n"], [[1]], False)
 
 
+class Social:
+    """alice's identity (@alice) and nobody else's; every change answers alice's identity."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    def _identity(self, user_id: str) -> social.Identity:
+        return social.Identity(user_id=user_id, handle="alice",
+                               status=social.IDENTITY_STATUS_OPEN)
+
+    async def open_identity(self, caller: Principal,
+                            request: social.OpenIdentityRequest) -> social.Identity:
+        self.calls.names.append("open_identity")
+        return self._identity(request.user_id)
+
+    async def change_handle(self, caller: Principal,
+                            request: social.ChangeHandleRequest) -> social.Identity:
+        self.calls.names.append("change_handle")
+        return self._identity(request.user_id)
+
+    async def update_profile(self, caller: Principal,
+                             request: social.UpdateProfileRequest) -> social.Identity:
+        self.calls.names.append("update_profile")
+        return self._identity(request.user_id)
+
+    async def get_profile(self, caller: Principal,
+                          request: social.GetProfileRequest) -> social.HomePage:
+        self.calls.names.append("get_profile")
+        if "alice" not in (request.handle, request.user_id):
+            raise NotFound("no such creator")
+        return social.HomePage(user_id="alice", handle="alice",
+                               status=social.IDENTITY_STATUS_OPEN)
+
+    async def moderate(self, caller: Principal, action: str,
+                       request: social.IdentityActionRequest) -> social.Identity:
+        self.calls.names.append(action)
+        return self._identity(request.user_id)
+
+    def _sanction(self, user_id: str, sanction_id: str = "sanc_" + "0" * 20) -> social.Sanction:
+        return social.Sanction(sanction_id=sanction_id, user_id=user_id, reason="spam",
+                               status=social.SANCTION_STATUS_ACTIVE)
+
+    async def sanction(self, caller: Principal,
+                       request: social.SanctionAccountRequest) -> social.Sanction:
+        self.calls.names.append("sanction")
+        return self._sanction(request.user_id)
+
+    async def lift_sanction(self, caller: Principal,
+                            request: social.LiftSanctionRequest) -> social.Sanction:
+        self.calls.names.append("lift_sanction")
+        return self._sanction(request.user_id, request.sanction_id)
+
+    async def appeal(self, caller: Principal,
+                     request: social.AppealSanctionRequest) -> social.Sanction:
+        self.calls.names.append("appeal")
+        return self._sanction(request.user_id, request.sanction_id)
+
+    async def sanctions(self, caller: Principal, user_id: str) -> social.Sanctions:
+        self.calls.names.append("sanctions")
+        return social.Sanctions(sanctions=[self._sanction(user_id)])
+
+
 @dataclass
 class Events:
     """Keeps what was published."""
@@ -109,7 +172,7 @@ def app_client(settings: GatewaySettings, events: EventSink | None = None,
     @asynccontextmanager
     async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
         yield Backends(Content(calls), Incentive(calls), sink,
-                       lambda: time.time_ns() // 1_000_000)
+                       lambda: time.time_ns() // 1_000_000, social=Social(calls))
 
     return TestClient(create_app(settings, factory))
 

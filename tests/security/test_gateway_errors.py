@@ -35,6 +35,7 @@ from tests.security.gateway_apps import (
     Content,
     Events,
     Incentive,
+    Social,
     app_client,
     bearer,
     dev_settings,
@@ -55,7 +56,7 @@ def test_a_16kb_post_id_is_a_4xx_and_never_reaches_a_backend() -> None:
 CLIENT_MISTAKES = {
     grpc.StatusCode.INVALID_ARGUMENT: 422, grpc.StatusCode.NOT_FOUND: 404,
     grpc.StatusCode.ALREADY_EXISTS: 409, grpc.StatusCode.PERMISSION_DENIED: 403,
-    grpc.StatusCode.FAILED_PRECONDITION: 409, grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.FAILED_PRECONDITION: 403, grpc.StatusCode.ABORTED: 409,
     grpc.StatusCode.OUT_OF_RANGE: 422, grpc.StatusCode.RESOURCE_EXHAUSTED: 422,
     grpc.StatusCode.UNAVAILABLE: 503, grpc.StatusCode.DEADLINE_EXCEEDED: 503,
     grpc.StatusCode.CANCELLED: 503,
@@ -118,7 +119,7 @@ def _fuzzed_app() -> Any:
     @asynccontextmanager
     async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
         yield Backends(Content(calls), Incentive(calls), Events(),
-                       lambda: time.time_ns() // 1_000_000, Analytics(calls))
+                       lambda: time.time_ns() // 1_000_000, Analytics(calls), Social(calls))
 
     limits = {"rate_ip_token_uses_per_minute": 100_000, "rate_ip_writes_per_minute": 100_000,
               "rate_user_writes_per_minute": 100_000, "rate_ip_token_mints_per_minute": 100_000}

@@ -1,0 +1,82 @@
+"""The social service over gRPC."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+
+from gateway.adapters.grpc_errors import translate
+from gateway.adapters.service_calls import CallSigner
+from gateway.auth import Principal
+from planet.social.v1 import social_service_pb2 as rpc
+from planet.social.v1 import social_service_pb2_grpc as rpc_grpc
+
+T = TypeVar("T")
+SERVICE = "social service"
+
+
+class GrpcSocial:
+    """SocialPort over one grpc.aio channel; every call is signed for the user it serves."""
+
+    def __init__(self, channel: grpc.aio.Channel, timeout_s: float, signer: CallSigner) -> None:
+        self._stub = rpc_grpc.SocialServiceStub(channel)
+        self._timeout_s = timeout_s
+        self._signer = signer
+
+    async def _call(self, caller: Principal, method: Callable[..., Awaitable[T]],
+                    request: object) -> T:
+        try:
+            return await method(request, timeout=self._timeout_s,
+                                metadata=self._signer.metadata(caller))
+        except grpc.aio.AioRpcError as exc:
+            raise translate(exc, SERVICE) from None
+
+    async def open_identity(self, caller: Principal,
+                            request: rpc.OpenIdentityRequest) -> rpc.Identity:
+        """Open the caller's identity."""
+        return await self._call(caller, self._stub.OpenIdentity, request)
+
+    async def change_handle(self, caller: Principal,
+                            request: rpc.ChangeHandleRequest) -> rpc.Identity:
+        """Change the caller's handle."""
+        return await self._call(caller, self._stub.ChangeHandle, request)
+
+    async def update_profile(self, caller: Principal,
+                             request: rpc.UpdateProfileRequest) -> rpc.Identity:
+        """Replace the caller's profile."""
+        return await self._call(caller, self._stub.UpdateProfile, request)
+
+    async def get_profile(self, caller: Principal,
+                          request: rpc.GetProfileRequest) -> rpc.HomePage:
+        """A home page by user id or handle."""
+        return await self._call(caller, self._stub.GetProfile, request)
+
+    async def moderate(self, caller: Principal, action: str,
+                       request: rpc.IdentityActionRequest) -> rpc.Identity:
+        """suspend, reinstate or close an identity."""
+        method = {"suspend": self._stub.SuspendIdentity,
+                  "reinstate": self._stub.ReinstateIdentity,
+                  "close": self._stub.CloseIdentity}[action]
+        return await self._call(caller, method, request)
+
+    async def sanction(self, caller: Principal,
+                       request: rpc.SanctionAccountRequest) -> rpc.Sanction:
+        """Sanction an account."""
+        return await self._call(caller, self._stub.SanctionAccount, request)
+
+    async def lift_sanction(self, caller: Principal,
+                            request: rpc.LiftSanctionRequest) -> rpc.Sanction:
+        """Lift a sanction."""
+        return await self._call(caller, self._stub.LiftSanction, request)
+
+    async def appeal(self, caller: Principal,
+                     request: rpc.AppealSanctionRequest) -> rpc.Sanction:
+        """Appeal a sanction, once."""
+        return await self._call(caller, self._stub.AppealSanction, request)
+
+    async def sanctions(self, caller: Principal, user_id: str) -> rpc.Sanctions:
+        """An account's sanctions."""
+        return await self._call(caller, self._stub.GetSanctions,
+                                rpc.GetSanctionsRequest(user_id=user_id))
