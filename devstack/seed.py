@@ -38,11 +38,40 @@ async def seed_exchange(bootstrap: str, topic_suffix: str) -> None:
         await producer.stop()
 
 
+CREATORS: dict[str, dict[str, object]] = {
+    "alice": {"handle": "alice_charts", "display_name": "Alice Charts",
+              "bio": "BTC structure, weekly.", "topics": ["btc", "ta"]},
+    "bob": {"handle": "bob_macro", "display_name": "Bob Macro",
+            "bio": "Rates, liquidity, patience.", "topics": ["macro"]},
+}
+
+
+def open_identity(client: httpx.Client, tok: str, body: dict[str, object],
+                  timeout_s: float = 30) -> None:
+    """Open a creator identity once social has read the user's KYC fact (it reads the
+    exchange's topic a moment after the fact is logged); an identity already open is fine."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        resp = client.post("/v1/creators/me/identity", json=body, headers=auth(tok))
+        if resp.status_code in (201, 409):
+            return
+        if resp.status_code != 403 or time.monotonic() > deadline:
+            resp.raise_for_status()
+            raise RuntimeError(f"opening an identity answered {resp.status_code}: {resp.text}")
+        time.sleep(0.2)
+
+
 def seed_content(base_url: str) -> dict[str, str]:
-    """Posts by two creators and a session of views and interactions by two consumers."""
+    """Two creators' identities and posts, and views and interactions by two consumers.
+
+    The exchange's KYC facts (seed_exchange) come first: only a verified user opens an
+    identity, and only an identity publishes.
+    """
     now = int(time.time() * 1000)
     with httpx.Client(base_url=base_url, timeout=10) as client:
         alice, bob = token(client, "alice", ["creator"]), token(client, "bob", ["creator"])
+        for user, tok in (("alice", alice), ("bob", bob)):
+            open_identity(client, tok, CREATORS[user])
         posts = {}
         samples: list[tuple[str, str, dict[str, object]]] = [
             (alice, alice, {"kind": "article", "title": "BTC weekly structure",

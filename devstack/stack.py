@@ -41,6 +41,7 @@ class Ports:
     aggregator_health: int = 50054
     incentive_health: int = 50056
     analytics_health: int = 50057
+    social: int = 50058
 
     @classmethod
     def free(cls) -> Ports:
@@ -92,11 +93,21 @@ class Stack:
         self.services = {
             s.name: s
             for s in [
+                # Before content: content asks it whether a creator may publish.
+                Service("social", "services.social",
+                        {"PLANET_SOCIAL_GRPC_HOST": "127.0.0.1",
+                         "PLANET_SOCIAL_GRPC_PORT": str(p.social),
+                         # Its partition stores: a restart catches up from their offsets.
+                         "PLANET_SOCIAL_DATA_DIR": str(self.run_dir / "social-data"),
+                         # Readiness is probed on the gRPC port (it serves the same states).
+                         "PLANET_SOCIAL_HEALTH_PORT": "0"},
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.social}")),
                 Service("content", "services.content",
                         {"PLANET_CONTENT_GRPC_HOST": "127.0.0.1",
                          "PLANET_CONTENT_GRPC_PORT": str(p.content),
                          # Its partition stores: a restart catches up from their offsets.
                          "PLANET_CONTENT_DATA_DIR": str(self.run_dir / "content-data"),
+                         "PLANET_CONTENT_SOCIAL_ADDR": f"127.0.0.1:{p.social}",
                          # Readiness is probed on the gRPC port (it serves the same states).
                          "PLANET_CONTENT_HEALTH_PORT": "0"},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.content}")),
@@ -134,7 +145,8 @@ class Stack:
                          "PLANET_GATEWAY_JWT_SECRET": self.jwt_secret,
                          "PLANET_GATEWAY_CONTENT_ADDR": f"127.0.0.1:{p.content}",
                          "PLANET_GATEWAY_INCENTIVE_ADDR": f"127.0.0.1:{p.incentive}",
-                         "PLANET_GATEWAY_ANALYTICS_ADDR": f"127.0.0.1:{p.analytics}"},
+                         "PLANET_GATEWAY_ANALYTICS_ADDR": f"127.0.0.1:{p.analytics}",
+                         "PLANET_GATEWAY_SOCIAL_ADDR": f"127.0.0.1:{p.social}"},
                         lambda: health.http_ok(f"http://127.0.0.1:{p.gateway}/readyz")),
             ]
         }
