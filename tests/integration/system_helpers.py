@@ -9,6 +9,8 @@ from typing import TypeVar
 
 import httpx
 
+from devstack.stack import Stack
+
 T = TypeVar("T")
 
 
@@ -34,3 +36,53 @@ def eventually(probe: Callable[[], T], accept: Callable[[T], bool], timeout_s: f
 def unique(prefix: str) -> str:
     """An id no other test uses."""
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def kyc(stack: Stack, *users: str) -> None:
+    """The exchange (its simulator) reports that ``users`` passed KYC."""
+    import asyncio
+
+    from planetkit.kafka.producer import make_producer
+    from planetkit.service_identities import EXCHANGE
+    from simulators.exchange.facts import ExchangeTopics, publish_kyc
+
+    async def go() -> None:
+        producer = make_producer(stack.bootstrap, writer=EXCHANGE)
+        await producer.start()
+        try:
+            for user in users:
+                await publish_kyc(producer, ExchangeTopics.with_suffix(stack.topic_suffix), user)
+        finally:
+            await producer.stop()
+
+    asyncio.run(go())
+
+
+def handle_for(user_id: str) -> str:
+    """A valid, unique handle for a test user."""
+    import hashlib
+
+    return "h_" + hashlib.sha256(user_id.encode()).hexdigest()[:16]
+
+
+def open_identity(api: httpx.Client, user_id: str, handle: str | None = None,
+                  timeout_s: float = 30) -> httpx.Response:
+    """Open ``user_id``'s creator identity once social has read their KYC fact."""
+    body = {"handle": handle or handle_for(user_id), "display_name": f"{user_id[:40]}",
+            "bio": "trades", "links": ["https://example.com/me"], "topics": ["btc"]}
+    return eventually(
+        lambda: api.post("/v1/creators/me/identity", json=body, headers=mint(api, user_id)),
+        lambda r: r.status_code != 403, timeout_s)
+
+
+_CREATORS: set[tuple[str, str]] = set()
+
+
+def become_creator(stack: Stack, api: httpx.Client, user_id: str) -> None:
+    """KYC then an open identity, as a creator must have before publishing (once per user)."""
+    if (stack.topic_suffix, user_id) in _CREATORS:
+        return
+    kyc(stack, user_id)
+    opened = open_identity(api, user_id)
+    assert opened.status_code in (201, 409), opened.text
+    _CREATORS.add((stack.topic_suffix, user_id))

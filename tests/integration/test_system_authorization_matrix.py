@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
-from system_helpers import eventually, mint, unique
+from system_helpers import eventually, kyc, mint, open_identity, unique
 
 from devstack.stack import Stack
 
@@ -43,7 +43,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/readyz"): dict.fromkeys(PERSONAS, 200),
     # Dev mode only (the stack under test runs in dev mode): mints tokens for anyone.
     ("POST", "/v1/dev/tokens"): dict.fromkeys(PERSONAS, 200),
-    ("POST", "/v1/posts"): _row(user=201, other_user=201, owner=201, analyst=201, operator=201),
+    # Only an open creator identity publishes (the owner has one; nobody else here does).
+    ("POST", "/v1/posts"): _row(user=403, other_user=403, owner=201, analyst=403, operator=403),
     ("GET", "/v1/posts/{post_id}"): _row(
         user=200, other_user=200, owner=200, analyst=200, operator=200),
     ("POST", "/v1/telemetry/batches"): _row(
@@ -53,6 +54,33 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         user=403, other_user=403, owner=200, analyst=403, operator=200),
     ("POST", "/v1/analytics/query"): _row(
         user=403, other_user=403, owner=403, analyst=200, operator=200),
+    # Opening needs KYC (only the owner has it, and already has an identity).
+    ("POST", "/v1/creators/me/identity"): _row(
+        user=403, other_user=403, owner=409, analyst=403, operator=403),
+    # Each caller edits only their own identity; those without one get 404.
+    ("PATCH", "/v1/creators/me/identity"): _row(
+        user=404, other_user=404, owner=200, analyst=404, operator=404),
+    ("PUT", "/v1/creators/me/handle"): _row(
+        user=404, other_user=404, owner=200, analyst=404, operator=404),
+    # A home page is public to every signed-in user.
+    ("GET", "/v1/creators/{handle_or_id}"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
+    # Moderation: operators only.
+    ("POST", "/v1/operator/identities/{user_id}/suspend"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    ("POST", "/v1/operator/identities/{user_id}/reinstate"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    ("POST", "/v1/operator/identities/{user_id}/close"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    ("POST", "/v1/operator/accounts/{user_id}/sanctions"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=201),
+    ("DELETE", "/v1/operator/accounts/{user_id}/sanctions/{sanction_id}"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    # Everyone sees their own sanctions (none, for most); only the holder appeals theirs.
+    ("GET", "/v1/me/sanctions"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
+    ("POST", "/v1/me/sanctions/{sanction_id}/appeal"): _row(
+        user=404, other_user=404, owner=200, analyst=404, operator=404),
 }
 
 
@@ -63,6 +91,12 @@ class World:
     owner: str
     post_id: str
     headers: dict[str, dict[str, str]]
+    # Moderation targets per operation (each row acts once on an account of its own):
+    # "suspend"/"close" are open identities, "reinstate" a suspended one; the gRPC rows
+    # have their own ("grpc-suspend", ...).
+    targets: dict[str, str]
+    # The owner's sanctions: one for the HTTP lift and appeal rows, two for the gRPC ones.
+    sanctions: dict[str, str]
 
 
 @pytest.fixture(scope="module")
@@ -85,10 +119,29 @@ def world(stack: Stack) -> Iterator[World]:
                 {"sub": owner, "roles": ["operator"], "iat": now - 7200, "exp": now - 3600},
                 stack.jwt_secret, algorithm="HS256")),
         }
+        actions = ("suspend", "reinstate", "close")
+        targets = {f"{prefix}{a}": unique(f"target-{a}") for a in actions
+                   for prefix in ("", "grpc-")}
+        # The owner and every moderation target are KYC-verified creators.
+        kyc(stack, owner, *targets.values())
+        for user in (owner, *targets.values()):
+            opened = open_identity(api, user)
+            assert opened.status_code == 201, opened.text
+        for key, target in targets.items():
+            if key.endswith("reinstate"):
+                done = api.post(f"/v1/operator/identities/{target}/suspend",
+                                json={"reason": "matrix"}, headers=headers["operator"])
+                assert done.status_code == 200, done.text
+        sanctions = {}
+        for name in ("lift", "appeal", "grpc-lift", "grpc-appeal"):
+            made = api.post(f"/v1/operator/accounts/{owner}/sanctions",
+                            json={"reason": f"matrix {name}"}, headers=headers["operator"])
+            assert made.status_code == 201, made.text
+            sanctions[name] = made.json()["sanction_id"]
         post = api.post("/v1/posts", json={"body": "matrix post", "hashtags": ["btc"]},
                         headers={**headers["owner"], "Idempotency-Key": unique("req")})
         assert post.status_code == 201, post.text
-        yield World(owner, post.json()["post_id"], headers)
+        yield World(owner, post.json()["post_id"], headers, targets, sanctions)
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -98,10 +151,26 @@ def _bearer(token: str) -> dict[str, str]:
 def _call(api: httpx.Client, world: World, method: str, path: str,
           headers: dict[str, str]) -> httpx.Response:
     """One well-formed request for the operation, so only authorization decides."""
-    url = path.format(post_id=world.post_id, creator_id=world.owner)
+    target = world.owner
+    for action in ("suspend", "reinstate", "close"):
+        if path.endswith(f"/{action}"):
+            target = world.targets[action]
+    sanction = world.sanctions["appeal" if path.endswith("/appeal") else "lift"]
+    url = path.format(post_id=world.post_id, creator_id=world.owner, user_id=target,
+                      handle_or_id=world.owner, sanction_id=sanction)
     body: dict[str, Any] | None = None
     extra: dict[str, str] = {}
-    if (method, path) == ("POST", "/v1/dev/tokens"):
+    if path.startswith("/v1/operator/") and method == "POST":
+        body = {"reason": "matrix"}
+    elif (method, path) == ("POST", "/v1/creators/me/identity"):
+        body = {"handle": f"m_{unique('h')[-8:]}", "display_name": "Matrix"}
+    elif (method, path) == ("PATCH", "/v1/creators/me/identity"):
+        body = {"display_name": "Matrix edited", "bio": "edited"}
+    elif (method, path) == ("PUT", "/v1/creators/me/handle"):
+        body = {"handle": f"m_{unique('h')[-8:]}"}
+    elif (method, path) == ("POST", "/v1/me/sanctions/{sanction_id}/appeal"):
+        body = {"text": "matrix appeal"}
+    elif (method, path) == ("POST", "/v1/dev/tokens"):
         body = {"user_id": unique("minted"), "roles": []}
     elif (method, path) == ("POST", "/v1/posts"):
         body = {"body": "matrix", "hashtags": []}
@@ -205,6 +274,26 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
         user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=OK),
     "planet.analytics.v1.AnalyticsService/Query": _grpc_row(
         user=DENIED, other_user=DENIED, owner=DENIED, analyst=OK, operator=OK),
+    # Identities: the holder acts on their own (the owner's is open already).
+    "planet.social.v1.SocialService/OpenIdentity": _grpc_row(
+        user=DENIED, other_user=DENIED, owner="ALREADY_EXISTS", analyst=DENIED,
+        operator=DENIED),
+    "planet.social.v1.SocialService/ChangeHandle": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED),
+    "planet.social.v1.SocialService/UpdateProfile": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED),
+    "planet.social.v1.SocialService/GetProfile": _grpc_row(**EVERYONE_SIGNED_IN),
+    **{f"planet.social.v1.SocialService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=OK)
+       for m in ("SuspendIdentity", "ReinstateIdentity", "CloseIdentity", "SanctionAccount",
+                 "LiftSanction")},
+    "planet.social.v1.SocialService/AppealSanction": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED),
+    "planet.social.v1.SocialService/GetSanctions": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=OK),
+    # Content's alone: the gateway may not ask it, for anyone.
+    "planet.social.v1.SocialService/CheckPublisher": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=DENIED),
 }
 
 
@@ -213,8 +302,12 @@ def _grpc_services() -> dict[str, tuple[Any, str, str]]:
     from planet.analytics.v1 import analytics_service_pb2
     from planet.content.v1 import content_service_pb2
     from planet.incentive.v1 import incentive_service_pb2
+    from planet.social.v1 import social_service_pb2
 
     return {
+        "planet.social.v1.SocialService": (
+            social_service_pb2.DESCRIPTOR.services_by_name["SocialService"], "social",
+            "social"),
         "planet.content.v1.ContentService": (
             content_service_pb2.DESCRIPTOR.services_by_name["ContentService"], "content",
             "content"),
@@ -232,8 +325,33 @@ def _grpc_request(method: str, world: World) -> Any:
     from planet.content.v1 import content_service_pb2 as content
     from planet.content.v1 import events_pb2 as content_events
     from planet.incentive.v1 import incentive_service_pb2 as incentive
+    from planet.social.v1 import events_pb2 as social_events
+    from planet.social.v1 import social_service_pb2 as social
 
+    social_name = "planet.social.v1.SocialService/"
+    profile = social_events.Profile(display_name="Matrix over gRPC")
     requests: dict[str, Any] = {
+        social_name + "OpenIdentity": social.OpenIdentityRequest(
+            user_id=world.owner, handle=f"g_{unique('h')[-8:]}", profile=profile),
+        social_name + "ChangeHandle": social.ChangeHandleRequest(
+            user_id=world.owner, handle=f"g_{unique('h')[-8:]}"),
+        social_name + "UpdateProfile": social.UpdateProfileRequest(
+            user_id=world.owner, profile=profile),
+        social_name + "GetProfile": social.GetProfileRequest(user_id=world.owner),
+        social_name + "SuspendIdentity": social.IdentityActionRequest(
+            user_id=world.targets["grpc-suspend"], reason="matrix"),
+        social_name + "ReinstateIdentity": social.IdentityActionRequest(
+            user_id=world.targets["grpc-reinstate"], reason="matrix"),
+        social_name + "CloseIdentity": social.IdentityActionRequest(
+            user_id=world.targets["grpc-close"], reason="matrix"),
+        social_name + "SanctionAccount": social.SanctionAccountRequest(
+            user_id=world.owner, reason="matrix"),
+        social_name + "LiftSanction": social.LiftSanctionRequest(
+            user_id=world.owner, sanction_id=world.sanctions["grpc-lift"], reason="matrix"),
+        social_name + "AppealSanction": social.AppealSanctionRequest(
+            user_id=world.owner, sanction_id=world.sanctions["grpc-appeal"], text="matrix"),
+        social_name + "GetSanctions": social.GetSanctionsRequest(user_id=world.owner),
+        social_name + "CheckPublisher": social.CheckPublisherRequest(user_id=world.owner),
         "planet.content.v1.ContentService/PublishPost": content.PublishPostRequest(
             request_id=unique("grpc-req"), creator_id=world.owner, body="matrix over gRPC",
             kind=content_events.POST_KIND_SHORT),

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from system_helpers import eventually, mint, unique
+from system_helpers import become_creator, eventually, kyc, mint, open_identity, unique
 
 from devstack.stack import Stack
 from planetkit.kafka.producer import make_producer
@@ -37,7 +37,9 @@ def exchange_facts(stack: Stack, kyc: list[str], fees: list[tuple[str, int, str]
     asyncio.run(go())
 
 
-def publish(api: httpx.Client, creator: str, body: str) -> str:
+def publish(stack: Stack, api: httpx.Client, creator: str, body: str) -> str:
+    """A post by ``creator``, who first passes KYC and opens an identity (once)."""
+    become_creator(stack, api, creator)
     resp = api.post("/v1/posts", json={"body": body, "hashtags": ["btc"]},
                     headers={**mint(api, creator), "Idempotency-Key": unique("req")})
     assert resp.status_code == 201, resp.text
@@ -71,7 +73,7 @@ def test_post_view_interaction_and_fee_move_the_creators_week(
     stack: Stack, api: httpx.Client
 ) -> None:
     creator, consumer = unique("creator"), unique("consumer")
-    post = publish(api, creator, "ETH range, watching 3.2k")
+    post = publish(stack, api, creator, "ETH range, watching 3.2k")
     eventually(lambda: estimate(api, creator), lambda e: e["posts"] == 1)
 
     views(api, consumer, post, [40, 20], likes=1)
@@ -89,7 +91,7 @@ def test_post_view_interaction_and_fee_move_the_creators_week(
 
 def test_retried_batch_and_duplicate_event_ids_count_once(stack: Stack, api: httpx.Client) -> None:
     creator, consumer = unique("creator"), unique("consumer")
-    post = publish(api, creator, "Macro note")
+    post = publish(stack, api, creator, "Macro note")
     batch = unique("batch")
     views(api, consumer, post, [30, 30], batch_id=batch)
     views(api, consumer, post, [30, 30], batch_id=batch)  # the client retried the whole batch
@@ -105,7 +107,7 @@ def test_crash_and_restart_of_the_processors_changes_no_result(
     stack: Stack, api: httpx.Client
 ) -> None:
     creator = unique("creator")
-    post = publish(api, creator, "Long-form: why funding rates matter")
+    post = publish(stack, api, creator, "Long-form: why funding rates matter")
     consumers = [unique("consumer") for _ in range(30)]
     for i, consumer in enumerate(consumers[:15]):
         views(api, consumer, post, [10 + i])
@@ -155,7 +157,7 @@ def test_websocket_pushes_the_estimate_when_it_changes(stack: Stack, api: httpx.
     from websockets.sync.client import connect
 
     creator, consumer = unique("creator"), unique("consumer")
-    post = publish(api, creator, "Live later today")
+    post = publish(stack, api, creator, "Live later today")
     token = mint(api, creator)["Authorization"].split()[1]
     url = stack.gateway_url.replace("http", "ws") + (
         f"/v1/ws/creators/{creator}/estimate?token={token}")
@@ -169,3 +171,68 @@ def test_websocket_pushes_the_estimate_when_it_changes(stack: Stack, api: httpx.
             if update["views"] == 1:
                 break
         assert update["dwell_seconds"] == 25
+
+
+def test_only_a_kyc_verified_creator_with_an_open_identity_publishes(
+    stack: Stack, api: httpx.Client
+) -> None:
+    creator = unique("gated")
+    post = {"body": "gm", "hashtags": []}
+
+    def publish_once() -> httpx.Response:
+        return api.post("/v1/posts", json=post,
+                        headers={**mint(api, creator), "Idempotency-Key": unique("req")})
+
+    # No identity yet: refused, naming what to do.
+    refused = publish_once()
+    assert refused.status_code == 403 and "open a creator identity first" in refused.text
+    # No KYC: opening an identity is refused, naming the reason.
+    no_kyc = api.post("/v1/creators/me/identity", headers=mint(api, creator),
+                      json={"handle": f"g_{creator[-8:]}", "display_name": "Gated"})
+    assert no_kyc.status_code == 403 and "KYC verification required" in no_kyc.text
+
+    kyc(stack, creator)
+    opened = open_identity(api, creator, f"g_{creator[-8:]}")
+    assert opened.status_code == 201, opened.text
+    assert opened.json()["status"] == "open"
+    assert publish_once().status_code == 201
+    page = api.get(f"/v1/creators/g_{creator[-8:]}", headers=mint(api, unique("visitor")))
+    assert page.status_code == 200 and page.json()["user_id"] == creator
+    taken = api.post("/v1/creators/me/identity", headers=mint(api, unique("other")),
+                     json={"handle": "x", "display_name": "X"})
+    assert taken.status_code == 422  # too short a handle, refused before any backend
+
+    # An operator suspends the identity: publishing is refused until reinstated.
+    operator = mint(api, unique("op"), ["operator"])
+    suspended = api.post(f"/v1/operator/identities/{creator}/suspend",
+                         json={"reason": "spam"}, headers=operator)
+    assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
+    blocked = publish_once()
+    assert blocked.status_code == 403 and "identity suspended" in blocked.text
+    assert api.post(f"/v1/operator/identities/{creator}/reinstate", json={"reason": "ok"},
+                    headers=operator).status_code == 200
+    assert publish_once().status_code == 201
+
+
+def test_a_sanctioned_account_sees_why_and_appeals_once(stack: Stack, api: httpx.Client) -> None:
+    user = unique("sanctioned")
+    operator = mint(api, unique("op"), ["operator"])
+    made = api.post(f"/v1/operator/accounts/{user}/sanctions", headers=operator,
+                    json={"reason": "spam in comments"})
+    assert made.status_code == 201, made.text
+    sanction_id = made.json()["sanction_id"]
+    mine = api.get("/v1/me/sanctions", headers=mint(api, user)).json()["sanctions"]
+    assert [(s["reason"], s["status"], s["operator_id"] != "") for s in mine] == [
+        ("spam in comments", "active", True)]
+    first = api.post(f"/v1/me/sanctions/{sanction_id}/appeal", headers=mint(api, user),
+                     json={"text": "it was a quote"})
+    assert first.status_code == 200 and first.json()["appealed"]
+    again = api.post(f"/v1/me/sanctions/{sanction_id}/appeal", headers=mint(api, user),
+                     json={"text": "please"})
+    assert again.status_code == 409
+    # Nobody else sees or appeals it.
+    assert api.get("/v1/me/sanctions", headers=mint(api, unique("x"))).json() == {
+        "sanctions": []}
+    lifted = api.delete(f"/v1/operator/accounts/{user}/sanctions/{sanction_id}",
+                        params={"reason": "appeal granted"}, headers=operator)
+    assert lifted.status_code == 200 and lifted.json()["status"] == "lifted"

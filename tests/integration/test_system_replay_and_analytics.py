@@ -38,7 +38,7 @@ def test_a_fresh_processor_replaying_the_topics_reaches_the_same_aggregates(
 ) -> None:
     creators = [unique("creator") for _ in range(3)]
     for n, creator in enumerate(creators):
-        post = publish(api, creator, f"replay post {n}")
+        post = publish(stack, api, creator, f"replay post {n}")
         for k in range(n + 2):
             views(api, unique("consumer"), post, [7 * (k + 1)], likes=k % 2)
     last = creators[-1]
@@ -78,7 +78,7 @@ def test_analysts_query_every_engagement_event_and_others_may_not(
     stack: Stack, api: httpx.Client
 ) -> None:
     creator, consumer = unique("creator"), unique("consumer")
-    post = publish(api, creator, "for the analysts")
+    post = publish(stack, api, creator, "for the analysts")
     views(api, consumer, post, [11, 22, 33], likes=2)
     analyst = mint(api, unique("analyst"), ["analyst"])
     # Analysts see the consumer only as its pseudonym: whoever holds the key (here the test,
