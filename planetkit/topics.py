@@ -263,7 +263,8 @@ SOCIAL_BLOCKS = Topic(
 )
 # The graph and block facts re-keyed by the other party (followee, blocked user), written by
 # the social service as it applies the two topics above: the followee side (follower list and
-# count, bell subscribers, "blocked by") is kept on the followee's partition from this topic.
+# count, bell subscribers, "blocked by", "muted by") is kept on the followee's partition from
+# this topic, so a creator's fan-out reads only its own partition.
 # Not compacted: compaction keeps one record per key, and the key (the followee) has many
 # edges; its consumer's store is the materialised table, with the offset in the same batch.
 SOCIAL_GRAPH_INBOUND = Topic(
@@ -275,6 +276,8 @@ SOCIAL_GRAPH_INBOUND = Topic(
         graph.BellSet,
         graph.Blocked,
         graph.Unblocked,
+        graph.Muted,
+        graph.Unmuted,
     ),
     SOCIAL,
 )
