@@ -28,11 +28,13 @@ from planet.analytics.v1 import analytics_service_pb2
 from planet.content.v1 import content_service_pb2
 from planet.content.v1 import events_pb2 as ev
 from planet.incentive.v1 import incentive_service_pb2
+from planet.social.v1 import events_pb2 as social_ev
+from planet.social.v1 import social_service_pb2 as social
 from planetkit.service_auth_assertion import AssertionSigner, ServiceAuthSettings
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_auth_keys import new_signing_key
 from planetkit.service_auth_server import load_verifier
-from planetkit.service_identities import ANALYTICS, CONTENT, GATEWAY, INCENTIVE
+from planetkit.service_identities import ANALYTICS, CONTENT, GATEWAY, INCENTIVE, SOCIAL
 from planetkit.settings import KafkaSettings, TopicSettings
 from services.analytics.bootstrap import start as start_analytics
 from services.analytics.settings import AnalyticsSettings
@@ -41,6 +43,7 @@ from services.content.settings import ContentSettings
 from services.incentive.adapters.grpc_server import IncentiveGrpcServer
 from services.incentive.adapters.grpc_servicer import IncentiveServicer
 from services.incentive.domain.estimate.read_model import TableReadModel
+from tests.kafka.social.social_harness import open_creators, start_social
 
 pytestmark = pytest.mark.kafka
 
@@ -48,6 +51,7 @@ SERVICES = {
     CONTENT: content_service_pb2.DESCRIPTOR.services_by_name["ContentService"],
     INCENTIVE: incentive_service_pb2.DESCRIPTOR.services_by_name["IncentiveService"],
     ANALYTICS: analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"],
+    SOCIAL: social.DESCRIPTOR.services_by_name["SocialService"],
 }
 WEEK = "2026-W48"
 
@@ -96,6 +100,45 @@ CASES: dict[str, Case] = {
     "/planet.analytics.v1.AnalyticsService/Query": Case(
         lambda: analytics_service_pb2.QueryRequest(sql="SELECT 1"),
         As(GATEWAY, "ann", ("analyst",)), As(CONTENT, "ann", ("analyst",))),
+    # Identities: the account holder, through the gateway (alice is a KYC'd creator, so her
+    # open is ALREADY_EXISTS: past authorization; see PAST_AUTH).
+    "/planet.social.v1.SocialService/OpenIdentity": Case(
+        lambda: social.OpenIdentityRequest(user_id="alice", handle="alice_again",
+                                           profile=social_ev.Profile(display_name="A")),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    "/planet.social.v1.SocialService/ChangeHandle": Case(
+        lambda: social.ChangeHandleRequest(user_id="alice", handle="alice_next"),
+        As(GATEWAY, "alice"), As(CONTENT, "alice")),
+    "/planet.social.v1.SocialService/UpdateProfile": Case(
+        lambda: social.UpdateProfileRequest(user_id="alice",
+                                            profile=social_ev.Profile(display_name="Alice")),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    # A home page is public: any authenticated service, for any user.
+    "/planet.social.v1.SocialService/GetProfile": Case(
+        lambda: social.GetProfileRequest(user_id="alice"), As(CONTENT, ""), None),
+    # Moderation: operators, through the gateway.
+    **{f"/planet.social.v1.SocialService/{m}": Case(
+        lambda: social.IdentityActionRequest(user_id="nobody", reason="r"),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory"))
+       for m in ("SuspendIdentity", "ReinstateIdentity", "CloseIdentity")},
+    "/planet.social.v1.SocialService/SanctionAccount": Case(
+        lambda: social.SanctionAccountRequest(user_id="mallory", reason="spam"),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),
+    "/planet.social.v1.SocialService/LiftSanction": Case(
+        lambda: social.LiftSanctionRequest(user_id="mallory", sanction_id="sanc_none",
+                                           reason="r"),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),
+    "/planet.social.v1.SocialService/AppealSanction": Case(
+        lambda: social.AppealSanctionRequest(user_id="alice", sanction_id="sanc_none",
+                                             text="t"),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    "/planet.social.v1.SocialService/GetSanctions": Case(
+        lambda: social.GetSanctionsRequest(user_id="alice"),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    # Content's alone, for the creator it publishes for.
+    "/planet.social.v1.SocialService/CheckPublisher": Case(
+        lambda: social.CheckPublisherRequest(user_id="alice"),
+        As(CONTENT, "alice"), As(GATEWAY, "alice")),
 }
 
 
@@ -118,8 +161,14 @@ async def stack(
         # No skew tolerance, so a 1 s assertion is stale within a second or two.
         return ServiceAuthSettings(trust_file=auth.keyring.trust_file, clock_skew_s=0)
 
+    social_service = await start_social(kafka_bootstrap, topic_suffix, auth, None)
+    await open_creators(social_service, auth, kafka_bootstrap, topic_suffix, ["alice"])
+    # Content signs its CheckPublisher calls to social with its own key.
+    content_auth = settings(CONTENT).model_copy(
+        update={"key_file": auth.keyring.key_file(CONTENT)})
     content = await start_content(ContentSettings(
-        grpc_port=0, shutdown_grace_s=0, auth=settings(CONTENT), kafka=kafka, topics=topics))
+        grpc_port=0, shutdown_grace_s=0, auth=content_auth, kafka=kafka, topics=topics,
+        social_addr=f"127.0.0.1:{social_service.port}"))
     incentive = IncentiveGrpcServer(
         IncentiveServicer(TableReadModel(creator_weeks={}, posts={}, fees={}, kyc={},
                                          posts_partitions=1), lambda: 0, ready=lambda: True),
@@ -133,11 +182,13 @@ async def stack(
     try:
         yield Stack(auth, {CONTENT: f"127.0.0.1:{content.port}",
                            INCENTIVE: f"127.0.0.1:{incentive.port}",
-                           ANALYTICS: f"127.0.0.1:{analytics.port}"})
+                           ANALYTICS: f"127.0.0.1:{analytics.port}",
+                           SOCIAL: f"127.0.0.1:{social_service.port}"})
     finally:
         await analytics.stop()
         await incentive.stop(0)
         await content.stop()
+        await social_service.stop()
 
 
 def _methods() -> list[tuple[str, str]]:
@@ -174,7 +225,7 @@ def _signed(stack: Stack, callee: str, who: As) -> tuple[tuple[str, str]]:
 
 
 # Answers of an allowed call that prove it got past authentication and authorization.
-PAST_AUTH = {grpc.StatusCode.OK, grpc.StatusCode.NOT_FOUND}
+PAST_AUTH = {grpc.StatusCode.OK, grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ALREADY_EXISTS}
 METHODS = _methods()
 IDS = [path.rsplit(".", 1)[1] for _, path in METHODS]
 

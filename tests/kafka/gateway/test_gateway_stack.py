@@ -33,6 +33,7 @@ from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
 from services.content.bootstrap import start as start_content
 from services.content.domain.ids import post_id_for
 from services.content.settings import ContentSettings
+from tests.kafka.social.social_harness import open_creators, start_social
 
 pytestmark = pytest.mark.kafka
 SECRET = "kafka-test-secret-of-at-least-32-bytes"
@@ -64,8 +65,12 @@ async def stack(kafka_bootstrap: str, registered_topics: str, tmp_path: Path
                 ) -> AsyncIterator[Stack]:
     topic_suffix = registered_topics
     auth = DevServiceAuth.create(tmp_path / "service-auth")
+    # The real social service: alice is a KYC-verified creator with an open identity.
+    social = await start_social(kafka_bootstrap, topic_suffix, auth, None)
+    await open_creators(social, auth, kafka_bootstrap, topic_suffix, ["alice"])
     content = await start_content(ContentSettings(
         grpc_host="127.0.0.1", grpc_port=0, shutdown_grace_s=0, auth=auth.settings(CONTENT),
+        social_addr=f"127.0.0.1:{social.port}",
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topics=TopicSettings(topic_suffix=topic_suffix),
     ))
@@ -78,6 +83,7 @@ async def stack(kafka_bootstrap: str, registered_topics: str, tmp_path: Path
         dev_mode=True, jwt_secret=SECRET, content_addr=f"127.0.0.1:{content.port}",
         service_auth=auth.settings(GATEWAY),
         incentive_addr=f"127.0.0.1:{incentive_port}", max_body_bytes=8192, ws_poll_s=0.1,
+        social_addr=f"127.0.0.1:{social.port}",
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap),
         topics=TopicSettings(topic_suffix=topic_suffix),
     )
@@ -96,6 +102,7 @@ async def stack(kafka_bootstrap: str, registered_topics: str, tmp_path: Path
         await serving
         await incentive.stop(0)
         await content.stop()
+        await social.stop()
 
 
 def _auth(user: str) -> dict[str, str]:
