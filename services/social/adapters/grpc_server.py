@@ -8,7 +8,7 @@ CheckPublisher is content's alone.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
 from grpc_health.v1 import health_pb2_grpc
@@ -36,8 +36,7 @@ from services.social.domain.errors import (
     Precondition,
     SocialError,
 )
-from services.social.domain.validation import check_profile
-from services.social.handlers import SocialHandlers
+from services.social.domain.validation import ProfileFields, check_profile
 
 SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["SocialService"].full_name
 OPERATOR_ROLES = frozenset({"operator"})
@@ -84,10 +83,48 @@ def _operator(caller: Caller) -> None:
         raise Denied("only an operator may do this")
 
 
+class SocialUseCases(Protocol):
+    """What the servicer calls (services.social.handlers.SocialHandlers)."""
+
+    def home_page(self, user_id: str = "", handle: str = "") -> rpc.HomePage:
+        """A public home page; NotFound when there is none."""
+
+    def sanctions(self, user_id: str) -> list[rpc.Sanction]:
+        """An account's sanctions as of now."""
+
+    def publisher_refusal(self, user_id: str) -> str:
+        """"" when the user may publish; else why not."""
+
+    async def open_identity(self, user_id: str, handle: str,
+                            profile: ProfileFields) -> rpc.Identity:
+        """Open an identity."""
+
+    async def change_handle(self, user_id: str, handle: str) -> rpc.Identity:
+        """Change a handle."""
+
+    async def update_profile(self, user_id: str, profile: ProfileFields) -> rpc.Identity:
+        """Replace a profile."""
+
+    async def moderate(self, action: str, user_id: str, reason: str,
+                       operator: str) -> rpc.Identity:
+        """suspend, reinstate or close."""
+
+    async def sanction(self, user_id: str, reason: str, until_ms: int,
+                       operator: str) -> rpc.Sanction:
+        """Sanction an account."""
+
+    async def lift(self, user_id: str, sanction_id: str, reason: str,
+                   operator: str) -> rpc.Sanction:
+        """Lift a sanction."""
+
+    async def appeal(self, user_id: str, sanction_id: str, text: str) -> rpc.Sanction:
+        """Appeal a sanction once."""
+
+
 class SocialServicer(rpc_grpc.SocialServiceServicer):
     """Translates RPCs to handler calls and refusals to status codes."""
 
-    def __init__(self, handlers: SocialHandlers) -> None:
+    def __init__(self, handlers: SocialUseCases) -> None:
         self._h = handlers
 
     async def _run(self, context: Context, call: Any) -> Any:
