@@ -30,8 +30,9 @@ class Append:
     envelope: Envelope
 
 
-class Fenced(RuntimeError):
-    """Another instance of the service took over the transactional id: this one must stop."""
+class Fenced(EventLogUnavailable):
+    """Another instance took over the transactional id: this one stops (callers see
+    UNAVAILABLE and retry, reaching the instance that took over)."""
 
 
 class KafkaEventLog:
