@@ -48,7 +48,7 @@ TEMPLATE_REQUIRED = {
     "content.serviceKeySecretName": CONTENT_KEY_SECRET,
 }
 REQUIRED = {**SCHEMA_REQUIRED, **TEMPLATE_REQUIRED}
-GRPC_PORTS = {"content": 50051, "incentive": 50052, "analytics": 50053}
+GRPC_PORTS = {"content": 50051, "incentive": 50052, "analytics": 50053, "social": 50058}
 SCHEMA_ERROR = "values don't meet the specifications of the schema"
 
 # A developer without Go may skip these; CI (CI=true) installs Helm first and must not.
@@ -160,6 +160,7 @@ def test_every_component_is_deployed_by_default(default_docs: list[Doc]) -> None
     assert commands == {
         "python -m gateway",
         "python -m services.content",
+        "python -m services.social",
         "python -m services.incentive",
         "python -m services.incentive.engagement",
         "python -m services.analytics",
@@ -236,16 +237,19 @@ def test_gateway_config_comes_from_the_release(default_docs: list[Doc]) -> None:
     assert env["PLANET_GATEWAY_DEV_MODE"]["value"] == "false"
     assert env["PLANET_GATEWAY_CONTENT_ADDR"]["value"] == "planet-content:50051"
     assert env["PLANET_GATEWAY_INCENTIVE_ADDR"]["value"] == "planet-incentive:50052"
+    assert env["PLANET_GATEWAY_SOCIAL_ADDR"]["value"] == "planet-social:50058"
     services = {s["metadata"]["name"]: s for s in of_kind(default_docs, "Service")}
     assert [p["port"] for p in services["planet-content"]["spec"]["ports"]] == [50051]
     assert [p["port"] for p in services["planet-incentive"]["spec"]["ports"]] == [50052]
+    assert [p["port"] for p in services["planet-social"]["spec"]["ports"]] == [50058]
 
 
 @pytest.mark.parametrize(
     ("kind", "name", "prefix"),
     [("StatefulSet", "planet-content", "CONTENT"),
      ("StatefulSet", "planet-incentive", "INCENTIVE"),
-     ("StatefulSet", "planet-analytics", "ANALYTICS")],
+     ("StatefulSet", "planet-analytics", "ANALYTICS"),
+     ("StatefulSet", "planet-social", "SOCIAL")],
 )
 def test_grpc_services_listen_in_the_pod_and_verify_callers_from_a_secret(
     default_docs: list[Doc], kind: str, name: str, prefix: str
@@ -377,7 +381,7 @@ def _pods_of(name: str) -> Doc:
     }}}
 
 
-@pytest.mark.parametrize("name", sorted(set(GRPC_PORTS) - {"content"}))
+@pytest.mark.parametrize("name", sorted(set(GRPC_PORTS) - {"content", "social"}))
 def test_internal_services_admit_only_the_gateway(default_docs: list[Doc], name: str) -> None:
     policy = _policy_for(default_docs, name)
     assert "Ingress" in policy["spec"]["policyTypes"]
@@ -461,7 +465,7 @@ def test_partition_sets_must_own_each_partition_once(sets: str, message: str) ->
 
 # Content is not in this list any more: it is still the posts topic's single writer
 # *identity*, but its replicas each write only the partitions the consumer group gave them.
-@pytest.mark.parametrize("name", ["incentive"])
+@pytest.mark.parametrize("name", ["incentive", "social"])
 def test_single_writers_refuse_a_second_replica(name: str) -> None:
     error = render_error({f"{name}.replicas": "2"})
     assert SCHEMA_ERROR in error and f"/{name}/replicas" in error
@@ -531,6 +535,7 @@ def test_required_values_have_no_default(missing: str) -> None:
     [
         ("gateway", "gateway"),
         ("content", "content"),
+        ("social", "social"),
         ("incentive", "incentive"),
         ("aggregator", "engagement-aggregator"),
         ("analytics", "analytics"),
@@ -551,6 +556,7 @@ def test_each_component_can_be_switched_off(key: str, name: str) -> None:
     assert {component(w) for w in workloads(docs)} == {
         "gateway",
         "content",
+        "social",
         "incentive",
         "engagement-aggregator",
         "analytics",
@@ -615,6 +621,7 @@ def test_analytics_is_ready_only_when_its_store_and_sink_are(docs: list[Doc]) ->
 SETTINGS_OF = {
     "python -m gateway": ("gateway.settings", "GatewaySettings"),
     "python -m services.content": ("services.content.settings", "ContentSettings"),
+    "python -m services.social": ("services.social.settings", "SocialSettings"),
     "python -m services.incentive": ("services.incentive.settings", "IncentiveSettings"),
     "python -m services.incentive.engagement": (
         "services.incentive.engagement.settings", "AggregatorSettings"),
@@ -701,8 +708,8 @@ def test_every_service_starts_from_the_chart_environment(
             unknown = {n for n in env if n.startswith("PLANET_")} - read
             assert not unknown, f"{w['metadata']['name']} sets what nobody reads: {unknown}"
             auth = getattr(settings, "auth", None)
-            if command in ("python -m services.content", "python -m services.incentive",
-                           "python -m services.analytics"):
+            if command in ("python -m services.content", "python -m services.social",
+                           "python -m services.incentive", "python -m services.analytics"):
                 # A callee without a trust file refuses to start (planetkit.service_auth_server).
                 assert auth is not None and auth.trust_file is not None, command
                 assert settings.model_dump()["grpc_host"] == "0.0.0.0", command
