@@ -1146,3 +1146,127 @@ def test_incentive_quote_asset_comes_from_values(
         assert settings.quote_asset == asset
     error = render_error({"incentive.quoteAsset": "usdt"})
     assert SCHEMA_ERROR in error and "/incentive/quoteAsset" in error
+
+
+# --- social: the single transactional writer content asks before every publish --------------
+
+def _social(docs: list[Doc]) -> tuple[Doc, Doc]:
+    sts = named(docs, "StatefulSet", "planet-social")
+    [container] = sts["spec"]["template"]["spec"]["containers"]
+    return sts, container
+
+
+def test_social_runs_exactly_one_replica_and_never_two_at_once(docs: list[Doc]) -> None:
+    """A second instance under the same transactional id fences the first: one pod, in a
+    StatefulSet (no surge pod during an update), and no PDB (nothing to keep available)."""
+    sts, c = _social(docs)
+    assert c["command"] == ["python", "-m", "services.social"]
+    assert sts["spec"]["replicas"] == 1
+    assert sts["spec"]["podManagementPolicy"] == "OrderedReady"
+    assert not [d for d in of_kind(docs, "Deployment") if component(d) == "social"]
+    assert not [p for p in of_kind(docs, "PodDisruptionBudget") if component(p) == "social"]
+    assert render({"social.replicas": "0"})  # paused is allowed
+    error = render_error({"social.replicas": "2"})
+    assert SCHEMA_ERROR in error and "/social/replicas" in error
+
+
+def test_social_is_ready_only_when_its_stores_are(docs: list[Doc]) -> None:
+    """Readiness on the runner's health port asks for "" (SERVING once the stores caught up
+    with the topics); startup and liveness for "liveness", so a rebuild is no restart."""
+    sts, c = _social(docs)
+    ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+    assert ports == {"grpc": 50058, "health": 50062}
+    env = env_of(c)
+    assert env["PLANET_SOCIAL_HEALTH_PORT"]["value"] == "50062"
+    assert env["PLANET_SOCIAL_HEALTH_HOST"]["value"] == "0.0.0.0"
+    assert c["readinessProbe"]["grpc"] == {"port": 50062}
+    for probe in ("startupProbe", "livenessProbe"):
+        assert c[probe]["grpc"] == {"port": 50062, "service": "liveness"}, probe
+    grace = int(sts["spec"]["template"]["spec"]["terminationGracePeriodSeconds"])
+    assert 0 < float(env["PLANET_SOCIAL_SHUTDOWN_GRACE_S"]["value"]) < grace
+
+
+def test_social_keeps_its_stores_on_a_claim_and_verifies_callers_only(
+    default_docs: list[Doc], ci_docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.social.settings import SocialSettings
+
+    ci = yaml.safe_load(CI_VALUES.read_text())["social"]
+    for docs, storage, storage_class, days in ((default_docs, "5Gi", None, 30),
+                                               (ci_docs, "2Gi", "fast-ssd", 45)):
+        sts, c = _social(docs)
+        settings, _ = load_from_pod(monkeypatch, c)
+        assert isinstance(settings, SocialSettings)
+        assert settings.grpc_port == 50058 and settings.health_port == 50062
+        assert settings.data_dir is not None and settings.data_dir.is_absolute()
+        [mount] = [m for m in c["volumeMounts"] if m["name"] == "data"]
+        assert Path(mount["mountPath"]) == settings.data_dir and not mount.get("readOnly")
+        [claim] = sts["spec"]["volumeClaimTemplates"]
+        assert claim["metadata"]["name"] == "data"
+        assert claim["spec"]["resources"]["requests"]["storage"] == storage
+        assert claim["spec"].get("storageClassName") == storage_class
+        assert settings.handle_reservation_days == days
+        # Social calls nobody: a trust file to verify the gateway and content, no key.
+        assert settings.auth.trust_file is not None and settings.auth.key_file is None
+        volumes = sts["spec"]["template"]["spec"]["volumes"]
+        assert all(v["name"] != "service-key" for v in volumes)
+        assert all(v["name"] != "data" for v in volumes)
+    assert ci["handleReservationDays"] == 45
+    # The transactional id is suffixed like the topics: two stacks never fence each other.
+    settings, _ = load_from_pod(monkeypatch, _social(ci_docs)[1])
+    assert isinstance(settings, SocialSettings)
+    assert settings.transactional() == "social-ci"
+
+
+def test_social_without_persistence_rebuilds_from_the_topics_on_an_empty_dir() -> None:
+    sts, c = _social(render({"social.persistence.enabled": "false"}))
+    assert "volumeClaimTemplates" not in sts["spec"]
+    [volume] = [v for v in sts["spec"]["template"]["spec"]["volumes"] if v["name"] == "data"]
+    assert "emptyDir" in volume
+    assert {"name": "data", "mountPath": env_of(c)["PLANET_SOCIAL_DATA_DIR"]["value"]} in (
+        c["volumeMounts"])
+
+
+def test_social_admits_the_gateway_and_content_and_reaches_only_dns_and_kafka(
+    docs: list[Doc],
+) -> None:
+    policy = _policy_for(docs, "social")
+    grpc = [{"port": GRPC_PORTS["social"], "protocol": "TCP"}]
+    [rule] = policy["spec"]["ingress"]
+    assert rule["ports"] == grpc
+    assert rule["from"] == [_pods_of("gateway"), _pods_of("content")]
+    # DNS and the Kafka ports (9092 by default, 9092 and 9093 in ci-values.yaml), nothing else.
+    egress_ports = {p["port"] for r in policy["spec"]["egress"] for p in r["ports"]}
+    assert {53, 9092} <= egress_ports <= {53, 9092, 9093}
+    for caller, kind in (("gateway", "Deployment"), ("content", "StatefulSet")):
+        pods = named(docs, kind, f"planet-{caller}")["spec"]["template"]["metadata"]
+        assert _pods_of(caller)["podSelector"]["matchLabels"].items() <= pods["labels"].items()
+        # ...and each caller's own policy lets it out to social's gRPC port.
+        assert {"to": [_pods_of("social")], "ports": grpc} in (
+            _policy_for(docs, caller)["spec"]["egress"]), caller
+
+
+def test_gateway_and_content_find_social_in_the_release(
+    docs: list[Doc], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from services.content.settings import ContentSettings
+
+    gateway, _ = load_from_pod(monkeypatch, the_container(docs, "Deployment", "planet-gateway"))
+    assert isinstance(gateway, GatewaySettings)
+    assert gateway.social_addr == "planet-social:50058"
+    content, _ = load_from_pod(monkeypatch, _content(docs)[1])
+    assert isinstance(content, ContentSettings)
+    assert content.social_addr == "planet-social:50058"
+    service = named(docs, "Service", "planet-social")
+    assert service["spec"]["selector"] == _pods_of("social")["podSelector"]["matchLabels"]
+
+
+def test_social_addresses_can_point_elsewhere() -> None:
+    docs = render({"gateway.socialAddr": "social.shared.svc:50058",
+                   "content.socialAddr": "social.shared.svc:50058"})
+    assert env_of(the_container(docs, "Deployment", "planet-gateway"))[
+        "PLANET_GATEWAY_SOCIAL_ADDR"]["value"] == "social.shared.svc:50058"
+    assert env_of(_content(docs)[1])["PLANET_CONTENT_SOCIAL_ADDR"]["value"] == (
+        "social.shared.svc:50058")
+    error = render_error({"content.socialAddr": "no-port"})
+    assert SCHEMA_ERROR in error and "/content/socialAddr" in error
