@@ -19,6 +19,9 @@ from planet.social.v1 import events_pb2 as social_events
 from planet.social.v1 import social_service_pb2 as social
 
 # Generous shape limits here; the content service owns the real rules and their messages.
+# The last millisecond of year 9999: any later time is a client's mistake, and the int64
+# fields these travel in must never see a value they cannot hold.
+MAX_TIME_MS = 253_402_300_799_999
 _ID = Field(min_length=1, max_length=MAX_CLIENT_ID_LENGTH)
 # Items are posts today; an id Planet did not issue is refused before any lookup.
 _ITEM_ID = Field(pattern=POST_ID_PATTERN, description=POST_ID_DESCRIPTION)
@@ -103,7 +106,7 @@ class TelemetryEvent(Strict):
 
     event_id: str = _ID
     item_id: str = _ITEM_ID
-    occurred_at_ms: int = Field(ge=0)
+    occurred_at_ms: int = Field(ge=0, le=MAX_TIME_MS)
     type: Literal["view", "interaction"]
     dwell_seconds: int | None = Field(default=None, ge=0, le=86_400)
     interaction: Literal["like", "comment", "reply", "share", "follow", "tip", "qa"] | None = None
@@ -256,7 +259,7 @@ class ReasonBody(Strict):
 class SanctionBody(ReasonBody):
     """A sanction: its reason, and its end (ms since the epoch) or none."""
 
-    until_ms: int | None = Field(default=None, ge=0)
+    until_ms: int | None = Field(default=None, ge=0, le=MAX_TIME_MS)
 
 
 class AppealBody(Strict):
