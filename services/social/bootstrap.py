@@ -17,10 +17,12 @@ from planetkit.kafka.producer import make_producer
 from planetkit.runner import Lifecycle
 from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import SOCIAL
-from planetkit.topics import KYC, SOCIAL_HANDLES, SOCIAL_IDENTITIES, with_suffix
+from planetkit.topics import KYC, SOCIAL_GRAPH, SOCIAL_HANDLES, SOCIAL_IDENTITIES, with_suffix
 from services.social.adapters.account_store import AccountStores
+from services.social.adapters.graph_store import GraphStore
 from services.social.adapters.grpc_server import SocialServicer, make_server, new_health
 from services.social.adapters.kafka_log import KafkaEventLog
+from services.social.follows import FollowHandlers, GraphTail
 from services.social.handlers import DAY_MS, LoopConfig, SocialHandlers, SocialService, Topics
 from services.social.settings import SocialSettings
 
@@ -36,10 +38,11 @@ async def build(settings: SocialSettings) -> SocialService:
     identities = with_suffix(SOCIAL_IDENTITIES, suffix)
     handles = with_suffix(SOCIAL_HANDLES, suffix)
     kyc = with_suffix(KYC, suffix)
-    if not identities.partitions == handles.partitions == kyc.partitions:
+    graph = with_suffix(SOCIAL_GRAPH, suffix)
+    if not identities.partitions == handles.partitions == kyc.partitions == graph.partitions:
         raise RuntimeError("the social topics and the KYC topic must have one partition count")
     await wait_for_broker(bootstrap)
-    await require_topics(bootstrap, [identities, handles, kyc])
+    await require_topics(bootstrap, [identities, handles, kyc, graph])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -54,8 +57,11 @@ async def build(settings: SocialSettings) -> SocialService:
     topics = Topics(identities.name, handles.name, kyc.name, identities.partitions)
     handlers = SocialHandlers(stores, event_log, topics, now_ms,
                               settings.handle_reservation_days * DAY_MS)
+    graph_store = GraphStore(data_dir / "graph")
+    follows = FollowHandlers(handlers, graph_store, event_log, graph.name, graph.partitions,
+                             now_ms)
     health = new_health()
-    server = make_server(SocialServicer(handlers), health, verifier)
+    server = make_server(SocialServicer(handlers, follows), health, verifier)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -68,7 +74,7 @@ async def build(settings: SocialSettings) -> SocialService:
         LoopConfig(settings.max_records, shutdown_grace_s=settings.shutdown_grace_s),
         topics=topics, server=server, port=port, grpc_health=health, consumer=consumer,
         producer=producer, event_log=event_log, stores=stores, handlers=handlers,
-        temp_dir=temp_dir)
+        temp_dir=temp_dir, graph=GraphTail(graph_store, graph.name, graph.partitions))
 
 
 @dataclass

@@ -20,7 +20,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import grpc
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -49,6 +49,9 @@ from services.social.domain.validation import (
     check_user_id,
 )
 
+if TYPE_CHECKING:  # follows.py builds on these handlers; the service only runs its tail
+    from services.social.follows import GraphTail
+
 log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
 
@@ -62,8 +65,8 @@ def event_id_for(aggregate: str, kind: str, version: int) -> str:
 class EventLog(Protocol):
     """Where envelopes are appended atomically (the social topics in production)."""
 
-    async def append(self, appends: list[Append]) -> None:
-        """Commit all or nothing; EventLogUnavailable otherwise."""
+    async def append(self, appends: list[Append]) -> list[int]:
+        """Commit all or nothing and return the offsets; EventLogUnavailable otherwise."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class SocialHandlers:
         self._clock_ms = clock_ms
         self._reservation_ms = handle_reservation_ms
         self._write = asyncio.Lock()
+        # Shared with the graph's commands (services/social/follows.py): one transactional
+        # producer runs one transaction at a time.
+        self.write_lock = self._write
         self.serving = False
 
     # --- reads --------------------------------------------------------------------------
@@ -307,7 +313,8 @@ class SocialService:
                  port: int, grpc_health: Health, consumer: AIOKafkaConsumer,
                  producer: AIOKafkaProducer, event_log: KafkaEventLog, stores: AccountStores,
                  handlers: SocialHandlers, temp_dir: Path | None = None,
-                 timer: Callable[[], float] = time.monotonic) -> None:
+                 timer: Callable[[], float] = time.monotonic,
+                 graph: GraphTail | None = None) -> None:
         self.config = config
         self.port = port
         self.stats = LoopStats()
@@ -323,12 +330,20 @@ class SocialService:
         self._timer = timer
         self._sources = {topics.identities: IDENTITIES, topics.handles: HANDLES,
                          topics.kyc: KYC}
+        self._graph = graph
 
     def _tps(self) -> list[TopicPartition]:
-        return [TopicPartition(t, p) for t in self._sources for p in range(self._topics.partitions)]
+        tps = [TopicPartition(t, p) for t in self._sources for p in range(self._topics.partitions)]
+        return tps + (self._graph.partitions() if self._graph is not None else [])
 
     async def _position(self, targets: dict[TopicPartition, int]) -> None:
         """Seek every partition to its store's offset (reset a store ahead of its topic)."""
+        graph = self._graph
+        if graph is not None:
+            for tp, end in targets.items():
+                if tp.topic == graph.topic:
+                    self._consumer.seek(tp, graph.offset(tp, end))
+            targets = {tp: end for tp, end in targets.items() if tp.topic != graph.topic}
         for tp, end in targets.items():
             store = self._stores.store(tp.partition)
             source = self._sources[tp.topic]
@@ -367,6 +382,10 @@ class SocialService:
                 fetched = await self._consumer.getmany(
                     timeout_ms=self.config.fetch_timeout_ms, max_records=self.config.max_records)
                 for tp, records in fetched.items():
+                    if self._graph is not None and tp.topic == self._graph.topic:
+                        self.stats.changed += self._graph.apply(tp, records)
+                        self.stats.records_read += len(records)
+                        continue
                     store = self._stores.store(tp.partition)
                     self.stats.changed += store.apply(self._sources[tp.topic], records)
                     self.stats.records_read += len(records)
@@ -389,5 +408,7 @@ class SocialService:
             await self._consumer.stop()
             await self._producer.stop()
             self._stores.close()
+            if self._graph is not None:
+                self._graph.store.close()
             if self._temp_dir is not None:
                 shutil.rmtree(self._temp_dir, ignore_errors=True)

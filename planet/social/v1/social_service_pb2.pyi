@@ -211,6 +211,8 @@ class HomePage(_message.Message):
     TOPICS_FIELD_NUMBER: _builtins.int
     STATUS_FIELD_NUMBER: _builtins.int
     OPENED_AT_MS_FIELD_NUMBER: _builtins.int
+    FOLLOWER_COUNT_FIELD_NUMBER: _builtins.int
+    FOLLOWING_COUNT_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     handle: _builtins.str
     display_name: _builtins.str
@@ -218,6 +220,8 @@ class HomePage(_message.Message):
     avatar_url: _builtins.str
     status: Global___IdentityStatus.ValueType
     opened_at_ms: _builtins.int
+    follower_count: _builtins.int
+    following_count: _builtins.int
     @_builtins.property
     def links(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -234,10 +238,12 @@ class HomePage(_message.Message):
         topics: _abc.Iterable[_builtins.str] | None = ...,
         status: Global___IdentityStatus.ValueType = ...,
         opened_at_ms: _builtins.int = ...,
+        follower_count: _builtins.int = ...,
+        following_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_url", b"avatar_url", "bio", b"bio", "display_name", b"display_name", "handle", b"handle", "links", b"links", "opened_at_ms", b"opened_at_ms", "status", b"status", "topics", b"topics", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_url", b"avatar_url", "bio", b"bio", "display_name", b"display_name", "follower_count", b"follower_count", "following_count", b"following_count", "handle", b"handle", "links", b"links", "opened_at_ms", b"opened_at_ms", "status", b"status", "topics", b"topics", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -471,3 +477,130 @@ class PublisherStatus(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PublisherStatus: _TypeAlias = PublisherStatus  # noqa: Y015
+
+@_typing.final
+class FollowRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """The caller (the end user the call is made for)."""
+    creator_id: _builtins.str
+    """The creator followed or unfollowed."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        creator_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["creator_id", b"creator_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowRequest: _TypeAlias = FollowRequest  # noqa: Y015
+
+@_typing.final
+class SetBellRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    ON_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    creator_id: _builtins.str
+    on: _builtins.bool
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        creator_id: _builtins.str = ...,
+        on: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["creator_id", b"creator_id", "on", b"on", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetBellRequest: _TypeAlias = SetBellRequest  # noqa: Y015
+
+@_typing.final
+class FollowState(_message.Message):
+    """The caller's edge to one creator after the call, and the creator's exact count."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FOLLOWING_FIELD_NUMBER: _builtins.int
+    BELL_FIELD_NUMBER: _builtins.int
+    CREATOR_FOLLOWER_COUNT_FIELD_NUMBER: _builtins.int
+    following: _builtins.bool
+    bell: _builtins.bool
+    creator_follower_count: _builtins.int
+    def __init__(
+        self,
+        *,
+        following: _builtins.bool = ...,
+        bell: _builtins.bool = ...,
+        creator_follower_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bell", b"bell", "creator_follower_count", b"creator_follower_count", "following", b"following"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowState: _TypeAlias = FollowState  # noqa: Y015
+
+@_typing.final
+class ListFollowsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    cursor: _builtins.str
+    """The next_cursor of the previous page; "" for the first."""
+    limit: _builtins.int
+    """1 to 1000; 0 means 100."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        cursor: _builtins.str = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "limit", b"limit", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFollowsRequest: _TypeAlias = ListFollowsRequest  # noqa: Y015
+
+@_typing.final
+class FollowPage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_IDS_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    next_cursor: _builtins.str
+    """"" on the last page."""
+    @_builtins.property
+    def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    def __init__(
+        self,
+        *,
+        user_ids: _abc.Iterable[_builtins.str] | None = ...,
+        next_cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_cursor", b"next_cursor", "user_ids", b"user_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FollowPage: _TypeAlias = FollowPage  # noqa: Y015

@@ -97,6 +97,31 @@ class SocialServiceStub:
                 request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.CheckPublisherRequest.SerializeToString,
                 response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.PublisherStatus.FromString,
                 _registered_method=True)
+        self.Follow = channel.unary_unary(
+                '/planet.social.v1.SocialService/Follow',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.FromString,
+                _registered_method=True)
+        self.Unfollow = channel.unary_unary(
+                '/planet.social.v1.SocialService/Unfollow',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.FromString,
+                _registered_method=True)
+        self.SetBell = channel.unary_unary(
+                '/planet.social.v1.SocialService/SetBell',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.SetBellRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.FromString,
+                _registered_method=True)
+        self.ListFollowers = channel.unary_unary(
+                '/planet.social.v1.SocialService/ListFollowers',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+                _registered_method=True)
+        self.ListFollowing = channel.unary_unary(
+                '/planet.social.v1.SocialService/ListFollowing',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+                _registered_method=True)
 
 
 class SocialServiceServicer:
@@ -183,6 +208,40 @@ class SocialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Follow(self, request, context):
+        """The caller follows, unfollows or rings the bell for a creator (gateway, for the caller
+        only). Idempotent: a repeat changes nothing. NOT_FOUND for no such creator,
+        INVALID_ARGUMENT for oneself, FAILED_PRECONDITION for a bell without a follow.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unfollow(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetBell(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFollowers(self, request, context):
+        """A user's followers or followees in user id order, cursor-paginated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFollowing(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SocialServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -245,6 +304,31 @@ def add_SocialServiceServicer_to_server(servicer, server):
                     servicer.CheckPublisher,
                     request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.CheckPublisherRequest.FromString,
                     response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.PublisherStatus.SerializeToString,
+            ),
+            'Follow': grpc.unary_unary_rpc_method_handler(
+                    servicer.Follow,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.SerializeToString,
+            ),
+            'Unfollow': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unfollow,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.SerializeToString,
+            ),
+            'SetBell': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetBell,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.SetBellRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.SerializeToString,
+            ),
+            'ListFollowers': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFollowers,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.SerializeToString,
+            ),
+            'ListFollowing': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFollowing,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -574,6 +658,141 @@ class SocialService:
             '/planet.social.v1.SocialService/CheckPublisher',
             planet_dot_social_dot_v1_dot_social__service__pb2.CheckPublisherRequest.SerializeToString,
             planet_dot_social_dot_v1_dot_social__service__pb2.PublisherStatus.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Follow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/Follow',
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unfollow(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/Unfollow',
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetBell(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/SetBell',
+            planet_dot_social_dot_v1_dot_social__service__pb2.SetBellRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFollowers(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/ListFollowers',
+            planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFollowing(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/ListFollowing',
+            planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
             options,
             channel_credentials,
             insecure,

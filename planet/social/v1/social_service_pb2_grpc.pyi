@@ -54,6 +54,16 @@ class SocialServiceStub:
     """The account holder or an operator."""
     CheckPublisher: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.CheckPublisherRequest, _social_service_pb2.PublisherStatus]
     """Internal (content): whether a user may publish now, and why not."""
+    Follow: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.FollowRequest, _social_service_pb2.FollowState]
+    """The caller follows, unfollows or rings the bell for a creator (gateway, for the caller
+    only). Idempotent: a repeat changes nothing. NOT_FOUND for no such creator,
+    INVALID_ARGUMENT for oneself, FAILED_PRECONDITION for a bell without a follow.
+    """
+    Unfollow: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.FollowRequest, _social_service_pb2.FollowState]
+    SetBell: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.SetBellRequest, _social_service_pb2.FollowState]
+    ListFollowers: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]
+    """A user's followers or followees in user id order, cursor-paginated."""
+    ListFollowing: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]
 
 @_typing.type_check_only
 class SocialServiceAsyncStub(SocialServiceStub):
@@ -81,6 +91,16 @@ class SocialServiceAsyncStub(SocialServiceStub):
     """The account holder or an operator."""
     CheckPublisher: _aio.UnaryUnaryMultiCallable[_social_service_pb2.CheckPublisherRequest, _social_service_pb2.PublisherStatus]  # type: ignore[assignment]
     """Internal (content): whether a user may publish now, and why not."""
+    Follow: _aio.UnaryUnaryMultiCallable[_social_service_pb2.FollowRequest, _social_service_pb2.FollowState]  # type: ignore[assignment]
+    """The caller follows, unfollows or rings the bell for a creator (gateway, for the caller
+    only). Idempotent: a repeat changes nothing. NOT_FOUND for no such creator,
+    INVALID_ARGUMENT for oneself, FAILED_PRECONDITION for a bell without a follow.
+    """
+    Unfollow: _aio.UnaryUnaryMultiCallable[_social_service_pb2.FollowRequest, _social_service_pb2.FollowState]  # type: ignore[assignment]
+    SetBell: _aio.UnaryUnaryMultiCallable[_social_service_pb2.SetBellRequest, _social_service_pb2.FollowState]  # type: ignore[assignment]
+    ListFollowers: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]  # type: ignore[assignment]
+    """A user's followers or followees in user id order, cursor-paginated."""
+    ListFollowing: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]  # type: ignore[assignment]
 
 class SocialServiceServicer(metaclass=_abc_1.ABCMeta):
     """Creator identities, handles and account sanctions. The service is the single writer of
@@ -177,5 +197,45 @@ class SocialServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_social_service_pb2.PublisherStatus, _abc.Awaitable[_social_service_pb2.PublisherStatus]]:
         """Internal (content): whether a user may publish now, and why not."""
+
+    @_abc_1.abstractmethod
+    def Follow(
+        self,
+        request: _social_service_pb2.FollowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.FollowState, _abc.Awaitable[_social_service_pb2.FollowState]]:
+        """The caller follows, unfollows or rings the bell for a creator (gateway, for the caller
+        only). Idempotent: a repeat changes nothing. NOT_FOUND for no such creator,
+        INVALID_ARGUMENT for oneself, FAILED_PRECONDITION for a bell without a follow.
+        """
+
+    @_abc_1.abstractmethod
+    def Unfollow(
+        self,
+        request: _social_service_pb2.FollowRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.FollowState, _abc.Awaitable[_social_service_pb2.FollowState]]: ...
+
+    @_abc_1.abstractmethod
+    def SetBell(
+        self,
+        request: _social_service_pb2.SetBellRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.FollowState, _abc.Awaitable[_social_service_pb2.FollowState]]: ...
+
+    @_abc_1.abstractmethod
+    def ListFollowers(
+        self,
+        request: _social_service_pb2.ListFollowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.FollowPage, _abc.Awaitable[_social_service_pb2.FollowPage]]:
+        """A user's followers or followees in user id order, cursor-paginated."""
+
+    @_abc_1.abstractmethod
+    def ListFollowing(
+        self,
+        request: _social_service_pb2.ListFollowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.FollowPage, _abc.Awaitable[_social_service_pb2.FollowPage]]: ...
 
 def add_SocialServiceServicer_to_server(servicer: SocialServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -46,7 +46,8 @@ POLICY: MethodPolicy = {
     **{method_name(SERVICE_NAME, m): _GATEWAY_ONLY for m in (
         "OpenIdentity", "ChangeHandle", "UpdateProfile", "SuspendIdentity",
         "ReinstateIdentity", "CloseIdentity", "SanctionAccount", "LiftSanction",
-        "AppealSanction", "GetSanctions")},
+        "AppealSanction", "GetSanctions", "Follow", "Unfollow", "SetBell", "ListFollowers",
+        "ListFollowing")},
     # A home page is public: any service may read it, for any user.
     method_name(SERVICE_NAME, "GetProfile"): frozenset({ANY_TRUSTED_CALLER}),
     # Only content asks, before it publishes, for the creator the call is made for.
@@ -121,11 +122,31 @@ class SocialUseCases(Protocol):
         """Appeal a sanction once."""
 
 
+class FollowUseCases(Protocol):
+    """What the servicer calls for the graph (services.social.follows.FollowHandlers)."""
+
+    async def follow(self, user: str, creator: str) -> rpc.FollowState:
+        """Follow a creator."""
+
+    async def unfollow(self, user: str, creator: str) -> rpc.FollowState:
+        """Unfollow a creator."""
+
+    async def set_bell(self, user: str, creator: str, on: bool) -> rpc.FollowState:
+        """Turn a bell on or off."""
+
+    def counts(self, user: str) -> tuple[int, int]:
+        """(followers, following)."""
+
+    def page(self, which: str, user: str, cursor: str, limit: int) -> rpc.FollowPage:
+        """A page of followers or following."""
+
+
 class SocialServicer(rpc_grpc.SocialServiceServicer):
     """Translates RPCs to handler calls and refusals to status codes."""
 
-    def __init__(self, handlers: SocialUseCases) -> None:
+    def __init__(self, handlers: SocialUseCases, follows: FollowUseCases) -> None:
         self._h = handlers
+        self._f = follows
 
     async def _run(self, context: Context, call: Any) -> Any:
         try:
@@ -172,10 +193,13 @@ class SocialServicer(rpc_grpc.SocialServiceServicer):
         async def call() -> rpc.HomePage:
             which = request.WhichOneof("who")
             if which == "handle":
-                return self._h.home_page(handle=request.handle)
-            if which == "user_id" and request.user_id:
-                return self._h.home_page(user_id=request.user_id)
-            raise Invalid("name a user_id or a handle")
+                page = self._h.home_page(handle=request.handle)
+            elif which == "user_id" and request.user_id:
+                page = self._h.home_page(user_id=request.user_id)
+            else:
+                raise Invalid("name a user_id or a handle")
+            page.follower_count, page.following_count = self._f.counts(page.user_id)
+            return page
         result: rpc.HomePage = await self._run(context, call)
         return result
 
@@ -255,6 +279,47 @@ class SocialServicer(rpc_grpc.SocialServiceServicer):
             return rpc.PublisherStatus(may_publish=not reason, reason=reason)
         result: rpc.PublisherStatus = await self._run(context, call)
         return result
+
+    async def Follow(self, request: rpc.FollowRequest, context: Context) -> rpc.FollowState:
+        """The caller follows a creator (idempotent)."""
+        async def call() -> rpc.FollowState:
+            _holder(current_caller(), request.user_id)
+            return await self._f.follow(request.user_id, request.creator_id)
+        result: rpc.FollowState = await self._run(context, call)
+        return result
+
+    async def Unfollow(self, request: rpc.FollowRequest, context: Context) -> rpc.FollowState:
+        """The caller unfollows a creator (idempotent)."""
+        async def call() -> rpc.FollowState:
+            _holder(current_caller(), request.user_id)
+            return await self._f.unfollow(request.user_id, request.creator_id)
+        result: rpc.FollowState = await self._run(context, call)
+        return result
+
+    async def SetBell(self, request: rpc.SetBellRequest, context: Context) -> rpc.FollowState:
+        """The caller turns their bell for a followed creator on or off."""
+        async def call() -> rpc.FollowState:
+            _holder(current_caller(), request.user_id)
+            return await self._f.set_bell(request.user_id, request.creator_id, request.on)
+        result: rpc.FollowState = await self._run(context, call)
+        return result
+
+    async def _list(self, which: str, request: rpc.ListFollowsRequest,
+                    context: Context) -> rpc.FollowPage:
+        async def call() -> rpc.FollowPage:
+            return self._f.page(which, request.user_id, request.cursor, request.limit)
+        result: rpc.FollowPage = await self._run(context, call)
+        return result
+
+    async def ListFollowers(self, request: rpc.ListFollowsRequest,
+                            context: Context) -> rpc.FollowPage:
+        """Who follows a user (public, like the count on the home page)."""
+        return await self._list("followers", request, context)
+
+    async def ListFollowing(self, request: rpc.ListFollowsRequest,
+                            context: Context) -> rpc.FollowPage:
+        """Whom a user follows (public)."""
+        return await self._list("following", request, context)
 
 
 def new_health() -> Health:

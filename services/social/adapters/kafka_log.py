@@ -43,8 +43,9 @@ class KafkaEventLog:
         self._timeout_s = timeout_s
         self.fenced = asyncio.Event()
 
-    async def append(self, appends: list[Append]) -> None:
-        """Commit ``appends`` atomically; EventLogUnavailable (nothing visible) otherwise."""
+    async def append(self, appends: list[Append]) -> list[int]:
+        """Commit ``appends`` atomically and return their offsets, in order;
+        EventLogUnavailable (nothing visible) otherwise."""
         try:
             async with asyncio.timeout(self._timeout_s):
                 async with self._producer.transaction():
@@ -54,9 +55,10 @@ class KafkaEventLog:
                             partition=a.partition)
                         for a in appends
                     ]
-                    await asyncio.gather(*futures)
+                    sent = await asyncio.gather(*futures)
         except ProducerFenced as exc:
             self.fenced.set()
             raise Fenced("another social instance took over; this one stops") from exc
         except (KafkaError, TimeoutError) as exc:
             raise EventLogUnavailable(f"the social topics did not acknowledge: {exc!r}") from exc
+        return [int(m.offset) for m in sent]

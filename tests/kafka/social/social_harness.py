@@ -22,7 +22,7 @@ from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_identities import EXCHANGE, GATEWAY, SOCIAL
 from planetkit.settings import KafkaSettings, TopicSettings
-from planetkit.topics import KYC, SOCIAL_HANDLES, SOCIAL_IDENTITIES, with_suffix
+from planetkit.topics import KYC, SOCIAL_GRAPH, SOCIAL_HANDLES, SOCIAL_IDENTITIES, with_suffix
 from services.social.bootstrap import RunningSocial, start
 from services.social.settings import SocialSettings
 from simulators.exchange.facts import ExchangeTopics, publish_kyc
@@ -41,8 +41,8 @@ def handle_for(user_id: str) -> str:
 
 async def ensure_social_topics(bootstrap: str, suffix: str) -> None:
     """The topics social reads and writes, created as the topics tool would."""
-    await ensure_topics(bootstrap, [with_suffix(t, suffix)
-                                    for t in (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC)])
+    topics = (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC, SOCIAL_GRAPH)
+    await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in topics])
 
 
 async def start_social(bootstrap: str, suffix: str, auth: DevServiceAuth,
