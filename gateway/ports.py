@@ -79,6 +79,22 @@ class SocialPort(Protocol):
     async def sanctions(self, caller: Principal, user_id: str) -> social.Sanctions:
         """An account's sanctions (its holder or an operator)."""
 
+    async def follow(self, caller: Principal,
+                     request: social.FollowRequest) -> social.FollowState:
+        """The caller follows a creator."""
+
+    async def unfollow(self, caller: Principal,
+                       request: social.FollowRequest) -> social.FollowState:
+        """The caller unfollows a creator."""
+
+    async def set_bell(self, caller: Principal,
+                       request: social.SetBellRequest) -> social.FollowState:
+        """The caller's bell for a followed creator."""
+
+    async def list_follows(self, caller: Principal, which: str,
+                           request: social.ListFollowsRequest) -> social.FollowPage:
+        """A page of ``followers`` or ``following``."""
+
 
 @dataclass(frozen=True)
 class QueryAnswer:

@@ -306,6 +306,8 @@ class HomePageOut(BaseModel):
     topics: list[str]
     status: IdentityStatusName
     opened_at_ms: int
+    follower_count: int = 0
+    following_count: int = 0
 
 
 class SanctionOut(BaseModel):
@@ -350,7 +352,8 @@ def home_page_out(h: social.HomePage) -> HomePageOut:
     return HomePageOut(user_id=h.user_id, handle=h.handle, display_name=h.display_name,
                        bio=h.bio, avatar_url=h.avatar_url, links=list(h.links),
                        topics=list(h.topics), status=_STATUS.get(h.status, "none"),
-                       opened_at_ms=h.opened_at_ms)
+                       opened_at_ms=h.opened_at_ms, follower_count=h.follower_count,
+                       following_count=h.following_count)
 
 
 def sanction_out(s: social.Sanction) -> SanctionOut:

@@ -80,3 +80,22 @@ class GrpcSocial:
         """An account's sanctions."""
         return await self._call(caller, self._stub.GetSanctions,
                                 rpc.GetSanctionsRequest(user_id=user_id))
+
+    async def follow(self, caller: Principal, request: rpc.FollowRequest) -> rpc.FollowState:
+        """The caller follows a creator."""
+        return await self._call(caller, self._stub.Follow, request)
+
+    async def unfollow(self, caller: Principal, request: rpc.FollowRequest) -> rpc.FollowState:
+        """The caller unfollows a creator."""
+        return await self._call(caller, self._stub.Unfollow, request)
+
+    async def set_bell(self, caller: Principal,
+                       request: rpc.SetBellRequest) -> rpc.FollowState:
+        """The caller's bell for a followed creator."""
+        return await self._call(caller, self._stub.SetBell, request)
+
+    async def list_follows(self, caller: Principal, which: str,
+                           request: rpc.ListFollowsRequest) -> rpc.FollowPage:
+        """A page of ``followers`` or ``following``."""
+        method = self._stub.ListFollowers if which == "followers" else self._stub.ListFollowing
+        return await self._call(caller, method, request)

@@ -81,6 +81,19 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         user=200, other_user=200, owner=200, analyst=200, operator=200),
     ("POST", "/v1/me/sanctions/{sanction_id}/appeal"): _row(
         user=404, other_user=404, owner=200, analyst=404, operator=404),
+    # Anyone signed in follows a creator (the owner here), but not themselves (422).
+    ("PUT", "/v1/creators/{user_id}/follow"): _row(
+        user=200, other_user=200, owner=422, analyst=200, operator=200),
+    ("DELETE", "/v1/creators/{user_id}/follow"): _row(
+        user=200, other_user=200, owner=422, analyst=200, operator=200),
+    # The matrix's bell is "off": a no-op without a follow, so only self is refused.
+    ("PUT", "/v1/creators/{user_id}/bell"): _row(
+        user=200, other_user=200, owner=422, analyst=200, operator=200),
+    # Follower and following lists are public, like the counts on the home page.
+    ("GET", "/v1/creators/{user_id}/followers"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
+    ("GET", "/v1/creators/{user_id}/following"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
 }
 
 
@@ -170,6 +183,8 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         body = {"handle": f"m_{unique('h')[-8:]}"}
     elif (method, path) == ("POST", "/v1/me/sanctions/{sanction_id}/appeal"):
         body = {"text": "matrix appeal"}
+    elif (method, path) == ("PUT", "/v1/creators/{user_id}/bell"):
+        body = {"on": False}
     elif (method, path) == ("POST", "/v1/dev/tokens"):
         body = {"user_id": unique("minted"), "roles": []}
     elif (method, path) == ("POST", "/v1/posts"):
@@ -291,6 +306,12 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
         user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED),
     "planet.social.v1.SocialService/GetSanctions": _grpc_row(
         user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=OK),
+    # The owner follows (unfollows, bells) another creator as themselves, nobody for them.
+    **{f"planet.social.v1.SocialService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED)
+       for m in ("Follow", "Unfollow", "SetBell")},
+    "planet.social.v1.SocialService/ListFollowers": _grpc_row(**EVERYONE_SIGNED_IN),
+    "planet.social.v1.SocialService/ListFollowing": _grpc_row(**EVERYONE_SIGNED_IN),
     # Content's alone: the gateway may not ask it, for anyone.
     "planet.social.v1.SocialService/CheckPublisher": _grpc_row(
         user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=DENIED),
@@ -352,6 +373,15 @@ def _grpc_request(method: str, world: World) -> Any:
             user_id=world.owner, sanction_id=world.sanctions["grpc-appeal"], text="matrix"),
         social_name + "GetSanctions": social.GetSanctionsRequest(user_id=world.owner),
         social_name + "CheckPublisher": social.CheckPublisherRequest(user_id=world.owner),
+        # The reinstate target is never closed, so it stays followable whatever runs first.
+        social_name + "Follow": social.FollowRequest(
+            user_id=world.owner, creator_id=world.targets["grpc-reinstate"]),
+        social_name + "Unfollow": social.FollowRequest(
+            user_id=world.owner, creator_id=world.targets["grpc-reinstate"]),
+        social_name + "SetBell": social.SetBellRequest(
+            user_id=world.owner, creator_id=world.targets["grpc-reinstate"], on=False),
+        social_name + "ListFollowers": social.ListFollowsRequest(user_id=world.owner),
+        social_name + "ListFollowing": social.ListFollowsRequest(user_id=world.owner),
         "planet.content.v1.ContentService/PublishPost": content.PublishPostRequest(
             request_id=unique("grpc-req"), creator_id=world.owner, body="matrix over gRPC",
             kind=content_events.POST_KIND_SHORT),

@@ -198,6 +198,16 @@ def test_only_a_kyc_verified_creator_with_an_open_identity_publishes(
     assert publish_once().status_code == 201
     page = api.get(f"/v1/creators/g_{creator[-8:]}", headers=mint(api, unique("visitor")))
     assert page.status_code == 200 and page.json()["user_id"] == creator
+    # A visitor follows the creator (twice: counted once); the home page shows it at once.
+    fan = mint(api, unique("fan"))
+    for _ in range(2):
+        followed = api.put(f"/v1/creators/{creator}/follow", headers=fan)
+        assert followed.status_code == 200, followed.text
+        assert followed.json()["creator_follower_count"] == 1
+    page = api.get(f"/v1/creators/g_{creator[-8:]}", headers=fan)
+    assert page.json()["follower_count"] == 1 and page.json()["following_count"] == 0
+    followers = api.get(f"/v1/creators/{creator}/followers", headers=fan)
+    assert followers.status_code == 200 and len(followers.json()["user_ids"]) == 1
     taken = api.post("/v1/creators/me/identity", headers=mint(api, unique("other")),
                      json={"handle": "x", "display_name": "X"})
     assert taken.status_code == 422  # too short a handle, refused before any backend

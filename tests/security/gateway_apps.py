@@ -145,6 +145,26 @@ class Social:
         self.calls.names.append("sanctions")
         return social.Sanctions(sanctions=[self._sanction(user_id)])
 
+    async def follow(self, caller: Principal,
+                     request: social.FollowRequest) -> social.FollowState:
+        self.calls.names.append("follow")
+        return social.FollowState(following=True, creator_follower_count=1)
+
+    async def unfollow(self, caller: Principal,
+                       request: social.FollowRequest) -> social.FollowState:
+        self.calls.names.append("unfollow")
+        return social.FollowState()
+
+    async def set_bell(self, caller: Principal,
+                       request: social.SetBellRequest) -> social.FollowState:
+        self.calls.names.append("set_bell")
+        return social.FollowState(following=True, bell=request.on, creator_follower_count=1)
+
+    async def list_follows(self, caller: Principal, which: str,
+                           request: social.ListFollowsRequest) -> social.FollowPage:
+        self.calls.names.append(which)
+        return social.FollowPage(user_ids=["alice"])
+
 
 @dataclass
 class Events:

@@ -135,6 +135,18 @@ CASES: dict[str, Case] = {
     "/planet.social.v1.SocialService/GetSanctions": Case(
         lambda: social.GetSanctionsRequest(user_id="alice"),
         As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    # The graph: gateway only; a user follows, unfollows and rings bells as themselves.
+    **{f"/planet.social.v1.SocialService/{m}": Case(
+        lambda: social.FollowRequest(user_id="bob", creator_id="alice"),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory"))
+       for m in ("Follow", "Unfollow")},
+    "/planet.social.v1.SocialService/SetBell": Case(
+        lambda: social.SetBellRequest(user_id="bob", creator_id="alice", on=False),
+        As(GATEWAY, "bob"), As(CONTENT, "bob")),
+    **{f"/planet.social.v1.SocialService/{m}": Case(
+        lambda: social.ListFollowsRequest(user_id="alice"),
+        As(GATEWAY, "bob"), As(CONTENT, "bob"))
+       for m in ("ListFollowers", "ListFollowing")},
     # Content's alone, for the creator it publishes for.
     "/planet.social.v1.SocialService/CheckPublisher": Case(
         lambda: social.CheckPublisherRequest(user_id="alice"),
