@@ -89,6 +89,11 @@ def _setting_literal(value: object) -> str:
     return str(value)
 
 
+def _bound(params: Mapping[str, object] | None) -> dict[str, str]:
+    """Query parameters as the engine's text forms."""
+    return {name: param_text(normalize_param(v)) for name, v in (params or {}).items()}
+
+
 class _SessionParser:
     """sql_guard's engine-side parse, on the query's own session (nothing is executed)."""
 
@@ -291,8 +296,10 @@ class ChdbStore(ClosableStore):
         audience: Audience = Audience.ANALYST,
     ) -> str:
         """The engine's canonical text of ``sql`` if the audience may run it; else ValueError."""
+        return self._check(sql, _bound(params), audience)
+
+    def _check(self, sql: str, bound: dict[str, str], audience: Audience) -> str:
         self._check_open()
-        bound = {name: param_text(normalize_param(v)) for name, v in (params or {}).items()}
         with self._reader(None) as parser:
             return guard(sql, audience, _SessionParser(parser), bound)
 
@@ -306,8 +313,8 @@ class ChdbStore(ClosableStore):
     ) -> QueryResult:
         """Run one SELECT/DESCRIBE the audience may read (see sql_guard), within ``limits``."""
         # What was checked is what runs: the engine's canonical text, not the caller's.
-        statement = self.check(sql, params, audience=audience)
-        bound = {name: param_text(normalize_param(v)) for name, v in (params or {}).items()}
+        bound = _bound(params)
+        statement = self._check(sql, bound, audience)
         with self._reader(limits or self.default_limits) as reader:
             try:
                 raw = reader.query(statement, "JSONCompact", params=bound).bytes()

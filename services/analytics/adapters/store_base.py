@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from types import TracebackType
 from typing import Self
 
 from services.analytics.domain.store import AnalyticsStoreError
 
 
-class ClosableStore:
+class ClosableStore(ABC):
     """What both backends share: close once, refuse calls after that, and ``with`` support."""
 
     _closed = False
@@ -35,5 +36,6 @@ class ClosableStore:
         self._closed = True
         self._release()
 
+    @abstractmethod
     def _release(self) -> None:
-        raise NotImplementedError
+        """Free the backend's engine sessions or connection (called once, by ``close``)."""
