@@ -74,7 +74,7 @@ async def build(settings: SocialSettings) -> SocialService:
         LoopConfig(settings.max_records, shutdown_grace_s=settings.shutdown_grace_s),
         topics=topics, server=server, port=port, grpc_health=health, consumer=consumer,
         producer=producer, event_log=event_log, stores=stores, handlers=handlers,
-        temp_dir=temp_dir, graph=GraphTail(graph_store, graph.name, graph.partitions))
+        temp_dir=temp_dir, tails=[GraphTail(graph_store, graph.name, graph.partitions)])
 
 
 @dataclass

@@ -158,6 +158,10 @@ class GraphTail:
         self.topic = topic
         self._partitions = partitions
 
+    def close(self) -> None:
+        """Flush and close the graph store."""
+        self.store.close()
+
     def partitions(self) -> list[TopicPartition]:
         """Every partition of the graph topic (this instance owns them all)."""
         return [TopicPartition(self.topic, p) for p in range(self._partitions)]
@@ -171,7 +175,8 @@ class GraphTail:
                 "topic": tp.topic, "partition": tp.partition, "applied": applied, "end": end})
         return min(applied, end)
 
-    def apply(self, tp: TopicPartition, records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
+    async def apply(self, tp: TopicPartition,
+                    records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
         """Apply the records not applied yet; how many facts were applied."""
         source = _source(tp.topic, tp.partition)
         applied = self.store.applied(source)

@@ -17,13 +17,14 @@ import hashlib
 import logging
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import grpc
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.structs import ConsumerRecord
 from google.protobuf.message import Message
 from grpc_health.v1 import health_pb2
 
@@ -48,9 +49,6 @@ from services.social.domain.validation import (
     check_reason,
     check_user_id,
 )
-
-if TYPE_CHECKING:  # follows.py builds on these handlers; the service only runs its tail
-    from services.social.follows import GraphTail
 
 log = logging.getLogger(__name__)
 DAY_MS = 86_400_000
@@ -287,6 +285,29 @@ class SocialHandlers:
         raise NotFound(f"no sanction {sanction_id[:40]!r} on this account")
 
 
+class Tail(Protocol):
+    """A projection the service's loop feeds besides the account stores (the graph, the track
+    records, the notifications): it keeps its own input offsets in its own store, in the
+    same write as what it derives, so it says where to start and skips what it has."""
+
+    @property
+    def topic(self) -> str:
+        """The one topic it reads."""
+
+    def partitions(self) -> list[TopicPartition]:
+        """The partitions of ``topic`` it reads (this instance owns them all)."""
+
+    def offset(self, tp: TopicPartition, end: int) -> int:
+        """Where to start reading ``tp`` (its store's next offset, never past ``end``)."""
+
+    async def apply(self, tp: TopicPartition,
+                    records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
+        """Fold one fetched batch of ``tp`` (and its next offset) in; how many facts changed."""
+
+    def close(self) -> None:
+        """Flush and close its store."""
+
+
 @dataclass(frozen=True)
 class LoopConfig:
     """How the tail reads."""
@@ -314,7 +335,7 @@ class SocialService:
                  producer: AIOKafkaProducer, event_log: KafkaEventLog, stores: AccountStores,
                  handlers: SocialHandlers, temp_dir: Path | None = None,
                  timer: Callable[[], float] = time.monotonic,
-                 graph: GraphTail | None = None) -> None:
+                 tails: Sequence[Tail] = ()) -> None:
         self.config = config
         self.port = port
         self.stats = LoopStats()
@@ -330,20 +351,28 @@ class SocialService:
         self._timer = timer
         self._sources = {topics.identities: IDENTITIES, topics.handles: HANDLES,
                          topics.kyc: KYC}
-        self._graph = graph
+        # Several tails may read one topic (the graph feeds the graph store and the
+        # notifications): the consumer starts at the lowest of their offsets and each tail
+        # skips what its own store already has.
+        self._tails: dict[str, list[Tail]] = {}
+        for tail in tails:
+            self._tails.setdefault(tail.topic, []).append(tail)
+        if set(self._tails) & set(self._sources):
+            raise ValueError("a topic is read by tails or by the account stores, not both")
 
     def _tps(self) -> list[TopicPartition]:
         tps = [TopicPartition(t, p) for t in self._sources for p in range(self._topics.partitions)]
-        return tps + (self._graph.partitions() if self._graph is not None else [])
+        tails = {tp for group in self._tails.values() for tail in group
+                 for tp in tail.partitions()}
+        return tps + sorted(tails)
 
     async def _position(self, targets: dict[TopicPartition, int]) -> None:
         """Seek every partition to its store's offset (reset a store ahead of its topic)."""
-        graph = self._graph
-        if graph is not None:
-            for tp, end in targets.items():
-                if tp.topic == graph.topic:
-                    self._consumer.seek(tp, graph.offset(tp, end))
-            targets = {tp: end for tp, end in targets.items() if tp.topic != graph.topic}
+        for tp, end in targets.items():
+            group = self._tails.get(tp.topic)
+            if group is not None:
+                self._consumer.seek(tp, min(tail.offset(tp, end) for tail in group))
+        targets = {tp: end for tp, end in targets.items() if tp.topic not in self._tails}
         for tp, end in targets.items():
             store = self._stores.store(tp.partition)
             source = self._sources[tp.topic]
@@ -382,8 +411,10 @@ class SocialService:
                 fetched = await self._consumer.getmany(
                     timeout_ms=self.config.fetch_timeout_ms, max_records=self.config.max_records)
                 for tp, records in fetched.items():
-                    if self._graph is not None and tp.topic == self._graph.topic:
-                        self.stats.changed += self._graph.apply(tp, records)
+                    group = self._tails.get(tp.topic)
+                    if group is not None:
+                        for tail in group:
+                            self.stats.changed += await tail.apply(tp, records)
                         self.stats.records_read += len(records)
                         continue
                     store = self._stores.store(tp.partition)
@@ -408,7 +439,8 @@ class SocialService:
             await self._consumer.stop()
             await self._producer.stop()
             self._stores.close()
-            if self._graph is not None:
-                self._graph.store.close()
+            for group in self._tails.values():
+                for tail in group:
+                    tail.close()
             if self._temp_dir is not None:
                 shutil.rmtree(self._temp_dir, ignore_errors=True)

@@ -364,6 +364,35 @@ class AppealDecided(_message.Message):
 Global___AppealDecided: _TypeAlias = AppealDecided  # noqa: Y015
 
 @_typing.final
+class TrackRecordVisibilitySet(_message.Message):
+    """The creator hid or showed their track record (the figures themselves are never theirs to
+    change: they are computed from the exchange's fills).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    HIDDEN_FIELD_NUMBER: _builtins.int
+    AT_MS_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    hidden: _builtins.bool
+    at_ms: _builtins.int
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        hidden: _builtins.bool = ...,
+        at_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_ms", b"at_ms", "hidden", b"hidden", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TrackRecordVisibilitySet: _TypeAlias = TrackRecordVisibilitySet  # noqa: Y015
+
+@_typing.final
 class HandleClaimed(_message.Message):
     """planet.social.handles.v1 (keyed by handle): the handle index's changelog."""
 

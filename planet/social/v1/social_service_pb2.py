@@ -23,59 +23,77 @@ _sym_db = _symbol_database.Default()
 
 
 from planet.social.v1 import events_pb2 as planet_dot_social_dot_v1_dot_events__pb2
+from planet.social.v1 import notifications_pb2 as planet_dot_social_dot_v1_dot_notifications__pb2
+from planet.social.v1 import track_record_pb2 as planet_dot_social_dot_v1_dot_track__record__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%planet/social/v1/social_service.proto\x12\x10planet.social.v1\x1a\x1dplanet/social/v1/events.proto\"b\n\x13OpenIdentityRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\t\x12*\n\x07profile\x18\x03 \x01(\x0b\x32\x19.planet.social.v1.Profile\"6\n\x13\x43hangeHandleRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\t\"S\n\x14UpdateProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12*\n\x07profile\x18\x02 \x01(\x0b\x32\x19.planet.social.v1.Profile\"?\n\x11GetProfileRequest\x12\x11\n\x07user_id\x18\x01 \x01(\tH\x00\x12\x10\n\x06handle\x18\x02 \x01(\tH\x00\x42\x05\n\x03who\"\xca\x01\n\x08Identity\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\t\x12*\n\x07profile\x18\x03 \x01(\x0b\x32\x19.planet.social.v1.Profile\x12\x30\n\x06status\x18\x04 \x01(\x0e\x32 .planet.social.v1.IdentityStatus\x12\x14\n\x0copened_at_ms\x18\x05 \x01(\x03\x12\x18\n\x10previous_handles\x18\x06 \x03(\t\x12\x0f\n\x07version\x18\x07 \x01(\x04\"\xfa\x01\n\x08HomePage\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0b\n\x03\x62io\x18\x04 \x01(\t\x12\x12\n\navatar_url\x18\x05 \x01(\t\x12\r\n\x05links\x18\x06 \x03(\t\x12\x0e\n\x06topics\x18\x07 \x03(\t\x12\x30\n\x06status\x18\x08 \x01(\x0e\x32 .planet.social.v1.IdentityStatus\x12\x14\n\x0copened_at_ms\x18\t \x01(\x03\x12\x16\n\x0e\x66ollower_count\x18\n \x01(\x04\x12\x17\n\x0f\x66ollowing_count\x18\x0b \x01(\x04\"8\n\x15IdentityActionRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x16SanctionAccountRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08until_ms\x18\x03 \x01(\x03\"K\n\x13LiftSanctionRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0bsanction_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"K\n\x15\x41ppealSanctionRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0bsanction_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"&\n\x13GetSanctionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\xff\x01\n\x08Sanction\x12\x13\n\x0bsanction_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08until_ms\x18\x04 \x01(\x03\x12\x13\n\x0boperator_id\x18\x05 \x01(\t\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x30\n\x06status\x18\x07 \x01(\x0e\x32 .planet.social.v1.SanctionStatus\x12\x10\n\x08\x61ppealed\x18\x08 \x01(\x08\x12\x13\n\x0b\x61ppeal_text\x18\t \x01(\t\x12\x17\n\x0f\x61ppeal_decision\x18\n \x01(\t\x12\x15\n\rlifted_reason\x18\x0b \x01(\t\":\n\tSanctions\x12-\n\tsanctions\x18\x01 \x03(\x0b\x32\x1a.planet.social.v1.Sanction\"(\n\x15\x43heckPublisherRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"6\n\x0fPublisherStatus\x12\x13\n\x0bmay_publish\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"4\n\rFollowRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\"A\n\x0eSetBellRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12\n\n\x02on\x18\x03 \x01(\x08\"N\n\x0b\x46ollowState\x12\x11\n\tfollowing\x18\x01 \x01(\x08\x12\x0c\n\x04\x62\x65ll\x18\x02 \x01(\x08\x12\x1e\n\x16\x63reator_follower_count\x18\x03 \x01(\x04\"D\n\x12ListFollowsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"3\n\nFollowPage\x12\x10\n\x08user_ids\x18\x01 \x03(\t\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t*\x86\x01\n\x0eIdentityStatus\x12\x1f\n\x1bIDENTITY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14IDENTITY_STATUS_OPEN\x10\x01\x12\x1d\n\x19IDENTITY_STATUS_SUSPENDED\x10\x02\x12\x1a\n\x16IDENTITY_STATUS_CLOSED\x10\x03*\x86\x01\n\x0eSanctionStatus\x12\x1f\n\x1bSANCTION_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SANCTION_STATUS_ACTIVE\x10\x01\x12\x1a\n\x16SANCTION_STATUS_LIFTED\x10\x02\x12\x1b\n\x17SANCTION_STATUS_EXPIRED\x10\x03\x32\xa2\x0b\n\rSocialService\x12Q\n\x0cOpenIdentity\x12%.planet.social.v1.OpenIdentityRequest\x1a\x1a.planet.social.v1.Identity\x12Q\n\x0c\x43hangeHandle\x12%.planet.social.v1.ChangeHandleRequest\x1a\x1a.planet.social.v1.Identity\x12S\n\rUpdateProfile\x12&.planet.social.v1.UpdateProfileRequest\x1a\x1a.planet.social.v1.Identity\x12M\n\nGetProfile\x12#.planet.social.v1.GetProfileRequest\x1a\x1a.planet.social.v1.HomePage\x12V\n\x0fSuspendIdentity\x12\'.planet.social.v1.IdentityActionRequest\x1a\x1a.planet.social.v1.Identity\x12X\n\x11ReinstateIdentity\x12\'.planet.social.v1.IdentityActionRequest\x1a\x1a.planet.social.v1.Identity\x12T\n\rCloseIdentity\x12\'.planet.social.v1.IdentityActionRequest\x1a\x1a.planet.social.v1.Identity\x12W\n\x0fSanctionAccount\x12(.planet.social.v1.SanctionAccountRequest\x1a\x1a.planet.social.v1.Sanction\x12Q\n\x0cLiftSanction\x12%.planet.social.v1.LiftSanctionRequest\x1a\x1a.planet.social.v1.Sanction\x12U\n\x0e\x41ppealSanction\x12\'.planet.social.v1.AppealSanctionRequest\x1a\x1a.planet.social.v1.Sanction\x12R\n\x0cGetSanctions\x12%.planet.social.v1.GetSanctionsRequest\x1a\x1b.planet.social.v1.Sanctions\x12\\\n\x0e\x43heckPublisher\x12\'.planet.social.v1.CheckPublisherRequest\x1a!.planet.social.v1.PublisherStatus\x12H\n\x06\x46ollow\x12\x1f.planet.social.v1.FollowRequest\x1a\x1d.planet.social.v1.FollowState\x12J\n\x08Unfollow\x12\x1f.planet.social.v1.FollowRequest\x1a\x1d.planet.social.v1.FollowState\x12J\n\x07SetBell\x12 .planet.social.v1.SetBellRequest\x1a\x1d.planet.social.v1.FollowState\x12S\n\rListFollowers\x12$.planet.social.v1.ListFollowsRequest\x1a\x1c.planet.social.v1.FollowPage\x12S\n\rListFollowing\x12$.planet.social.v1.ListFollowsRequest\x1a\x1c.planet.social.v1.FollowPageb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%planet/social/v1/social_service.proto\x12\x10planet.social.v1\x1a\x1dplanet/social/v1/events.proto\x1a$planet/social/v1/notifications.proto\x1a#planet/social/v1/track_record.proto\"b\n\x13OpenIdentityRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\t\x12*\n\x07profile\x18\x03 \x01(\x0b\x32\x19.planet.social.v1.Profile\"6\n\x13\x43hangeHandleRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\t\"S\n\x14UpdateProfileRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12*\n\x07profile\x18\x02 \x01(\x0b\x32\x19.planet.social.v1.Profile\"?\n\x11GetProfileRequest\x12\x11\n\x07user_id\x18\x01 \x01(\tH\x00\x12\x10\n\x06handle\x18\x02 \x01(\tH\x00\x42\x05\n\x03who\"\xca\x01\n\x08Identity\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\t\x12*\n\x07profile\x18\x03 \x01(\x0b\x32\x19.planet.social.v1.Profile\x12\x30\n\x06status\x18\x04 \x01(\x0e\x32 .planet.social.v1.IdentityStatus\x12\x14\n\x0copened_at_ms\x18\x05 \x01(\x03\x12\x18\n\x10previous_handles\x18\x06 \x03(\t\x12\x0f\n\x07version\x18\x07 \x01(\x04\"\xcc\x02\n\x08HomePage\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06handle\x18\x02 \x01(\t\x12\x14\n\x0c\x64isplay_name\x18\x03 \x01(\t\x12\x0b\n\x03\x62io\x18\x04 \x01(\t\x12\x12\n\navatar_url\x18\x05 \x01(\t\x12\r\n\x05links\x18\x06 \x03(\t\x12\x0e\n\x06topics\x18\x07 \x03(\t\x12\x30\n\x06status\x18\x08 \x01(\x0e\x32 .planet.social.v1.IdentityStatus\x12\x14\n\x0copened_at_ms\x18\t \x01(\x03\x12\x16\n\x0e\x66ollower_count\x18\n \x01(\x04\x12\x17\n\x0f\x66ollowing_count\x18\x0b \x01(\x04\x12\x33\n\x0ctrack_record\x18\x0c \x01(\x0b\x32\x1d.planet.social.v1.TrackRecord\x12\x1b\n\x13track_record_hidden\x18\r \x01(\x08\"8\n\x15IdentityActionRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\"K\n\x16SanctionAccountRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x10\n\x08until_ms\x18\x03 \x01(\x03\"K\n\x13LiftSanctionRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0bsanction_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"K\n\x15\x41ppealSanctionRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0bsanction_id\x18\x02 \x01(\t\x12\x0c\n\x04text\x18\x03 \x01(\t\"&\n\x13GetSanctionsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"\xff\x01\n\x08Sanction\x12\x13\n\x0bsanction_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x10\n\x08until_ms\x18\x04 \x01(\x03\x12\x13\n\x0boperator_id\x18\x05 \x01(\t\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x30\n\x06status\x18\x07 \x01(\x0e\x32 .planet.social.v1.SanctionStatus\x12\x10\n\x08\x61ppealed\x18\x08 \x01(\x08\x12\x13\n\x0b\x61ppeal_text\x18\t \x01(\t\x12\x17\n\x0f\x61ppeal_decision\x18\n \x01(\t\x12\x15\n\rlifted_reason\x18\x0b \x01(\t\":\n\tSanctions\x12-\n\tsanctions\x18\x01 \x03(\x0b\x32\x1a.planet.social.v1.Sanction\"(\n\x15\x43heckPublisherRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"6\n\x0fPublisherStatus\x12\x13\n\x0bmay_publish\x18\x01 \x01(\x08\x12\x0e\n\x06reason\x18\x02 \x01(\t\"4\n\rFollowRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\"A\n\x0eSetBellRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12\n\n\x02on\x18\x03 \x01(\x08\"N\n\x0b\x46ollowState\x12\x11\n\tfollowing\x18\x01 \x01(\x08\x12\x0c\n\x04\x62\x65ll\x18\x02 \x01(\x08\x12\x1e\n\x16\x63reator_follower_count\x18\x03 \x01(\x04\"D\n\x12ListFollowsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"3\n\nFollowPage\x12\x10\n\x08user_ids\x18\x01 \x03(\t\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"4\n\x0fRelationRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x10\n\x08other_id\x18\x02 \x01(\t\"D\n\rRelationState\x12\x10\n\x08\x62locking\x18\x01 \x01(\x08\x12\x0e\n\x06muting\x18\x02 \x01(\x08\x12\x11\n\tfollowing\x18\x03 \x01(\x08\"Z\n\x13\x44\x65\x63ideAppealRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x13\n\x0bsanction_id\x18\x02 \x01(\t\x12\r\n\x05grant\x18\x03 \x01(\x08\x12\x0e\n\x06reason\x18\x04 \x01(\t\"B\n\x1fSetTrackRecordVisibilityRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x0e\n\x06hidden\x18\x02 \x01(\x08\"(\n\x15GetTrackRecordRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\"R\n\x18ListNotificationsRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_position\x18\x02 \x01(\x03\x12\r\n\x05limit\x18\x03 \x01(\r\"G\n\x1cMarkNotificationsReadRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x16\n\x0eup_to_position\x18\x02 \x01(\x03\"\x8b\x01\n\x10NotificationPage\x12<\n\rnotifications\x18\x01 \x03(\x0b\x32%.planet.social.v1.NotificationCreated\x12\x15\n\rlast_position\x18\x02 \x01(\x03\x12\x12\n\nread_up_to\x18\x03 \x01(\x03\x12\x0e\n\x06unread\x18\x04 \x01(\x04*\x86\x01\n\x0eIdentityStatus\x12\x1f\n\x1bIDENTITY_STATUS_UNSPECIFIED\x10\x00\x12\x18\n\x14IDENTITY_STATUS_OPEN\x10\x01\x12\x1d\n\x19IDENTITY_STATUS_SUSPENDED\x10\x02\x12\x1a\n\x16IDENTITY_STATUS_CLOSED\x10\x03*\x86\x01\n\x0eSanctionStatus\x12\x1f\n\x1bSANCTION_STATUS_UNSPECIFIED\x10\x00\x12\x1a\n\x16SANCTION_STATUS_ACTIVE\x10\x01\x12\x1a\n\x16SANCTION_STATUS_LIFTED\x10\x02\x12\x1b\n\x17SANCTION_STATUS_EXPIRED\x10\x03\x32\xe6\x12\n\rSocialService\x12Q\n\x0cOpenIdentity\x12%.planet.social.v1.OpenIdentityRequest\x1a\x1a.planet.social.v1.Identity\x12Q\n\x0c\x43hangeHandle\x12%.planet.social.v1.ChangeHandleRequest\x1a\x1a.planet.social.v1.Identity\x12S\n\rUpdateProfile\x12&.planet.social.v1.UpdateProfileRequest\x1a\x1a.planet.social.v1.Identity\x12M\n\nGetProfile\x12#.planet.social.v1.GetProfileRequest\x1a\x1a.planet.social.v1.HomePage\x12V\n\x0fSuspendIdentity\x12\'.planet.social.v1.IdentityActionRequest\x1a\x1a.planet.social.v1.Identity\x12X\n\x11ReinstateIdentity\x12\'.planet.social.v1.IdentityActionRequest\x1a\x1a.planet.social.v1.Identity\x12T\n\rCloseIdentity\x12\'.planet.social.v1.IdentityActionRequest\x1a\x1a.planet.social.v1.Identity\x12W\n\x0fSanctionAccount\x12(.planet.social.v1.SanctionAccountRequest\x1a\x1a.planet.social.v1.Sanction\x12Q\n\x0cLiftSanction\x12%.planet.social.v1.LiftSanctionRequest\x1a\x1a.planet.social.v1.Sanction\x12U\n\x0e\x41ppealSanction\x12\'.planet.social.v1.AppealSanctionRequest\x1a\x1a.planet.social.v1.Sanction\x12R\n\x0cGetSanctions\x12%.planet.social.v1.GetSanctionsRequest\x1a\x1b.planet.social.v1.Sanctions\x12\\\n\x0e\x43heckPublisher\x12\'.planet.social.v1.CheckPublisherRequest\x1a!.planet.social.v1.PublisherStatus\x12H\n\x06\x46ollow\x12\x1f.planet.social.v1.FollowRequest\x1a\x1d.planet.social.v1.FollowState\x12J\n\x08Unfollow\x12\x1f.planet.social.v1.FollowRequest\x1a\x1d.planet.social.v1.FollowState\x12J\n\x07SetBell\x12 .planet.social.v1.SetBellRequest\x1a\x1d.planet.social.v1.FollowState\x12S\n\rListFollowers\x12$.planet.social.v1.ListFollowsRequest\x1a\x1c.planet.social.v1.FollowPage\x12S\n\rListFollowing\x12$.planet.social.v1.ListFollowsRequest\x1a\x1c.planet.social.v1.FollowPage\x12K\n\x05\x42lock\x12!.planet.social.v1.RelationRequest\x1a\x1f.planet.social.v1.RelationState\x12M\n\x07Unblock\x12!.planet.social.v1.RelationRequest\x1a\x1f.planet.social.v1.RelationState\x12J\n\x04Mute\x12!.planet.social.v1.RelationRequest\x1a\x1f.planet.social.v1.RelationState\x12L\n\x06Unmute\x12!.planet.social.v1.RelationRequest\x1a\x1f.planet.social.v1.RelationState\x12Q\n\x0bListBlocked\x12$.planet.social.v1.ListFollowsRequest\x1a\x1c.planet.social.v1.FollowPage\x12O\n\tListMuted\x12$.planet.social.v1.ListFollowsRequest\x1a\x1c.planet.social.v1.FollowPage\x12Q\n\x0c\x44\x65\x63ideAppeal\x12%.planet.social.v1.DecideAppealRequest\x1a\x1a.planet.social.v1.Sanction\x12i\n\x18SetTrackRecordVisibility\x12\x31.planet.social.v1.SetTrackRecordVisibilityRequest\x1a\x1a.planet.social.v1.Identity\x12X\n\x0eGetTrackRecord\x12\'.planet.social.v1.GetTrackRecordRequest\x1a\x1d.planet.social.v1.TrackRecord\x12\x63\n\x11ListNotifications\x12*.planet.social.v1.ListNotificationsRequest\x1a\".planet.social.v1.NotificationPage\x12k\n\x15MarkNotificationsRead\x12..planet.social.v1.MarkNotificationsReadRequest\x1a\".planet.social.v1.NotificationPageb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'planet.social.v1.social_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_IDENTITYSTATUS']._serialized_start=1924
-  _globals['_IDENTITYSTATUS']._serialized_end=2058
-  _globals['_SANCTIONSTATUS']._serialized_start=2061
-  _globals['_SANCTIONSTATUS']._serialized_end=2195
-  _globals['_OPENIDENTITYREQUEST']._serialized_start=90
-  _globals['_OPENIDENTITYREQUEST']._serialized_end=188
-  _globals['_CHANGEHANDLEREQUEST']._serialized_start=190
-  _globals['_CHANGEHANDLEREQUEST']._serialized_end=244
-  _globals['_UPDATEPROFILEREQUEST']._serialized_start=246
-  _globals['_UPDATEPROFILEREQUEST']._serialized_end=329
-  _globals['_GETPROFILEREQUEST']._serialized_start=331
-  _globals['_GETPROFILEREQUEST']._serialized_end=394
-  _globals['_IDENTITY']._serialized_start=397
-  _globals['_IDENTITY']._serialized_end=599
-  _globals['_HOMEPAGE']._serialized_start=602
-  _globals['_HOMEPAGE']._serialized_end=852
-  _globals['_IDENTITYACTIONREQUEST']._serialized_start=854
-  _globals['_IDENTITYACTIONREQUEST']._serialized_end=910
-  _globals['_SANCTIONACCOUNTREQUEST']._serialized_start=912
-  _globals['_SANCTIONACCOUNTREQUEST']._serialized_end=987
-  _globals['_LIFTSANCTIONREQUEST']._serialized_start=989
-  _globals['_LIFTSANCTIONREQUEST']._serialized_end=1064
-  _globals['_APPEALSANCTIONREQUEST']._serialized_start=1066
-  _globals['_APPEALSANCTIONREQUEST']._serialized_end=1141
-  _globals['_GETSANCTIONSREQUEST']._serialized_start=1143
-  _globals['_GETSANCTIONSREQUEST']._serialized_end=1181
-  _globals['_SANCTION']._serialized_start=1184
-  _globals['_SANCTION']._serialized_end=1439
-  _globals['_SANCTIONS']._serialized_start=1441
-  _globals['_SANCTIONS']._serialized_end=1499
-  _globals['_CHECKPUBLISHERREQUEST']._serialized_start=1501
-  _globals['_CHECKPUBLISHERREQUEST']._serialized_end=1541
-  _globals['_PUBLISHERSTATUS']._serialized_start=1543
-  _globals['_PUBLISHERSTATUS']._serialized_end=1597
-  _globals['_FOLLOWREQUEST']._serialized_start=1599
-  _globals['_FOLLOWREQUEST']._serialized_end=1651
-  _globals['_SETBELLREQUEST']._serialized_start=1653
-  _globals['_SETBELLREQUEST']._serialized_end=1718
-  _globals['_FOLLOWSTATE']._serialized_start=1720
-  _globals['_FOLLOWSTATE']._serialized_end=1798
-  _globals['_LISTFOLLOWSREQUEST']._serialized_start=1800
-  _globals['_LISTFOLLOWSREQUEST']._serialized_end=1868
-  _globals['_FOLLOWPAGE']._serialized_start=1870
-  _globals['_FOLLOWPAGE']._serialized_end=1921
-  _globals['_SOCIALSERVICE']._serialized_start=2198
-  _globals['_SOCIALSERVICE']._serialized_end=3640
+  _globals['_IDENTITYSTATUS']._serialized_start=2706
+  _globals['_IDENTITYSTATUS']._serialized_end=2840
+  _globals['_SANCTIONSTATUS']._serialized_start=2843
+  _globals['_SANCTIONSTATUS']._serialized_end=2977
+  _globals['_OPENIDENTITYREQUEST']._serialized_start=165
+  _globals['_OPENIDENTITYREQUEST']._serialized_end=263
+  _globals['_CHANGEHANDLEREQUEST']._serialized_start=265
+  _globals['_CHANGEHANDLEREQUEST']._serialized_end=319
+  _globals['_UPDATEPROFILEREQUEST']._serialized_start=321
+  _globals['_UPDATEPROFILEREQUEST']._serialized_end=404
+  _globals['_GETPROFILEREQUEST']._serialized_start=406
+  _globals['_GETPROFILEREQUEST']._serialized_end=469
+  _globals['_IDENTITY']._serialized_start=472
+  _globals['_IDENTITY']._serialized_end=674
+  _globals['_HOMEPAGE']._serialized_start=677
+  _globals['_HOMEPAGE']._serialized_end=1009
+  _globals['_IDENTITYACTIONREQUEST']._serialized_start=1011
+  _globals['_IDENTITYACTIONREQUEST']._serialized_end=1067
+  _globals['_SANCTIONACCOUNTREQUEST']._serialized_start=1069
+  _globals['_SANCTIONACCOUNTREQUEST']._serialized_end=1144
+  _globals['_LIFTSANCTIONREQUEST']._serialized_start=1146
+  _globals['_LIFTSANCTIONREQUEST']._serialized_end=1221
+  _globals['_APPEALSANCTIONREQUEST']._serialized_start=1223
+  _globals['_APPEALSANCTIONREQUEST']._serialized_end=1298
+  _globals['_GETSANCTIONSREQUEST']._serialized_start=1300
+  _globals['_GETSANCTIONSREQUEST']._serialized_end=1338
+  _globals['_SANCTION']._serialized_start=1341
+  _globals['_SANCTION']._serialized_end=1596
+  _globals['_SANCTIONS']._serialized_start=1598
+  _globals['_SANCTIONS']._serialized_end=1656
+  _globals['_CHECKPUBLISHERREQUEST']._serialized_start=1658
+  _globals['_CHECKPUBLISHERREQUEST']._serialized_end=1698
+  _globals['_PUBLISHERSTATUS']._serialized_start=1700
+  _globals['_PUBLISHERSTATUS']._serialized_end=1754
+  _globals['_FOLLOWREQUEST']._serialized_start=1756
+  _globals['_FOLLOWREQUEST']._serialized_end=1808
+  _globals['_SETBELLREQUEST']._serialized_start=1810
+  _globals['_SETBELLREQUEST']._serialized_end=1875
+  _globals['_FOLLOWSTATE']._serialized_start=1877
+  _globals['_FOLLOWSTATE']._serialized_end=1955
+  _globals['_LISTFOLLOWSREQUEST']._serialized_start=1957
+  _globals['_LISTFOLLOWSREQUEST']._serialized_end=2025
+  _globals['_FOLLOWPAGE']._serialized_start=2027
+  _globals['_FOLLOWPAGE']._serialized_end=2078
+  _globals['_RELATIONREQUEST']._serialized_start=2080
+  _globals['_RELATIONREQUEST']._serialized_end=2132
+  _globals['_RELATIONSTATE']._serialized_start=2134
+  _globals['_RELATIONSTATE']._serialized_end=2202
+  _globals['_DECIDEAPPEALREQUEST']._serialized_start=2204
+  _globals['_DECIDEAPPEALREQUEST']._serialized_end=2294
+  _globals['_SETTRACKRECORDVISIBILITYREQUEST']._serialized_start=2296
+  _globals['_SETTRACKRECORDVISIBILITYREQUEST']._serialized_end=2362
+  _globals['_GETTRACKRECORDREQUEST']._serialized_start=2364
+  _globals['_GETTRACKRECORDREQUEST']._serialized_end=2404
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=2406
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=2488
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_start=2490
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_end=2561
+  _globals['_NOTIFICATIONPAGE']._serialized_start=2564
+  _globals['_NOTIFICATIONPAGE']._serialized_end=2703
+  _globals['_SOCIALSERVICE']._serialized_start=2980
+  _globals['_SOCIALSERVICE']._serialized_end=5386
 # @@protoc_insertion_point(module_scope)

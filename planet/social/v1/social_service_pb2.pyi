@@ -9,6 +9,8 @@ from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from planet.social.v1 import events_pb2 as _events_pb2
+from planet.social.v1 import notifications_pb2 as _notifications_pb2
+from planet.social.v1 import track_record_pb2 as _track_record_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -213,6 +215,8 @@ class HomePage(_message.Message):
     OPENED_AT_MS_FIELD_NUMBER: _builtins.int
     FOLLOWER_COUNT_FIELD_NUMBER: _builtins.int
     FOLLOWING_COUNT_FIELD_NUMBER: _builtins.int
+    TRACK_RECORD_FIELD_NUMBER: _builtins.int
+    TRACK_RECORD_HIDDEN_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     handle: _builtins.str
     display_name: _builtins.str
@@ -222,10 +226,16 @@ class HomePage(_message.Message):
     opened_at_ms: _builtins.int
     follower_count: _builtins.int
     following_count: _builtins.int
+    track_record_hidden: _builtins.bool
+    """Later issues add post stats, earnings, contest badges and groups from field 20 on."""
     @_builtins.property
     def links(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def topics(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def track_record(self) -> _track_record_pb2.TrackRecord:
+        """Unset when hidden by its creator (except for the creator and operators)."""
+
     def __init__(
         self,
         *,
@@ -240,10 +250,12 @@ class HomePage(_message.Message):
         opened_at_ms: _builtins.int = ...,
         follower_count: _builtins.int = ...,
         following_count: _builtins.int = ...,
+        track_record: _track_record_pb2.TrackRecord | None = ...,
+        track_record_hidden: _builtins.bool = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["track_record", b"track_record"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_url", b"avatar_url", "bio", b"bio", "display_name", b"display_name", "follower_count", b"follower_count", "following_count", b"following_count", "handle", b"handle", "links", b"links", "opened_at_ms", b"opened_at_ms", "status", b"status", "topics", b"topics", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["avatar_url", b"avatar_url", "bio", b"bio", "display_name", b"display_name", "follower_count", b"follower_count", "following_count", b"following_count", "handle", b"handle", "links", b"links", "opened_at_ms", b"opened_at_ms", "status", b"status", "topics", b"topics", "track_record", b"track_record", "track_record_hidden", b"track_record_hidden", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -604,3 +616,203 @@ class FollowPage(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___FollowPage: _TypeAlias = FollowPage  # noqa: Y015
+
+@_typing.final
+class RelationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    OTHER_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """The caller."""
+    other_id: _builtins.str
+    """The user blocked, unblocked, muted or unmuted."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        other_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["other_id", b"other_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RelationRequest: _TypeAlias = RelationRequest  # noqa: Y015
+
+@_typing.final
+class RelationState(_message.Message):
+    """The caller's relation to the other user after the call."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BLOCKING_FIELD_NUMBER: _builtins.int
+    MUTING_FIELD_NUMBER: _builtins.int
+    FOLLOWING_FIELD_NUMBER: _builtins.int
+    blocking: _builtins.bool
+    muting: _builtins.bool
+    following: _builtins.bool
+    def __init__(
+        self,
+        *,
+        blocking: _builtins.bool = ...,
+        muting: _builtins.bool = ...,
+        following: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocking", b"blocking", "following", b"following", "muting", b"muting"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RelationState: _TypeAlias = RelationState  # noqa: Y015
+
+@_typing.final
+class DecideAppealRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    SANCTION_ID_FIELD_NUMBER: _builtins.int
+    GRANT_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    sanction_id: _builtins.str
+    grant: _builtins.bool
+    reason: _builtins.str
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        sanction_id: _builtins.str = ...,
+        grant: _builtins.bool = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["grant", b"grant", "reason", b"reason", "sanction_id", b"sanction_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideAppealRequest: _TypeAlias = DecideAppealRequest  # noqa: Y015
+
+@_typing.final
+class SetTrackRecordVisibilityRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    HIDDEN_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    hidden: _builtins.bool
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        hidden: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["hidden", b"hidden", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetTrackRecordVisibilityRequest: _TypeAlias = SetTrackRecordVisibilityRequest  # noqa: Y015
+
+@_typing.final
+class GetTrackRecordRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetTrackRecordRequest: _TypeAlias = GetTrackRecordRequest  # noqa: Y015
+
+@_typing.final
+class ListNotificationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    AFTER_POSITION_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    """The recipient (the end user the call is made for)."""
+    after_position: _builtins.int
+    """Notifications after this position (the last one the client has); 0 for the first."""
+    limit: _builtins.int
+    """1 to 500; 0 means 100."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        after_position: _builtins.int = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_position", b"after_position", "limit", b"limit", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNotificationsRequest: _TypeAlias = ListNotificationsRequest  # noqa: Y015
+
+@_typing.final
+class MarkNotificationsReadRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    UP_TO_POSITION_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.str
+    up_to_position: _builtins.int
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.str = ...,
+        up_to_position: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["up_to_position", b"up_to_position", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkNotificationsReadRequest: _TypeAlias = MarkNotificationsReadRequest  # noqa: Y015
+
+@_typing.final
+class NotificationPage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATIONS_FIELD_NUMBER: _builtins.int
+    LAST_POSITION_FIELD_NUMBER: _builtins.int
+    READ_UP_TO_FIELD_NUMBER: _builtins.int
+    UNREAD_FIELD_NUMBER: _builtins.int
+    last_position: _builtins.int
+    """The recipient's last position and read mark: unread = last_position - read_up_to."""
+    read_up_to: _builtins.int
+    unread: _builtins.int
+    @_builtins.property
+    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[_notifications_pb2.NotificationCreated]: ...
+    def __init__(
+        self,
+        *,
+        notifications: _abc.Iterable[_notifications_pb2.NotificationCreated] | None = ...,
+        last_position: _builtins.int = ...,
+        read_up_to: _builtins.int = ...,
+        unread: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["last_position", b"last_position", "notifications", b"notifications", "read_up_to", b"read_up_to", "unread", b"unread"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___NotificationPage: _TypeAlias = NotificationPage  # noqa: Y015

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from planet.social.v1 import social_service_pb2 as planet_dot_social_dot_v1_dot_social__service__pb2
+from planet.social.v1 import track_record_pb2 as planet_dot_social_dot_v1_dot_track__record__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -121,6 +122,61 @@ class SocialServiceStub:
                 '/planet.social.v1.SocialService/ListFollowing',
                 request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
                 response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+                _registered_method=True)
+        self.Block = channel.unary_unary(
+                '/planet.social.v1.SocialService/Block',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+                _registered_method=True)
+        self.Unblock = channel.unary_unary(
+                '/planet.social.v1.SocialService/Unblock',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+                _registered_method=True)
+        self.Mute = channel.unary_unary(
+                '/planet.social.v1.SocialService/Mute',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+                _registered_method=True)
+        self.Unmute = channel.unary_unary(
+                '/planet.social.v1.SocialService/Unmute',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+                _registered_method=True)
+        self.ListBlocked = channel.unary_unary(
+                '/planet.social.v1.SocialService/ListBlocked',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+                _registered_method=True)
+        self.ListMuted = channel.unary_unary(
+                '/planet.social.v1.SocialService/ListMuted',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+                _registered_method=True)
+        self.DecideAppeal = channel.unary_unary(
+                '/planet.social.v1.SocialService/DecideAppeal',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.DecideAppealRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.Sanction.FromString,
+                _registered_method=True)
+        self.SetTrackRecordVisibility = channel.unary_unary(
+                '/planet.social.v1.SocialService/SetTrackRecordVisibility',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.SetTrackRecordVisibilityRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.Identity.FromString,
+                _registered_method=True)
+        self.GetTrackRecord = channel.unary_unary(
+                '/planet.social.v1.SocialService/GetTrackRecord',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.GetTrackRecordRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_track__record__pb2.TrackRecord.FromString,
+                _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/planet.social.v1.SocialService/ListNotifications',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.NotificationPage.FromString,
+                _registered_method=True)
+        self.MarkNotificationsRead = channel.unary_unary(
+                '/planet.social.v1.SocialService/MarkNotificationsRead',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.NotificationPage.FromString,
                 _registered_method=True)
 
 
@@ -242,6 +298,82 @@ class SocialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Block(self, request, context):
+        """The caller blocks or mutes another user, or undoes it (gateway, for the caller only).
+        A block ends any follow between the two, either way, and stops the blocked user from
+        following; a block or a mute stops notifications from the other. Idempotent.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unblock(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Mute(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Unmute(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListBlocked(self, request, context):
+        """The caller's own blocked and muted users (nobody else sees them), cursor-paginated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListMuted(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideAppeal(self, request, context):
+        """Operators: grant (lifts the sanction) or deny an appeal, once, with a reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SetTrackRecordVisibility(self, request, context):
+        """The creator hides or shows their track record (they can never alter it).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetTrackRecord(self, request, context):
+        """A user's track record (hidden ones: the owner and operators only, NOT_FOUND otherwise).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListNotifications(self, request, context):
+        """The recipient's own notifications after a position, oldest first, and their unread
+        count; nobody reads another user's notifications.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkNotificationsRead(self, request, context):
+        """The recipient marks read up to a position (never backwards).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SocialServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -329,6 +461,61 @@ def add_SocialServiceServicer_to_server(servicer, server):
                     servicer.ListFollowing,
                     request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.FromString,
                     response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.SerializeToString,
+            ),
+            'Block': grpc.unary_unary_rpc_method_handler(
+                    servicer.Block,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.SerializeToString,
+            ),
+            'Unblock': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unblock,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.SerializeToString,
+            ),
+            'Mute': grpc.unary_unary_rpc_method_handler(
+                    servicer.Mute,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.SerializeToString,
+            ),
+            'Unmute': grpc.unary_unary_rpc_method_handler(
+                    servicer.Unmute,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.SerializeToString,
+            ),
+            'ListBlocked': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListBlocked,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.SerializeToString,
+            ),
+            'ListMuted': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListMuted,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.SerializeToString,
+            ),
+            'DecideAppeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideAppeal,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.DecideAppealRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.Sanction.SerializeToString,
+            ),
+            'SetTrackRecordVisibility': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetTrackRecordVisibility,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.SetTrackRecordVisibilityRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.Identity.SerializeToString,
+            ),
+            'GetTrackRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetTrackRecord,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.GetTrackRecordRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_track__record__pb2.TrackRecord.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.NotificationPage.SerializeToString,
+            ),
+            'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotificationsRead,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.MarkNotificationsReadRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.NotificationPage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -793,6 +980,303 @@ class SocialService:
             '/planet.social.v1.SocialService/ListFollowing',
             planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
             planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Block(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/Block',
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unblock(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/Unblock',
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Mute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/Mute',
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Unmute(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/Unmute',
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListBlocked(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/ListBlocked',
+            planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListMuted(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/ListMuted',
+            planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideAppeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/DecideAppeal',
+            planet_dot_social_dot_v1_dot_social__service__pb2.DecideAppealRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.Sanction.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetTrackRecordVisibility(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/SetTrackRecordVisibility',
+            planet_dot_social_dot_v1_dot_social__service__pb2.SetTrackRecordVisibilityRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.Identity.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetTrackRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/GetTrackRecord',
+            planet_dot_social_dot_v1_dot_social__service__pb2.GetTrackRecordRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_track__record__pb2.TrackRecord.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/ListNotifications',
+            planet_dot_social_dot_v1_dot_social__service__pb2.ListNotificationsRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.NotificationPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotificationsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/MarkNotificationsRead',
+            planet_dot_social_dot_v1_dot_social__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.NotificationPage.FromString,
             options,
             channel_credentials,
             insecure,

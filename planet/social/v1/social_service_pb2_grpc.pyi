@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from grpc import aio as _aio
 from planet.social.v1 import social_service_pb2 as _social_service_pb2
+from planet.social.v1 import track_record_pb2 as _track_record_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -64,6 +65,29 @@ class SocialServiceStub:
     ListFollowers: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]
     """A user's followers or followees in user id order, cursor-paginated."""
     ListFollowing: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]
+    Block: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]
+    """The caller blocks or mutes another user, or undoes it (gateway, for the caller only).
+    A block ends any follow between the two, either way, and stops the blocked user from
+    following; a block or a mute stops notifications from the other. Idempotent.
+    """
+    Unblock: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]
+    Mute: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]
+    Unmute: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]
+    ListBlocked: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]
+    """The caller's own blocked and muted users (nobody else sees them), cursor-paginated."""
+    ListMuted: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]
+    DecideAppeal: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.DecideAppealRequest, _social_service_pb2.Sanction]
+    """Operators: grant (lifts the sanction) or deny an appeal, once, with a reason."""
+    SetTrackRecordVisibility: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.SetTrackRecordVisibilityRequest, _social_service_pb2.Identity]
+    """The creator hides or shows their track record (they can never alter it)."""
+    GetTrackRecord: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.GetTrackRecordRequest, _track_record_pb2.TrackRecord]
+    """A user's track record (hidden ones: the owner and operators only, NOT_FOUND otherwise)."""
+    ListNotifications: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListNotificationsRequest, _social_service_pb2.NotificationPage]
+    """The recipient's own notifications after a position, oldest first, and their unread
+    count; nobody reads another user's notifications.
+    """
+    MarkNotificationsRead: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.MarkNotificationsReadRequest, _social_service_pb2.NotificationPage]
+    """The recipient marks read up to a position (never backwards)."""
 
 @_typing.type_check_only
 class SocialServiceAsyncStub(SocialServiceStub):
@@ -101,6 +125,29 @@ class SocialServiceAsyncStub(SocialServiceStub):
     ListFollowers: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]  # type: ignore[assignment]
     """A user's followers or followees in user id order, cursor-paginated."""
     ListFollowing: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]  # type: ignore[assignment]
+    Block: _aio.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]  # type: ignore[assignment]
+    """The caller blocks or mutes another user, or undoes it (gateway, for the caller only).
+    A block ends any follow between the two, either way, and stops the blocked user from
+    following; a block or a mute stops notifications from the other. Idempotent.
+    """
+    Unblock: _aio.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]  # type: ignore[assignment]
+    Mute: _aio.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]  # type: ignore[assignment]
+    Unmute: _aio.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]  # type: ignore[assignment]
+    ListBlocked: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]  # type: ignore[assignment]
+    """The caller's own blocked and muted users (nobody else sees them), cursor-paginated."""
+    ListMuted: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]  # type: ignore[assignment]
+    DecideAppeal: _aio.UnaryUnaryMultiCallable[_social_service_pb2.DecideAppealRequest, _social_service_pb2.Sanction]  # type: ignore[assignment]
+    """Operators: grant (lifts the sanction) or deny an appeal, once, with a reason."""
+    SetTrackRecordVisibility: _aio.UnaryUnaryMultiCallable[_social_service_pb2.SetTrackRecordVisibilityRequest, _social_service_pb2.Identity]  # type: ignore[assignment]
+    """The creator hides or shows their track record (they can never alter it)."""
+    GetTrackRecord: _aio.UnaryUnaryMultiCallable[_social_service_pb2.GetTrackRecordRequest, _track_record_pb2.TrackRecord]  # type: ignore[assignment]
+    """A user's track record (hidden ones: the owner and operators only, NOT_FOUND otherwise)."""
+    ListNotifications: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListNotificationsRequest, _social_service_pb2.NotificationPage]  # type: ignore[assignment]
+    """The recipient's own notifications after a position, oldest first, and their unread
+    count; nobody reads another user's notifications.
+    """
+    MarkNotificationsRead: _aio.UnaryUnaryMultiCallable[_social_service_pb2.MarkNotificationsReadRequest, _social_service_pb2.NotificationPage]  # type: ignore[assignment]
+    """The recipient marks read up to a position (never backwards)."""
 
 class SocialServiceServicer(metaclass=_abc_1.ABCMeta):
     """Creator identities, handles and account sanctions. The service is the single writer of
@@ -237,5 +284,94 @@ class SocialServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _social_service_pb2.ListFollowsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_social_service_pb2.FollowPage, _abc.Awaitable[_social_service_pb2.FollowPage]]: ...
+
+    @_abc_1.abstractmethod
+    def Block(
+        self,
+        request: _social_service_pb2.RelationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.RelationState, _abc.Awaitable[_social_service_pb2.RelationState]]:
+        """The caller blocks or mutes another user, or undoes it (gateway, for the caller only).
+        A block ends any follow between the two, either way, and stops the blocked user from
+        following; a block or a mute stops notifications from the other. Idempotent.
+        """
+
+    @_abc_1.abstractmethod
+    def Unblock(
+        self,
+        request: _social_service_pb2.RelationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.RelationState, _abc.Awaitable[_social_service_pb2.RelationState]]: ...
+
+    @_abc_1.abstractmethod
+    def Mute(
+        self,
+        request: _social_service_pb2.RelationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.RelationState, _abc.Awaitable[_social_service_pb2.RelationState]]: ...
+
+    @_abc_1.abstractmethod
+    def Unmute(
+        self,
+        request: _social_service_pb2.RelationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.RelationState, _abc.Awaitable[_social_service_pb2.RelationState]]: ...
+
+    @_abc_1.abstractmethod
+    def ListBlocked(
+        self,
+        request: _social_service_pb2.ListFollowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.FollowPage, _abc.Awaitable[_social_service_pb2.FollowPage]]:
+        """The caller's own blocked and muted users (nobody else sees them), cursor-paginated."""
+
+    @_abc_1.abstractmethod
+    def ListMuted(
+        self,
+        request: _social_service_pb2.ListFollowsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.FollowPage, _abc.Awaitable[_social_service_pb2.FollowPage]]: ...
+
+    @_abc_1.abstractmethod
+    def DecideAppeal(
+        self,
+        request: _social_service_pb2.DecideAppealRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.Sanction, _abc.Awaitable[_social_service_pb2.Sanction]]:
+        """Operators: grant (lifts the sanction) or deny an appeal, once, with a reason."""
+
+    @_abc_1.abstractmethod
+    def SetTrackRecordVisibility(
+        self,
+        request: _social_service_pb2.SetTrackRecordVisibilityRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.Identity, _abc.Awaitable[_social_service_pb2.Identity]]:
+        """The creator hides or shows their track record (they can never alter it)."""
+
+    @_abc_1.abstractmethod
+    def GetTrackRecord(
+        self,
+        request: _social_service_pb2.GetTrackRecordRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_track_record_pb2.TrackRecord, _abc.Awaitable[_track_record_pb2.TrackRecord]]:
+        """A user's track record (hidden ones: the owner and operators only, NOT_FOUND otherwise)."""
+
+    @_abc_1.abstractmethod
+    def ListNotifications(
+        self,
+        request: _social_service_pb2.ListNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.NotificationPage, _abc.Awaitable[_social_service_pb2.NotificationPage]]:
+        """The recipient's own notifications after a position, oldest first, and their unread
+        count; nobody reads another user's notifications.
+        """
+
+    @_abc_1.abstractmethod
+    def MarkNotificationsRead(
+        self,
+        request: _social_service_pb2.MarkNotificationsReadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.NotificationPage, _abc.Awaitable[_social_service_pb2.NotificationPage]]:
+        """The recipient marks read up to a position (never backwards)."""
 
 def add_SocialServiceServicer_to_server(servicer: SocialServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

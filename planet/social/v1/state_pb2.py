@@ -26,7 +26,7 @@ from planet.social.v1 import events_pb2 as planet_dot_social_dot_v1_dot_events__
 from planet.social.v1 import social_service_pb2 as planet_dot_social_dot_v1_dot_social__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cplanet/social/v1/state.proto\x12\x10planet.social.v1\x1a\x1dplanet/social/v1/events.proto\x1a%planet/social/v1/social_service.proto\"\x88\x02\n\x0c\x41\x63\x63ountState\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x1a\n\x12kyc_verified_at_ms\x18\x02 \x01(\x03\x12\x0e\n\x06handle\x18\x03 \x01(\t\x12*\n\x07profile\x18\x04 \x01(\x0b\x32\x19.planet.social.v1.Profile\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .planet.social.v1.IdentityStatus\x12\x14\n\x0copened_at_ms\x18\x06 \x01(\x03\x12\x18\n\x10previous_handles\x18\x07 \x03(\t\x12-\n\tsanctions\x18\x08 \x03(\x0b\x32\x1a.planet.social.v1.Sanction\"J\n\x0bHandleState\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x19\n\x11reserved_until_ms\x18\x03 \x01(\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1cplanet/social/v1/state.proto\x12\x10planet.social.v1\x1a\x1dplanet/social/v1/events.proto\x1a%planet/social/v1/social_service.proto\"\xa5\x02\n\x0c\x41\x63\x63ountState\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x1a\n\x12kyc_verified_at_ms\x18\x02 \x01(\x03\x12\x0e\n\x06handle\x18\x03 \x01(\t\x12*\n\x07profile\x18\x04 \x01(\x0b\x32\x19.planet.social.v1.Profile\x12\x30\n\x06status\x18\x05 \x01(\x0e\x32 .planet.social.v1.IdentityStatus\x12\x14\n\x0copened_at_ms\x18\x06 \x01(\x03\x12\x18\n\x10previous_handles\x18\x07 \x03(\t\x12-\n\tsanctions\x18\x08 \x03(\x0b\x32\x1a.planet.social.v1.Sanction\x12\x1b\n\x13track_record_hidden\x18\t \x01(\x08\"J\n\x0bHandleState\x12\x0f\n\x07version\x18\x01 \x01(\x04\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x19\n\x11reserved_until_ms\x18\x03 \x01(\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,7 +34,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'planet.social.v1.state_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_ACCOUNTSTATE']._serialized_start=121
-  _globals['_ACCOUNTSTATE']._serialized_end=385
-  _globals['_HANDLESTATE']._serialized_start=387
-  _globals['_HANDLESTATE']._serialized_end=461
+  _globals['_ACCOUNTSTATE']._serialized_end=414
+  _globals['_HANDLESTATE']._serialized_start=416
+  _globals['_HANDLESTATE']._serialized_end=490
 # @@protoc_insertion_point(module_scope)

@@ -34,12 +34,14 @@ class AccountState(_message.Message):
     OPENED_AT_MS_FIELD_NUMBER: _builtins.int
     PREVIOUS_HANDLES_FIELD_NUMBER: _builtins.int
     SANCTIONS_FIELD_NUMBER: _builtins.int
+    TRACK_RECORD_HIDDEN_FIELD_NUMBER: _builtins.int
     version: _builtins.int
     kyc_verified_at_ms: _builtins.int
     handle: _builtins.str
     """Empty when no identity was ever opened."""
     status: _social_service_pb2.IdentityStatus.ValueType
     opened_at_ms: _builtins.int
+    track_record_hidden: _builtins.bool
     @_builtins.property
     def profile(self) -> _events_pb2.Profile: ...
     @_builtins.property
@@ -57,10 +59,11 @@ class AccountState(_message.Message):
         opened_at_ms: _builtins.int = ...,
         previous_handles: _abc.Iterable[_builtins.str] | None = ...,
         sanctions: _abc.Iterable[_social_service_pb2.Sanction] | None = ...,
+        track_record_hidden: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["profile", b"profile"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["handle", b"handle", "kyc_verified_at_ms", b"kyc_verified_at_ms", "opened_at_ms", b"opened_at_ms", "previous_handles", b"previous_handles", "profile", b"profile", "sanctions", b"sanctions", "status", b"status", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["handle", b"handle", "kyc_verified_at_ms", b"kyc_verified_at_ms", "opened_at_ms", b"opened_at_ms", "previous_handles", b"previous_handles", "profile", b"profile", "sanctions", b"sanctions", "status", b"status", "track_record_hidden", b"track_record_hidden", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

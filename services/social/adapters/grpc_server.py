@@ -16,8 +16,7 @@ from grpc_health.v1 import health_pb2_grpc
 from planet.social.v1 import social_service_pb2 as rpc
 from planet.social.v1 import social_service_pb2_grpc as rpc_grpc
 from planetkit.grpc_health import Health
-from planetkit.grpc_health import abort as _abort
-from planetkit.service_auth import Caller, current_caller
+from planetkit.service_auth import current_caller
 from planetkit.service_auth_assertion import AssertionVerifier
 from planetkit.service_auth_server import (
     ANY_TRUSTED_CALLER,
@@ -26,20 +25,15 @@ from planetkit.service_auth_server import (
     method_name,
 )
 from planetkit.service_identities import CONTENT, GATEWAY
-from services.social.domain.errors import (
-    AlreadyExists,
-    Denied,
-    EventLogUnavailable,
-    Invalid,
-    NotFound,
-    NotServing,
-    Precondition,
-    SocialError,
-)
+from services.social.adapters.grpc_common import OPERATOR_ROLES, SERVICE_NAME, Context
+from services.social.adapters.grpc_common import holder as _holder
+from services.social.adapters.grpc_common import operator as _operator
+from services.social.adapters.grpc_common import run as _run_call
+from services.social.adapters.grpc_notifications import NOTIFICATIONS_POLICY, NotificationsRpc
+from services.social.adapters.grpc_relations import RELATIONS_POLICY, RelationsRpc
+from services.social.adapters.grpc_track_record import TRACK_RECORD_POLICY, TrackRecordRpc
+from services.social.domain.errors import Invalid
 from services.social.domain.validation import ProfileFields, check_profile
-
-SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["SocialService"].full_name
-OPERATOR_ROLES = frozenset({"operator"})
 
 _GATEWAY_ONLY = frozenset({GATEWAY})
 POLICY: MethodPolicy = {
@@ -52,37 +46,10 @@ POLICY: MethodPolicy = {
     method_name(SERVICE_NAME, "GetProfile"): frozenset({ANY_TRUSTED_CALLER}),
     # Only content asks, before it publishes, for the creator the call is made for.
     method_name(SERVICE_NAME, "CheckPublisher"): frozenset({CONTENT}),
+    **RELATIONS_POLICY,
+    **TRACK_RECORD_POLICY,
+    **NOTIFICATIONS_POLICY,
 }
-
-Context = grpc.aio.ServicerContext[Any, Any]
-_CODES: list[tuple[type[Exception], grpc.StatusCode]] = [
-    (Invalid, grpc.StatusCode.INVALID_ARGUMENT),
-    (AlreadyExists, grpc.StatusCode.ALREADY_EXISTS),
-    (NotFound, grpc.StatusCode.NOT_FOUND),
-    (Precondition, grpc.StatusCode.FAILED_PRECONDITION),
-    (Denied, grpc.StatusCode.PERMISSION_DENIED),
-    (NotServing, grpc.StatusCode.UNAVAILABLE),
-    (EventLogUnavailable, grpc.StatusCode.UNAVAILABLE),
-]
-
-
-def _status(exc: Exception) -> grpc.StatusCode:
-    for cls, code in _CODES:
-        if isinstance(exc, cls):
-            return code
-    return grpc.StatusCode.INTERNAL
-
-
-def _holder(caller: Caller, user_id: str) -> None:
-    if not caller.user_id or caller.user_id != user_id:
-        raise Denied("only the account holder may do this: user_id must be the end user the "
-                     "call is made for")
-
-
-def _operator(caller: Caller) -> None:
-    if not caller.user_id or not caller.has_any_role(OPERATOR_ROLES):
-        raise Denied("only an operator may do this")
-
 
 class SocialUseCases(Protocol):
     """What the servicer calls (services.social.handlers.SocialHandlers)."""
@@ -141,18 +108,17 @@ class FollowUseCases(Protocol):
         """A page of followers or following."""
 
 
-class SocialServicer(rpc_grpc.SocialServiceServicer):
-    """Translates RPCs to handler calls and refusals to status codes."""
+class SocialServicer(RelationsRpc, TrackRecordRpc, NotificationsRpc,
+                     rpc_grpc.SocialServiceServicer):
+    """Translates RPCs to handler calls and refusals to status codes (each area's methods
+    in its mixin)."""
 
     def __init__(self, handlers: SocialUseCases, follows: FollowUseCases) -> None:
         self._h = handlers
         self._f = follows
 
     async def _run(self, context: Context, call: Any) -> Any:
-        try:
-            return await call()
-        except (SocialError, NotServing, EventLogUnavailable) as exc:
-            await _abort(context, _status(exc), str(exc))
+        return await _run_call(context, call)
 
     async def OpenIdentity(self, request: rpc.OpenIdentityRequest,
                            context: Context) -> rpc.Identity:
