@@ -393,6 +393,9 @@ class Sanction(_message.Message):
     APPEAL_TEXT_FIELD_NUMBER: _builtins.int
     APPEAL_DECISION_FIELD_NUMBER: _builtins.int
     LIFTED_REASON_FIELD_NUMBER: _builtins.int
+    APPEAL_NOTE_FIELD_NUMBER: _builtins.int
+    APPEAL_DECIDED_AT_MS_FIELD_NUMBER: _builtins.int
+    LIFTED_AT_MS_FIELD_NUMBER: _builtins.int
     sanction_id: _builtins.str
     user_id: _builtins.str
     reason: _builtins.str
@@ -405,6 +408,13 @@ class Sanction(_message.Message):
     appeal_decision: _builtins.str
     """"", "granted" or "denied"."""
     lifted_reason: _builtins.str
+    appeal_note: _builtins.str
+    """The deciding operator's note on the appeal (granted or denied), and when it was decided."""
+    appeal_decided_at_ms: _builtins.int
+    lifted_at_ms: _builtins.int
+    """When an operator lifted it or granted its appeal (0 while not lifted): it stops counting
+    against the account from this moment, not retroactively.
+    """
     def __init__(
         self,
         *,
@@ -419,10 +429,13 @@ class Sanction(_message.Message):
         appeal_text: _builtins.str = ...,
         appeal_decision: _builtins.str = ...,
         lifted_reason: _builtins.str = ...,
+        appeal_note: _builtins.str = ...,
+        appeal_decided_at_ms: _builtins.int = ...,
+        lifted_at_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appeal_decision", b"appeal_decision", "appeal_text", b"appeal_text", "appealed", b"appealed", "at_ms", b"at_ms", "lifted_reason", b"lifted_reason", "operator_id", b"operator_id", "reason", b"reason", "sanction_id", b"sanction_id", "status", b"status", "until_ms", b"until_ms", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appeal_decided_at_ms", b"appeal_decided_at_ms", "appeal_decision", b"appeal_decision", "appeal_note", b"appeal_note", "appeal_text", b"appeal_text", "appealed", b"appealed", "at_ms", b"at_ms", "lifted_at_ms", b"lifted_at_ms", "lifted_reason", b"lifted_reason", "operator_id", b"operator_id", "reason", b"reason", "sanction_id", b"sanction_id", "status", b"status", "until_ms", b"until_ms", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
