@@ -229,6 +229,7 @@ SOCIAL_IDENTITIES = Topic(
         social.SanctionAppealed,
         social.SanctionLifted,
         social.AppealDecided,
+        social.TrackRecordVisibilitySet,
     ),
     SOCIAL,
 )

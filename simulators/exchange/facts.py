@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaProducer
 
 from planet.exchange.v1.events_pb2 import KycVerified
 from planet.exchange.v2 import events_pb2 as v2
+from planetkit.assets import MINOR_DIGITS
 from planetkit.clock import now_ms
 from planetkit.envelope import wrap
 from planetkit.ids import new_id
@@ -26,8 +27,6 @@ from planetkit.topics import FILLS, KYC, TRADE_FEES, Topic, with_suffix
 SOURCE = EXCHANGE
 # The pool's quote asset unless told otherwise (PLANET_INCENTIVE_QUOTE_ASSET on the reader).
 DEFAULT_QUOTE_ASSET = "USDT"
-# The simulated exchange's minor unit per asset (decimal digits): its books, not a standard.
-MINOR_DIGITS = {"USDT": 2, "USDC": 2, "USD": 2, "EUR": 2, "BTC": 8, "ETH": 8, "SOL": 8}
 _SIDES = {"buy": v2.SIDE_BUY, "sell": v2.SIDE_SELL}
 _PLAIN_DECIMAL = re.compile(r"^[0-9]+(\.[0-9]+)?$")
 

@@ -6,16 +6,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from enum import Enum
-from types import MappingProxyType
 
 from planet.exchange.v2 import events_pb2 as v2
+from planetkit.assets import MINOR_DIGITS
 from planetkit.money import Money, check_asset
 
 # The exchange's minor unit per asset (decimal digits of one minor unit), as its books define
-# them: the same table the exchange simulator books with. An asset missing here makes the
-# fills that need it "not counted" with that reason, never guessed.
-DEFAULT_MINOR_DIGITS: Mapping[str, int] = MappingProxyType(
-    {"USDT": 2, "USDC": 2, "USD": 2, "EUR": 2, "BTC": 8, "ETH": 8, "SOL": 8})
+# them: planetkit/assets.py, the table the exchange simulator books with too. An asset missing
+# there makes the fills that need it "not counted" with that reason, never guessed.
+DEFAULT_MINOR_DIGITS: Mapping[str, int] = MINOR_DIGITS
 # The windows every record shows, in UTC days, besides all time. The state keeps day
 # results for the longest (RETAINED_DAYS); older days are folded into one summary.
 DEFAULT_WINDOWS_DAYS = (7, 30, 90)
