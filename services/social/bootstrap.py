@@ -17,14 +17,23 @@ from planetkit.kafka.producer import make_producer
 from planetkit.runner import Lifecycle
 from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import SOCIAL
-from planetkit.topics import KYC, SOCIAL_GRAPH, SOCIAL_HANDLES, SOCIAL_IDENTITIES, with_suffix
+from planetkit.topics import (
+    FILLS,
+    KYC,
+    SOCIAL_GRAPH,
+    SOCIAL_HANDLES,
+    SOCIAL_IDENTITIES,
+    with_suffix,
+)
 from services.social.adapters.account_store import AccountStores
 from services.social.adapters.graph_store import GraphStore
 from services.social.adapters.grpc_server import SocialServicer, make_server, new_health
 from services.social.adapters.kafka_log import KafkaEventLog
+from services.social.adapters.track_record_store import TrackRecordStore
 from services.social.follows import FollowHandlers, GraphTail
 from services.social.handlers import DAY_MS, LoopConfig, SocialHandlers, SocialService, Topics
 from services.social.settings import SocialSettings
+from services.social.track_records import TrackRecords, TrackRecordTail
 
 NAME = "social"
 log = logging.getLogger(__name__)
@@ -42,7 +51,8 @@ async def build(settings: SocialSettings) -> SocialService:
     if not identities.partitions == handles.partitions == kyc.partitions == graph.partitions:
         raise RuntimeError("the social topics and the KYC topic must have one partition count")
     await wait_for_broker(bootstrap)
-    await require_topics(bootstrap, [identities, handles, kyc, graph])
+    fills = with_suffix(FILLS, suffix)
+    await require_topics(bootstrap, [identities, handles, kyc, graph, fills])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -60,8 +70,11 @@ async def build(settings: SocialSettings) -> SocialService:
     graph_store = GraphStore(data_dir / "graph")
     follows = FollowHandlers(handlers, graph_store, event_log, graph.name, graph.partitions,
                              now_ms)
+    track_record_store = TrackRecordStore(data_dir / "track-records")
+    track_records = TrackRecords(handlers, track_record_store, now_ms)
     health = new_health()
-    server = make_server(SocialServicer(handlers, follows), health, verifier)
+    server = make_server(SocialServicer(handlers, follows, track_records=track_records), health,
+                         verifier)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -74,7 +87,9 @@ async def build(settings: SocialSettings) -> SocialService:
         LoopConfig(settings.max_records, shutdown_grace_s=settings.shutdown_grace_s),
         topics=topics, server=server, port=port, grpc_health=health, consumer=consumer,
         producer=producer, event_log=event_log, stores=stores, handlers=handlers,
-        temp_dir=temp_dir, tails=[GraphTail(graph_store, graph.name, graph.partitions)])
+        temp_dir=temp_dir, tails=[GraphTail(graph_store, graph.name, graph.partitions),
+                                  TrackRecordTail(track_record_store, fills.name,
+                                                  fills.partitions)])
 
 
 @dataclass

@@ -31,7 +31,12 @@ from services.social.adapters.grpc_common import operator as _operator
 from services.social.adapters.grpc_common import run as _run_call
 from services.social.adapters.grpc_notifications import NOTIFICATIONS_POLICY, NotificationsRpc
 from services.social.adapters.grpc_relations import RELATIONS_POLICY, RelationsRpc
-from services.social.adapters.grpc_track_record import TRACK_RECORD_POLICY, TrackRecordRpc
+from services.social.adapters.grpc_track_record import (
+    TRACK_RECORD_POLICY,
+    TrackRecordRpc,
+    TrackRecordUseCases,
+    fill_home_page,
+)
 from services.social.domain.errors import Invalid
 from services.social.domain.validation import ProfileFields, check_profile
 
@@ -113,9 +118,11 @@ class SocialServicer(RelationsRpc, TrackRecordRpc, NotificationsRpc,
     """Translates RPCs to handler calls and refusals to status codes (each area's methods
     in its mixin)."""
 
-    def __init__(self, handlers: SocialUseCases, follows: FollowUseCases) -> None:
+    def __init__(self, handlers: SocialUseCases, follows: FollowUseCases, *,
+                 track_records: TrackRecordUseCases) -> None:
         self._h = handlers
         self._f = follows
+        self._tr = track_records
 
     async def _run(self, context: Context, call: Any) -> Any:
         return await _run_call(context, call)
@@ -165,6 +172,7 @@ class SocialServicer(RelationsRpc, TrackRecordRpc, NotificationsRpc,
             else:
                 raise Invalid("name a user_id or a handle")
             page.follower_count, page.following_count = self._f.counts(page.user_id)
+            fill_home_page(page, self._tr)
             return page
         result: rpc.HomePage = await self._run(context, call)
         return result
