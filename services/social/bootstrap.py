@@ -20,6 +20,7 @@ from planetkit.service_identities import SOCIAL
 from planetkit.topics import (
     FILLS,
     KYC,
+    SOCIAL_BLOCKS,
     SOCIAL_GRAPH,
     SOCIAL_HANDLES,
     SOCIAL_IDENTITIES,
@@ -32,6 +33,7 @@ from services.social.adapters.kafka_log import KafkaEventLog
 from services.social.adapters.track_record_store import TrackRecordStore
 from services.social.follows import FollowHandlers, GraphTail
 from services.social.handlers import DAY_MS, LoopConfig, SocialHandlers, SocialService, Topics
+from services.social.relations import BLOCK_FACTS, RelationHandlers
 from services.social.settings import SocialSettings
 from services.social.track_records import TrackRecords, TrackRecordTail
 
@@ -48,11 +50,13 @@ async def build(settings: SocialSettings) -> SocialService:
     handles = with_suffix(SOCIAL_HANDLES, suffix)
     kyc = with_suffix(KYC, suffix)
     graph = with_suffix(SOCIAL_GRAPH, suffix)
-    if not identities.partitions == handles.partitions == kyc.partitions == graph.partitions:
+    blocks = with_suffix(SOCIAL_BLOCKS, suffix)
+    if not (identities.partitions == handles.partitions == kyc.partitions == graph.partitions
+            == blocks.partitions):
         raise RuntimeError("the social topics and the KYC topic must have one partition count")
     await wait_for_broker(bootstrap)
     fills = with_suffix(FILLS, suffix)
-    await require_topics(bootstrap, [identities, handles, kyc, graph, fills])
+    await require_topics(bootstrap, [identities, handles, kyc, graph, blocks, fills])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -73,8 +77,11 @@ async def build(settings: SocialSettings) -> SocialService:
     track_record_store = TrackRecordStore(data_dir / "track-records")
     track_records = TrackRecords(handlers, track_record_store, now_ms)
     health = new_health()
-    server = make_server(SocialServicer(handlers, follows, track_records=track_records), health,
-                         verifier)
+    relations = RelationHandlers(handlers, graph_store, event_log, graph_topic=graph.name,
+                                 blocks_topic=blocks.name, partitions=graph.partitions,
+                                 clock_ms=now_ms)
+    server = make_server(SocialServicer(handlers, follows, relations=relations,
+                                        track_records=track_records), health, verifier)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -87,9 +94,12 @@ async def build(settings: SocialSettings) -> SocialService:
         LoopConfig(settings.max_records, shutdown_grace_s=settings.shutdown_grace_s),
         topics=topics, server=server, port=port, grpc_health=health, consumer=consumer,
         producer=producer, event_log=event_log, stores=stores, handlers=handlers,
-        temp_dir=temp_dir, tails=[GraphTail(graph_store, graph.name, graph.partitions),
-                                  TrackRecordTail(track_record_store, fills.name,
-                                                  fills.partitions)])
+        temp_dir=temp_dir, tails=[
+            GraphTail(graph_store, graph.name, graph.partitions),
+            # The same store: the graph tail closes it.
+            GraphTail(graph_store, blocks.name, blocks.partitions, BLOCK_FACTS,
+                      closes_store=False),
+            TrackRecordTail(track_record_store, fills.name, fills.partitions)])
 
 
 @dataclass

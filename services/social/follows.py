@@ -47,7 +47,8 @@ MAX_PAGE = 1000
 _FACTS = (graph.Followed, graph.Unfollowed, graph.BellSet)
 
 
-def _source(topic: str, partition: int) -> str:
+def source_name(topic: str, partition: int) -> str:
+    """The name a topic partition's next offset is kept under in the graph store."""
     return f"{topic}/{partition}"
 
 
@@ -104,7 +105,7 @@ class FollowHandlers:
 
     async def _append(self, user: str, facts: Sequence[Message], now: int) -> None:
         partition = partition_for(user, self._partitions)
-        source = _source(self._topic, partition)
+        source = source_name(self._topic, partition)
         # The partition's next offset as this store knows it grows with every append, so
         # (user, offset, index) names each fact once, and a retry of a failed append
         # (nothing visible) reuses the id.
@@ -151,16 +152,22 @@ class FollowHandlers:
 
 
 class GraphTail:
-    """Reads the graph topic into the graph store from the store's own offsets."""
+    """Reads the graph (or blocks) topic into the graph store from the store's own offsets."""
 
-    def __init__(self, store: GraphStore, topic: str, partitions: int) -> None:
+    def __init__(self, store: GraphStore, topic: str, partitions: int,
+                 facts: tuple[type[Message], ...] = _FACTS, *, closes_store: bool = True
+                 ) -> None:
         self.store = store
+        self._closes_store = closes_store
         self.topic = topic
         self._partitions = partitions
+        # The graph topic's facts, or the blocks topic's (services/social/relations.py).
+        self._facts = facts
 
     def close(self) -> None:
-        """Flush and close the graph store."""
-        self.store.close()
+        """Flush and close the graph store (unless another tail of it does)."""
+        if self._closes_store:
+            self.store.close()
 
     def partitions(self) -> list[TopicPartition]:
         """Every partition of the graph topic (this instance owns them all)."""
@@ -168,7 +175,7 @@ class GraphTail:
 
     def offset(self, tp: TopicPartition, end: int) -> int:
         """Where to start reading ``tp``: the store's next offset (never past the end)."""
-        applied = self.store.applied(_source(tp.topic, tp.partition))
+        applied = self.store.applied(source_name(tp.topic, tp.partition))
         if applied > end:
             # A topic recreated under a kept store: the store's facts are not this topic's.
             log.warning("graph store ahead of its topic", extra={
@@ -178,7 +185,7 @@ class GraphTail:
     async def apply(self, tp: TopicPartition,
                     records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
         """Apply the records not applied yet; how many facts were applied."""
-        source = _source(tp.topic, tp.partition)
+        source = source_name(tp.topic, tp.partition)
         applied = self.store.applied(source)
         facts: list[Message] = []
         last = -1
@@ -187,7 +194,7 @@ class GraphTail:
                 continue  # the command that appended it applied it already
             last = record.offset
             try:
-                facts.append(decode(record.value, *_FACTS).payload)
+                facts.append(decode(record.value, *self._facts).payload)
             except UndecodableEvent as exc:
                 log.error("skipping an undecodable graph record", extra={
                     "source": source, "offset": record.offset, "error": str(exc)})

@@ -289,6 +289,19 @@ class SocialHandlers:
                 state = await self._commit(user_id, state, payload, now, [])
         return acc.identity_pb(user_id, state)
 
+    async def decide_appeal(self, user_id: str, sanction_id: str, grant: bool, reason: str,
+                            operator: str) -> rpc.Sanction:
+        """Grant (lifting the sanction from now) or deny an appeal, once, as ``operator``."""
+        check_user_id(user_id)
+        reason = check_reason(reason)
+        async with self._write:
+            now = self._clock_ms()
+            state = self.account(user_id)
+            payload = acc.decide_appeal(state, user_id, sanction_id, grant, reason, operator,
+                                        now)
+            await self._commit(user_id, state, payload, now, [])
+        return self._sanction_pb(user_id, sanction_id)
+
     def _sanction_pb(self, user_id: str, sanction_id: str) -> rpc.Sanction:
         for s in self.sanctions(user_id):
             if s.sanction_id == sanction_id:

@@ -11,7 +11,7 @@ never leaves a count that disagrees with its edges, nor a position that disagree
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -73,16 +73,20 @@ class GraphStore:
         return int_from_value(self._get(applied_key(source)))
 
     def apply(self, facts: Sequence[Message], side: Side, *, source: str | None = None,
-              next_offset: int | None = None) -> None:
-        """Write ``facts`` for ``side`` and, if given, ``source``'s next offset, in one batch."""
+              next_offset: int | None = None, offsets: Mapping[str, int] | None = None) -> None:
+        """Write ``facts`` for ``side`` and, if given, ``source``'s next offset (or each of
+        ``offsets``: a block's facts sit on two topics), in one batch."""
         batch = WriteBatch(raw_mode=True)
         for key, value in changes(list(facts), side, self._get).items():
             if value is None:
                 batch.delete(key)
             else:
                 batch.put(key, value)
+        positions = dict(offsets or {})
         if source is not None and next_offset is not None:
-            batch.put(applied_key(source), int_value(next_offset))
+            positions[source] = next_offset
+        for name, offset in positions.items():
+            batch.put(applied_key(name), int_value(offset))
         self._db.write(batch)
 
     def view(self, actor: str, other: str) -> EdgeView:

@@ -30,7 +30,11 @@ from services.social.adapters.grpc_common import holder as _holder
 from services.social.adapters.grpc_common import operator as _operator
 from services.social.adapters.grpc_common import run as _run_call
 from services.social.adapters.grpc_notifications import NOTIFICATIONS_POLICY, NotificationsRpc
-from services.social.adapters.grpc_relations import RELATIONS_POLICY, RelationsRpc
+from services.social.adapters.grpc_relations import (
+    RELATIONS_POLICY,
+    RelationsRpc,
+    RelationUseCases,
+)
 from services.social.adapters.grpc_track_record import (
     TRACK_RECORD_POLICY,
     TrackRecordRpc,
@@ -46,7 +50,7 @@ POLICY: MethodPolicy = {
         "OpenIdentity", "ChangeHandle", "UpdateProfile", "SuspendIdentity",
         "ReinstateIdentity", "CloseIdentity", "SanctionAccount", "LiftSanction",
         "AppealSanction", "GetSanctions", "Follow", "Unfollow", "SetBell", "ListFollowers",
-        "ListFollowing")},
+        "ListFollowing", "DecideAppeal")},
     # A home page is public: any service may read it, for any user.
     method_name(SERVICE_NAME, "GetProfile"): frozenset({ANY_TRUSTED_CALLER}),
     # Only content asks, before it publishes, for the creator the call is made for.
@@ -93,6 +97,10 @@ class SocialUseCases(Protocol):
     async def appeal(self, user_id: str, sanction_id: str, text: str) -> rpc.Sanction:
         """Appeal a sanction once."""
 
+    async def decide_appeal(self, user_id: str, sanction_id: str, grant: bool, reason: str,
+                            operator: str) -> rpc.Sanction:
+        """Grant or deny an appeal, once."""
+
 
 class FollowUseCases(Protocol):
     """What the servicer calls for the graph (services.social.follows.FollowHandlers)."""
@@ -119,9 +127,11 @@ class SocialServicer(RelationsRpc, TrackRecordRpc, NotificationsRpc,
     in its mixin)."""
 
     def __init__(self, handlers: SocialUseCases, follows: FollowUseCases, *,
+                 relations: RelationUseCases,
                  track_records: TrackRecordUseCases) -> None:
         self._h = handlers
         self._f = follows
+        self._relations = relations
         self._tr = track_records
 
     async def _run(self, context: Context, call: Any) -> Any:
@@ -230,6 +240,17 @@ class SocialServicer(RelationsRpc, TrackRecordRpc, NotificationsRpc,
         async def call() -> rpc.Sanction:
             _holder(current_caller(), request.user_id)
             return await self._h.appeal(request.user_id, request.sanction_id, request.text)
+        result: rpc.Sanction = await self._run(context, call)
+        return result
+
+    async def DecideAppeal(self, request: rpc.DecideAppealRequest,
+                           context: Context) -> rpc.Sanction:
+        """Operators: grant (lifting the sanction from now) or deny an appeal, once."""
+        async def call() -> rpc.Sanction:
+            caller = current_caller()
+            _operator(caller)
+            return await self._h.decide_appeal(request.user_id, request.sanction_id,
+                                               request.grant, request.reason, caller.user_id)
         result: rpc.Sanction = await self._run(context, call)
         return result
 

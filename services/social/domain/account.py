@@ -176,6 +176,20 @@ def set_track_record_visibility(state: AccountState, user_id: str, hidden: bool,
     return ev.TrackRecordVisibilitySet(user_id=user_id, hidden=hidden, at_ms=now_ms)
 
 
+def decide_appeal(state: AccountState, user_id: str, sanction_id: str, grant: bool, note: str,
+                  operator: str, now_ms: int) -> ev.AppealDecided:
+    """An operator decides a sanction's appeal, once: a grant lifts the sanction from now on
+    (when it still stands); a denial leaves it as it is."""
+    s = _sanction(state, sanction_id)
+    if not s.appealed:
+        raise Precondition("this sanction has not been appealed: there is nothing to decide")
+    if s.appeal_decision:
+        raise AlreadyExists(f"this appeal was already decided ({s.appeal_decision}): an "
+                            "appeal is decided once")
+    return ev.AppealDecided(user_id=user_id, sanction_id=sanction_id, granted=grant, note=note,
+                            operator_id=operator, at_ms=now_ms)
+
+
 def publisher_refusal(state: AccountState) -> str:
     """"" when the account may publish now; else why not, for the end user."""
     if not has_identity(state):
@@ -222,13 +236,19 @@ def fold(state: AccountState, payload: Message) -> None:
         if s is not None:
             s.status = LIFTED
             s.lifted_reason = payload.reason
+            s.lifted_at_ms = payload.at_ms
     elif isinstance(payload, ev.AppealDecided):
         s = _find(state, payload.sanction_id)
         if s is not None:
             s.appeal_decision = "granted" if payload.granted else "denied"
-            if payload.granted:
+            s.appeal_note = payload.note
+            s.appeal_decided_at_ms = payload.at_ms
+            # A grant lifts from its own moment, and only a sanction still standing then (one
+            # already lifted or past its end keeps when and why it ended).
+            if payload.granted and status_of(s, payload.at_ms) == ACTIVE:
                 s.status = LIFTED
                 s.lifted_reason = payload.note
+                s.lifted_at_ms = payload.at_ms
     elif isinstance(payload, ev.TrackRecordVisibilitySet):
         state.track_record_hidden = payload.hidden
 

@@ -22,7 +22,15 @@ from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_identities import EXCHANGE, GATEWAY, SOCIAL
 from planetkit.settings import KafkaSettings, TopicSettings
-from planetkit.topics import KYC, SOCIAL_GRAPH, SOCIAL_HANDLES, SOCIAL_IDENTITIES, with_suffix
+from planetkit.topics import (
+    FILLS,
+    KYC,
+    SOCIAL_BLOCKS,
+    SOCIAL_GRAPH,
+    SOCIAL_HANDLES,
+    SOCIAL_IDENTITIES,
+    with_suffix,
+)
 from services.social.bootstrap import RunningSocial, start
 from services.social.settings import SocialSettings
 from simulators.exchange.facts import ExchangeTopics, publish_kyc
@@ -41,7 +49,7 @@ def handle_for(user_id: str) -> str:
 
 async def ensure_social_topics(bootstrap: str, suffix: str) -> None:
     """The topics social reads and writes, created as the topics tool would."""
-    topics = (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC, SOCIAL_GRAPH)
+    topics = (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC, SOCIAL_GRAPH, SOCIAL_BLOCKS, FILLS)
     await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in topics])
 
 
