@@ -20,19 +20,29 @@ from planetkit.service_identities import SOCIAL
 from planetkit.topics import (
     FILLS,
     KYC,
+    POSTS,
     SOCIAL_BLOCKS,
     SOCIAL_GRAPH,
     SOCIAL_HANDLES,
     SOCIAL_IDENTITIES,
+    SOCIAL_NOTIFICATIONS,
     with_suffix,
 )
 from services.social.adapters.account_store import AccountStores
 from services.social.adapters.graph_store import GraphStore
 from services.social.adapters.grpc_server import SocialServicer, make_server, new_health
 from services.social.adapters.kafka_log import KafkaEventLog
+from services.social.adapters.notification_store import NotificationStore
 from services.social.adapters.track_record_store import TrackRecordStore
 from services.social.follows import FollowHandlers, GraphTail
 from services.social.handlers import DAY_MS, LoopConfig, SocialHandlers, SocialService, Topics
+from services.social.notifications import (
+    FollowNotificationsTail,
+    ModerationNotificationsTail,
+    Notifications,
+    NotificationsTopic,
+    PostNotificationsTail,
+)
 from services.social.relations import BLOCK_FACTS, RelationHandlers
 from services.social.settings import SocialSettings
 from services.social.track_records import TrackRecords, TrackRecordTail
@@ -56,7 +66,10 @@ async def build(settings: SocialSettings) -> SocialService:
         raise RuntimeError("the social topics and the KYC topic must have one partition count")
     await wait_for_broker(bootstrap)
     fills = with_suffix(FILLS, suffix)
-    await require_topics(bootstrap, [identities, handles, kyc, graph, blocks, fills])
+    posts = with_suffix(POSTS, suffix)
+    notes_topic = with_suffix(SOCIAL_NOTIFICATIONS, suffix)
+    await require_topics(bootstrap, [identities, handles, kyc, graph, blocks, fills, posts,
+                                     notes_topic])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -80,8 +93,16 @@ async def build(settings: SocialSettings) -> SocialService:
     relations = RelationHandlers(handlers, graph_store, event_log, graph_topic=graph.name,
                                  blocks_topic=blocks.name, partitions=graph.partitions,
                                  clock_ms=now_ms)
+    notifications = Notifications(
+        handlers, NotificationStore(data_dir / "notifications"), event_log,
+        NotificationsTopic(notes_topic.name, notes_topic.partitions),
+        lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                 enable_auto_commit=False, auto_offset_reset="earliest",
+                                 isolation_level="read_committed"),
+        now_ms)
     server = make_server(SocialServicer(handlers, follows, relations=relations,
-                                        track_records=track_records), health, verifier)
+                                        track_records=track_records,
+                                        notifications=notifications), health, verifier)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -99,7 +120,12 @@ async def build(settings: SocialSettings) -> SocialService:
             # The same store: the graph tail closes it.
             GraphTail(graph_store, blocks.name, blocks.partitions, BLOCK_FACTS,
                       closes_store=False),
-            TrackRecordTail(track_record_store, fills.name, fills.partitions)])
+            TrackRecordTail(track_record_store, fills.name, fills.partitions),
+            FollowNotificationsTail(notifications, graph_store, graph.name, graph.partitions),
+            PostNotificationsTail(notifications, graph_store, posts.name, posts.partitions,
+                                  handlers),
+            ModerationNotificationsTail(notifications, graph_store, identities.name,
+                                        identities.partitions)])
 
 
 @dataclass

@@ -376,27 +376,29 @@ class SocialService:
         self._sources = {topics.identities: IDENTITIES, topics.handles: HANDLES,
                          topics.kyc: KYC}
         # Several tails may read one topic (the graph feeds the graph store and the
-        # notifications): the consumer starts at the lowest of their offsets and each tail
-        # skips what its own store already has.
+        # notifications), and tails may read an account store's topic (the notifications read
+        # moderation facts from the identities topic): the consumer starts at the lowest of
+        # their offsets; each tail skips what its own store has, the account store skips by
+        # its own offset (and by version).
         self._tails: dict[str, list[Tail]] = {}
         for tail in tails:
             self._tails.setdefault(tail.topic, []).append(tail)
-        if set(self._tails) & set(self._sources):
-            raise ValueError("a topic is read by tails or by the account stores, not both")
 
     def _tps(self) -> list[TopicPartition]:
         tps = [TopicPartition(t, p) for t in self._sources for p in range(self._topics.partitions)]
         tails = {tp for group in self._tails.values() for tail in group
                  for tp in tail.partitions()}
-        return tps + sorted(tails)
+        return tps + sorted(tails - set(tps))
 
     async def _position(self, targets: dict[TopicPartition, int]) -> None:
         """Seek every partition to its store's offset (reset a store ahead of its topic)."""
+        tail_starts: dict[TopicPartition, int] = {}
         for tp, end in targets.items():
             group = self._tails.get(tp.topic)
             if group is not None:
-                self._consumer.seek(tp, min(tail.offset(tp, end) for tail in group))
-        targets = {tp: end for tp, end in targets.items() if tp.topic not in self._tails}
+                tail_starts[tp] = min(tail.offset(tp, end) for tail in group)
+                self._consumer.seek(tp, tail_starts[tp])
+        targets = {tp: end for tp, end in targets.items() if tp.topic in self._sources}
         for tp, end in targets.items():
             store = self._stores.store(tp.partition)
             source = self._sources[tp.topic]
@@ -406,8 +408,8 @@ class SocialService:
                     "applied": store.applied[source], "end": end})
                 store.reset()
         for tp in targets:
-            self._consumer.seek(tp, self._stores.store(tp.partition).applied[
-                self._sources[tp.topic]])
+            applied = self._stores.store(tp.partition).applied[self._sources[tp.topic]]
+            self._consumer.seek(tp, min(applied, tail_starts.get(tp, applied)))
 
     async def _caught_up(self, targets: dict[TopicPartition, int]) -> bool:
         # Positions, not stored offsets: a transaction's commit marker takes an offset no
@@ -439,10 +441,12 @@ class SocialService:
                     if group is not None:
                         for tail in group:
                             self.stats.changed += await tail.apply(tp, records)
-                        self.stats.records_read += len(records)
-                        continue
-                    store = self._stores.store(tp.partition)
-                    self.stats.changed += store.apply(self._sources[tp.topic], records)
+                    source = self._sources.get(tp.topic)
+                    if source is not None:
+                        store = self._stores.store(tp.partition)
+                        # Behind the store when a tail started lower: the store has those.
+                        fresh = [r for r in records if r.offset >= store.applied[source]]
+                        self.stats.changed += store.apply(source, fresh)
                     self.stats.records_read += len(records)
                 if restoring and await self._caught_up(targets):
                     restoring = False

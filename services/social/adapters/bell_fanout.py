@@ -48,16 +48,26 @@ def fan_out_post(
     progress = notes.fanout_progress(post_id)
     batches = 0
     while not progress.done and (max_batches is None or batches < max_batches):
-        page = graph.bell_subscribers(creator_id, after=progress.after, limit=batch_size)
-        muting = graph.muted_by(creator_id, page.ids)
-        causes = [Cause(recipient_id=s, kind=NOTIFICATION_KIND_NEW_POST, actor_id=creator_id,
-                        subject_id=post_id, at_ms=at_ms)
-                  for s in page.ids if s not in muting and s != creator_id]
-        after = page.ids[-1] if page.ids else progress.after
-        done = page.next_cursor is None
+        causes, progress = next_batch(graph, progress, post_id=post_id, creator_id=creator_id,
+                                      at_ms=at_ms, batch_size=batch_size)
         # The progress goes in the same write batch as this batch's notifications.
-        notified = progress.notified + len(causes)
-        notes.create(causes, fanout=(post_id, FanoutProgress(after, done, notified)))
-        progress = FanoutProgress(after, done, notified)
+        notes.create(causes, fanout=(post_id, progress))
         batches += 1
     return progress
+
+
+def next_batch(graph: GraphStore, progress: FanoutProgress, *, post_id: str, creator_id: str,
+               at_ms: int, batch_size: int = DEFAULT_BATCH) -> tuple[list[Cause], FanoutProgress]:
+    """The causes of the next ``batch_size`` subscribers after ``progress``, and the progress
+    once they are stored (the wired path, services/social/notifications.py, appends them to
+    the notifications topic before it stores them with that progress)."""
+    if batch_size < 1:
+        raise ValueError("a fan-out batch holds at least one notification")
+    page = graph.bell_subscribers(creator_id, after=progress.after, limit=batch_size)
+    muting = graph.muted_by(creator_id, page.ids)
+    causes = [Cause(recipient_id=s, kind=NOTIFICATION_KIND_NEW_POST, actor_id=creator_id,
+                    subject_id=post_id, at_ms=at_ms)
+              for s in page.ids if s not in muting and s != creator_id]
+    after = page.ids[-1] if page.ids else progress.after
+    return causes, FanoutProgress(after, page.next_cursor is None,
+                                  progress.notified + len(causes))

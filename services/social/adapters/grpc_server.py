@@ -29,7 +29,11 @@ from services.social.adapters.grpc_common import OPERATOR_ROLES, SERVICE_NAME, C
 from services.social.adapters.grpc_common import holder as _holder
 from services.social.adapters.grpc_common import operator as _operator
 from services.social.adapters.grpc_common import run as _run_call
-from services.social.adapters.grpc_notifications import NOTIFICATIONS_POLICY, NotificationsRpc
+from services.social.adapters.grpc_notifications import (
+    NOTIFICATIONS_POLICY,
+    NotificationsRpc,
+    NotificationUseCases,
+)
 from services.social.adapters.grpc_relations import (
     RELATIONS_POLICY,
     RelationsRpc,
@@ -128,11 +132,13 @@ class SocialServicer(RelationsRpc, TrackRecordRpc, NotificationsRpc,
 
     def __init__(self, handlers: SocialUseCases, follows: FollowUseCases, *,
                  relations: RelationUseCases,
-                 track_records: TrackRecordUseCases) -> None:
+                 track_records: TrackRecordUseCases,
+                 notifications: NotificationUseCases) -> None:
         self._h = handlers
         self._f = follows
         self._relations = relations
         self._tr = track_records
+        self._notifications = notifications
 
     async def _run(self, context: Context, call: Any) -> Any:
         return await _run_call(context, call)

@@ -63,6 +63,65 @@ class NotificationStore:
         """The next offset to read of ``source`` (``topic/partition``); 0 when never applied."""
         return int_from_value(self._get(applied_key(source)))
 
+    def plan(self, causes: Sequence[Cause]) -> list[NotificationCreated]:
+        """The notifications ``causes`` would create now, positioned; nothing is written.
+
+        Causes already notified (a replay) and the same cause twice are dropped. The wired
+        path decides under the service's write lock, appends the result to the notifications
+        topic, then ``commit``s it: the store never holds what the log does not.
+        """
+        recipients = list(dict.fromkeys(c.recipient_id for c in causes))
+        last = {r: int_from_value(v) for r, v in zip(
+            recipients, self._many([last_position_key(r) for r in recipients]), strict=True)}
+        ids = [c.notification_id for c in causes]
+        seen = self._many([dedup_key(c.recipient_id, i) for c, i in zip(causes, ids, strict=True)])
+        created: list[NotificationCreated] = []
+        fresh: set[tuple[str, str]] = set()
+        for cause, nid, found in zip(causes, ids, seen, strict=True):
+            if found is not None or (cause.recipient_id, nid) in fresh:
+                continue  # a replayed cause, or the same cause twice in this batch
+            fresh.add((cause.recipient_id, nid))
+            position = last[cause.recipient_id] + 1
+            last[cause.recipient_id] = position
+            created.append(NotificationCreated(
+                recipient_id=cause.recipient_id, notification_id=nid, kind=cause.kind,
+                actor_id=cause.actor_id, subject_id=cause.subject_id, at_ms=cause.at_ms,
+                position=position))
+        return created
+
+    def commit(
+        self,
+        created: Sequence[NotificationCreated],
+        *,
+        offsets: dict[str, int] | None = None,
+        fanout: tuple[str, FanoutProgress] | None = None,
+        reads: Sequence[NotificationsRead] = (),
+    ) -> None:
+        """Write planned notifications, read marks, next ``offsets`` (source -> offset) and a
+        ``fanout`` (post id, progress) in one write batch."""
+        batch = WriteBatch(raw_mode=True)
+        last: dict[str, int] = {}
+        for event in created:
+            r = event.recipient_id
+            batch.put(notification_key(r, event.position), event.SerializeToString())
+            batch.put(dedup_key(r, event.notification_id), int_value(event.position))
+            last[r] = max(last.get(r, 0), event.position)
+        stored_last = self._many([last_position_key(r) for r in last])
+        for (r, pos), raw in zip(last.items(), stored_last, strict=True):
+            batch.put(last_position_key(r), int_value(max(pos, int_from_value(raw))))
+        marks: dict[str, int] = {}
+        for read in reads:
+            marks[read.recipient_id] = max(marks.get(read.recipient_id, 0), read.up_to_position)
+        stored_read = self._many([read_key(r) for r in marks])
+        for (r, pos), raw in zip(marks.items(), stored_read, strict=True):
+            batch.put(read_key(r), int_value(max(pos, int_from_value(raw))))
+        if fanout is not None:
+            post_id, progress = fanout
+            batch.put(fanout_key(post_id), progress_value(progress))
+        for source, next_offset in (offsets or {}).items():
+            batch.put(applied_key(source), int_value(next_offset))
+        self._db.write(batch)
+
     def create(
         self,
         causes: Sequence[Cause],
@@ -73,62 +132,21 @@ class NotificationStore:
     ) -> list[NotificationCreated]:
         """Store a notification for every cause not yet notified; the new ones, positioned.
 
-        One write batch holds them all, with ``source``'s next offset and the ``fanout``
-        (post id, progress) when given. Callers check ``should_notify`` first.
+        ``plan`` then ``commit`` with no log in between (the one-process form: tests and the
+        store benchmark). One write batch holds them all, with ``source``'s next offset and
+        the ``fanout`` (post id, progress) when given. Callers check ``should_notify`` first.
         """
-        recipients = list(dict.fromkeys(c.recipient_id for c in causes))
-        last = {r: int_from_value(v) for r, v in zip(
-            recipients, self._many([last_position_key(r) for r in recipients]), strict=True)}
-        ids = [c.notification_id for c in causes]
-        seen = self._many([dedup_key(c.recipient_id, i) for c, i in zip(causes, ids, strict=True)])
-        batch = WriteBatch(raw_mode=True)
-        created: list[NotificationCreated] = []
-        fresh: set[tuple[str, str]] = set()
-        for cause, nid, found in zip(causes, ids, seen, strict=True):
-            if found is not None or (cause.recipient_id, nid) in fresh:
-                continue  # a replayed cause, or the same cause twice in this batch
-            fresh.add((cause.recipient_id, nid))
-            position = last[cause.recipient_id] + 1
-            last[cause.recipient_id] = position
-            event = NotificationCreated(
-                recipient_id=cause.recipient_id, notification_id=nid, kind=cause.kind,
-                actor_id=cause.actor_id, subject_id=cause.subject_id, at_ms=cause.at_ms,
-                position=position)
-            batch.put(notification_key(cause.recipient_id, position), event.SerializeToString())
-            batch.put(dedup_key(cause.recipient_id, nid), int_value(position))
-            created.append(event)
-        for recipient in {e.recipient_id for e in created}:
-            batch.put(last_position_key(recipient), int_value(last[recipient]))
-        if fanout is not None:
-            post_id, progress = fanout
-            batch.put(fanout_key(post_id), progress_value(progress))
-        if source is not None and next_offset is not None:
-            batch.put(applied_key(source), int_value(next_offset))
-        self._db.write(batch)
+        created = self.plan(causes)
+        offsets = {source: next_offset} if source is not None and next_offset is not None else {}
+        self.commit(created, offsets=offsets, fanout=fanout)
         return created
 
     def apply_logged(self, events: Sequence[NotificationCreated | NotificationsRead], *,
                      source: str, next_offset: int) -> None:
         """Rebuild from the log: each event at its logged position, and the offset, in one batch."""
-        batch = WriteBatch(raw_mode=True)
-        last: dict[str, int] = {}
-        read: dict[str, int] = {}
-        for event in events:
-            r = event.recipient_id
-            if isinstance(event, NotificationCreated):
-                batch.put(notification_key(r, event.position), event.SerializeToString())
-                batch.put(dedup_key(r, event.notification_id), int_value(event.position))
-                last[r] = max(last.get(r, 0), event.position)
-            else:
-                read[r] = max(read.get(r, 0), event.up_to_position)
-        stored_last = self._many([last_position_key(r) for r in last])
-        for (r, pos), raw in zip(last.items(), stored_last, strict=True):
-            batch.put(last_position_key(r), int_value(max(pos, int_from_value(raw))))
-        stored_read = self._many([read_key(r) for r in read])
-        for (r, pos), raw in zip(read.items(), stored_read, strict=True):
-            batch.put(read_key(r), int_value(max(pos, int_from_value(raw))))
-        batch.put(applied_key(source), int_value(next_offset))
-        self._db.write(batch)
+        self.commit([e for e in events if isinstance(e, NotificationCreated)],
+                    reads=[e for e in events if isinstance(e, NotificationsRead)],
+                    offsets={source: next_offset})
 
     def mark_read(self, recipient: str, up_to: int) -> int:
         """Mark read up to ``up_to`` (never backwards, never past the last); the new mark."""

@@ -25,10 +25,12 @@ from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import (
     FILLS,
     KYC,
+    POSTS,
     SOCIAL_BLOCKS,
     SOCIAL_GRAPH,
     SOCIAL_HANDLES,
     SOCIAL_IDENTITIES,
+    SOCIAL_NOTIFICATIONS,
     with_suffix,
 )
 from services.social.bootstrap import RunningSocial, start
@@ -49,7 +51,8 @@ def handle_for(user_id: str) -> str:
 
 async def ensure_social_topics(bootstrap: str, suffix: str) -> None:
     """The topics social reads and writes, created as the topics tool would."""
-    topics = (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC, SOCIAL_GRAPH, SOCIAL_BLOCKS, FILLS)
+    topics = (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC, SOCIAL_GRAPH, SOCIAL_BLOCKS, FILLS,
+              POSTS, SOCIAL_NOTIFICATIONS)
     await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in topics])
 
 
