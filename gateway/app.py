@@ -17,7 +17,16 @@ from gateway.deps import make_limiter
 from gateway.errors import error_body, install_error_handlers
 from gateway.openapi import ReadyBody, errors
 from gateway.ports import Backends
-from gateway.routes import analytics, creators, dev, estimates, follows, posts, telemetry
+from gateway.routes import (
+    analytics,
+    creators,
+    dev,
+    estimates,
+    follows,
+    posts,
+    relations,
+    telemetry,
+)
 from gateway.settings import GatewaySettings
 
 BackendsFactory = Callable[[GatewaySettings], AbstractAsyncContextManager[Backends]]
@@ -113,4 +122,5 @@ def create_app(
     app.include_router(analytics.router)
     app.include_router(creators.router)
     app.include_router(follows.router)
+    app.include_router(relations.router)
     return app

@@ -104,6 +104,18 @@ class QueryAnswer:
     rows: list[list[object]]
     truncated: bool
 
+    async def relate(self, caller: Principal, action: str,
+                     request: social.RelationRequest) -> social.RelationState:
+        """The caller blocks, unblocks, mutes or unmutes a user."""
+
+    async def list_relations(self, caller: Principal, which: str,
+                             request: social.ListFollowsRequest) -> social.FollowPage:
+        """A page of the caller's own ``blocked`` or ``muted`` users."""
+
+    async def decide_appeal(self, caller: Principal,
+                            request: social.DecideAppealRequest) -> social.Sanction:
+        """An operator grants or denies an appeal."""
+
 
 class AnalyticsPort(Protocol):
     """The analytics sink's read-only SQL; a 400 GatewayError for a statement it refuses."""

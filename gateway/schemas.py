@@ -262,6 +262,12 @@ class SanctionBody(ReasonBody):
     until_ms: int | None = Field(default=None, ge=0, le=MAX_TIME_MS)
 
 
+class AppealDecisionBody(ReasonBody):
+    """An operator's decision on an appeal: grant (lifts the sanction from now) or deny."""
+
+    grant: bool
+
+
 class AppealBody(Strict):
     """The account holder's one appeal."""
 
@@ -323,6 +329,9 @@ class SanctionOut(BaseModel):
     appealed: bool
     appeal_decision: str
     lifted_reason: str
+    appeal_note: str
+    appeal_decided_at_ms: int | None
+    lifted_at_ms: int | None
 
 
 class SanctionsOut(BaseModel):
@@ -361,4 +370,7 @@ def sanction_out(s: social.Sanction) -> SanctionOut:
     return SanctionOut(sanction_id=s.sanction_id, user_id=s.user_id, reason=s.reason,
                        until_ms=s.until_ms or None, operator_id=s.operator_id, at_ms=s.at_ms,
                        status=_SANCTION_STATUS.get(s.status, "unknown"), appealed=s.appealed,
-                       appeal_decision=s.appeal_decision, lifted_reason=s.lifted_reason)
+                       appeal_decision=s.appeal_decision, lifted_reason=s.lifted_reason,
+                       appeal_note=s.appeal_note,
+                       appeal_decided_at_ms=s.appeal_decided_at_ms or None,
+                       lifted_at_ms=s.lifted_at_ms or None)

@@ -99,3 +99,21 @@ class GrpcSocial:
         """A page of ``followers`` or ``following``."""
         method = self._stub.ListFollowers if which == "followers" else self._stub.ListFollowing
         return await self._call(caller, method, request)
+
+    async def relate(self, caller: Principal, action: str,
+                     request: rpc.RelationRequest) -> rpc.RelationState:
+        """block, unblock, mute or unmute, for the caller."""
+        method = {"block": self._stub.Block, "unblock": self._stub.Unblock,
+                  "mute": self._stub.Mute, "unmute": self._stub.Unmute}[action]
+        return await self._call(caller, method, request)
+
+    async def list_relations(self, caller: Principal, which: str,
+                             request: rpc.ListFollowsRequest) -> rpc.FollowPage:
+        """A page of the caller's ``blocked`` or ``muted`` users."""
+        method = self._stub.ListBlocked if which == "blocked" else self._stub.ListMuted
+        return await self._call(caller, method, request)
+
+    async def decide_appeal(self, caller: Principal,
+                            request: rpc.DecideAppealRequest) -> rpc.Sanction:
+        """Grant or deny an appeal (operators)."""
+        return await self._call(caller, self._stub.DecideAppeal, request)

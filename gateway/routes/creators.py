@@ -20,6 +20,7 @@ from gateway.openapi import AUTHED, WITH_BODY, errors
 from gateway.ports import Backends, SocialPort
 from gateway.schemas import (
     AppealBody,
+    AppealDecisionBody,
     HandleBody,
     HomePageOut,
     IdentityOut,
@@ -169,6 +170,20 @@ async def lift(user_id: UserId, sanction_id: SanctionId, user: WriterDep,
     """Operators: lift a sanction, with a reason (recorded with the decision)."""
     return sanction_out(await _social(backends).lift_sanction(user, rpc.LiftSanctionRequest(
         user_id=user_id, sanction_id=sanction_id, reason=reason)))
+
+
+@router.post("/v1/operator/accounts/{user_id}/sanctions/{sanction_id}/appeal-decision",
+             response_model=SanctionOut,
+             responses=errors(*AUTHED, *WITH_BODY, 403, 404, 409,
+                              s403=MODERATION_403 + " Or the sanction has no appeal to decide.",
+                              s404="No such sanction on this account.",
+                              s409="This appeal was already decided (once only)."))
+async def decide_appeal(user_id: UserId, sanction_id: SanctionId, body: AppealDecisionBody,
+                        user: WriterDep, backends: BackendsDep) -> SanctionOut:
+    """Operators: grant an appeal (the sanction is lifted from now on) or deny it (the
+    sanction stands), once, with a reason the account holder sees."""
+    return sanction_out(await _social(backends).decide_appeal(user, rpc.DecideAppealRequest(
+        user_id=user_id, sanction_id=sanction_id, grant=body.grant, reason=body.reason)))
 
 
 @router.get("/v1/me/sanctions", response_model=SanctionsOut, responses=errors(*AUTHED))

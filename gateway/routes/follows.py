@@ -53,7 +53,7 @@ class FollowPageOut(BaseModel):
     next_cursor: str | None
 
 
-def _social(backends: Backends) -> SocialPort:
+def social_port(backends: Backends) -> SocialPort:
     if backends.social is None:
         raise UpstreamUnavailable("the social service is not configured")
     return backends.social
@@ -64,7 +64,7 @@ def _out(state: rpc.FollowState) -> FollowOut:
                      creator_follower_count=state.creator_follower_count)
 
 
-def _page(page: rpc.FollowPage) -> FollowPageOut:
+def page_out(page: rpc.FollowPage) -> FollowPageOut:
     return FollowPageOut(user_ids=list(page.user_ids), next_cursor=page.next_cursor or None)
 
 
@@ -73,7 +73,7 @@ def _page(page: rpc.FollowPage) -> FollowPageOut:
                              s404=FOLLOW_404, s422=FOLLOW_422))
 async def follow(user_id: CreatorId, user: WriterDep, backends: BackendsDep) -> FollowOut:
     """Follow a creator (idempotent: following again changes nothing)."""
-    return _out(await _social(backends).follow(user, rpc.FollowRequest(
+    return _out(await social_port(backends).follow(user, rpc.FollowRequest(
         user_id=user.user_id, creator_id=user_id)))
 
 
@@ -81,7 +81,7 @@ async def follow(user_id: CreatorId, user: WriterDep, backends: BackendsDep) -> 
                responses=errors(*AUTHED, 404, s404=FOLLOW_404, s422=FOLLOW_422))
 async def unfollow(user_id: CreatorId, user: WriterDep, backends: BackendsDep) -> FollowOut:
     """Stop following a creator, and their bell with it (idempotent)."""
-    return _out(await _social(backends).unfollow(user, rpc.FollowRequest(
+    return _out(await social_port(backends).unfollow(user, rpc.FollowRequest(
         user_id=user.user_id, creator_id=user_id)))
 
 
@@ -92,7 +92,7 @@ async def unfollow(user_id: CreatorId, user: WriterDep, backends: BackendsDep) -
 async def set_bell(user_id: CreatorId, body: BellBody, user: WriterDep,
                    backends: BackendsDep) -> FollowOut:
     """Turn the bell for a followed creator on or off (off without a follow: no change)."""
-    return _out(await _social(backends).set_bell(user, rpc.SetBellRequest(
+    return _out(await social_port(backends).set_bell(user, rpc.SetBellRequest(
         user_id=user.user_id, creator_id=user_id, on=body.on)))
 
 
@@ -101,8 +101,8 @@ async def set_bell(user_id: CreatorId, body: BellBody, user: WriterDep,
 async def followers(user_id: CreatorId, user: UserDep, backends: BackendsDep,
                     cursor: Cursor = "", limit: Limit = 100) -> FollowPageOut:
     """Who follows the user, in user id order, a page at a time."""
-    return _page(await _social(backends).list_follows(user, "followers", rpc.ListFollowsRequest(
-        user_id=user_id, cursor=cursor, limit=limit)))
+    return page_out(await social_port(backends).list_follows(
+        user, "followers", rpc.ListFollowsRequest(user_id=user_id, cursor=cursor, limit=limit)))
 
 
 @router.get("/v1/creators/{user_id}/following", response_model=FollowPageOut,
@@ -110,5 +110,5 @@ async def followers(user_id: CreatorId, user: UserDep, backends: BackendsDep,
 async def following(user_id: CreatorId, user: UserDep, backends: BackendsDep,
                     cursor: Cursor = "", limit: Limit = 100) -> FollowPageOut:
     """Whom the user follows, in user id order, a page at a time."""
-    return _page(await _social(backends).list_follows(user, "following", rpc.ListFollowsRequest(
-        user_id=user_id, cursor=cursor, limit=limit)))
+    return page_out(await social_port(backends).list_follows(
+        user, "following", rpc.ListFollowsRequest(user_id=user_id, cursor=cursor, limit=limit)))

@@ -94,6 +94,16 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         user=200, other_user=200, owner=200, analyst=200, operator=200),
     ("GET", "/v1/creators/{user_id}/following"): _row(
         user=200, other_user=200, owner=200, analyst=200, operator=200),
+    # Blocks and mutes are each caller's own: every caller blocks and mutes a creator of the
+    # world (the "relate" target) and lists only their own; no route names another's.
+    **{(m, p): _row(user=200, other_user=200, owner=200, analyst=200, operator=200)
+       for p in ("/v1/me/blocks/{user_id}", "/v1/me/mutes/{user_id}")
+       for m in ("PUT", "DELETE")},
+    **{("GET", p): _row(user=200, other_user=200, owner=200, analyst=200, operator=200)
+       for p in ("/v1/me/blocks", "/v1/me/mutes")},
+    # Appeal decisions: operators only (the owner's appealed "decide" sanction, denied once).
+    ("POST", "/v1/operator/accounts/{user_id}/sanctions/{sanction_id}/appeal-decision"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
 }
 
 
@@ -135,6 +145,7 @@ def world(stack: Stack) -> Iterator[World]:
         actions = ("suspend", "reinstate", "close")
         targets = {f"{prefix}{a}": unique(f"target-{a}") for a in actions
                    for prefix in ("", "grpc-")}
+        targets["relate"] = unique("target-relate")  # blocked and muted by every caller
         # The owner and every moderation target are KYC-verified creators.
         kyc(stack, owner, *targets.values())
         for user in (owner, *targets.values()):
@@ -146,11 +157,15 @@ def world(stack: Stack) -> Iterator[World]:
                                 json={"reason": "matrix"}, headers=headers["operator"])
                 assert done.status_code == 200, done.text
         sanctions = {}
-        for name in ("lift", "appeal", "grpc-lift", "grpc-appeal"):
+        for name in ("lift", "appeal", "grpc-lift", "grpc-appeal", "decide", "grpc-decide"):
             made = api.post(f"/v1/operator/accounts/{owner}/sanctions",
                             json={"reason": f"matrix {name}"}, headers=headers["operator"])
             assert made.status_code == 201, made.text
             sanctions[name] = made.json()["sanction_id"]
+        for name in ("decide", "grpc-decide"):  # an appeal for the operator to decide
+            appealed = api.post(f"/v1/me/sanctions/{sanctions[name]}/appeal",
+                                json={"text": "matrix"}, headers=headers["owner"])
+            assert appealed.status_code == 200, appealed.text
         post = api.post("/v1/posts", json={"body": "matrix post", "hashtags": ["btc"]},
                         headers={**headers["owner"], "Idempotency-Key": unique("req")})
         assert post.status_code == 201, post.text
@@ -168,12 +183,17 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
     for action in ("suspend", "reinstate", "close"):
         if path.endswith(f"/{action}"):
             target = world.targets[action]
-    sanction = world.sanctions["appeal" if path.endswith("/appeal") else "lift"]
+    if path.startswith(("/v1/me/blocks/", "/v1/me/mutes/")):
+        target = world.targets["relate"]
+    sanction = world.sanctions["appeal" if path.endswith("/appeal") else
+                               "decide" if path.endswith("/appeal-decision") else "lift"]
     url = path.format(post_id=world.post_id, creator_id=world.owner, user_id=target,
                       handle_or_id=world.owner, sanction_id=sanction)
     body: dict[str, Any] | None = None
     extra: dict[str, str] = {}
-    if path.startswith("/v1/operator/") and method == "POST":
+    if path.endswith("/appeal-decision"):
+        body = {"grant": False, "reason": "matrix"}
+    elif path.startswith("/v1/operator/") and method == "POST":
         body = {"reason": "matrix"}
     elif (method, path) == ("POST", "/v1/creators/me/identity"):
         body = {"handle": f"m_{unique('h')[-8:]}", "display_name": "Matrix"}
@@ -312,6 +332,12 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
        for m in ("Follow", "Unfollow", "SetBell")},
     "planet.social.v1.SocialService/ListFollowers": _grpc_row(**EVERYONE_SIGNED_IN),
     "planet.social.v1.SocialService/ListFollowing": _grpc_row(**EVERYONE_SIGNED_IN),
+    # Blocks and mutes: the owner's own; nobody, operators included, acts or lists for them.
+    **{f"planet.social.v1.SocialService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED)
+       for m in ("Block", "Unblock", "Mute", "Unmute", "ListBlocked", "ListMuted")},
+    "planet.social.v1.SocialService/DecideAppeal": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=OK),
     # Content's alone: the gateway may not ask it, for anyone.
     "planet.social.v1.SocialService/CheckPublisher": _grpc_row(
         user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=DENIED),
@@ -382,6 +408,14 @@ def _grpc_request(method: str, world: World) -> Any:
             user_id=world.owner, creator_id=world.targets["grpc-reinstate"], on=False),
         social_name + "ListFollowers": social.ListFollowsRequest(user_id=world.owner),
         social_name + "ListFollowing": social.ListFollowsRequest(user_id=world.owner),
+        **{social_name + m: social.RelationRequest(
+            user_id=world.owner, other_id=world.targets["relate"])
+           for m in ("Block", "Unblock", "Mute", "Unmute")},
+        social_name + "ListBlocked": social.ListFollowsRequest(user_id=world.owner),
+        social_name + "ListMuted": social.ListFollowsRequest(user_id=world.owner),
+        social_name + "DecideAppeal": social.DecideAppealRequest(
+            user_id=world.owner, sanction_id=world.sanctions["grpc-decide"], grant=False,
+            reason="matrix"),
         "planet.content.v1.ContentService/PublishPost": content.PublishPostRequest(
             request_id=unique("grpc-req"), creator_id=world.owner, body="matrix over gRPC",
             kind=content_events.POST_KIND_SHORT),

@@ -147,6 +147,20 @@ CASES: dict[str, Case] = {
         lambda: social.ListFollowsRequest(user_id="alice"),
         As(GATEWAY, "bob"), As(CONTENT, "bob"))
        for m in ("ListFollowers", "ListFollowing")},
+    # Blocks and mutes: gateway only; a user acts on and lists only their own.
+    **{f"/planet.social.v1.SocialService/{m}": Case(
+        lambda: social.RelationRequest(user_id="bob", other_id="alice"),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory"))
+       for m in ("Block", "Unblock", "Mute", "Unmute")},
+    **{f"/planet.social.v1.SocialService/{m}": Case(
+        lambda: social.ListFollowsRequest(user_id="bob"),
+        As(GATEWAY, "bob"), As(CONTENT, "bob"))
+       for m in ("ListBlocked", "ListMuted")},
+    # Appeal decisions: operators, through the gateway.
+    "/planet.social.v1.SocialService/DecideAppeal": Case(
+        lambda: social.DecideAppealRequest(user_id="mallory", sanction_id="sanc_none",
+                                           grant=True, reason="r"),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),
     # Content's alone, for the creator it publishes for.
     "/planet.social.v1.SocialService/CheckPublisher": Case(
         lambda: social.CheckPublisherRequest(user_id="alice"),
