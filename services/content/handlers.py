@@ -85,6 +85,9 @@ class PublisherGate(Protocol):
     async def refusal(self, creator_id: str, caller: Caller) -> str:
         """"" when allowed; else why not. IdentityCheckUnavailable when unknown."""
 
+    async def close(self) -> None:
+        """Close the connection to the social service."""
+
 
 class Peers(Protocol):
     """The other replicas, by address (PeerFailed when one does not answer)."""
@@ -235,6 +238,11 @@ class ContentHandlers:
             return self._stores.store(partition).get(post_id)
         answered = await self._peers.get_post(owner, post_id, caller)
         return None if answered is None else post_from_pb(answered)
+
+    async def close_publishers(self) -> None:
+        """Close the channel to the social service (it was never closed before: each stopped
+        replica left a connection, and in tests a warning, behind)."""
+        await self._publishers.close()
 
     async def resolve_authors(self, item_ids: Iterable[str], caller: Caller) -> dict[str, str]:
         """Creator of each known item id: local partitions read here, the rest per owner."""
@@ -426,6 +434,7 @@ class ContentReplica:
             await self._consumer.stop()
             await self._producer.stop()
             await self._peers.close()
+            await self._handlers.close_publishers()
             self._stores.close()
             if self._temp_dir is not None:
                 shutil.rmtree(self._temp_dir, ignore_errors=True)

@@ -25,6 +25,7 @@ class GrpcPublisherGate:
 
     def __init__(self, channel: grpc.aio.Channel, signer: AssertionSigner | None,
                  audience: str, timeout_s: float) -> None:
+        self._channel = channel
         self._stub = social_grpc.SocialServiceStub(channel)
         self._signer = signer
         self._audience = audience
@@ -45,3 +46,7 @@ class GrpcPublisherGate:
                 f"the social service did not answer whether the creator may publish: "
                 f"{exc.code().name}") from None
         return "" if status.may_publish else (status.reason or "publishing is not allowed")
+
+    async def close(self) -> None:
+        """Close the channel to social (the replica's stop: no connection outlives it)."""
+        await self._channel.close(None)
