@@ -330,6 +330,10 @@ _NOTIFICATIONS_REASON = (
 _POLICIES: dict[str, SinkPolicy] = {
     # Event ids are digests of the post id; the key is the post id.
     "planet.content.posts.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    "planet.content.author-posts.v1": NotSunk(
+        "a copy of planet.content.posts.v1 re-keyed by author (content's per-author index): "
+        "the posts topic is sunk already; sinking this would count every post twice"
+    ),
     # Keyed by consumer; the envelope's event id is the consumer-scoped batch id.
     "planet.engagement.batches.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
     # Keyed by user; event ids are "kyc_<user id>" and the exchange's fee and fill ids.

@@ -138,6 +138,13 @@ class Topic:
 
 
 POSTS = Topic("planet.content.posts.v1", "post id", (PostPublished,), CONTENT)
+# Every post again, keyed by its author, written by content in the same Kafka transaction as
+# the post itself (both land or neither does). Co-partitioned with POSTS (same count): the
+# replica that owns partition p of one owns p of the other, and keeps an author's posts,
+# newest first, in its store for p, so one owner answers a creator's list.
+AUTHOR_POSTS = Topic(
+    "planet.content.author-posts.v1", "author (creator) id", (PostPublished,), CONTENT
+)
 ENGAGEMENT_BATCHES = Topic(
     "planet.engagement.batches.v1", "consumer id", (EngagementBatch,), GATEWAY
 )
@@ -293,6 +300,7 @@ SOCIAL_NOTIFICATIONS = Topic(
 
 ALL: tuple[Topic, ...] = (
     POSTS,
+    AUTHOR_POSTS,
     ENGAGEMENT_BATCHES,
     KYC,
     TRADE_FEES,

@@ -20,7 +20,8 @@ from planetkit.runner import Lifecycle
 from planetkit.service_auth_assertion import load_signer
 from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import CONTENT
-from planetkit.topics import POSTS, with_suffix
+from planetkit.topics import AUTHOR_POSTS, POSTS, with_suffix
+from services.content.adapters.author_index_store import AuthorIndexStores
 from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
 from services.content.adapters.kafka_log import KafkaEventLog
 from services.content.adapters.membership import RebalanceListener, owner_map_assignor
@@ -59,8 +60,12 @@ async def build(settings: ContentSettings) -> ContentReplica:
                     "(set PLANET_SERVICE_AUTH_KEY_FILE to run more than one)")
     bootstrap = settings.kafka.bootstrap_servers
     topic = with_suffix(POSTS, settings.topics.topic_suffix)
+    index_topic = with_suffix(AUTHOR_POSTS, settings.topics.topic_suffix)
+    if index_topic.partitions != topic.partitions:
+        # Co-partitioned by contract: the owner of posts partition p keeps author partition p.
+        raise ValueError(f"{index_topic.name} must have as many partitions as {topic.name}")
     await wait_for_broker(bootstrap)
-    await require_topics(bootstrap, [topic])
+    await require_topics(bootstrap, [topic, index_topic])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -69,8 +74,11 @@ async def build(settings: ContentSettings) -> ContentReplica:
         log.warning("no PLANET_CONTENT_DATA_DIR: stores are temporary and every start "
                     "rebuilds them from the topic", extra={"data_dir": str(data_dir)})
     stores = PostStores(data_dir, topic.name)
-
-    producer = make_producer(bootstrap, writer=CONTENT, linger_ms=0)
+    index_stores = AuthorIndexStores(data_dir, index_topic.name)
+    event_log = KafkaEventLog(
+        lambda txn_id: make_producer(bootstrap, writer=CONTENT, linger_ms=0,
+                                     transactional_id=txn_id),
+        settings.group(), topic, index_topic, settings.publish_timeout_s)
     health = new_health()
     peers = Peers(signer, settings.identity, settings.forward_timeout_s)
     # The address is known once the port is bound; it is read only when the group is joined.
@@ -79,8 +87,7 @@ async def build(settings: ContentSettings) -> ContentReplica:
         grpc.aio.insecure_channel(settings.social_addr), signer, settings.social_identity,
         settings.publisher_check_timeout_s)
     handlers = ContentHandlers(
-        stores, KafkaEventLog(producer, topic, settings.publish_timeout_s), peers, ownership,
-        now_ms, publishers)
+        stores, index_stores, event_log, peers, ownership, now_ms, publishers)
     server = make_server(ContentServicer(handlers), health, verifier)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     ownership.addr = advertised(settings, port)
@@ -101,10 +108,12 @@ async def build(settings: ContentSettings) -> ContentReplica:
         fetch_max_bytes=32 * 1024 * 1024,
     )
     return ContentReplica(
-        ReplicaConfig(topic.name, settings.max_records, shutdown_grace_s=settings.shutdown_grace_s,
+        ReplicaConfig(topic.name, index_topic.name, settings.max_records,
+                      shutdown_grace_s=settings.shutdown_grace_s,
                       publish_timeout_s=settings.publish_timeout_s),
-        server=server, port=port, grpc_health=health, consumer=consumer, producer=producer,
-        stores=stores, handlers=handlers, ownership=ownership, peers=peers,
+        server=server, port=port, grpc_health=health, consumer=consumer, event_log=event_log,
+        stores=stores, index_stores=index_stores, handlers=handlers, ownership=ownership,
+        peers=peers,
         listener=lambda r: RebalanceListener(r.on_revoked, r.on_assigned),
         temp_dir=temp_dir,
     )

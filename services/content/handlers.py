@@ -1,10 +1,16 @@
-"""The use cases (publish a post, read posts, resolve authors) and the replica's loop.
+"""The use cases (publish a post, read posts, list an author's posts, resolve authors) and
+the replica's loop.
 
 A post lives on the partition its id hashes to (murmur2, like Kafka's default partitioner),
 and each partition is owned by one replica at a time (the consumer group decides). A
 request about a post another replica owns is forwarded to that owner, once: a forwarded
 call that lands on a replica that no longer owns the partition (it is moving) answers
 UNAVAILABLE, which callers retry, instead of bouncing between replicas.
+
+An author's list lives on the author's partition of the author-posts topic, which has as many
+partitions as the posts topic and is assigned with it (the replica that owns posts partition
+p owns author-posts partition p): the owner of murmur2(author id) answers it alone. Each
+post is appended to both topics in one Kafka transaction (adapters/kafka_log.py).
 
 The loop tails the owned partitions into their stores (a restart catches up from each
 store's offset) and reports SERVING only when every owned partition is caught up to where
@@ -25,7 +31,7 @@ from pathlib import Path
 from typing import Protocol
 
 import grpc
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.structs import ConsumerRecord
 from grpc_health.v1 import health_pb2
@@ -38,6 +44,7 @@ from planetkit.kafka.partitioning import partition_for
 from planetkit.runner import LIVENESS, Lifecycle
 from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT
+from services.content.domain.author_index import Cursor, encode_cursor
 from services.content.domain.codec import post_from_pb, post_published, request_from_command
 from services.content.domain.commands import PublishPost
 from services.content.domain.errors import EventLogUnavailable, NotPublisher, NotServing
@@ -53,10 +60,19 @@ log = logging.getLogger(__name__)
 
 
 class EventLog(Protocol):
-    """Where PostPublished envelopes are appended (the POSTS topic in production)."""
+    """Where PostPublished envelopes are appended (the posts topic and its per-author copy)."""
 
-    async def append(self, envelope: Envelope, partition: int) -> None:
-        """Append to ``partition`` and return once durable; EventLogUnavailable otherwise."""
+    async def append(
+        self, envelope: Envelope, partition: int, author_id: str, author_partition: int
+    ) -> None:
+        """Append to ``partition`` of the posts and ``author_partition`` of the author-posts
+        in one transaction; return once committed, EventLogUnavailable otherwise."""
+
+    async def own(self, partitions: Iterable[int]) -> None:
+        """Append only for these partitions (fencing their previous owners)."""
+
+    async def close(self) -> None:
+        """Stop appending."""
 
 
 class Store(Protocol):
@@ -76,6 +92,24 @@ class Stores(Protocol):
     """The partition stores of this replica."""
 
     def store(self, partition: int) -> Store:
+        """The store of ``partition``."""
+
+
+class IndexStore(Protocol):
+    """One partition's authors and their posts, newest first."""
+
+    def page(self, author_id: str, after: Cursor | None, limit: int
+             ) -> tuple[list[Post], Cursor | None]:
+        """Up to ``limit`` posts after ``after``, and the next page's cursor (None: last)."""
+
+    def put_published(self, post: Post, payload: bytes) -> None:
+        """Index a post just committed to the log."""
+
+
+class IndexStores(Protocol):
+    """The author-index stores of this replica."""
+
+    def store(self, partition: int) -> IndexStore:
         """The store of ``partition``."""
 
 
@@ -102,6 +136,11 @@ class Peers(Protocol):
         self, addr: str, request: rpc.PublishPostRequest, caller: Caller
     ) -> rpc.Post:
         """The owner's answer to the request."""
+
+    async def list_author_posts(
+        self, addr: str, request: rpc.ListAuthorPostsRequest, caller: Caller
+    ) -> rpc.ListAuthorPostsResponse:
+        """The owner's page of the author's posts."""
 
     async def close(self) -> None:
         """Close every connection."""
@@ -134,11 +173,12 @@ class ContentHandlers:
     """The use cases over the local partition stores, the event log and the other replicas."""
 
     def __init__(
-        self, stores: Stores, log: EventLog, peers: Peers, ownership: Ownership,
-        clock_ms: Callable[[], int], publishers: PublisherGate,
+        self, stores: Stores, index: IndexStores, log: EventLog, peers: Peers,
+        ownership: Ownership, clock_ms: Callable[[], int], publishers: PublisherGate,
     ) -> None:
         self._publishers = publishers
         self._stores = stores
+        self._index = index
         self._log = log
         self._peers = peers
         self._ownership = ownership
@@ -209,8 +249,13 @@ class ContentHandlers:
                     occurred_at_ms=now,
                     aggregate_version=1,
                 )
-                await self._log.append(envelope, partition)
+                author_partition = self._ownership.partition_of(post.creator_id)
+                await self._log.append(envelope, partition, post.creator_id, author_partition)
                 store.put_published(post_id, post.creator_id, 1, envelope.payload)
+                if author_partition in self._ownership.local:
+                    # The author's list shows it at once when it is kept here; elsewhere its
+                    # owner's tail indexes it a fetch later.
+                    self._index.store(author_partition).put_published(post, envelope.payload)
                 return Published(post, created=True)
         finally:
             if not lock.locked() and self._locks.get(post_id) is lock:
@@ -239,6 +284,25 @@ class ContentHandlers:
         answered = await self._peers.get_post(owner, post_id, caller)
         return None if answered is None else post_from_pb(answered)
 
+    async def list_author_posts(
+        self, author_id: str, after: Cursor | None, limit: int, caller: Caller
+    ) -> tuple[list[Post], str]:
+        """A page of the author's posts, newest first, and the next page's cursor ("" when
+        this is the last), from the replica that owns the author's partition.
+
+        Every post the log holds is listed: removed and deleted posts do not exist yet (issue
+        13 adds them and filters them in the index store's page, see AuthorIndexStore.page).
+        """
+        partition = self._ownership.partition_of(author_id)
+        owner = self._owner(partition, caller)
+        if owner is None:
+            posts, following = self._index.store(partition).page(author_id, after, limit)
+            return posts, "" if following is None else encode_cursor(following)
+        answered = await self._peers.list_author_posts(owner, rpc.ListAuthorPostsRequest(
+            author_id=author_id, cursor="" if after is None else encode_cursor(after),
+            limit=limit), caller)
+        return [post_from_pb(p) for p in answered.posts], answered.next_cursor
+
     async def close_publishers(self) -> None:
         """Close the channel to the social service (it was never closed before: each stopped
         replica left a connection, and in tests a warning, behind)."""
@@ -264,8 +328,20 @@ class ContentHandlers:
         return found
 
 
-class PartitionStores(Stores, Protocol):
-    """What the loop needs of the stores beyond the use cases."""
+class ReplicaStore(Protocol):
+    """A partition store (posts or author index) as the loop drives it."""
+
+    applied: int
+
+    def apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
+        """Write a fetch and its next offset in one batch; how many entries were new."""
+
+    def reset(self) -> None:
+        """Start empty (rebuilt from offset 0)."""
+
+
+class PartitionStores(Protocol):
+    """What the loop needs of a topic's stores."""
 
     def store(self, partition: int) -> ReplicaStore:
         """The store of ``partition``."""
@@ -274,24 +350,14 @@ class PartitionStores(Stores, Protocol):
         """Close every store."""
 
 
-class ReplicaStore(Store, Protocol):
-    """A store as the loop drives it."""
-
-    applied: int
-
-    def apply(self, records: list[ConsumerRecord[bytes, bytes]]) -> int:
-        """Write a fetch and its next offset in one batch; how many posts were new."""
-
-    def reset(self) -> None:
-        """Start empty (rebuilt from offset 0)."""
-
-
 @dataclass
 class ReplicaStats:
     """Counters for logs, tests and the restart benchmark."""
 
     records_read: int = 0
     posts_new: int = 0
+    # Entries added to the author index (posts of the authors this replica keeps).
+    indexed_new: int = 0
     rebalances: int = 0
     # Seconds from the latest assignment to caught up (the restore time).
     last_restore_s: float = 0.0
@@ -304,6 +370,8 @@ class ReplicaConfig:
     """How the loop reads."""
 
     topic: str
+    # The author-posts topic: same partition count, assigned with ``topic``.
+    index_topic: str
     max_records: int = 5_000
     fetch_timeout_ms: int = 200
     shutdown_grace_s: float = 5.0
@@ -311,7 +379,8 @@ class ReplicaConfig:
 
 
 class ContentReplica:
-    """One replica: serves gRPC, owns some partitions (group-assigned), tails them."""
+    """One replica: serves gRPC, owns some partitions of both topics (group-assigned), tails
+    them into its stores."""
 
     def __init__(
         self,
@@ -321,8 +390,9 @@ class ContentReplica:
         port: int,
         grpc_health: Health,
         consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
+        event_log: EventLog,
         stores: PartitionStores,
+        index_stores: PartitionStores,
         handlers: ContentHandlers,
         ownership: Ownership,
         peers: Peers,
@@ -337,18 +407,22 @@ class ContentReplica:
         self._server = server
         self._grpc_health = grpc_health
         self._consumer = consumer
-        self._producer = producer
-        self._stores = stores
+        self._log = event_log
+        self._stores = {config.topic: stores, config.index_topic: index_stores}
         self._handlers = handlers
         self._peers = peers
         self._listener = listener
         self._temp_dir = temp_dir
         self._timer = timer
         self._lifecycle: Lifecycle | None = None
-        # Per owned partition: the end offset when it was assigned (restore target).
-        self._targets: dict[int, int] | None = None
+        # Per owned partition of either topic: the end offset when it was assigned (the
+        # restore target).
+        self._targets: dict[TopicPartition, int] | None = None
         self._assigned_at = 0.0
         self._read_since_assignment = 0
+
+    def _store(self, tp: TopicPartition) -> ReplicaStore:
+        return self._stores[tp.topic].store(tp.partition)
 
     async def _serving(self, serving: bool) -> None:
         self.ownership.serving = serving
@@ -367,44 +441,66 @@ class ContentReplica:
         await self._handlers.drain(self.config.publish_timeout_s)
         if revoked:
             log.info("partitions revoked", extra={"partitions": sorted(
-                tp.partition for tp in revoked)})
+                tp.partition for tp in revoked if tp.topic == self.config.topic)})
 
     async def on_assigned(self, assigned: set[TopicPartition]) -> None:
-        """Position each owned partition at its store's offset; remember where the log ends."""
+        """Fence the previous owners, then position each owned partition of both topics at
+        its store's offset and remember where each log ends."""
         self.stats.rebalances += 1
-        tps = sorted(assigned, key=lambda tp: tp.partition)
+        posts = {tp.partition for tp in assigned if tp.topic == self.config.topic}
+        index = {tp.partition for tp in assigned if tp.topic == self.config.index_topic}
+        if posts != index:
+            # The assignor hands out both topics' partitions together; anything else is a
+            # bug, and serving an author list from a partition another replica appends to
+            # without being read here would show stale pages.
+            log.error("posts and author-posts partitions assigned apart", extra={
+                "posts": sorted(posts), "author_posts": sorted(index)})
+        # Before reading where the logs end: starting the transactional producers aborts any
+        # transaction a previous owner left open, so the ends below are final for them.
+        await self._log.own(posts)
+        tps = sorted(assigned, key=lambda tp: (tp.topic, tp.partition))
         ends = await self._consumer.end_offsets(tps) if tps else {}
-        targets: dict[int, int] = {}
+        targets: dict[TopicPartition, int] = {}
         for tp in tps:
-            store = self._stores.store(tp.partition)
+            store = self._store(tp)
             if store.applied > ends[tp]:
                 # The store is ahead of the log: the topic was recreated. Start over from it.
-                log.warning("post store ahead of the topic; rebuilding", extra={
-                    "partition": tp.partition, "applied": store.applied, "end": ends[tp]})
+                log.warning("store ahead of its topic; rebuilding", extra={
+                    "topic": tp.topic, "partition": tp.partition, "applied": store.applied,
+                    "end": ends[tp]})
                 store.reset()
             self._consumer.seek(tp, store.applied)
-            targets[tp.partition] = ends[tp]
-        self.ownership.local = frozenset(targets)
+            targets[tp] = ends[tp]
+        self.ownership.local = frozenset(posts & index)
         self._targets = targets
         self._assigned_at = self._timer()
         self._read_since_assignment = 0
         log.info("partitions assigned", extra={
-            "partitions": sorted(targets),
-            "to_read": sum(targets[p] - self._stores.store(p).applied for p in targets),
+            "partitions": sorted(posts),
+            "to_read": sum(end - self._store(tp).applied for tp, end in targets.items()),
             "owners": {str(p): a for p, a in sorted(self.ownership.owners.items())}})
+
+    async def _caught_up(self, targets: dict[TopicPartition, int]) -> bool:
+        # Positions, not stored offsets: a transaction's commit marker takes an offset no
+        # record has, and the consumer's position moves past it.
+        for tp, end in targets.items():
+            if await self._consumer.position(tp) < end:
+                return False
+        return True
 
     async def _maybe_ready(self) -> None:
         if self.ownership.serving or self._targets is None:
             return
         if not self.ownership.knows_every_owner():
             return
-        if any(self._stores.store(p).applied < end for p, end in self._targets.items()):
+        if not await self._caught_up(self._targets):
             return
         self.stats.last_restore_s = self._timer() - self._assigned_at
         self.stats.last_restore_records = self._read_since_assignment
         await self._serving(True)
         log.info("serving", extra={
-            "partitions": sorted(self._targets), "restore_s": round(self.stats.last_restore_s, 3),
+            "partitions": sorted(self.ownership.local),
+            "restore_s": round(self.stats.last_restore_s, 3),
             "records_read": self._read_since_assignment})
 
     async def run(self, lifecycle: Lifecycle) -> None:
@@ -413,17 +509,21 @@ class ContentReplica:
         # The gRPC port answers liveness probes too (SERVING while the process runs).
         await self._grpc_health.servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         try:
-            await self._producer.start()
             await self._server.start()
-            self._consumer.subscribe([self.config.topic], listener=self._listener(self))
+            self._consumer.subscribe([self.config.topic, self.config.index_topic],
+                                     listener=self._listener(self))
             await self._consumer.start()
             while not lifecycle.stopping.is_set():
                 fetched = await self._consumer.getmany(
                     timeout_ms=self.config.fetch_timeout_ms, max_records=self.config.max_records)
                 for tp, records in fetched.items():
-                    if self._targets is None or tp.partition not in self._targets:
+                    if self._targets is None or tp not in self._targets:
                         continue  # fetched before a revocation: the next owner reads it
-                    self.stats.posts_new += self._stores.store(tp.partition).apply(records)
+                    new = self._store(tp).apply(records)
+                    if tp.topic == self.config.topic:
+                        self.stats.posts_new += new
+                    else:
+                        self.stats.indexed_new += new
                     self.stats.records_read += len(records)
                     self._read_since_assignment += len(records)
                 await self._maybe_ready()
@@ -432,9 +532,10 @@ class ContentReplica:
             await self._grpc_health.shutting_down()
             await self._server.stop(self.config.shutdown_grace_s)
             await self._consumer.stop()
-            await self._producer.stop()
+            await self._log.close()
             await self._peers.close()
             await self._handlers.close_publishers()
-            self._stores.close()
+            for stores in self._stores.values():
+                stores.close()
             if self._temp_dir is not None:
                 shutil.rmtree(self._temp_dir, ignore_errors=True)

@@ -51,6 +51,11 @@ class ContentServiceStub:
                 request_serializer=planet_dot_content_dot_v1_dot_content__service__pb2.ResolveAuthorsRequest.SerializeToString,
                 response_deserializer=planet_dot_content_dot_v1_dot_content__service__pb2.ResolveAuthorsResponse.FromString,
                 _registered_method=True)
+        self.ListAuthorPosts = channel.unary_unary(
+                '/planet.content.v1.ContentService/ListAuthorPosts',
+                request_serializer=planet_dot_content_dot_v1_dot_content__service__pb2.ListAuthorPostsRequest.SerializeToString,
+                response_deserializer=planet_dot_content_dot_v1_dot_content__service__pb2.ListAuthorPostsResponse.FromString,
+                _registered_method=True)
 
 
 class ContentServiceServicer:
@@ -77,6 +82,14 @@ class ContentServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListAuthorPosts(self, request, context):
+        """An author's posts, newest first, a page at a time (a creator's home page). Answered by
+        the replica that owns the author's partition of planet.content.author-posts.v1.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ContentServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +107,11 @@ def add_ContentServiceServicer_to_server(servicer, server):
                     servicer.ResolveAuthors,
                     request_deserializer=planet_dot_content_dot_v1_dot_content__service__pb2.ResolveAuthorsRequest.FromString,
                     response_serializer=planet_dot_content_dot_v1_dot_content__service__pb2.ResolveAuthorsResponse.SerializeToString,
+            ),
+            'ListAuthorPosts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuthorPosts,
+                    request_deserializer=planet_dot_content_dot_v1_dot_content__service__pb2.ListAuthorPostsRequest.FromString,
+                    response_serializer=planet_dot_content_dot_v1_dot_content__service__pb2.ListAuthorPostsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -179,6 +197,33 @@ class ContentService:
             '/planet.content.v1.ContentService/ResolveAuthors',
             planet_dot_content_dot_v1_dot_content__service__pb2.ResolveAuthorsRequest.SerializeToString,
             planet_dot_content_dot_v1_dot_content__service__pb2.ResolveAuthorsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuthorPosts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.content.v1.ContentService/ListAuthorPosts',
+            planet_dot_content_dot_v1_dot_content__service__pb2.ListAuthorPostsRequest.SerializeToString,
+            planet_dot_content_dot_v1_dot_content__service__pb2.ListAuthorPostsResponse.FromString,
             options,
             channel_credentials,
             insecure,

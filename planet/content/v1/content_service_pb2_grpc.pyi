@@ -39,6 +39,10 @@ class ContentServiceStub:
     GetPost: _grpc.UnaryUnaryMultiCallable[_content_service_pb2.GetPostRequest, _content_service_pb2.Post]
     ResolveAuthors: _grpc.UnaryUnaryMultiCallable[_content_service_pb2.ResolveAuthorsRequest, _content_service_pb2.ResolveAuthorsResponse]
     """Resolves item ids to their creators in one call (telemetry ingestion)."""
+    ListAuthorPosts: _grpc.UnaryUnaryMultiCallable[_content_service_pb2.ListAuthorPostsRequest, _content_service_pb2.ListAuthorPostsResponse]
+    """An author's posts, newest first, a page at a time (a creator's home page). Answered by
+    the replica that owns the author's partition of planet.content.author-posts.v1.
+    """
 
 @_typing.type_check_only
 class ContentServiceAsyncStub(ContentServiceStub):
@@ -51,6 +55,10 @@ class ContentServiceAsyncStub(ContentServiceStub):
     GetPost: _aio.UnaryUnaryMultiCallable[_content_service_pb2.GetPostRequest, _content_service_pb2.Post]  # type: ignore[assignment]
     ResolveAuthors: _aio.UnaryUnaryMultiCallable[_content_service_pb2.ResolveAuthorsRequest, _content_service_pb2.ResolveAuthorsResponse]  # type: ignore[assignment]
     """Resolves item ids to their creators in one call (telemetry ingestion)."""
+    ListAuthorPosts: _aio.UnaryUnaryMultiCallable[_content_service_pb2.ListAuthorPostsRequest, _content_service_pb2.ListAuthorPostsResponse]  # type: ignore[assignment]
+    """An author's posts, newest first, a page at a time (a creator's home page). Answered by
+    the replica that owns the author's partition of planet.content.author-posts.v1.
+    """
 
 class ContentServiceServicer(metaclass=_abc_1.ABCMeta):
     """Posts and their authors. The service is the single writer of
@@ -78,5 +86,15 @@ class ContentServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_content_service_pb2.ResolveAuthorsResponse, _abc.Awaitable[_content_service_pb2.ResolveAuthorsResponse]]:
         """Resolves item ids to their creators in one call (telemetry ingestion)."""
+
+    @_abc_1.abstractmethod
+    def ListAuthorPosts(
+        self,
+        request: _content_service_pb2.ListAuthorPostsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_content_service_pb2.ListAuthorPostsResponse, _abc.Awaitable[_content_service_pb2.ListAuthorPostsResponse]]:
+        """An author's posts, newest first, a page at a time (a creator's home page). Answered by
+        the replica that owns the author's partition of planet.content.author-posts.v1.
+        """
 
 def add_ContentServiceServicer_to_server(servicer: ContentServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

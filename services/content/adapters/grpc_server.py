@@ -4,7 +4,9 @@ Every call is authenticated by ``planetkit.service_auth_server`` (the calling se
 an assertion per call); this module says which caller services may call which method and
 checks the end user itself: a post is published only for the user the call is made for.
 Content itself may call PublishPost and ResolveAuthors: a replica forwards them, for the
-same end user, to the replica that owns the post's partition.
+same end user, to the replica that owns the post's partition. GetPost and ListAuthorPosts
+are open to any trusted caller (posts and a creator's list of them are public), content's
+forwarded reads included.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from planetkit.service_auth_server import (
 )
 from planetkit.service_identities import CONTENT, GATEWAY
 from services.content.adapters.peers import PeerFailed
+from services.content.domain.author_index import Cursor, InvalidPage, decode_cursor, page_limit
 from services.content.domain.codec import command_from_request, post_to_pb
 from services.content.domain.commands import PublishPost
 from services.content.domain.errors import (
@@ -38,7 +41,7 @@ from services.content.domain.errors import (
     NotServing,
 )
 from services.content.domain.model import Post, Published
-from services.content.domain.validation import InvalidPost
+from services.content.domain.validation import MAX_ID_CHARS, InvalidPost
 
 SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["ContentService"].full_name
 # One ResolveAuthors call serves one telemetry batch; the gateway caps batches well below this.
@@ -52,6 +55,8 @@ POLICY: MethodPolicy = {
     method_name(SERVICE_NAME, "PublishPost"): frozenset({GATEWAY, CONTENT}),
     method_name(SERVICE_NAME, "GetPost"): frozenset({ANY_TRUSTED_CALLER}),
     method_name(SERVICE_NAME, "ResolveAuthors"): frozenset({GATEWAY, CONTENT}),
+    # A creator's posts are public, like each post.
+    method_name(SERVICE_NAME, "ListAuthorPosts"): frozenset({ANY_TRUSTED_CALLER}),
 }
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -68,6 +73,11 @@ class ContentUseCases(Protocol):
 
     async def resolve_authors(self, item_ids: Iterable[str], caller: Caller) -> dict[str, str]:
         """Creator of each known id."""
+
+    async def list_author_posts(
+        self, author_id: str, after: Cursor | None, limit: int, caller: Caller
+    ) -> tuple[list[Post], str]:
+        """A page of the author's posts, newest first, and the next cursor ("" on the last)."""
 
 
 class ContentServicer(rpc_grpc.ContentServiceServicer):
@@ -109,6 +119,28 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
             await _abort(context, grpc.StatusCode.NOT_FOUND,
                          f"post {_echo(request.post_id)} not found")
         return post_to_pb(post)
+
+    async def ListAuthorPosts(
+        self, request: rpc.ListAuthorPostsRequest, context: Context
+    ) -> rpc.ListAuthorPostsResponse:
+        """An author's posts, newest first, a page at a time (an unknown author has none)."""
+        if not request.author_id or len(request.author_id) > MAX_ID_CHARS:
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
+                         f"author_id must be 1-{MAX_ID_CHARS} characters")
+        try:
+            after = decode_cursor(request.cursor)
+            limit = page_limit(request.limit)
+        except InvalidPage as exc:
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+        try:
+            posts, next_cursor = await self._handlers.list_author_posts(
+                request.author_id, after, limit, current_caller())
+        except NotServing as exc:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
+        except PeerFailed as exc:
+            await _abort(context, exc.code, exc.details)
+        return rpc.ListAuthorPostsResponse(posts=[post_to_pb(p) for p in posts],
+                                           next_cursor=next_cursor)
 
     async def ResolveAuthors(
         self, request: rpc.ResolveAuthorsRequest, context: Context

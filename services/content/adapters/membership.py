@@ -50,14 +50,17 @@ def owner_map_assignor(
             claims = {m: decode_claim(meta.user_data) for m, meta in members.items()}
             topics = sorted({t for meta in members.values() for t in meta.subscription})
             per_member: dict[str, list[tuple[str, list[int]]]] = {m: [] for m in members}
-            owners: dict[int, str] = {}
-            for topic in topics:
-                partitions = sorted(cluster.partitions_for_topic(topic) or ())
-                subscribed = {m: c for m, c in claims.items()
-                              if topic in members[m].subscription}
-                for member, owned in assign(partitions, subscribed).items():
-                    per_member[member].append((topic, owned))
-                    owners.update({p: claims[member].addr for p in owned})
+            # Co-partitioned: partition p of every subscribed topic (posts, author-posts) goes
+            # to one member, so the owner map holds for both and the owner of p keeps both.
+            partitions = sorted({p for topic in topics
+                                 for p in cluster.partitions_for_topic(topic) or ()})
+            owned_by = assign(partitions, claims)
+            owners = {p: claims[m].addr for m, owned in owned_by.items() for p in owned}
+            for member, owned in owned_by.items():
+                for topic in topics:
+                    if topic in members[member].subscription:
+                        present = cluster.partitions_for_topic(topic) or set()
+                        per_member[member].append((topic, [p for p in owned if p in present]))
             data = encode_owners(owners)
             return {m: ConsumerProtocolMemberAssignment(cls.version, a, data)
                     for m, a in per_member.items()}

@@ -80,6 +80,17 @@ class Peers:
             raise _failed(addr, exc) from None
         return response.post
 
+    async def list_author_posts(
+        self, addr: str, request: rpc.ListAuthorPostsRequest, caller: Caller
+    ) -> rpc.ListAuthorPostsResponse:
+        """The owner's page of an author's posts."""
+        try:
+            response: rpc.ListAuthorPostsResponse = await self._stub(addr).ListAuthorPosts(
+                request, timeout=self._timeout_s, metadata=self._metadata(caller))
+        except grpc.aio.AioRpcError as exc:
+            raise _failed(addr, exc) from None
+        return response
+
     async def close(self) -> None:
         """Close every channel."""
         for channel in self._channels.values():

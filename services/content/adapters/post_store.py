@@ -47,7 +47,7 @@ class PartitionStore:
     def __init__(self, path: Path, partition: int) -> None:
         self.path = path
         self.partition = partition
-        self._db = _open(path)
+        self._db = open_store(path, FORMAT)
         self.applied = self._read_applied()
 
     def _read_applied(self) -> int:
@@ -129,7 +129,7 @@ class PartitionStore:
         """Delete the store and start empty (rebuilt from offset 0 by the tail)."""
         self._db.close()
         shutil.rmtree(self.path, ignore_errors=True)
-        self._db = _open(self.path)
+        self._db = open_store(self.path, FORMAT)
         self.applied = 0
 
     def close(self) -> None:
@@ -137,28 +137,29 @@ class PartitionStore:
         self._db.close()
 
 
-def _open(path: Path) -> Rdict:
-    """Open (or create) a store; delete and recreate one that is unreadable or foreign."""
+def open_store(path: Path, fmt: bytes) -> Rdict:
+    """Open (or create) a store of format ``fmt``; delete and recreate one that is unreadable
+    or foreign (it is rebuilt from its topic)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     try:
         db = _open_raw(path)
-        fmt = db.get(FORMAT_KEY)
+        found = db.get(FORMAT_KEY)
         applied = db.get(APPLIED_KEY)
         if applied is not None:
             offset_from_value(applied)
-        if fmt == FORMAT:
+        if found == fmt:
             return db
-        if fmt is None and applied is None:
-            db.put(FORMAT_KEY, FORMAT)  # a new, empty store
+        if found is None and applied is None:
+            db.put(FORMAT_KEY, fmt)  # a new, empty store
             return db
         db.close()
-        reason = f"format {fmt!r}, expected {FORMAT!r}"
+        reason = f"format {found!r}, expected {fmt!r}"
     except Exception as exc:  # RocksDB reports corruption as a bare Exception
         reason = f"unreadable: {exc}"
-    log.warning("rebuilding post store from the topic", extra={"path": str(path), "reason": reason})
+    log.warning("rebuilding store from the topic", extra={"path": str(path), "reason": reason})
     shutil.rmtree(path, ignore_errors=True)
     db = _open_raw(path)
-    db.put(FORMAT_KEY, FORMAT)
+    db.put(FORMAT_KEY, fmt)
     return db
 
 

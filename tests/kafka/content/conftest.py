@@ -12,7 +12,7 @@ from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_identities import CONTENT
 from planetkit.settings import KafkaSettings, TopicSettings
-from planetkit.topics import POSTS, with_suffix
+from planetkit.topics import AUTHOR_POSTS, POSTS, with_suffix
 from services.content.bootstrap import RunningContent, start
 from services.content.settings import ContentSettings
 from services.social.bootstrap import RunningSocial
@@ -27,9 +27,10 @@ def service_auth(tmp_path: Path) -> DevServiceAuth:
 
 @pytest.fixture
 async def posts_topic(kafka_bootstrap: str, topic_suffix: str) -> str:
-    """This test's posts topic, created as the topics tool would (services create none)."""
+    """This test's posts topic (and its per-author copy), created as the topics tool would
+    (services create none)."""
     topic = with_suffix(POSTS, topic_suffix)
-    await ensure_topics(kafka_bootstrap, [topic])
+    await ensure_topics(kafka_bootstrap, [topic, with_suffix(AUTHOR_POSTS, topic_suffix)])
     return topic.name
 
 

@@ -96,22 +96,36 @@ async def every_answer_right(
         assert again.post == posts[again.post.post_id]
 
 
-async def record_count(bootstrap: str, topic: str) -> int:
-    """How many records the topic holds (end offsets; nothing is ever deleted from it)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+async def record_count(bootstrap: str, topic: str, timeout_s: float = 30) -> int:
+    """How many committed records the topic holds (nothing is ever deleted from it).
+
+    Read, not end offsets: each post's transaction also leaves a commit marker, which takes
+    an offset of its own but is no record.
+    """
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, isolation_level="read_committed",
+                                enable_auto_commit=False)
     await consumer.start()
     try:
         tps = [TopicPartition(topic, p) for p in range(POSTS.partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
-        return sum(ends.values())
+        count = 0
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            assert asyncio.get_running_loop().time() < deadline, "topic not read in time"
+            fetched = await consumer.getmany(timeout_ms=200)
+            count += sum(len(records) for records in fetched.values())
+        return count
     finally:
         await consumer.stop()
 
 
-async def tailed(service: RunningContent, records: int, timeout_s: float = 30) -> None:
-    """Wait until the replica's tail has applied ``records`` records since it started (its
-    own publishes come back through the topic a fetch later)."""
+async def tailed(service: RunningContent, posts: int, timeout_s: float = 30) -> None:
+    """Wait until the replica's tail has applied ``posts`` posts since it started, each from
+    both topics (its own publishes come back through the topics a fetch later): a replica
+    that owns every partition reads each post twice, once keyed by id, once by author."""
     deadline = asyncio.get_running_loop().time() + timeout_s
-    while service.replica.stats.records_read < records:
+    while service.replica.stats.records_read < 2 * posts:
         assert asyncio.get_running_loop().time() < deadline, service.replica.stats
         await asyncio.sleep(0.05)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from planetkit.envelope import decode, encode
 from planetkit.kafka.partitioning import partition_for
 from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT, GATEWAY
+from services.content.adapters.author_index_store import AuthorIndexStores
 from services.content.adapters.post_store import PostStores
 from services.content.domain.commands import PublishPost
 from services.content.domain.errors import NotPublisher
@@ -36,13 +38,24 @@ class MemoryLog:
 
     def __init__(self) -> None:
         self.envelopes: list[tuple[Envelope, int]] = []
+        # (author id, author partition) of each append: the author-posts copy.
+        self.authors: list[tuple[str, int]] = []
         self.fail = False
 
-    async def append(self, envelope: Envelope, partition: int) -> None:
+    async def append(
+        self, envelope: Envelope, partition: int, author_id: str, author_partition: int
+    ) -> None:
         await asyncio.sleep(0)  # let racing publishes interleave
         if self.fail:
             raise EventLogUnavailable("broker down")
         self.envelopes.append((envelope, partition))
+        self.authors.append((author_id, author_partition))
+
+    async def own(self, partitions: Iterable[int]) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
 
 
 class NoPeers:
@@ -58,6 +71,11 @@ class NoPeers:
         self, addr: str, request: rpc.PublishPostRequest, caller: Caller
     ) -> rpc.Post:
         raise AssertionError(f"forwarded PublishPost to {addr}")
+
+    async def list_author_posts(
+        self, addr: str, request: rpc.ListAuthorPostsRequest, caller: Caller
+    ) -> rpc.ListAuthorPostsResponse:
+        raise AssertionError(f"forwarded ListAuthorPosts to {addr}")
 
     async def close(self) -> None:
         return None
@@ -89,7 +107,8 @@ def _handlers(tmp_path: Path, log: MemoryLog, local: set[int] | None = None,
               identities: Identities | None = None) -> tuple[ContentHandlers, PostStores]:
     stores = PostStores(tmp_path, "posts")
     ownership = _ownership(set(range(PARTITIONS)) if local is None else local)
-    return ContentHandlers(stores, log, NoPeers(), ownership, lambda: 1_700_000_000_000,
+    return ContentHandlers(stores, AuthorIndexStores(tmp_path, "author-posts"), log, NoPeers(),
+                           ownership, lambda: 1_700_000_000_000,
                            identities or Identities()), stores
 
 
@@ -178,3 +197,30 @@ async def test_only_a_creator_with_an_open_identity_publishes(tmp_path: Path) ->
     assert (await handlers.publish_post(_cmd(), forwarded)).created
     assert identities.asked == ["user_1"]
     stores.close()
+
+
+async def test_a_published_post_is_in_its_authors_list_at_once_when_the_author_is_local(
+    tmp_path: Path,
+) -> None:
+    log = MemoryLog()
+    handlers, _ = _handlers(tmp_path, log)
+    first = await handlers.publish_post(_cmd("req-1"), ALICE)
+    second = await handlers.publish_post(_cmd("req-2"), ALICE)
+    assert log.authors == [("user_1", partition_for("user_1", PARTITIONS))] * 2
+    posts, cursor = await handlers.list_author_posts("user_1", None, 20, ALICE)
+    # Same clock: newest first is then post id order (the key's tie-break), deterministic.
+    assert {p.post_id for p in posts} == {first.post.post_id, second.post.post_id}
+    assert cursor == ""
+    assert await handlers.list_author_posts("user_2", None, 20, ALICE) == ([], "")
+
+
+async def test_an_authors_list_kept_by_another_replica_is_forwarded(tmp_path: Path) -> None:
+    author_partition = partition_for("user_1", PARTITIONS)
+    handlers, _ = _handlers(tmp_path, MemoryLog(),
+                            local=set(range(PARTITIONS)) - {author_partition})
+    with pytest.raises(AssertionError, match="forwarded ListAuthorPosts to peer:2"):
+        await handlers.list_author_posts("user_1", None, 20, ALICE)
+    # ... but never a second time: a forwarded call for a partition not here is UNAVAILABLE.
+    with pytest.raises(NotServing):
+        await handlers.list_author_posts("user_1", None, 20, Caller(CONTENT, "user_1",
+                                                                     frozenset()))
