@@ -26,6 +26,7 @@ from gateway.routes import (
     posts,
     relations,
     telemetry,
+    track_record,
 )
 from gateway.settings import GatewaySettings
 
@@ -122,5 +123,6 @@ def create_app(
     app.include_router(analytics.router)
     app.include_router(creators.router)
     app.include_router(follows.router)
+    app.include_router(track_record.router)
     app.include_router(relations.router)
     return app

@@ -15,6 +15,7 @@ from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
 from planet.social.v1 import social_service_pb2 as social
+from planet.social.v1.track_record_pb2 import TrackRecord
 
 
 class ContentPort(Protocol):
@@ -78,6 +79,15 @@ class SocialPort(Protocol):
 
     async def sanctions(self, caller: Principal, user_id: str) -> social.Sanctions:
         """An account's sanctions (its holder or an operator)."""
+
+    async def get_track_record(self, caller: Principal,
+                               request: social.GetTrackRecordRequest) -> TrackRecord:
+        """A user's track record (404 when hidden from the caller)."""
+
+    async def set_track_record_visibility(
+            self, caller: Principal, request: social.SetTrackRecordVisibilityRequest,
+    ) -> social.Identity:
+        """The creator hides or shows their track record."""
 
     async def follow(self, caller: Principal,
                      request: social.FollowRequest) -> social.FollowState:

@@ -12,6 +12,7 @@ from gateway.ids import (
     POST_ID_DESCRIPTION,
     POST_ID_PATTERN,
 )
+from gateway.schemas_track_record import TrackRecordOut, track_record_out
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import events_pb2 as ev
 from planet.incentive.v1 import incentive_service_pb2 as incentive
@@ -314,6 +315,10 @@ class HomePageOut(BaseModel):
     opened_at_ms: int
     follower_count: int = 0
     following_count: int = 0
+    # Computed from the exchange's fills (GET /v1/creators/{user_id}/track-record defines
+    # it); null when its creator hid it, except for the creator and operators.
+    track_record: TrackRecordOut | None = None
+    track_record_hidden: bool = False
 
 
 class SanctionOut(BaseModel):
@@ -362,7 +367,10 @@ def home_page_out(h: social.HomePage) -> HomePageOut:
                        bio=h.bio, avatar_url=h.avatar_url, links=list(h.links),
                        topics=list(h.topics), status=_STATUS.get(h.status, "none"),
                        opened_at_ms=h.opened_at_ms, follower_count=h.follower_count,
-                       following_count=h.following_count)
+                       following_count=h.following_count,
+                       track_record=(track_record_out(h.track_record)
+                                     if h.HasField("track_record") else None),
+                       track_record_hidden=h.track_record_hidden)
 
 
 def sanction_out(s: social.Sanction) -> SanctionOut:

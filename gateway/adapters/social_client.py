@@ -12,6 +12,7 @@ from gateway.adapters.service_calls import CallSigner
 from gateway.auth import Principal
 from planet.social.v1 import social_service_pb2 as rpc
 from planet.social.v1 import social_service_pb2_grpc as rpc_grpc
+from planet.social.v1 import track_record_pb2 as tr
 
 T = TypeVar("T")
 SERVICE = "social service"
@@ -80,6 +81,17 @@ class GrpcSocial:
         """An account's sanctions."""
         return await self._call(caller, self._stub.GetSanctions,
                                 rpc.GetSanctionsRequest(user_id=user_id))
+
+    async def get_track_record(self, caller: Principal,
+                               request: rpc.GetTrackRecordRequest) -> tr.TrackRecord:
+        """A user's track record (hidden: 404 but for its owner and operators)."""
+        return await self._call(caller, self._stub.GetTrackRecord, request)
+
+    async def set_track_record_visibility(
+            self, caller: Principal, request: rpc.SetTrackRecordVisibilityRequest,
+    ) -> rpc.Identity:
+        """The creator hides or shows their track record."""
+        return await self._call(caller, self._stub.SetTrackRecordVisibility, request)
 
     async def follow(self, caller: Principal, request: rpc.FollowRequest) -> rpc.FollowState:
         """The caller follows a creator."""

@@ -94,6 +94,12 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         user=200, other_user=200, owner=200, analyst=200, operator=200),
     ("GET", "/v1/creators/{user_id}/following"): _row(
         user=200, other_user=200, owner=200, analyst=200, operator=200),
+    # A visible track record is public; only its creator switches visibility (the matrix
+    # keeps it shown, so the rows do not depend on their order).
+    ("GET", "/v1/creators/{user_id}/track-record"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
+    ("PUT", "/v1/creators/{user_id}/track-record/visibility"): _row(
+        user=403, other_user=403, owner=200, analyst=403, operator=403),
     # Blocks and mutes are each caller's own: every caller blocks and mutes a creator of the
     # world (the "relate" target) and lists only their own; no route names another's.
     **{(m, p): _row(user=200, other_user=200, owner=200, analyst=200, operator=200)
@@ -205,6 +211,8 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         body = {"text": "matrix appeal"}
     elif (method, path) == ("PUT", "/v1/creators/{user_id}/bell"):
         body = {"on": False}
+    elif path.endswith("/track-record/visibility"):
+        body = {"hidden": False}
     elif (method, path) == ("POST", "/v1/dev/tokens"):
         body = {"user_id": unique("minted"), "roles": []}
     elif (method, path) == ("POST", "/v1/posts"):
@@ -332,6 +340,10 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
        for m in ("Follow", "Unfollow", "SetBell")},
     "planet.social.v1.SocialService/ListFollowers": _grpc_row(**EVERYONE_SIGNED_IN),
     "planet.social.v1.SocialService/ListFollowing": _grpc_row(**EVERYONE_SIGNED_IN),
+    # The creator alone hides or shows their record (kept shown here); anyone reads it.
+    "planet.social.v1.SocialService/SetTrackRecordVisibility": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED),
+    "planet.social.v1.SocialService/GetTrackRecord": _grpc_row(**EVERYONE_SIGNED_IN),
     # Blocks and mutes: the owner's own; nobody, operators included, acts or lists for them.
     **{f"planet.social.v1.SocialService/{m}": _grpc_row(
         user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED)
@@ -408,6 +420,9 @@ def _grpc_request(method: str, world: World) -> Any:
             user_id=world.owner, creator_id=world.targets["grpc-reinstate"], on=False),
         social_name + "ListFollowers": social.ListFollowsRequest(user_id=world.owner),
         social_name + "ListFollowing": social.ListFollowsRequest(user_id=world.owner),
+        social_name + "SetTrackRecordVisibility": social.SetTrackRecordVisibilityRequest(
+            user_id=world.owner, hidden=False),
+        social_name + "GetTrackRecord": social.GetTrackRecordRequest(user_id=world.owner),
         **{social_name + m: social.RelationRequest(
             user_id=world.owner, other_id=world.targets["relate"])
            for m in ("Block", "Unblock", "Mute", "Unmute")},

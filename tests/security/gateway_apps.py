@@ -24,6 +24,7 @@ from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
 from planet.social.v1 import social_service_pb2 as social
+from planet.social.v1.track_record_pb2 import TrackRecord
 from services.content.domain.ids import post_id_for
 
 SECRET = "security-test-secret-of-at-least-32-bytes"
@@ -144,6 +145,19 @@ class Social:
     async def sanctions(self, caller: Principal, user_id: str) -> social.Sanctions:
         self.calls.names.append("sanctions")
         return social.Sanctions(sanctions=[self._sanction(user_id)])
+
+    async def get_track_record(self, caller: Principal,
+                               request: social.GetTrackRecordRequest) -> TrackRecord:
+        self.calls.names.append("get_track_record")
+        if request.user_id != "alice":
+            raise NotFound("no creator with this user id")
+        return TrackRecord(user_id="alice")
+
+    async def set_track_record_visibility(
+            self, caller: Principal, request: social.SetTrackRecordVisibilityRequest,
+    ) -> social.Identity:
+        self.calls.names.append("set_track_record_visibility")
+        return self._identity(request.user_id)
 
     async def follow(self, caller: Principal,
                      request: social.FollowRequest) -> social.FollowState:

@@ -161,6 +161,13 @@ CASES: dict[str, Case] = {
         lambda: social.DecideAppealRequest(user_id="mallory", sanction_id="sanc_none",
                                            grant=True, reason="r"),
         As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),
+    # The track record: the creator hides or shows it through the gateway only; any
+    # service reads one (a hidden one is NOT_FOUND but for its owner and operators).
+    "/planet.social.v1.SocialService/SetTrackRecordVisibility": Case(
+        lambda: social.SetTrackRecordVisibilityRequest(user_id="alice", hidden=False),
+        As(GATEWAY, "alice"), As(CONTENT, "alice")),
+    "/planet.social.v1.SocialService/GetTrackRecord": Case(
+        lambda: social.GetTrackRecordRequest(user_id="alice"), As(CONTENT, ""), None),
     # Content's alone, for the creator it publishes for.
     "/planet.social.v1.SocialService/CheckPublisher": Case(
         lambda: social.CheckPublisherRequest(user_id="alice"),
