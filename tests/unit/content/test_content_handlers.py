@@ -92,6 +92,9 @@ class Identities:
         self.asked.append(creator_id)
         return self.refusals.get(creator_id, "")
 
+    async def close(self) -> None:
+        return None
+
 
 def _cmd(request_id: str = "req-1") -> PublishPost:
     return PublishPost(request_id, "user_1", PostKind.SHORT, "", "gm", ("crypto",))
