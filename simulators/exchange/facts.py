@@ -6,18 +6,21 @@ asset, values in the quote asset as the exchange reports them); KYC stays v1 (no
 
 from __future__ import annotations
 
+import asyncio
 import random
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Decimal
 
 from aiokafka import AIOKafkaProducer
 
+from planet.events.v1.envelope_pb2 import Envelope
 from planet.exchange.v1.events_pb2 import KycVerified
 from planet.exchange.v2 import events_pb2 as v2
 from planetkit.assets import MINOR_DIGITS
 from planetkit.clock import now_ms
-from planetkit.envelope import wrap
+from planetkit.envelope import encode, wrap
 from planetkit.ids import new_id
 from planetkit.kafka.producer import publish
 from planetkit.money import Money, check_asset, total
@@ -154,13 +157,12 @@ def _split_pair(pair: str) -> tuple[str, str]:
     return _asset(base, "pair's base"), _asset(quote, "pair's quote")
 
 
-async def publish_fill(producer: AIOKafkaProducer, topics: ExchangeTopics, user_id: str,
-                       pair: str, side: str, price: str, quantity: str, fee_minor: int,
-                       fill_id: str | None = None, filled_at_ms: int | None = None, *,
-                       fee_asset: str | None = None, fee_quote_value_minor: int | None = None
-                       ) -> v2.OrderFilled:
-    """An order of a user filled: exact decimal price and quantity, the fee in ``fee_asset``
-    (the pair's quote asset unless given), and values in the quote asset."""
+def make_fill(user_id: str, pair: str, side: str, price: str, quantity: str, fee_minor: int,
+              fill_id: str | None = None, filled_at_ms: int | None = None, *,
+              fee_asset: str | None = None, fee_quote_value_minor: int | None = None
+              ) -> v2.OrderFilled:
+    """A checked fill as the exchange reports it: exact decimal price and quantity, the fee in
+    ``fee_asset`` (the pair's quote asset unless given) and values in the quote asset."""
     _require(bool(user_id), "user id is required")
     _require(side in _SIDES, f"side must be buy or sell, not {side!r}")
     for name, value in (("price", price), ("quantity", quantity)):
@@ -171,14 +173,92 @@ async def publish_fill(producer: AIOKafkaProducer, topics: ExchangeTopics, user_
     fee, worth, fee_value = fill_values(pair, price, quantity, fee_minor, fee_asset,
                                         fee_quote_value_minor)
     at = filled_at_ms if filled_at_ms is not None else now_ms()
-    fact = v2.OrderFilled(fill_id=fill_id or new_id("fill"), user_id=user_id, base_asset=base,
+    return v2.OrderFilled(fill_id=fill_id or new_id("fill"), user_id=user_id, base_asset=base,
                           quote_asset=quote, side=_SIDES[side], price=price, quantity=quantity,
                           fee=_wire(fee), quote_value=_wire(worth),
                           fee_quote_value=_wire(fee_value), filled_at_ms=at)
-    await publish(producer, topics.fills, wrap(
-        fact, event_id=fact.fill_id, source=SOURCE, aggregate_id=user_id, occurred_at_ms=at
-    ))
+
+
+def fill_envelope(fact: v2.OrderFilled) -> Envelope:
+    """The enveloped record of a fill: event id = fill id, keyed by the user."""
+    return wrap(fact, event_id=fact.fill_id, source=SOURCE, aggregate_id=fact.user_id,
+                occurred_at_ms=fact.filled_at_ms)
+
+
+async def publish_fill(producer: AIOKafkaProducer, topics: ExchangeTopics, user_id: str,
+                       pair: str, side: str, price: str, quantity: str, fee_minor: int,
+                       fill_id: str | None = None, filled_at_ms: int | None = None, *,
+                       fee_asset: str | None = None, fee_quote_value_minor: int | None = None
+                       ) -> v2.OrderFilled:
+    """Publish one fill (``make_fill``) and wait for the broker's ack."""
+    fact = make_fill(user_id, pair, side, price, quantity, fee_minor, fill_id, filled_at_ms,
+                     fee_asset=fee_asset, fee_quote_value_minor=fee_quote_value_minor)
+    await publish(producer, topics.fills, fill_envelope(fact))
     return fact
+
+
+async def publish_fills(producer: AIOKafkaProducer, topics: ExchangeTopics,
+                        facts: Iterable[v2.OrderFilled], in_flight: int = 20_000) -> int:
+    """Publish many fills, keyed by user, without a round trip per record: up to
+    ``in_flight`` sends are outstanding, then their acks are awaited (order per key is kept:
+    the producer is idempotent). Returns how many were published."""
+    name, pending, n = topics.fills.name, [], 0
+    for fact in facts:
+        pending.append(await producer.send(name, encode(fill_envelope(fact)),
+                                           key=fact.user_id.encode()))
+        n += 1
+        if len(pending) >= in_flight:
+            await asyncio.gather(*pending)
+            pending.clear()
+    await asyncio.gather(*pending)
+    return n
+
+
+# (pair, starting price, price places, quantity places) of the random traders.
+_RANDOM_PAIRS = (("BTC/USDT", 60_000, 2, 4), ("ETH/USDT", 3_000, 2, 3),
+                 ("SOL/USDT", 150, 3, 2))
+
+
+def random_fills(users: int, count: int, *, seed: int = 0, start_ms: int | None = None,
+                 user_prefix: str = "trader") -> Iterator[v2.OrderFilled]:
+    """``count`` plausible spot fills of ``users`` traders, in exchange-time order (one ms
+    apart): prices walk, a trader mostly sells what they hold (sometimes all of it), fees
+    are in the quote asset, the base asset (satoshi-like) or a third asset with its value.
+    Deterministic for a seed; lazily generated, so a million never sit in memory."""
+    _require(users > 0 and count >= 0, "users must be positive and count not negative")
+    rng = random.Random(seed)
+    at = start_ms if start_ms is not None else now_ms() - count
+    prices = [Decimal(p[1]) for p in _RANDOM_PAIRS]
+    held: dict[tuple[int, int], int] = {}
+    for i in range(count):
+        trader = rng.randrange(users)
+        k = rng.randrange(len(_RANDOM_PAIRS))
+        pair, _, price_places, qty_places = _RANDOM_PAIRS[k]
+        prices[k] = max(prices[k] * Decimal(1000 + rng.randint(-20, 20)) / 1000,
+                        Decimal(1)).quantize(Decimal(1).scaleb(-price_places))
+        units = held.get((trader, k), 0)
+        sell = units > 0 and rng.random() < 0.5
+        qty_units = (units if rng.random() < 0.3 else rng.randint(1, units)) if sell \
+            else rng.randint(1, 1000)
+        held[(trader, k)] = units - qty_units if sell else units + qty_units
+        quantity = str(Decimal(qty_units).scaleb(-qty_places))
+        price = str(prices[k])
+        value_minor = to_minor(Decimal(price) * Decimal(quantity), "USDT")
+        kind = rng.random()
+        fee_asset, fee_minor, valued = "USDT", max(1, value_minor // 1000), None
+        if kind < 0.25 and not sell and qty_units >= 10:
+            # A base fee on a buy: ~0.1 % of the quantity, whole quantity steps, so the
+            # trader holds (and later sells) exactly what the lot holds.
+            base = pair.split("/")[0]
+            fee_units = max(1, qty_units // 1000)
+            held[(trader, k)] -= fee_units
+            fee_asset = base
+            fee_minor = fee_units * 10 ** (MINOR_DIGITS[base] - qty_places)
+        elif kind < 0.35:
+            fee_asset, fee_minor, valued = "BGB", rng.randint(1, 500), max(1, value_minor // 1250)
+        yield make_fill(f"{user_prefix}_{seed}_{trader}", pair, "sell" if sell else "buy",
+                        price, quantity, fee_minor, f"fill_{seed}_{i}", at + i,
+                        fee_asset=fee_asset, fee_quote_value_minor=valued)
 
 
 def _positive_decimal(value: str) -> bool:
