@@ -28,6 +28,7 @@ from gateway.routes import (
     telemetry,
     track_record,
 )
+from gateway.routes import notifications as notification_routes
 from gateway.settings import GatewaySettings
 
 BackendsFactory = Callable[[GatewaySettings], AbstractAsyncContextManager[Backends]]
@@ -55,6 +56,12 @@ def _description(settings: GatewaySettings) -> str:
         f'be JSON of at most {settings.ws_max_message_bytes} bytes; `{{"type": "ping"}}` is '
         "answered with `{\"type\": \"pong\"}`. Close codes: 1003 binary frame, 1007 not JSON, "
         "1008 authentication or authorization failed, 1009 frame too large, 1013 try again later."
+        "\n\n**WebSocket** `/v1/ws/notifications`: authenticate the same way, then send "
+        '`{"after": <last position seen>}`; the server sends each notification after it '
+        '(`{"type": "notification", "position", ...}`), `{"type": "caught_up", ...}`, then '
+        "new ones live in position order with no gap and no duplicate, and "
+        '`{"type": "read", "read_up_to"}`. A client too slow to read is closed with 1013: '
+        "reconnect with the last position received."
         + mode
     )
 
@@ -125,4 +132,5 @@ def create_app(
     app.include_router(follows.router)
     app.include_router(track_record.router)
     app.include_router(relations.router)
+    app.include_router(notification_routes.router)
     return app

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import grpc
+from aiokafka import AIOKafkaConsumer
 
 from gateway.adapters.analytics_client import GrpcAnalytics
 from gateway.adapters.content_client import GrpcContent
@@ -13,6 +14,7 @@ from gateway.adapters.incentive_client import GrpcIncentive
 from gateway.adapters.kafka_events import KafkaEvents
 from gateway.adapters.service_calls import CallSigner
 from gateway.adapters.social_client import GrpcSocial
+from gateway.notification_hub import NotificationHub
 from gateway.ports import Backends
 from gateway.settings import GatewaySettings
 from planetkit.clock import now_ms
@@ -20,7 +22,7 @@ from planetkit.kafka.admin import require_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_assertion import load_signer
 from planetkit.service_identities import GATEWAY
-from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
+from planetkit.topics import ENGAGEMENT_BATCHES, SOCIAL_NOTIFICATIONS, with_suffix
 
 
 @asynccontextmanager
@@ -33,10 +35,16 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
     signer = load_signer(GATEWAY, settings.service_auth)
     topic = with_suffix(ENGAGEMENT_BATCHES, settings.topics.topic_suffix)
     bootstrap = settings.kafka.bootstrap_servers
-    await require_topics(bootstrap, [topic])
+    notifications = with_suffix(SOCIAL_NOTIFICATIONS, settings.topics.topic_suffix)
+    await require_topics(bootstrap, [topic, notifications])
     producer = make_producer(bootstrap, writer=GATEWAY)
     await producer.start()
+    # Every gateway process reads every notification for its own sockets (no group).
+    hub = NotificationHub(lambda: AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        isolation_level="read_committed"), notifications.name, notifications.partitions)
     try:
+        await hub.start()
         async with (
             grpc.aio.insecure_channel(settings.content_addr) as content,
             grpc.aio.insecure_channel(settings.incentive_addr) as incentive,
@@ -54,6 +62,8 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
                                         CallSigner(signer, settings.analytics_identity)),
                 social=GrpcSocial(social, settings.grpc_timeout_s,
                                   CallSigner(signer, settings.social_identity)),
+                notifications=hub,
             )
     finally:
+        await hub.stop()
         await producer.stop()

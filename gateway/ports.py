@@ -14,6 +14,7 @@ from gateway.auth import Principal
 from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
+from gateway.notification_hub import NotificationHub
 from planet.social.v1 import social_service_pb2 as social
 from planet.social.v1.track_record_pb2 import TrackRecord
 
@@ -105,6 +106,16 @@ class SocialPort(Protocol):
                            request: social.ListFollowsRequest) -> social.FollowPage:
         """A page of ``followers`` or ``following``."""
 
+    async def list_notifications(
+            self, caller: Principal, request: social.ListNotificationsRequest,
+    ) -> social.NotificationPage:
+        """The caller's own notifications after a position."""
+
+    async def mark_notifications_read(
+            self, caller: Principal, request: social.MarkNotificationsReadRequest,
+    ) -> social.NotificationPage:
+        """The caller marks their notifications read up to a position."""
+
 
 @dataclass(frozen=True)
 class QueryAnswer:
@@ -152,3 +163,5 @@ class Backends:
     # Optional so that setups without the analytics sink (and their fakes) need not name it.
     analytics: AnalyticsPort | None = None
     social: SocialPort | None = None
+    # This process's live notification feed (one Kafka consumer); None: no live socket.
+    notifications: NotificationHub | None = None

@@ -112,6 +112,18 @@ class GrpcSocial:
         method = self._stub.ListFollowers if which == "followers" else self._stub.ListFollowing
         return await self._call(caller, method, request)
 
+    async def list_notifications(
+            self, caller: Principal, request: rpc.ListNotificationsRequest,
+    ) -> rpc.NotificationPage:
+        """The caller's own notifications after a position."""
+        return await self._call(caller, self._stub.ListNotifications, request)
+
+    async def mark_notifications_read(
+            self, caller: Principal, request: rpc.MarkNotificationsReadRequest,
+    ) -> rpc.NotificationPage:
+        """The caller marks their notifications read up to a position."""
+        return await self._call(caller, self._stub.MarkNotificationsRead, request)
+
     async def relate(self, caller: Principal, action: str,
                      request: rpc.RelationRequest) -> rpc.RelationState:
         """block, unblock, mute or unmute, for the caller."""

@@ -179,6 +179,18 @@ class Social:
         self.calls.names.append(which)
         return social.FollowPage(user_ids=["alice"])
 
+    async def list_notifications(
+            self, caller: Principal, request: social.ListNotificationsRequest,
+    ) -> social.NotificationPage:
+        self.calls.names.append("list_notifications")
+        return social.NotificationPage(last_position=1, unread=1)
+
+    async def mark_notifications_read(
+            self, caller: Principal, request: social.MarkNotificationsReadRequest,
+    ) -> social.NotificationPage:
+        self.calls.names.append("mark_notifications_read")
+        return social.NotificationPage(last_position=1, read_up_to=1)
+
 
 @dataclass
 class Events:
