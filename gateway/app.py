@@ -19,6 +19,7 @@ from gateway.openapi import ReadyBody, errors
 from gateway.ports import Backends
 from gateway.routes import (
     analytics,
+    creator_posts,
     creators,
     dev,
     estimates,
@@ -129,6 +130,7 @@ def create_app(
     app.include_router(estimates.router)
     app.include_router(analytics.router)
     app.include_router(creators.router)
+    app.include_router(creator_posts.router)
     app.include_router(follows.router)
     app.include_router(track_record.router)
     app.include_router(relations.router)

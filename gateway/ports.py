@@ -33,6 +33,11 @@ class ContentPort(Protocol):
     async def resolve_authors(self, caller: Principal, item_ids: list[str]) -> dict[str, str]:
         """Creator of each known item."""
 
+    async def list_author_posts(
+        self, caller: Principal, request: content.ListAuthorPostsRequest
+    ) -> content.ListAuthorPostsResponse:
+        """A page of an author's posts, newest first."""
+
 
 class IncentivePort(Protocol):
     """The incentive service's estimates."""

@@ -319,6 +319,10 @@ class HomePageOut(BaseModel):
     # it); null when its creator hid it, except for the creator and operators.
     track_record: TrackRecordOut | None = None
     track_record_hidden: bool = False
+    # The creator's latest posts, newest first (GET /v1/creators/{user_id}/posts pages on from
+    # posts_next_cursor; null when there are no more).
+    posts: list[PostOut] = []
+    posts_next_cursor: str | None = None
 
 
 class SanctionOut(BaseModel):

@@ -48,3 +48,14 @@ class GrpcContent:
         except grpc.aio.AioRpcError as exc:
             raise translate(exc, "content service") from None
         return dict(response.authors)
+
+    async def list_author_posts(
+        self, caller: Principal, request: rpc.ListAuthorPostsRequest
+    ) -> rpc.ListAuthorPostsResponse:
+        """A page of an author's posts, newest first (an author with none: an empty page)."""
+        try:
+            response: rpc.ListAuthorPostsResponse = await self._stub.ListAuthorPosts(
+                request, timeout=self._timeout_s, metadata=self._signer.metadata(caller))
+        except grpc.aio.AioRpcError as exc:
+            raise translate(exc, "content service") from None
+        return response

@@ -18,6 +18,7 @@ from gateway.errors import NotFound, UpstreamUnavailable
 from gateway.ids import MAX_USER_ID_LENGTH
 from gateway.openapi import AUTHED, WITH_BODY, errors
 from gateway.ports import Backends, SocialPort
+from gateway.routes.creator_posts import with_latest_posts
 from gateway.schemas import (
     AppealBody,
     AppealDecisionBody,
@@ -104,16 +105,18 @@ async def home_page(handle_or_id: HandleOrId, user: UserDep,
     """A creator's public home page, by handle first, then by user id (`me`: the caller)."""
     social = _social(backends)
     if handle_or_id == "me":
-        return home_page_out(await social.get_profile(
-            user, rpc.GetProfileRequest(user_id=user.user_id)))
+        return await with_latest_posts(home_page_out(await social.get_profile(
+            user, rpc.GetProfileRequest(user_id=user.user_id))), user, backends)
     if 3 <= len(handle_or_id) <= 30 and set(handle_or_id) <= HANDLE_CHARS:
         try:
-            return home_page_out(await social.get_profile(
+            by_handle = home_page_out(await social.get_profile(
                 user, rpc.GetProfileRequest(handle=handle_or_id)))
         except NotFound:
             pass  # no such handle: it may be a user id
-    return home_page_out(await social.get_profile(
-        user, rpc.GetProfileRequest(user_id=handle_or_id)))
+        else:
+            return await with_latest_posts(by_handle, user, backends)
+    return await with_latest_posts(home_page_out(await social.get_profile(
+        user, rpc.GetProfileRequest(user_id=handle_or_id))), user, backends)
 
 
 async def _moderate(action: str, user_id: str, body: ReasonBody, user: Principal,

@@ -90,6 +90,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     ("PUT", "/v1/creators/{user_id}/bell"): _row(
         user=200, other_user=200, owner=422, analyst=200, operator=200),
     # Follower and following lists are public, like the counts on the home page.
+    # A creator's posts are public, like each post (and the latest few on the home page).
+    ("GET", "/v1/creators/{user_id}/posts"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
     ("GET", "/v1/creators/{user_id}/followers"): _row(
         user=200, other_user=200, owner=200, analyst=200, operator=200),
     ("GET", "/v1/creators/{user_id}/following"): _row(
@@ -313,6 +316,7 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
         user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED),
     "planet.content.v1.ContentService/GetPost": _grpc_row(**EVERYONE_SIGNED_IN),
     "planet.content.v1.ContentService/ResolveAuthors": _grpc_row(**EVERYONE_SIGNED_IN),
+    "planet.content.v1.ContentService/ListAuthorPosts": _grpc_row(**EVERYONE_SIGNED_IN),
     "planet.incentive.v1.IncentiveService/GetWeeklyEstimate": _grpc_row(
         user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=OK),
     "planet.analytics.v1.AnalyticsService/Query": _grpc_row(
@@ -438,6 +442,8 @@ def _grpc_request(method: str, world: World) -> Any:
             post_id=world.post_id),
         "planet.content.v1.ContentService/ResolveAuthors": content.ResolveAuthorsRequest(
             item_ids=[world.post_id]),
+        "planet.content.v1.ContentService/ListAuthorPosts": content.ListAuthorPostsRequest(
+            author_id=world.owner, limit=5),
         "planet.incentive.v1.IncentiveService/GetWeeklyEstimate":
             incentive.GetWeeklyEstimateRequest(creator_id=world.owner),
         "planet.analytics.v1.AnalyticsService/Query": analytics.QueryRequest(

@@ -60,6 +60,13 @@ class Content:
         self.calls.names.append("resolve_authors")
         return {i: "alice" for i in item_ids if i == POST}
 
+    async def list_author_posts(self, caller: Principal, request: content.ListAuthorPostsRequest
+                                ) -> content.ListAuthorPostsResponse:
+        self.calls.names.append("list_author_posts")
+        posts = [content.Post(post_id=POST, creator_id="alice", body="gm", version=1)]
+        return content.ListAuthorPostsResponse(
+            posts=posts if request.author_id == "alice" else [])
+
 
 class Incentive:
     """A fixed estimate."""

@@ -88,6 +88,10 @@ CASES: dict[str, Case] = {
     "/planet.content.v1.ContentService/GetPost": Case(
         lambda: content_service_pb2.GetPostRequest(post_id="post_nope"),
         As(INCENTIVE, ""), None),
+    # A creator's posts are public like each post: any authenticated service, any user.
+    "/planet.content.v1.ContentService/ListAuthorPosts": Case(
+        lambda: content_service_pb2.ListAuthorPostsRequest(author_id="alice"),
+        As(INCENTIVE, ""), None),
     # Authors are resolved for telemetry, which only the gateway ingests.
     "/planet.content.v1.ContentService/ResolveAuthors": Case(
         lambda: content_service_pb2.ResolveAuthorsRequest(item_ids=["post_nope"]),

@@ -55,6 +55,14 @@ class FakeContent:
         self.callers.append(caller)
         return {i: self.posts[i].creator_id for i in item_ids if i in self.posts}
 
+    async def list_author_posts(
+        self, caller: Principal, request: content.ListAuthorPostsRequest
+    ) -> content.ListAuthorPostsResponse:
+        self.callers.append(caller)
+        mine = sorted((p for p in self.posts.values() if p.creator_id == request.author_id),
+                      key=lambda p: (-p.published_at_ms, p.post_id))
+        return content.ListAuthorPostsResponse(posts=mine[:request.limit or 20])
+
 
 @dataclass
 class FakeIncentive:
