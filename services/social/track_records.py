@@ -119,10 +119,15 @@ class TrackRecordTail:
                 log.error("skipping an undecodable fill", extra={
                     "source": source, "offset": record.offset, "reason": str(exc)})
         states = self.store.states(dict.fromkeys(f.user_id for f in fills))
-        for fill in fills:
-            apply(states[fill.user_id], fill, self._rules)
-        self.store.write(states, source=source, next_offset=fresh[-1].offset + 1,
-                         skipped=skipped)
+        try:
+            for fill in fills:
+                apply(states[fill.user_id], fill, self._rules)
+            self.store.write(states, source=source, next_offset=fresh[-1].offset + 1,
+                             skipped=skipped)
+        except BaseException:
+            # The fold changed cached states in place; what the store holds is the truth.
+            self.store.forget(states)
+            raise
         return len(fills)
 
 
