@@ -42,6 +42,8 @@ class Ports:
     incentive_health: int = 50056
     analytics_health: int = 50057
     social: int = 50058
+    # A second gateway process: each pushes every notification to its own sockets.
+    gateway2: int = 8081
 
     @classmethod
     def free(cls) -> Ports:
@@ -59,6 +61,8 @@ class Service:
     ready: Callable[[], bool]
     ready_timeout_s: float = 90.0
     proc: subprocess.Popen[bytes] | None = None
+    # The service identity it signs as, when its name is not one (a second gateway).
+    identity: str = ""
 
 
 @dataclass
@@ -148,6 +152,17 @@ class Stack:
                          "PLANET_GATEWAY_ANALYTICS_ADDR": f"127.0.0.1:{p.analytics}",
                          "PLANET_GATEWAY_SOCIAL_ADDR": f"127.0.0.1:{p.social}"},
                         lambda: health.http_ok(f"http://127.0.0.1:{p.gateway}/readyz")),
+                Service("gateway2", "gateway",
+                        {"PLANET_GATEWAY_HOST": "127.0.0.1",
+                         "PLANET_GATEWAY_PORT": str(p.gateway2),
+                         "PLANET_GATEWAY_DEV_MODE": "true",
+                         "PLANET_GATEWAY_JWT_SECRET": self.jwt_secret,
+                         "PLANET_GATEWAY_CONTENT_ADDR": f"127.0.0.1:{p.content}",
+                         "PLANET_GATEWAY_INCENTIVE_ADDR": f"127.0.0.1:{p.incentive}",
+                         "PLANET_GATEWAY_ANALYTICS_ADDR": f"127.0.0.1:{p.analytics}",
+                         "PLANET_GATEWAY_SOCIAL_ADDR": f"127.0.0.1:{p.social}"},
+                        lambda: health.http_ok(f"http://127.0.0.1:{p.gateway2}/readyz"),
+                        identity="gateway"),
             ]
         }
 
@@ -155,6 +170,11 @@ class Stack:
     def gateway_url(self) -> str:
         """Base URL of the API gateway."""
         return f"http://127.0.0.1:{self.ports.gateway}"
+
+    @property
+    def gateway2_url(self) -> str:
+        """Base URL of the second gateway process (same API, its own sockets)."""
+        return f"http://127.0.0.1:{self.ports.gateway2}"
 
     def env_for(self, service: Service) -> dict[str, str]:
         """The environment ``service`` runs with: ours plus its settings and the stack's."""
@@ -164,8 +184,9 @@ class Stack:
         env["PLANET_TOPIC_SUFFIX"] = self.topic_suffix
         env["PYTHONPATH"] = str(ROOT)
         env["PYTHONUNBUFFERED"] = "1"
-        if service.name in SERVICE_IDENTITIES:
-            env.update(self.service_auth.env(service.name))
+        identity = service.identity or service.name
+        if identity in SERVICE_IDENTITIES:
+            env.update(self.service_auth.env(identity))
         env.update(self.overrides.get(service.name, {}))
         return env
 

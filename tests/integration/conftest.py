@@ -25,7 +25,7 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     suffix = f"sys{uuid.uuid4().hex[:8]}"
     run_dir: Path = tmp_path_factory.mktemp("stack")
     s = Stack(bootstrap=kafka_bootstrap, run_dir=run_dir, ports=Ports.free(), topic_suffix=suffix,
-              overrides={"gateway": SUITE_RATE_LIMITS})
+              overrides={"gateway": SUITE_RATE_LIMITS, "gateway2": SUITE_RATE_LIMITS})
     try:
         s.up()
         yield s
