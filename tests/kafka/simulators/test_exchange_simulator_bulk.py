@@ -13,7 +13,7 @@ from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.service_identities import EXCHANGE
 from planetkit.upcasters import decode_fill
-from services.social.domain.track_record import apply, fill_of, new_state
+from services.social.domain.track_record import Fill, TrackState, apply, fill_of, new_state
 from simulators.exchange.facts import ExchangeTopics, publish_fills, random_fills
 
 pytestmark = pytest.mark.kafka
@@ -35,7 +35,7 @@ async def test_bulk_random_fills_are_checked_ordered_and_all_counted(
     consumer = AIOKafkaConsumer(topics.fills.name, bootstrap_servers=kafka_bootstrap,
                                 group_id=f"bulk-{topic_suffix}", auto_offset_reset="earliest")
     await consumer.start()
-    read = []
+    read: list[Fill] = []
     try:
         deadline = time.monotonic() + 30
         while len(read) < 3_000 and time.monotonic() < deadline:
@@ -44,7 +44,7 @@ async def test_bulk_random_fills_are_checked_ordered_and_all_counted(
     finally:
         await consumer.stop()
     assert sorted(f.fill_id for f in read) == sorted(f.fill_id for f in facts)
-    states = {}
+    states: dict[str, TrackState] = {}
     for fill in read:  # per trader, the partition's order is the exchange's order
         state = states.setdefault(fill.user_id, new_state(fill.user_id))
         apply(state, fill)
