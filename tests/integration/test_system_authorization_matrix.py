@@ -110,6 +110,11 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
        for m in ("PUT", "DELETE")},
     **{("GET", p): _row(user=200, other_user=200, owner=200, analyst=200, operator=200)
        for p in ("/v1/me/blocks", "/v1/me/mutes")},
+    # Notifications: every caller reads and marks only their own (no route names another's).
+    ("GET", "/v1/notifications"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
+    ("POST", "/v1/notifications/read"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
     # Appeal decisions: operators only (the owner's appealed "decide" sanction, denied once).
     ("POST", "/v1/operator/accounts/{user_id}/sanctions/{sanction_id}/appeal-decision"): _row(
         user=403, other_user=403, owner=403, analyst=403, operator=200),
@@ -214,6 +219,8 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         body = {"text": "matrix appeal"}
     elif (method, path) == ("PUT", "/v1/creators/{user_id}/bell"):
         body = {"on": False}
+    elif (method, path) == ("POST", "/v1/notifications/read"):
+        body = {"up_to_position": 0}
     elif path.endswith("/track-record/visibility"):
         body = {"hidden": False}
     elif (method, path) == ("POST", "/v1/dev/tokens"):
@@ -297,6 +304,30 @@ def test_the_estimate_websocket_admits_only_the_owner_and_operators(
     assert world.owner in str(first)
 
 
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_the_notifications_websocket_serves_each_signed_in_user_their_own(
+    stack: Stack, world: World, persona: str
+) -> None:
+    import json
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = stack.gateway_url.replace("http", "ws") + "/v1/ws/notifications"
+    header = world.headers[persona].get("Authorization", "")
+    offered = ["planet.v1"] + (["bearer." + header.split()[1]] if header else [])
+    with connect(url, subprotocols=offered, open_timeout=10) as ws:  # type: ignore[arg-type]
+        try:
+            ws.send(json.dumps({"after": 0}))
+            while (message := json.loads(ws.recv(timeout=20)))["type"] != "caught_up":
+                pass
+        except ConnectionClosed as closed:
+            assert persona in UNAUTHENTICATED, closed
+            assert closed.rcvd is not None and closed.rcvd.code == 1008
+            return
+    assert persona not in UNAUTHENTICATED, message
+
+
 # --- gRPC: every method of every service, called directly ----------------------------------
 
 OK, DENIED, UNAUTH = "OK", "PERMISSION_DENIED", "UNAUTHENTICATED"
@@ -354,6 +385,10 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
        for m in ("Block", "Unblock", "Mute", "Unmute", "ListBlocked", "ListMuted")},
     "planet.social.v1.SocialService/DecideAppeal": _grpc_row(
         user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=OK),
+    # A user's notifications are theirs alone: nobody else, operators included.
+    **{f"planet.social.v1.SocialService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED)
+       for m in ("ListNotifications", "MarkNotificationsRead")},
     # Content's alone: the gateway may not ask it, for anyone.
     "planet.social.v1.SocialService/CheckPublisher": _grpc_row(
         user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=DENIED),
@@ -432,6 +467,9 @@ def _grpc_request(method: str, world: World) -> Any:
            for m in ("Block", "Unblock", "Mute", "Unmute")},
         social_name + "ListBlocked": social.ListFollowsRequest(user_id=world.owner),
         social_name + "ListMuted": social.ListFollowsRequest(user_id=world.owner),
+        social_name + "ListNotifications": social.ListNotificationsRequest(user_id=world.owner),
+        social_name + "MarkNotificationsRead": social.MarkNotificationsReadRequest(
+            user_id=world.owner, up_to_position=0),
         social_name + "DecideAppeal": social.DecideAppealRequest(
             user_id=world.owner, sanction_id=world.sanctions["grpc-decide"], grant=False,
             reason="matrix"),

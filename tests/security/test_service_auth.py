@@ -172,6 +172,13 @@ CASES: dict[str, Case] = {
         As(GATEWAY, "alice"), As(CONTENT, "alice")),
     "/planet.social.v1.SocialService/GetTrackRecord": Case(
         lambda: social.GetTrackRecordRequest(user_id="alice"), As(CONTENT, ""), None),
+    # Notifications: the recipient alone, through the gateway (another user: denied).
+    "/planet.social.v1.SocialService/ListNotifications": Case(
+        lambda: social.ListNotificationsRequest(user_id="alice"),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    "/planet.social.v1.SocialService/MarkNotificationsRead": Case(
+        lambda: social.MarkNotificationsReadRequest(user_id="alice", up_to_position=0),
+        As(GATEWAY, "alice"), As(CONTENT, "alice")),
     # Content's alone, for the creator it publishes for.
     "/planet.social.v1.SocialService/CheckPublisher": Case(
         lambda: social.CheckPublisherRequest(user_id="alice"),
