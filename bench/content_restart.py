@@ -1,8 +1,10 @@
 """Restart time of the content service (process spawn to SERVING) against its history length.
 
 Writes ``--posts`` PostPublished events (cumulative sizes, e.g. 1000000,5000000) straight to
-a fresh posts topic of the real broker, batch by batch per partition, exactly as content
-appends them (envelope, key = post id, the key's murmur2 partition). For each size:
+a fresh posts topic and its per-author copy on the real broker, batch by batch per partition,
+as content appends them (the same envelope twice: key = post id on the posts topic, key =
+author id on planet.content.author-posts.v1, each on its key's murmur2 partition). For each
+size:
 
 - catch-up: a ``python -m services.content`` process over stores that have not seen the new
   posts (the first size: no stores at all, i.e. the full rebuild from the topic, which is
@@ -10,7 +12,9 @@ appends them (envelope, key = post id, the key's murmur2 partition). For each si
 - restart: the same process again over its stores (SIGTERM, then start), ``--repeat``
   times; spawn to SERVING, the resident memory at SERVING and the stores' size on disk.
 
-The restart is the number to watch: it should stay flat as history grows.
+The restart is the number to watch: it should stay flat as history grows. After the last
+size, one more start serves ``ListAuthorPosts`` (first page of 20, newest first) for random
+authors: its latency percentiles are printed too.
 
 Usage: python -m bench.content_restart [--posts 1000000,5000000] [--repeat 3]
 """
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -32,14 +37,16 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from planet.content.v1 import content_service_pb2 as rpc
+from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
 from planet.content.v1 import events_pb2 as ev
 from planetkit.envelope import encode, wrap
 from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_dev import DevServiceAuth
-from planetkit.service_identities import CONTENT
-from planetkit.topics import POSTS, with_suffix
+from planetkit.service_identities import CONTENT, GATEWAY
+from planetkit.topics import AUTHOR_POSTS, POSTS, with_suffix
 from services.content.domain.ids import event_id_for, post_id_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,8 +54,8 @@ CREATORS = 20_000
 T0_MS = 1_780_000_000_000
 
 
-def post_record(i: int) -> tuple[str, bytes]:
-    """The i-th post of the history: (post id, envelope bytes), as content would append it."""
+def post_record(i: int) -> tuple[str, str, bytes]:
+    """The i-th post of the history: (post id, author, envelope bytes), as content appends it."""
     creator = f"user_{i % CREATORS}"
     post_id = post_id_for(creator, f"bench-{i}")
     payload = ev.PostPublished(
@@ -62,28 +69,32 @@ def post_record(i: int) -> tuple[str, bytes]:
     )
     envelope = wrap(payload, event_id=event_id_for(post_id, 1), source=CONTENT,
                     aggregate_id=post_id, occurred_at_ms=T0_MS + i, aggregate_version=1)
-    return post_id, encode(envelope)
+    return post_id, creator, encode(envelope)
 
 
-async def produce(bootstrap: str, topic: str, first: int, last: int) -> float:
-    """Append posts first..last-1 in producer batches per partition; seconds taken."""
+async def produce(bootstrap: str, topics: tuple[str, str], first: int, last: int) -> float:
+    """Append posts first..last-1 to the posts topic (keyed by post id) and the author-posts
+    topic (keyed by author) in producer batches per partition; seconds taken."""
     started = time.perf_counter()
     producer = make_producer(bootstrap, writer=CONTENT, linger_ms=50)
     await producer.start()
     try:
-        batches = {p: producer.create_batch() for p in range(POSTS.partitions)}
+        batches = {(t, p): producer.create_batch() for t in topics
+                   for p in range(POSTS.partitions)}
         pending: list[asyncio.Future[object]] = []
         for i in range(first, last):
-            post_id, value = post_record(i)
-            p = partition_for(post_id, POSTS.partitions)
-            if batches[p].append(key=post_id.encode(), value=value, timestamp=None) is None:
-                pending.append(await producer.send_batch(batches[p], topic, partition=p))
-                batches[p] = producer.create_batch()
-                batches[p].append(key=post_id.encode(), value=value, timestamp=None)
+            post_id, author, value = post_record(i)
+            for topic, key in zip(topics, (post_id.encode(), author.encode()), strict=True):
+                p = partition_for(key.decode(), POSTS.partitions)
+                if batches[topic, p].append(key=key, value=value, timestamp=None) is None:
+                    pending.append(await producer.send_batch(batches[topic, p], topic,
+                                                             partition=p))
+                    batches[topic, p] = producer.create_batch()
+                    batches[topic, p].append(key=key, value=value, timestamp=None)
             if len(pending) >= 64:
                 await asyncio.gather(*pending)
                 pending.clear()
-        for p, batch in batches.items():
+        for (topic, p), batch in batches.items():
             if batch.record_count():
                 pending.append(await producer.send_batch(batch, topic, partition=p))
         await asyncio.gather(*pending)
@@ -134,6 +145,39 @@ def time_to_serving(env: dict[str, str], port: int, log: Path,
         proc.wait(timeout=120)
 
 
+def list_latency(env: dict[str, str], port: int, log: Path, auth: DevServiceAuth,
+                 history: int, calls: int) -> None:
+    """Start content over its stores and time first pages of random authors' lists."""
+    rng = random.Random(7)
+    with log.open("ab") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "services.content"], cwd=ROOT, env=env,
+                                stdout=out, stderr=subprocess.STDOUT)
+    try:
+        while not _serving(port):
+            if proc.poll() is not None:
+                raise RuntimeError(f"content exited before SERVING (log {log})")
+            time.sleep(0.02)
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = rpc_grpc.ContentServiceStub(channel)
+            seconds: list[float] = []
+            for _ in range(calls):
+                author = f"user_{rng.randrange(min(CREATORS, history))}"
+                started = time.perf_counter()
+                page = stub.ListAuthorPosts(
+                    rpc.ListAuthorPostsRequest(author_id=author, limit=20), timeout=10,
+                    metadata=auth.metadata(CONTENT, "bench-reader", as_=GATEWAY))
+                seconds.append(time.perf_counter() - started)
+                assert len(page.posts) == min(20, history // CREATORS), len(page.posts)
+        seconds.sort()
+        print(f"ListAuthorPosts over {history:,} posts ({history // CREATORS} per author), "
+              f"first page of 20, {calls} calls: p50 {seconds[len(seconds) // 2] * 1000:.2f} ms, "
+              f"p99 {seconds[int(len(seconds) * 0.99)] * 1000:.2f} ms (signed gRPC, one process)",
+              flush=True)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+
+
 async def main(args: argparse.Namespace) -> int:
     """Run the benchmark and print its report."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
@@ -141,7 +185,8 @@ async def main(args: argparse.Namespace) -> int:
     sizes = sorted(int(s) for s in args.posts.split(","))
     suffix = f"crestart{uuid.uuid4().hex[:8]}"
     topic = with_suffix(POSTS, suffix)
-    await ensure_topics(bootstrap, [topic])
+    index_topic = with_suffix(AUTHOR_POSTS, suffix)
+    await ensure_topics(bootstrap, [topic, index_topic])
     work = Path(tempfile.mkdtemp(prefix="bench-content-"))
     data_dir = work / "data"
     auth = DevServiceAuth.create(work / "keys")
@@ -156,7 +201,7 @@ async def main(args: argparse.Namespace) -> int:
     produced = 0
     try:
         for size in sizes:
-            seconds = await produce(bootstrap, topic.name, produced, size)
+            seconds = await produce(bootstrap, (topic.name, index_topic.name), produced, size)
             print(f"produced posts {produced:,}..{size:,} in {seconds:.1f} s "
                   f"({(size - produced) / seconds:,.0f}/s)", flush=True)
             catch_up, _ = time_to_serving(env, port, work / "content.log")
@@ -172,6 +217,8 @@ async def main(args: argparse.Namespace) -> int:
                   f"{', '.join(f'{s:.2f}' for s, _ in restarts)} s (best {best:.2f} s); "
                   f"RSS {rss:.0f} MiB; stores {disk:.0f} MiB on disk", flush=True)
             rows.append((size, catch_up, best, rss, disk))
+        if rows:
+            list_latency(env, port, work / "content.log", auth, rows[-1][0], args.lists)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
@@ -188,5 +235,7 @@ if __name__ == "__main__":
                         help="cumulative history sizes, comma-separated")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--port", default="50151", help="content's gRPC port for the run")
+    parser.add_argument("--lists", type=int, default=2000,
+                        help="ListAuthorPosts calls timed after the last size")
     parser.add_argument("--keep", action="store_true", help="keep the stores and the log")
     raise SystemExit(asyncio.run(main(parser.parse_args())))
