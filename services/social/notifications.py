@@ -65,6 +65,7 @@ import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
@@ -100,11 +101,12 @@ from services.social.domain.notifications.rules import (
     unread,
 )
 from services.social.domain.validation import check_user_id
-from services.social.handlers import EventLog, SocialHandlers
+from services.social.handlers import SocialHandlers
 
 log = logging.getLogger(__name__)
 DEFAULT_PAGE = 100
 RETRY_S = 0.5
+YIELD_EVERY = 1000
 _MODERATION = (ev.IdentitySuspended, ev.IdentityClosed, ev.AccountSanctioned,
                ev.SanctionLifted, ev.AppealDecided)
 
@@ -118,6 +120,13 @@ def _read_event_id(recipient: str, up_to: int) -> str:
     return f"evt_{digest[:24]}"
 
 
+class NotificationLog(Protocol):
+    """Where notifications are appended (the service's transactional event log)."""
+
+    async def append_batched(self, appends: list[Append]) -> list[int]:
+        """Commit all or nothing and return the offsets; EventLogUnavailable otherwise."""
+
+
 @dataclass(frozen=True)
 class NotificationsTopic:
     """The notifications topic's name and partition count."""
@@ -129,7 +138,7 @@ class NotificationsTopic:
 class Notifications:
     """Plans, appends and stores notifications; lists and marks them for their recipient."""
 
-    def __init__(self, accounts: SocialHandlers, store: NotificationStore, log_: EventLog,
+    def __init__(self, accounts: SocialHandlers, store: NotificationStore, log_: NotificationLog,
                  topic: NotificationsTopic, restore_consumer: Callable[[], AIOKafkaConsumer],
                  clock_ms: Callable[[], int]) -> None:
         self.store = store
@@ -204,7 +213,7 @@ class Notifications:
             appends.append(Append(self._topic.name,
                                   partition_for(p.recipient_id, self._topic.partitions), env))
         try:
-            offsets = await self._log.append(appends)
+            offsets = await self._log.append_batched(appends)
         except EventLogUnavailable:
             # The outcome is unknown (a timed-out commit may still land): read the log again
             # before the next plan.
@@ -227,9 +236,11 @@ class Notifications:
                 async with self._accounts.write_lock:
                     await self.ensure_restored()
                     created = self.store.plan(causes)
+                    if len(causes) > YIELD_EVERY:
+                        await asyncio.sleep(0)  # a fan-out batch: let calls in between
                     logged = await self._append(created, self._clock_ms()) if created else {}
                     self.store.commit(created, offsets={**(offsets or {}), **logged},
-                                      fanout=fanout)
+                                      fanout=fanout, planned=True)
                     self.appended += len(created)
                     return created
             except Fenced:

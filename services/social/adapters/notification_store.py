@@ -96,9 +96,12 @@ class NotificationStore:
         offsets: dict[str, int] | None = None,
         fanout: tuple[str, FanoutProgress] | None = None,
         reads: Sequence[NotificationsRead] = (),
+        planned: bool = False,
     ) -> None:
-        """Write planned notifications, read marks, next ``offsets`` (source -> offset) and a
-        ``fanout`` (post id, progress) in one write batch."""
+        """Write notifications, read marks, next ``offsets`` (source -> offset) and a
+        ``fanout`` (post id, progress) in one write batch. ``planned``: ``created`` comes from
+        ``plan`` under the same lock, so each recipient's last is its highest position there
+        (no read of the stored one)."""
         batch = WriteBatch(raw_mode=True)
         last: dict[str, int] = {}
         for event in created:
@@ -106,7 +109,8 @@ class NotificationStore:
             batch.put(notification_key(r, event.position), event.SerializeToString())
             batch.put(dedup_key(r, event.notification_id), int_value(event.position))
             last[r] = max(last.get(r, 0), event.position)
-        stored_last = self._many([last_position_key(r) for r in last])
+        stored_last = [None] * len(last) if planned else self._many(
+            [last_position_key(r) for r in last])
         for (r, pos), raw in zip(last.items(), stored_last, strict=True):
             batch.put(last_position_key(r), int_value(max(pos, int_from_value(raw))))
         marks: dict[str, int] = {}
@@ -138,7 +142,7 @@ class NotificationStore:
         """
         created = self.plan(causes)
         offsets = {source: next_offset} if source is not None and next_offset is not None else {}
-        self.commit(created, offsets=offsets, fanout=fanout)
+        self.commit(created, offsets=offsets, fanout=fanout, planned=True)
         return created
 
     def apply_logged(self, events: Sequence[NotificationCreated | NotificationsRead], *,
