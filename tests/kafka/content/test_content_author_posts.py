@@ -210,3 +210,23 @@ async def test_two_replicas_the_authors_owner_answers_and_the_other_forwards(
                     with pytest.raises(grpc.aio.AioRpcError) as err:
                         await stub.ListAuthorPosts(request, metadata=meta, timeout=10)
                     assert err.value.code() == grpc.StatusCode.UNAVAILABLE
+
+
+async def test_concurrent_publishes_share_transactions_and_each_lands_once_in_each_topic(
+    start_content: StartContent, service_auth: DevServiceAuth, kafka_bootstrap: str,
+    posts_topic: str, topic_suffix: str,
+) -> None:
+    # Publishes racing on the same partitions are committed together (group commit); each
+    # still lands exactly once in both topics and in its author's list.
+    service = await start_content()
+    requests = _requests(per_partition=10)
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{service.port}") as channel:
+        stub = _stub(channel)
+        answers = await asyncio.gather(*(stub.PublishPost(
+            r, metadata=signed(service_auth, r.creator_id), timeout=30) for r in requests))
+        posts = {a.post.post_id: a.post for a in answers}
+        assert len(posts) == len(requests)
+        await _pages_right(stub, service_auth, posts)
+    assert await record_count(kafka_bootstrap, posts_topic) == len(posts)
+    assert await record_count(
+        kafka_bootstrap, f"{AUTHOR_POSTS.name}.{topic_suffix}") == len(posts)
