@@ -1,4 +1,5 @@
-"""Group membership on the posts topic: a custom assignor that also hands out the owner map.
+"""Group membership on the posts topic and its per-author copy: a custom assignor that
+co-partitions them (partition p of both to one member) and hands out the owner map.
 
 Each member's JoinGroup metadata carries its claim (address, stored offsets); the leader
 assigns with ``domain.assignment.assign`` and puts the owner map (partition -> address)
