@@ -89,7 +89,7 @@ from planetkit.topics import SOCIAL_IDENTITIES
 from services.social.adapters.bell_fanout import next_batch
 from services.social.adapters.graph_store import GraphStore
 from services.social.adapters.kafka_log import Append, Fenced
-from services.social.adapters.notification_store import MAX_PAGE, NotificationStore
+from services.social.adapters.notification_store import MAX_PAGE, NotificationStore, Planned
 from services.social.domain import account as acc
 from services.social.domain.errors import EventLogUnavailable, Invalid, NotServing
 from services.social.domain.notifications.fanout import FanoutProgress
@@ -106,13 +106,19 @@ from services.social.handlers import SocialHandlers
 log = logging.getLogger(__name__)
 DEFAULT_PAGE = 100
 RETRY_S = 0.5
-YIELD_EVERY = 1000
+CHUNK = 10_000
 # Subscribers per fan-out transaction (and store write). The broker's transaction round trip
 # (~0.1 s here) per 10 000 was a fifth of a 1 M fan-out's time; 50 000 records (~10 MiB)
 # stay far below the producer's limits and the publish timeout.
 FANOUT_BATCH = 50_000
 _MODERATION = (ev.IdentitySuspended, ev.IdentityClosed, ev.AccountSanctioned,
                ev.SanctionLifted, ev.AppealDecided)
+
+
+async def _pause(size: int) -> None:
+    """Let gRPC calls and commands run between the chunks of a large batch."""
+    if size > CHUNK:
+        await asyncio.sleep(0)
 
 
 def _source(topic: str, partition: int) -> str:
@@ -207,7 +213,7 @@ class Notifications:
         """Append in one transaction; the notifications topic's next offsets it reached."""
         appends = []
         for i, p in enumerate(payloads):
-            if i and not i % 10_000:
+            if i and not i % CHUNK:
                 await asyncio.sleep(0)  # a large append: let calls in between
             if isinstance(p, NotificationCreated):
                 env = wrap(p, event_id=p.notification_id, source=SOCIAL,
@@ -241,12 +247,23 @@ class Notifications:
             try:
                 async with self._accounts.write_lock:
                     await self.ensure_restored()
-                    created = self.store.plan(causes)
-                    if len(causes) > YIELD_EVERY:
-                        await asyncio.sleep(0)  # a fan-out batch: let calls in between
+                    # A large batch is planned and stored in chunks with a yield between
+                    # them, so calls are served meanwhile; the offsets and the fan-out's
+                    # progress go with the last chunk: a crash before it leaves the topic's
+                    # offsets behind, and the restore stores the rest from the topic.
+                    planned = Planned()
+                    created: list[NotificationCreated] = []
+                    for lo in range(0, len(causes), CHUNK):
+                        created += self.store.plan(causes[lo:lo + CHUNK], planned)
+                        await _pause(len(causes))
                     logged = await self._append(created, self._clock_ms()) if created else {}
-                    self.store.commit(created, offsets={**(offsets or {}), **logged},
-                                      fanout=fanout, planned=True)
+                    chunks = [created[lo:lo + CHUNK] for lo in range(0, len(created), CHUNK)]
+                    for chunk in chunks[:-1]:
+                        self.store.commit(chunk, planned=True)
+                        await _pause(len(causes))
+                    self.store.commit(chunks[-1] if chunks else [],
+                                      offsets={**(offsets or {}), **logged}, fanout=fanout,
+                                      planned=True)
                     self.appended += len(created)
                     return created
             except Fenced:
@@ -479,13 +496,18 @@ class PostNotificationsTail(_CauseTail):
         progress = self.notes.store.fanout_progress(post.post_id)
         made = 0
         while not progress.done:
-            causes, after = next_batch(self.graph, progress, post_id=post.post_id,
-                                       creator_id=post.creator_id, at_ms=post.published_at_ms,
-                                       batch_size=self._batch_size)
+            causes: list[Cause] = []
+            after = progress
+            while not after.done and len(causes) < self._batch_size:
+                page, after = next_batch(self.graph, after, post_id=post.post_id,
+                                         creator_id=post.creator_id,
+                                         at_ms=post.published_at_ms,
+                                         batch_size=min(CHUNK, self._batch_size))
+                causes += page
+                await asyncio.sleep(0)  # let gRPC calls and commands run between pages
             if progress.after == "" and after.done and not causes:
                 return made  # nobody to notify: no progress worth a key
             made += len(await self.notes.notify(causes, fanout=(post.post_id, after)))
             progress = after
-            await asyncio.sleep(0)  # let gRPC calls and commands run between batches
         return made
 

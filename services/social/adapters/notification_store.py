@@ -12,6 +12,7 @@ with them (an input offset, a fan-out's progress) in **one write batch**. So a b
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import cast
 
@@ -42,6 +43,15 @@ from services.social.domain.notifications.stored import (
 MAX_PAGE = 500
 
 
+@dataclass
+class Planned:
+    """What the chunks of one batch have planned so far and not yet committed: each
+    recipient's last position and the (recipient, notification id) pairs."""
+
+    last: dict[str, int] = field(default_factory=dict)
+    ids: set[tuple[str, str]] = field(default_factory=set)
+
+
 class NotificationStore:
     """Recipients' notifications, positions and read marks; fan-out progress; offsets."""
 
@@ -63,20 +73,25 @@ class NotificationStore:
         """The next offset to read of ``source`` (``topic/partition``); 0 when never applied."""
         return int_from_value(self._get(applied_key(source)))
 
-    def plan(self, causes: Sequence[Cause]) -> list[NotificationCreated]:
+    def plan(self, causes: Sequence[Cause],
+             planned: Planned | None = None) -> list[NotificationCreated]:
         """The notifications ``causes`` would create now, positioned; nothing is written.
 
         Causes already notified (a replay) and the same cause twice are dropped. The wired
         path decides under the service's write lock, appends the result to the notifications
-        topic, then ``commit``s it: the store never holds what the log does not.
+        topic, then ``commit``s it: the store never holds what the log does not. A large
+        batch is planned in chunks sharing one ``planned`` (what earlier chunks gave out).
         """
-        recipients = list(dict.fromkeys(c.recipient_id for c in causes))
-        last = {r: int_from_value(v) for r, v in zip(
-            recipients, self._many([last_position_key(r) for r in recipients]), strict=True)}
+        planned = planned if planned is not None else Planned()
+        recipients = [r for r in dict.fromkeys(c.recipient_id for c in causes)
+                      if r not in planned.last]
+        planned.last.update({r: int_from_value(v) for r, v in zip(
+            recipients, self._many([last_position_key(r) for r in recipients]), strict=True)})
+        last = planned.last
         ids = [c.notification_id for c in causes]
         seen = self._many([dedup_key(c.recipient_id, i) for c, i in zip(causes, ids, strict=True)])
         created: list[NotificationCreated] = []
-        fresh: set[tuple[str, str]] = set()
+        fresh = planned.ids
         for cause, nid, found in zip(causes, ids, seen, strict=True):
             if found is not None or (cause.recipient_id, nid) in fresh:
                 continue  # a replayed cause, or the same cause twice in this batch
