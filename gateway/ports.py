@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.auth import Principal
+from gateway.notification_hub import NotificationHub
 from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
-from gateway.notification_hub import NotificationHub
 from planet.social.v1 import social_service_pb2 as social
 from planet.social.v1.track_record_pb2 import TrackRecord
 
@@ -121,15 +121,6 @@ class SocialPort(Protocol):
     ) -> social.NotificationPage:
         """The caller marks their notifications read up to a position."""
 
-
-@dataclass(frozen=True)
-class QueryAnswer:
-    """Column names and rows of a query (integers exact), and whether rows were left out."""
-
-    columns: list[str]
-    rows: list[list[object]]
-    truncated: bool
-
     async def relate(self, caller: Principal, action: str,
                      request: social.RelationRequest) -> social.RelationState:
         """The caller blocks, unblocks, mutes or unmutes a user."""
@@ -141,6 +132,15 @@ class QueryAnswer:
     async def decide_appeal(self, caller: Principal,
                             request: social.DecideAppealRequest) -> social.Sanction:
         """An operator grants or denies an appeal."""
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """Column names and rows of a query (integers exact), and whether rows were left out."""
+
+    columns: list[str]
+    rows: list[list[object]]
+    truncated: bool
 
 
 class AnalyticsPort(Protocol):
