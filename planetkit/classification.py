@@ -98,6 +98,48 @@ _FIELDS: dict[str, DataClass] = {
     "planet.content.v1.TradeIdea.entry": PUBLIC,
     "planet.content.v1.TradeIdea.target": PUBLIC,
     "planet.content.v1.TradeIdea.stop": PUBLIC,
+    # Interactions: comments and quotes are published for everyone to read (public text);
+    # who commented, liked or shared, and whose item it was, are people. Comment and share
+    # ids embed only the post's digest and a digest of their own: public in every thread URL.
+    "planet.content.v1.CommentPosted.comment_id": PUBLIC,
+    "planet.content.v1.CommentPosted.post_id": PUBLIC,
+    "planet.content.v1.CommentPosted.post_author_id": PERSONAL,
+    "planet.content.v1.CommentPosted.author_id": PERSONAL,
+    "planet.content.v1.CommentPosted.parent_comment_id": PUBLIC,
+    "planet.content.v1.CommentPosted.text": PUBLIC,
+    "planet.content.v1.CommentPosted.text_length": PUBLIC,
+    "planet.content.v1.CommentPosted.at_ms": PUBLIC,
+    "planet.content.v1.CommentPosted.parent_author_id": PERSONAL,
+    "planet.content.v1.CommentPosted.depth": PUBLIC,
+    "planet.content.v1.CommentEdited.comment_id": PUBLIC,
+    "planet.content.v1.CommentEdited.post_id": PUBLIC,
+    "planet.content.v1.CommentEdited.author_id": PERSONAL,
+    "planet.content.v1.CommentEdited.text": PUBLIC,
+    "planet.content.v1.CommentEdited.text_length": PUBLIC,
+    "planet.content.v1.CommentEdited.at_ms": PUBLIC,
+    "planet.content.v1.CommentEdited.revision": PUBLIC,
+    "planet.content.v1.CommentDeleted.comment_id": PUBLIC,
+    "planet.content.v1.CommentDeleted.post_id": PUBLIC,
+    "planet.content.v1.CommentDeleted.author_id": PERSONAL,
+    "planet.content.v1.CommentDeleted.at_ms": PUBLIC,
+    "planet.content.v1.ItemLiked.item_id": PUBLIC,
+    "planet.content.v1.ItemLiked.item_author_id": PERSONAL,
+    "planet.content.v1.ItemLiked.user_id": PERSONAL,
+    "planet.content.v1.ItemLiked.at_ms": PUBLIC,
+    "planet.content.v1.ItemLiked.post_id": PUBLIC,
+    "planet.content.v1.ItemUnliked.item_id": PUBLIC,
+    "planet.content.v1.ItemUnliked.item_author_id": PERSONAL,
+    "planet.content.v1.ItemUnliked.user_id": PERSONAL,
+    "planet.content.v1.ItemUnliked.at_ms": PUBLIC,
+    "planet.content.v1.ItemUnliked.post_id": PUBLIC,
+    "planet.content.v1.ItemShared.share_id": PUBLIC,
+    "planet.content.v1.ItemShared.item_id": PUBLIC,
+    "planet.content.v1.ItemShared.item_author_id": PERSONAL,
+    "planet.content.v1.ItemShared.user_id": PERSONAL,
+    "planet.content.v1.ItemShared.quote": PUBLIC,
+    "planet.content.v1.ItemShared.at_ms": PUBLIC,
+    "planet.content.v1.ItemShared.post_id": PUBLIC,
+    "planet.content.v1.ItemShared.quote_length": PUBLIC,
     # Telemetry: one consumer's batch. Batch and event ids are scoped by the consumer id
     # (gateway/telemetry.py: "<len>:<consumer>/<client id>"), so they embed it.
     "planet.engagement.v1.EngagementBatch.batch_id": PERSONAL,
@@ -334,6 +376,8 @@ _POLICIES: dict[str, SinkPolicy] = {
         "a copy of planet.content.posts.v1 re-keyed by author (content's per-author index): "
         "the posts topic is sunk already; sinking this would count every post twice"
     ),
+    # Keyed by post id; event ids are digests of the post id and its interaction sequence.
+    "planet.content.interactions.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
     # Keyed by consumer; the envelope's event id is the consumer-scoped batch id.
     "planet.engagement.batches.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
     # Keyed by user; event ids are "kyc_<user id>" and the exchange's fee and fill ids.

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from google.protobuf.message import Message
 
 from planet.analytics.v1.audit_pb2 import QueryAccepted, QueryFinished
+from planet.content.v1 import interactions_pb2 as interactions
 from planet.content.v1.events_pb2 import PostPublished
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
@@ -144,6 +145,23 @@ POSTS = Topic("planet.content.posts.v1", "post id", (PostPublished,), CONTENT)
 # newest first, in its store for p, so one owner answers a creator's list.
 AUTHOR_POSTS = Topic(
     "planet.content.author-posts.v1", "author (creator) id", (PostPublished,), CONTENT
+)
+# Comments, replies, likes and shares: actions users took through content's API, keyed by the
+# post they belong to and co-partitioned with POSTS (same count): the post's owner replica
+# decides each one and keeps its comments, likes and exact counters. Kept forever: it is the
+# interactions' changelog, and the facts the incentive engine counts.
+INTERACTIONS = Topic(
+    "planet.content.interactions.v1",
+    "post id",
+    (
+        interactions.CommentPosted,
+        interactions.CommentEdited,
+        interactions.CommentDeleted,
+        interactions.ItemLiked,
+        interactions.ItemUnliked,
+        interactions.ItemShared,
+    ),
+    CONTENT,
 )
 ENGAGEMENT_BATCHES = Topic(
     "planet.engagement.batches.v1", "consumer id", (EngagementBatch,), GATEWAY
@@ -301,6 +319,7 @@ SOCIAL_NOTIFICATIONS = Topic(
 ALL: tuple[Topic, ...] = (
     POSTS,
     AUTHOR_POSTS,
+    INTERACTIONS,
     ENGAGEMENT_BATCHES,
     KYC,
     TRADE_FEES,

@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
 from planet.content.v1 import events_pb2 as _events_pb2
+from planet.content.v1 import interactions_pb2 as _interactions_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -118,6 +119,7 @@ class Post(_message.Message):
     COMPONENTS_FIELD_NUMBER: _builtins.int
     PUBLISHED_AT_MS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
+    STATS_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     creator_id: _builtins.str
     kind: _events_pb2.PostKind.ValueType
@@ -131,6 +133,12 @@ class Post(_message.Message):
     def mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
     def components(self) -> _containers.RepeatedCompositeFieldContainer[_events_pb2.TradingComponent]: ...
+    @_builtins.property
+    def stats(self) -> _interactions_pb2.ItemStats:
+        """Exact likes, comments and shares (kept by the post's owner replica; see interactions.proto).
+        Numbered apart from the fields above so concurrent additions to Post never collide.
+        """
+
     def __init__(
         self,
         *,
@@ -144,10 +152,11 @@ class Post(_message.Message):
         components: _abc.Iterable[_events_pb2.TradingComponent] | None = ...,
         published_at_ms: _builtins.int = ...,
         version: _builtins.int = ...,
+        stats: _interactions_pb2.ItemStats | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "title", b"title", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "stats", b"stats", "title", b"title", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
