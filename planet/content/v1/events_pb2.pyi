@@ -63,25 +63,76 @@ class TradingComponent(_message.Message):
 
     TICKER_FIELD_NUMBER: _builtins.int
     TRADE_IDEA_FIELD_NUMBER: _builtins.int
+    TRADE_LINK_FIELD_NUMBER: _builtins.int
+    COPY_TRADE_FIELD_NUMBER: _builtins.int
     @_builtins.property
     def ticker(self) -> Global___CoinTicker: ...
     @_builtins.property
     def trade_idea(self) -> Global___TradeIdea: ...
+    @_builtins.property
+    def trade_link(self) -> Global___TradeLink:
+        """A "trade this" deep link and a copy-trade card (services/content/domain/components.py
+        builds their links, with attribution, when a post is read).
+        """
+
+    @_builtins.property
+    def copy_trade(self) -> Global___CopyTradeCard: ...
     def __init__(
         self,
         *,
         ticker: Global___CoinTicker | None = ...,
         trade_idea: Global___TradeIdea | None = ...,
+        trade_link: Global___TradeLink | None = ...,
+        copy_trade: Global___CopyTradeCard | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["component", b"component", "ticker", b"ticker", "trade_idea", b"trade_idea"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["component", b"component", "copy_trade", b"copy_trade", "ticker", b"ticker", "trade_idea", b"trade_idea", "trade_link", b"trade_link"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["component", b"component", "ticker", b"ticker", "trade_idea", b"trade_idea"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["component", b"component", "copy_trade", b"copy_trade", "ticker", b"ticker", "trade_idea", b"trade_idea", "trade_link", b"trade_link"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_component: _TypeAlias = _typing.Literal["ticker", "trade_idea"]  # noqa: Y015
+    _WhichOneofReturnType_component: _TypeAlias = _typing.Literal["ticker", "trade_idea", "trade_link", "copy_trade"]  # noqa: Y015
     _WhichOneofArgType_component: _TypeAlias = _typing.Literal["component", b"component"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_component) -> _WhichOneofReturnType_component | None: ...
 
 Global___TradingComponent: _TypeAlias = TradingComponent  # noqa: Y015
+
+@_typing.final
+class TradeLink(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAIR_FIELD_NUMBER: _builtins.int
+    SIDE_FIELD_NUMBER: _builtins.int
+    pair: _builtins.str
+    side: Global___TradeSide.ValueType
+    def __init__(
+        self,
+        *,
+        pair: _builtins.str = ...,
+        side: Global___TradeSide.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["pair", b"pair", "side", b"side"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TradeLink: _TypeAlias = TradeLink  # noqa: Y015
+
+@_typing.final
+class CopyTradeCard(_message.Message):
+    """The post's creator's copy-trading profile: nothing a client chooses."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CopyTradeCard: _TypeAlias = CopyTradeCard  # noqa: Y015
 
 @_typing.final
 class CoinTicker(_message.Message):
@@ -111,11 +162,14 @@ class TradeIdea(_message.Message):
     ENTRY_FIELD_NUMBER: _builtins.int
     TARGET_FIELD_NUMBER: _builtins.int
     STOP_FIELD_NUMBER: _builtins.int
+    TIMEFRAME_FIELD_NUMBER: _builtins.int
     pair: _builtins.str
     side: Global___TradeSide.ValueType
     entry: _builtins.str
     target: _builtins.str
     stop: _builtins.str
+    timeframe: _builtins.str
+    """One of 15m 1h 4h 1d 1w; empty on ideas published before timeframes existed."""
     def __init__(
         self,
         *,
@@ -124,10 +178,11 @@ class TradeIdea(_message.Message):
         entry: _builtins.str = ...,
         target: _builtins.str = ...,
         stop: _builtins.str = ...,
+        timeframe: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry", "pair", b"pair", "side", b"side", "stop", b"stop", "target", b"target"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["entry", b"entry", "pair", b"pair", "side", b"side", "stop", b"stop", "target", b"target", "timeframe", b"timeframe"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from planet.content.v1 import content_service_pb2 as rpc
 from planet.content.v1 import events_pb2 as ev
 from services.content.domain.commands import PublishPost
-from services.content.domain.model import CoinTicker, Post, PostKind, TradeIdea, TradeSide
+from services.content.domain.model import (
+    CoinTicker,
+    CopyTrade,
+    Post,
+    PostKind,
+    TradeIdea,
+    TradeLink,
+    TradeSide,
+    TradingComponent,
+)
 from services.content.domain.validation import InvalidPost
 
 _KIND_TO_PB = {PostKind.SHORT: ev.POST_KIND_SHORT, PostKind.ARTICLE: ev.POST_KIND_ARTICLE}
@@ -14,10 +23,15 @@ _SIDE_TO_PB = {TradeSide.LONG: ev.TRADE_SIDE_LONG, TradeSide.SHORT: ev.TRADE_SID
 _SIDE_FROM_PB = {v: k for k, v in _SIDE_TO_PB.items()}
 
 
-def component_to_pb(comp: CoinTicker | TradeIdea) -> ev.TradingComponent:
+def component_to_pb(comp: TradingComponent) -> ev.TradingComponent:
     """A domain trading component as protobuf."""
     if isinstance(comp, CoinTicker):
         return ev.TradingComponent(ticker=ev.CoinTicker(symbol=comp.symbol))
+    if isinstance(comp, TradeLink):
+        return ev.TradingComponent(trade_link=ev.TradeLink(pair=comp.pair,
+                                                           side=_SIDE_TO_PB[comp.side]))
+    if isinstance(comp, CopyTrade):
+        return ev.TradingComponent(copy_trade=ev.CopyTradeCard())
     return ev.TradingComponent(
         trade_idea=ev.TradeIdea(
             pair=comp.pair,
@@ -25,11 +39,12 @@ def component_to_pb(comp: CoinTicker | TradeIdea) -> ev.TradingComponent:
             entry=comp.entry,
             target=comp.target,
             stop=comp.stop,
+            timeframe=comp.timeframe,
         )
     )
 
 
-def component_from_pb(comp: ev.TradingComponent, where: str) -> CoinTicker | TradeIdea:
+def component_from_pb(comp: ev.TradingComponent, where: str) -> TradingComponent:
     """A protobuf trading component in domain terms; InvalidPost when it is empty or sideless."""
     which = comp.WhichOneof("component")
     if which == "ticker":
@@ -39,7 +54,14 @@ def component_from_pb(comp: ev.TradingComponent, where: str) -> CoinTicker | Tra
         side = _SIDE_FROM_PB.get(idea.side)
         if side is None:
             raise InvalidPost(f"{where}: trade idea side must be long or short")
-        return TradeIdea(idea.pair, side, idea.entry, idea.target, idea.stop)
+        return TradeIdea(idea.pair, side, idea.entry, idea.target, idea.stop, idea.timeframe)
+    if which == "trade_link":
+        link_side = _SIDE_FROM_PB.get(comp.trade_link.side)
+        if link_side is None:
+            raise InvalidPost(f"{where}: trade link side must be long or short")
+        return TradeLink(comp.trade_link.pair, link_side)
+    if which == "copy_trade":
+        return CopyTrade()
     raise InvalidPost(f"{where}: must be a ticker or a trade idea")
 
 

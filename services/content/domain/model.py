@@ -36,9 +36,24 @@ class TradeIdea:
     entry: str
     target: str
     stop: str
+    # One of domain/components.TIMEFRAMES; "" on ideas published before timeframes existed.
+    timeframe: str = ""
 
 
-TradingComponent = CoinTicker | TradeIdea
+@dataclass(frozen=True)
+class TradeLink:
+    """A "trade this" deep link into the exchange; the link is built when read."""
+
+    pair: str
+    side: TradeSide
+
+
+@dataclass(frozen=True)
+class CopyTrade:
+    """A card linking the post's creator's copy-trading profile (built when read)."""
+
+
+TradingComponent = CoinTicker | TradeIdea | TradeLink | CopyTrade
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,14 @@ from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 
 from services.content.domain.commands import PublishPost
-from services.content.domain.model import CoinTicker, PostKind, TradeIdea, TradeSide
+from services.content.domain.components import checked_extra, checked_timeframe
+from services.content.domain.model import (
+    CoinTicker,
+    PostKind,
+    TradeIdea,
+    TradeSide,
+    TradingComponent,
+)
 
 MAX_ID_CHARS = 128
 MAX_TITLE_CHARS = 200
@@ -104,11 +111,11 @@ def _names(
 
 def _components(
     cmd: PublishPost, problems: _Problems
-) -> tuple[CoinTicker | TradeIdea, ...]:
+) -> tuple[TradingComponent, ...]:
     if len(cmd.components) > MAX_COMPONENTS:
         problems.add(f"{len(cmd.components)} trading components; the limit is {MAX_COMPONENTS}")
         return ()
-    out: list[CoinTicker | TradeIdea] = []
+    out: list[TradingComponent] = []
     for i, comp in enumerate(cmd.components, start=1):
         where = f"component {i}"
         if isinstance(comp, CoinTicker):
@@ -116,6 +123,10 @@ def _components(
             if not _SYMBOL.match(symbol):
                 problems.add(f"{where}: ticker symbol {comp.symbol[:21]!r} is not 1-20 A-Z/0-9")
             out.append(CoinTicker(symbol))
+        elif not isinstance(comp, TradeIdea):
+            # Trade links and copy-trade cards: domain/components.py checks them.
+            if (extra := checked_extra(comp, where, problems.items)) is not None:
+                out.append(extra)
         else:
             idea = _trade_idea(comp, where, problems)
             if idea is not None:
@@ -145,9 +156,11 @@ def _trade_idea(idea: TradeIdea, where: str, problems: _Problems) -> TradeIdea |
         if idea.side is TradeSide.SHORT and not target < entry < stop:
             problems.add(f"{where}: a short idea needs target < entry < stop")
             ok = False
+    timeframe = checked_timeframe(idea, where, problems.items)
     if not ok:
         return None
-    return TradeIdea(pair, idea.side, idea.entry.strip(), idea.target.strip(), idea.stop.strip())
+    return TradeIdea(pair, idea.side, idea.entry.strip(), idea.target.strip(), idea.stop.strip(),
+                     timeframe)
 
 
 def _positive_decimal(raw: str) -> Decimal | None:

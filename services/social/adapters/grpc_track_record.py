@@ -82,7 +82,9 @@ def fill_home_page(page: rpc.HomePage, records: TrackRecordUseCases) -> None:
     caller = current_caller()
     page.track_record_hidden = records.hidden(page.user_id)
     privileged = is_operator(caller)
-    if page.track_record_hidden and not privileged and caller.user_id != page.user_id:
+    if not privileged and caller.user_id != page.user_id and (
+            page.track_record_hidden or page.status == rpc.IDENTITY_STATUS_CLOSED):
+        # A closed identity's page still says it is closed; its record is no longer public.
         return
     page.track_record.CopyFrom(track_record_pb(
         records.record(page.user_id, caller.user_id, privileged)))

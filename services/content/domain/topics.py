@@ -1,0 +1,218 @@
+"""Topics: hashtags normalised into topic names, the topic index's layout, and the engaged
+ranking of a topic page (pure: no I/O, no clock).
+
+**Normalisation.** A hashtag becomes a topic by Unicode NFKC (fullwidth ``ＢＴＣ`` -> ``BTC``,
+ligatures and compatibility forms folded), then ``str.casefold`` (``BTC`` and ``btc`` and
+``Straße``/``strasse`` meet), then NFKC again (casefolding can leave a string that is not in
+normal form). The result must be 1-50 characters, each a letter (Unicode category L*), a
+decimal digit (Nd), a combining mark (Mn, Mc: scripts such as Devanagari need them) or
+``_``; anything else (spaces, punctuation, symbols, emoji, controls, format characters such
+as zero-width joiners) is refused with the offending character named. The check walks the
+characters' Unicode categories: no regular expression decides it.
+
+**The index** lives on the topic's partition of planet.content.topic-posts.v1 (murmur2 of the
+topic name; co-partitioned with the posts topic, like the author index). One key per (topic,
+published time, post), nothing per topic that grows except those entries:
+
+  ``t:<topic length, 2 bytes><topic, UTF-8><inverted published ms, 8 bytes><post id>``
+      -> the post as stored in the posts store (version, then the PostPublished payload)
+  ``q:<topic length><topic><post id>`` -> the post's ``t:`` key (one read finds an entry)
+
+A newest-first page is a range scan from just after the cursor, as for an author; the cursor
+codec is the author index's (published ms and post id), so no second format exists.
+
+**Most engaged.** A post's engagement in a window is the number of *distinct* users who
+commented on, liked or shared it within the window, excluding the post's author (self-
+engagement) and every account under a sanction standing at the time of the read (their
+engagement counts again once the sanction is lifted or an appeal granted). Ties: the newer
+post first, then the post id. Distinct users are kept exactly, as one key per (topic, UTC day,
+post, user) holding the latest time that user engaged that day: a 24 h window reads today's and
+yesterday's days and keeps the times inside it; 7 days read eight days. Days older than 8 are
+deleted, so what is kept is bounded by the engagement of the last 8 days, never by the
+audience's size over all time, and no approximate sketch is involved.
+"""
+
+from __future__ import annotations
+
+import struct
+import unicodedata
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from enum import Enum
+
+from services.content.domain.author_index import Cursor
+
+FORMAT = b"content-topic-posts/1"
+MAX_TOPIC_CHARS = 50
+DAY_MS = 86_400_000
+WINDOW_24H_MS = DAY_MS
+WINDOW_7D_MS = 7 * DAY_MS
+# Engagement days kept per topic: 7 days reach into an eighth UTC day.
+KEPT_DAYS = 8
+
+_ALLOWED_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd", "Mn", "Mc"})
+_ENTRY = b"t:"
+_REVERSE = b"q:"
+_ENGAGED = b"g:"
+_LEN = struct.Struct(">H")
+_TIME = struct.Struct(">Q")
+_DAY = struct.Struct(">I")
+_MAX_MS = 2**63 - 1
+
+
+class InvalidTopic(ValueError):
+    """A hashtag that does not normalise to a topic; the message says why."""
+
+
+class Order(Enum):
+    """How a topic page is ordered."""
+
+    NEWEST = "newest"
+    ENGAGED_24H = "engaged_24h"
+    ENGAGED_7D = "engaged_7d"
+
+    @property
+    def window_ms(self) -> int:
+        """The engagement window (0 for newest first)."""
+        return {Order.NEWEST: 0, Order.ENGAGED_24H: WINDOW_24H_MS,
+                Order.ENGAGED_7D: WINDOW_7D_MS}[self]
+
+
+def normalise_topic(raw: str) -> str:
+    """The topic a hashtag names (a leading ``#`` is dropped); InvalidTopic otherwise."""
+    text = raw.strip()
+    if text.startswith(("#", "＃")):
+        text = text[1:]
+    if len(text) > 4 * MAX_TOPIC_CHARS:
+        # Bound the work before normalising (NFKC can expand a character up to 18-fold).
+        raise InvalidTopic(f"hashtag has {len(text)} characters; the limit is {MAX_TOPIC_CHARS}")
+    topic = unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
+    if not topic:
+        raise InvalidTopic("hashtag is empty")
+    if len(topic) > MAX_TOPIC_CHARS:
+        raise InvalidTopic(
+            f"hashtag has {len(topic)} characters once normalised; the limit is "
+            f"{MAX_TOPIC_CHARS}")
+    for ch in topic:
+        if ch != "_" and unicodedata.category(ch) not in _ALLOWED_CATEGORIES:
+            raise InvalidTopic(
+                f"hashtag {raw[:MAX_TOPIC_CHARS + 1]!r} holds {_name(ch)}: a topic is letters, "
+                "digits and _")
+    return topic
+
+
+def _name(ch: str) -> str:
+    return f"U+{ord(ch):04X} {unicodedata.name(ch, 'unnamed character')}"
+
+
+def topics_of(hashtags: Iterable[str]) -> tuple[str, ...]:
+    """The distinct topics of a post's hashtags, in first-seen order (each already valid)."""
+    return tuple(dict.fromkeys(normalise_topic(h) for h in hashtags))
+
+
+def _topic_bytes(topic: str) -> bytes:
+    raw = topic.encode()
+    return _LEN.pack(len(raw)) + raw
+
+
+def topic_prefix(topic: str) -> bytes:
+    """The first bytes of every index key of ``topic`` (and of no other topic's)."""
+    return _ENTRY + _topic_bytes(topic)
+
+
+def entry_key(topic: str, published_at_ms: int, post_id: str) -> bytes:
+    """The index key of one post under one topic; ascending is newest first."""
+    ms = min(max(published_at_ms, 0), _MAX_MS)
+    return topic_prefix(topic) + _TIME.pack(_MAX_MS - ms) + post_id.encode()
+
+
+def reverse_key(topic: str, post_id: str) -> bytes:
+    """Where a (topic, post) entry's key is kept."""
+    return _REVERSE + _topic_bytes(topic) + post_id.encode()
+
+
+def start_after(topic: str, cursor: Cursor | None) -> bytes:
+    """The first key a newest-first page after ``cursor`` may return (inclusive)."""
+    if cursor is None:
+        return topic_prefix(topic)
+    return entry_key(topic, cursor.published_at_ms, cursor.post_id) + b"\x00"
+
+
+def day_of(at_ms: int) -> int:
+    """The UTC day number of a time."""
+    return max(at_ms, 0) // DAY_MS
+
+
+def engaged_prefix(topic: str, day: int) -> bytes:
+    """The first bytes of every engagement key of ``topic`` on ``day``."""
+    return _ENGAGED + _topic_bytes(topic) + _DAY.pack(day)
+
+
+def engaged_key(topic: str, day: int, post_id: str, user_id: str) -> bytes:
+    """One (topic, day, post, user) engagement: the exact distinct set, one key per member."""
+    post = post_id.encode()
+    return engaged_prefix(topic, day) + _LEN.pack(len(post)) + post + user_id.encode()
+
+
+def split_engaged_key(key: bytes, prefix: bytes) -> tuple[str, str]:
+    """(post id, user id) of an engagement key under ``prefix``."""
+    rest = key[len(prefix):]
+    (n,) = _LEN.unpack_from(rest)
+    return rest[2:2 + n].decode(), rest[2 + n:].decode()
+
+
+def days_in_window(now_ms: int, window_ms: int) -> range:
+    """The UTC days a window ending at ``now_ms`` touches."""
+    return range(day_of(now_ms - window_ms), day_of(now_ms) + 1)
+
+
+@dataclass(frozen=True)
+class Engagement:
+    """A user engaged with a post (commented, liked or shared) at a time."""
+
+    post_id: str
+    user_id: str
+    at_ms: int
+
+
+@dataclass(frozen=True)
+class RankedPost:
+    """A post of a topic with its distinct engaging users in the window."""
+
+    post_id: str
+    engaged_users: int
+    published_at_ms: int
+
+
+def rank_engaged(
+    posts: Mapping[str, tuple[str, int]],
+    engagements: Iterable[Engagement],
+    now_ms: int,
+    window_ms: int,
+    sanctioned: Callable[[str], bool],
+) -> list[RankedPost]:
+    """The topic's posts by distinct engaging users in ``(now - window, now]``, most first.
+
+    ``posts`` maps each candidate post id to (author id, published ms). A user counts once per
+    post however often they engaged; the author's own engagement and a sanctioned user's
+    count for nothing; engagement with a post not among ``posts`` is ignored. Posts without
+    engagement follow, newest first, so a page is never shorter than the topic.
+    """
+    since = now_ms - window_ms
+    users: dict[str, set[str]] = {post_id: set() for post_id in posts}
+    verdicts: dict[str, bool] = {}
+    for e in engagements:
+        if not since < e.at_ms <= now_ms or e.post_id not in posts:
+            continue
+        author, _ = posts[e.post_id]
+        if e.user_id == author:
+            continue
+        banned = verdicts.get(e.user_id)
+        if banned is None:
+            banned = verdicts[e.user_id] = sanctioned(e.user_id)
+        if not banned:
+            users[e.post_id].add(e.user_id)
+    ranked = [RankedPost(post_id, len(users[post_id]), ms)
+              for post_id, (_, ms) in posts.items()]
+    ranked.sort(key=lambda r: (-r.engaged_users, -r.published_at_ms, r.post_id))
+    return ranked
