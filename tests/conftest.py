@@ -6,8 +6,10 @@ import asyncio
 import os
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from aiokafka.admin import AIOKafkaAdminClient
 
 from planetkit.kafka.admin import wait_for_broker
 from planetkit.kafka.topics_tool import create
@@ -77,3 +79,42 @@ def registered_topics(kafka_bootstrap: str, topic_suffix: str) -> str:
     only check that their topics exist. Returns the suffix."""
     asyncio.run(create(kafka_bootstrap, topic_suffix, DEV))
     return topic_suffix
+
+
+async def _topics(bootstrap: str, delete: set[str] | None = None) -> set[str]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        if delete:
+            await admin.delete_topics(sorted(delete), timeout_ms=30_000)
+            return set()
+        return {t for t in await admin.list_topics() if not t.startswith("__")}
+    finally:
+        await admin.close()
+
+
+def _on_own_loop(bootstrap: str, delete: set[str] | None = None) -> set[str]:
+    # On a thread of its own: an async test may hold the event loop of this thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _topics(bootstrap, delete)).result()
+
+
+@pytest.fixture(autouse=True)
+def _drop_the_tests_topics(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Delete the topics a Kafka test made once it is done.
+
+    Every test gets topics of its own (a suffix), and a whole suite makes thousands of
+    partitions: a broker keeps a file open per partition segment and the machine's open-file
+    limit is 20 000, so without this the broker dies in the middle of a long run. Topics that
+    existed before the test (a session's or module's stack, made by fixtures set up first)
+    are kept.
+    """
+    if "kafka_bootstrap" not in request.fixturenames:
+        yield
+        return
+    bootstrap: str = request.getfixturevalue("kafka_bootstrap")
+    before = _on_own_loop(bootstrap)
+    yield
+    made = _on_own_loop(bootstrap) - before
+    if made:
+        _on_own_loop(bootstrap, made)
