@@ -98,6 +98,23 @@ _FIELDS: dict[str, DataClass] = {
     "planet.content.v1.TradeIdea.entry": PUBLIC,
     "planet.content.v1.TradeIdea.target": PUBLIC,
     "planet.content.v1.TradeIdea.stop": PUBLIC,
+    "planet.content.v1.TradeIdea.timeframe": PUBLIC,
+    # TradingComponent.trade_link; copy_trade (CopyTradeCard) has no fields.
+    "planet.content.v1.TradeLink.pair": PUBLIC,
+    "planet.content.v1.TradeLink.side": PUBLIC,
+    # Arenas: operator-curated topic sets, shown to every user; the operator is a person.
+    "planet.content.v1.ArenaDefined.arena_id": PUBLIC,
+    "planet.content.v1.ArenaDefined.name": PUBLIC,
+    "planet.content.v1.ArenaDefined.topics": PUBLIC,
+    "planet.content.v1.ArenaDefined.operator_id": PERSONAL,
+    "planet.content.v1.ArenaDefined.at_ms": PUBLIC,
+    # The exchange's instrument list: market data, public on the exchange itself.
+    "planet.exchange.v2.InstrumentListed.symbol": PUBLIC,
+    "planet.exchange.v2.InstrumentListed.base": PUBLIC,
+    "planet.exchange.v2.InstrumentListed.quote": PUBLIC,
+    "planet.exchange.v2.InstrumentListed.status": PUBLIC,
+    "planet.exchange.v2.InstrumentListed.last_price": PUBLIC,
+    "planet.exchange.v2.InstrumentListed.at_ms": PUBLIC,
     # Interactions: comments and quotes are published for everyone to read (public text);
     # who commented, liked or shared, and whose item it was, are people. Comment and share
     # ids embed only the post's digest and a digest of their own: public in every thread URL.
@@ -378,6 +395,14 @@ _POLICIES: dict[str, SinkPolicy] = {
     ),
     # Keyed by post id; event ids are digests of the post id and its interaction sequence.
     "planet.content.interactions.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    "planet.content.topic-posts.v1": NotSunk(
+        "a copy of planet.content.posts.v1 under each of the post's topics (content's topic "
+        "index): the posts topic is sunk already; sinking this would count posts again"
+    ),
+    # Keyed by arena id; event ids are the arena id and the definition's time.
+    "planet.content.arenas.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    # Keyed by symbol; event ids are the symbol and the report's time (market data).
+    "planet.exchange.instruments.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
     # Keyed by consumer; the envelope's event id is the consumer-scoped batch id.
     "planet.engagement.batches.v1": Sunk(event_id=PERSONAL, aggregate_id=PERSONAL),
     # Keyed by user; event ids are "kyc_<user id>" and the exchange's fee and fill ids.

@@ -26,10 +26,12 @@ from google.protobuf.message import Message
 from planet.analytics.v1.audit_pb2 import QueryAccepted, QueryFinished
 from planet.content.v1 import interactions_pb2 as interactions
 from planet.content.v1.events_pb2 import PostPublished
+from planet.content.v1.topics_pb2 import ArenaDefined
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeCharged
 from planet.exchange.v2 import events_pb2 as exchange_v2
+from planet.exchange.v2.instruments_pb2 import InstrumentListed
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, EngagementDeltas
 from planet.social.v1 import events_pb2 as social
 from planet.social.v1 import graph_pb2 as graph
@@ -163,6 +165,16 @@ INTERACTIONS = Topic(
     ),
     CONTENT,
 )
+# Every post again under each of its topics (normalised hashtags), keyed by topic, written by
+# content in the same Kafka transaction as the post. Co-partitioned with POSTS (same count): the
+# owner of partition p keeps the topics of p, each with its posts newest first, so one replica
+# answers a topic page (services/content/domain/topics.py).
+TOPIC_POSTS = Topic(
+    "planet.content.topic-posts.v1", "topic (normalised hashtag)", (PostPublished,), CONTENT
+)
+# Operator-curated topic sets (RWA, AI, ...), keyed by arena id: a small table every content
+# replica keeps whole. Each record is the arena's whole state, so the latest per key wins.
+ARENAS = Topic("planet.content.arenas.v1", "arena id", (ArenaDefined,), CONTENT, partitions=1)
 ENGAGEMENT_BATCHES = Topic(
     "planet.engagement.batches.v1", "consumer id", (EngagementBatch,), GATEWAY
 )
@@ -179,6 +191,12 @@ TRADE_FEES = Topic(
 )
 FILLS = Topic(
     "planet.exchange.fills.v1", "user id", (exchange_v2.OrderFilled, OrderFilled), EXCHANGE
+)
+# The exchange's instrument list, keyed by symbol ("BTC/USDT"); each record is the instrument's
+# whole state, so compaction keeps what readers need (content keeps every symbol in memory and
+# validates trading components against it).
+INSTRUMENTS = Topic(
+    "planet.exchange.instruments.v1", "symbol", (InstrumentListed,), EXCHANGE, compacted=True
 )
 ENGAGEMENT_DELTAS = Topic(
     "planet.incentive.engagement-deltas.v1",
@@ -320,6 +338,9 @@ ALL: tuple[Topic, ...] = (
     POSTS,
     AUTHOR_POSTS,
     INTERACTIONS,
+    TOPIC_POSTS,
+    ARENAS,
+    INSTRUMENTS,
     ENGAGEMENT_BATCHES,
     KYC,
     TRADE_FEES,

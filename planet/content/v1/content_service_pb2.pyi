@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from planet.content.v1 import components_pb2 as _components_pb2
 from planet.content.v1 import events_pb2 as _events_pb2
 from planet.content.v1 import interactions_pb2 as _interactions_pb2
 import builtins as _builtins
@@ -120,6 +121,7 @@ class Post(_message.Message):
     PUBLISHED_AT_MS_FIELD_NUMBER: _builtins.int
     VERSION_FIELD_NUMBER: _builtins.int
     STATS_FIELD_NUMBER: _builtins.int
+    RENDERED_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     creator_id: _builtins.str
     kind: _events_pb2.PostKind.ValueType
@@ -139,6 +141,12 @@ class Post(_message.Message):
         Numbered apart from the fields above so concurrent additions to Post never collide.
         """
 
+    @_builtins.property
+    def rendered(self) -> _containers.RepeatedCompositeFieldContainer[_components_pb2.RenderedComponent]:
+        """Each component as read now, index-aligned with components: the instrument's current
+        price and the server-built links (components.proto).
+        """
+
     def __init__(
         self,
         *,
@@ -153,10 +161,11 @@ class Post(_message.Message):
         published_at_ms: _builtins.int = ...,
         version: _builtins.int = ...,
         stats: _interactions_pb2.ItemStats | None = ...,
+        rendered: _abc.Iterable[_components_pb2.RenderedComponent] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "stats", b"stats", "title", b"title", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "rendered", b"rendered", "stats", b"stats", "title", b"title", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
