@@ -46,7 +46,7 @@ from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_identities import CONTENT, GATEWAY
-from planetkit.topics import AUTHOR_POSTS, POSTS, with_suffix
+from planetkit.topics import AUTHOR_POSTS, INTERACTIONS, POSTS, with_suffix
 from services.content.domain.ids import event_id_for, post_id_for
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,7 +186,7 @@ async def main(args: argparse.Namespace) -> int:
     suffix = f"crestart{uuid.uuid4().hex[:8]}"
     topic = with_suffix(POSTS, suffix)
     index_topic = with_suffix(AUTHOR_POSTS, suffix)
-    await ensure_topics(bootstrap, [topic, index_topic])
+    await ensure_topics(bootstrap, [topic, index_topic, with_suffix(INTERACTIONS, suffix)])
     work = Path(tempfile.mkdtemp(prefix="bench-content-"))
     data_dir = work / "data"
     auth = DevServiceAuth.create(work / "keys")

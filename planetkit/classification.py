@@ -91,6 +91,39 @@ _FIELDS: dict[str, DataClass] = {
     "planet.content.v1.PostPublished.hashtags": PUBLIC,
     "planet.content.v1.PostPublished.mentions": PERSONAL,
     "planet.content.v1.PostPublished.published_at_ms": PUBLIC,
+    "planet.content.v1.PostPublished.summary": PUBLIC,
+    "planet.content.v1.PostPublished.cover_image_url": PUBLIC,
+    # An edit carries the post's new public content (every revision is an audit fact); the
+    # request id is the author's idempotency key, an opaque client string that may say anything.
+    "planet.content.v1.PostEdited.post_id": PUBLIC,
+    "planet.content.v1.PostEdited.creator_id": PERSONAL,
+    "planet.content.v1.PostEdited.revision": PUBLIC,
+    "planet.content.v1.PostEdited.title": PUBLIC,
+    "planet.content.v1.PostEdited.body": PUBLIC,
+    "planet.content.v1.PostEdited.hashtags": PUBLIC,
+    "planet.content.v1.PostEdited.mentions": PERSONAL,
+    "planet.content.v1.PostEdited.edited_at_ms": PUBLIC,
+    "planet.content.v1.PostEdited.summary": PUBLIC,
+    "planet.content.v1.PostEdited.cover_image_url": PUBLIC,
+    "planet.content.v1.PostEdited.request_id": PRIVATE_CONTENT,
+    "planet.content.v1.PostDeleted.post_id": PUBLIC,
+    "planet.content.v1.PostDeleted.creator_id": PERSONAL,
+    "planet.content.v1.PostDeleted.deleted_at_ms": PUBLIC,
+    # Drafts (planet.content.drafts.v1, never sunk): what an author has not published is
+    # theirs alone; ids and times are classified too, for the walk's sake.
+    "planet.content.v1.DraftSaved.draft_id": PERSONAL,
+    "planet.content.v1.DraftSaved.author_id": PERSONAL,
+    "planet.content.v1.DraftSaved.revision": PUBLIC,
+    "planet.content.v1.DraftSaved.content": PRIVATE_CONTENT,
+    "planet.content.v1.DraftSaved.at_ms": PUBLIC,
+    "planet.content.v1.DraftSaved.request_id": PRIVATE_CONTENT,
+    "planet.content.v1.DraftDiscarded.draft_id": PERSONAL,
+    "planet.content.v1.DraftDiscarded.author_id": PERSONAL,
+    "planet.content.v1.DraftDiscarded.at_ms": PUBLIC,
+    "planet.content.v1.DraftPublished.draft_id": PERSONAL,
+    "planet.content.v1.DraftPublished.author_id": PERSONAL,
+    "planet.content.v1.DraftPublished.post_id": PUBLIC,
+    "planet.content.v1.DraftPublished.at_ms": PUBLIC,
     # PostPublished.components: walked into (TradingComponent -> CoinTicker, TradeIdea).
     "planet.content.v1.CoinTicker.symbol": PUBLIC,
     "planet.content.v1.TradeIdea.pair": PUBLIC,
@@ -392,6 +425,9 @@ _POLICIES: dict[str, SinkPolicy] = {
     "planet.content.author-posts.v1": NotSunk(
         "a copy of planet.content.posts.v1 re-keyed by author (content's per-author index): "
         "the posts topic is sunk already; sinking this would count every post twice"
+    ),
+    "planet.content.drafts.v1": NotSunk(
+        "drafts are private content: what an author has not published is theirs alone"
     ),
     # Keyed by post id; event ids are digests of the post id and its interaction sequence.
     "planet.content.interactions.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),

@@ -24,8 +24,9 @@ from dataclasses import dataclass, replace
 from google.protobuf.message import Message
 
 from planet.analytics.v1.audit_pb2 import QueryAccepted, QueryFinished
+from planet.content.v1 import drafts_pb2 as drafts
 from planet.content.v1 import interactions_pb2 as interactions
-from planet.content.v1.events_pb2 import PostPublished
+from planet.content.v1.events_pb2 import PostDeleted, PostEdited, PostPublished
 from planet.content.v1.topics_pb2 import ArenaDefined
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
@@ -140,13 +141,22 @@ class Topic:
         )
 
 
-POSTS = Topic("planet.content.posts.v1", "post id", (PostPublished,), CONTENT)
+POSTS = Topic("planet.content.posts.v1", "post id", (PostPublished, PostEdited, PostDeleted),
+              CONTENT)
 # Every post again, keyed by its author, written by content in the same Kafka transaction as
 # the post itself (both land or neither does). Co-partitioned with POSTS (same count): the
 # replica that owns partition p of one owns p of the other, and keeps an author's posts,
 # newest first, in its store for p, so one owner answers a creator's list.
 AUTHOR_POSTS = Topic(
-    "planet.content.author-posts.v1", "author (creator) id", (PostPublished,), CONTENT
+    "planet.content.author-posts.v1", "author (creator) id",
+    (PostPublished, PostEdited, PostDeleted), CONTENT
+)
+# Long-form drafts, keyed by author and co-partitioned with AUTHOR_POSTS (same count): the
+# owner of the author's partition decides and keeps their drafts. Private content: never sunk
+# to analysts (planetkit/classification.py). Kept forever: it is the drafts' changelog.
+DRAFTS = Topic(
+    "planet.content.drafts.v1", "author (creator) id",
+    (drafts.DraftSaved, drafts.DraftDiscarded, drafts.DraftPublished), CONTENT
 )
 # Comments, replies, likes and shares: actions users took through content's API, keyed by the
 # post they belong to and co-partitioned with POSTS (same count): the post's owner replica
@@ -337,6 +347,7 @@ SOCIAL_NOTIFICATIONS = Topic(
 ALL: tuple[Topic, ...] = (
     POSTS,
     AUTHOR_POSTS,
+    DRAFTS,
     INTERACTIONS,
     TOPIC_POSTS,
     ARENAS,

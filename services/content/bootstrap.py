@@ -23,14 +23,20 @@ from planetkit.service_identities import CONTENT
 from planetkit.topics import AUTHOR_POSTS, POSTS, with_suffix
 from services.content.adapters.author_index_store import AuthorIndexStores
 from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
+from services.content.adapters.grpc_topics import KafkaArenaLog, TopicPeersClient, add_topics
+from services.content.adapters.instrument_store import reference_tails
 from services.content.adapters.kafka_log import KafkaEventLog
 from services.content.adapters.membership import RebalanceListener, owner_map_assignor
 from services.content.adapters.peers import Peers
 from services.content.adapters.post_store import PostStores
 from services.content.adapters.publishers import GrpcPublisherGate
+from services.content.adapters.topic_store import TopicIndexStores
 from services.content.domain.assignment import Claim
+from services.content.domain.components import Instruments
+from services.content.domain.topics import Arenas, Sanctions
 from services.content.handlers import ContentHandlers, ContentReplica, Ownership, ReplicaConfig
 from services.content.settings import ContentSettings
+from services.content.topics import Closing, TopicHandlers, TopicTopics
 
 NAME = "content"
 log = logging.getLogger(__name__)
@@ -64,7 +70,12 @@ async def build(settings: ContentSettings) -> ContentReplica:
     if index_topic.partitions != topic.partitions:
         # Co-partitioned by contract: the owner of posts partition p keeps author partition p.
         raise ValueError(f"{index_topic.name} must have as many partitions as {topic.name}")
+    # Topics, arenas, instruments, sanctions (services/content/topics.py).
+    side = TopicTopics.with_suffix(settings.topics.topic_suffix)
+    if side.topic_posts.partitions != topic.partitions:
+        raise ValueError(f"{side.topic_posts.name} must have as many partitions as {topic.name}")
     await wait_for_broker(bootstrap)
+    await require_topics(bootstrap, side.all())
     await require_topics(bootstrap, [topic, index_topic])
 
     temp_dir: Path | None = None
@@ -75,10 +86,12 @@ async def build(settings: ContentSettings) -> ContentReplica:
                     "rebuilds them from the topic", extra={"data_dir": str(data_dir)})
     stores = PostStores(data_dir, topic.name)
     index_stores = AuthorIndexStores(data_dir, index_topic.name)
+    topic_stores = TopicIndexStores(data_dir, side.topic_posts.name)
     event_log = KafkaEventLog(
         lambda txn_id: make_producer(bootstrap, writer=CONTENT, linger_ms=0,
                                      transactional_id=txn_id),
-        settings.group(), topic, index_topic, settings.publish_timeout_s)
+        settings.group(), topic, index_topic, settings.publish_timeout_s,
+        topic_posts=side.topic_posts)
     health = new_health()
     peers = Peers(signer, settings.identity, settings.forward_timeout_s)
     # The address is known once the port is bound; it is read only when the group is joined.
@@ -86,9 +99,16 @@ async def build(settings: ContentSettings) -> ContentReplica:
     publishers = GrpcPublisherGate(
         grpc.aio.insecure_channel(settings.social_addr), signer, settings.social_identity,
         settings.publisher_check_timeout_s)
+    instruments, arenas, sanctions = Instruments(), Arenas(), Sanctions()
+    topic_peers = TopicPeersClient(signer, settings.identity, settings.forward_timeout_s)
+    arena_log = KafkaArenaLog(lambda: make_producer(bootstrap, writer=CONTENT), side.arenas)
+    topic_handlers = TopicHandlers(topic_stores, ownership, topic_peers, instruments, arenas,
+                                   sanctions, arena_log, now_ms)
     handlers = ContentHandlers(
-        stores, index_stores, event_log, peers, ownership, now_ms, publishers)
+        stores, index_stores, event_log, peers, ownership, now_ms, publishers,
+        topics=topic_handlers)
     server = make_server(ContentServicer(handlers), health, verifier)
+    add_topics(server, topic_handlers, settings.exchange_url)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     ownership.addr = advertised(settings, port)
     assignor = owner_map_assignor(
@@ -116,6 +136,15 @@ async def build(settings: ContentSettings) -> ContentReplica:
         peers=peers,
         listener=lambda r: RebalanceListener(r.on_revoked, r.on_assigned),
         temp_dir=temp_dir,
+        topic_stores=(side.topic_posts.name, topic_stores),
+        # Read whole before SERVING (a group-less consumer each, every partition).
+        tails=[*reference_tails(
+            lambda: AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                                     enable_auto_commit=False, auto_offset_reset="earliest",
+                                     isolation_level="read_committed"),
+            side.instruments, side.arenas, side.identities,
+            instruments, arenas, sanctions),
+            Closing(topic_peers.close, arena_log.close)],
     )
 
 

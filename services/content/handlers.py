@@ -25,7 +25,7 @@ import asyncio
 import logging
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -51,6 +51,7 @@ from services.content.domain.errors import EventLogUnavailable, NotPublisher, No
 from services.content.domain.ids import event_id_for, post_id_for
 from services.content.domain.model import Post, Published
 from services.content.domain.validation import validate
+from services.content.topics import PublishHooks, ReferenceTable
 
 SOURCE = CONTENT
 # Re-exported: the errors a caller of the use cases handles.
@@ -63,10 +64,12 @@ class EventLog(Protocol):
     """Where PostPublished envelopes are appended (the posts topic and its per-author copy)."""
 
     async def append(
-        self, envelope: Envelope, partition: int, author_id: str, author_partition: int
+        self, envelope: Envelope, partition: int, author_id: str, author_partition: int,
+        topics: Sequence[tuple[str, int]] = (),
     ) -> None:
         """Append to ``partition`` of the posts and ``author_partition`` of the author-posts
-        in one transaction; return once committed, EventLogUnavailable otherwise."""
+        (and each (topic, partition) of the topic-posts) in one transaction; return once
+        committed, EventLogUnavailable otherwise."""
 
     async def own(self, partitions: Iterable[int]) -> None:
         """Append only for these partitions (fencing their previous owners)."""
@@ -175,8 +178,11 @@ class ContentHandlers:
     def __init__(
         self, stores: Stores, index: IndexStores, log: EventLog, peers: Peers,
         ownership: Ownership, clock_ms: Callable[[], int], publishers: PublisherGate,
+        topics: PublishHooks | None = None,
     ) -> None:
         self._publishers = publishers
+        # Instruments and topics (services/content/topics.py); None in bare unit tests.
+        self._topics = topics
         self._stores = stores
         self._index = index
         self._log = log
@@ -205,6 +211,8 @@ class ContentHandlers:
     async def publish_post(self, cmd: PublishPost, caller: Caller) -> Published:
         """Validate, append PostPublished, then store it; a repeated request returns the first."""
         cmd = validate(cmd)
+        if self._topics is not None:
+            self._topics.check(cmd)  # unknown symbols, hashtags that are not topics
         # Only an open, non-suspended creator identity publishes. A call forwarded by another
         # replica was checked there, for the same creator.
         if caller.service != CONTENT:
@@ -250,12 +258,19 @@ class ContentHandlers:
                     aggregate_version=1,
                 )
                 author_partition = self._ownership.partition_of(post.creator_id)
-                await self._log.append(envelope, partition, post.creator_id, author_partition)
+                targets = [] if self._topics is None else self._topics.targets(post)
+                if targets:
+                    await self._log.append(envelope, partition, post.creator_id,
+                                           author_partition, topics=targets)
+                else:
+                    await self._log.append(envelope, partition, post.creator_id, author_partition)
                 store.put_published(post_id, post.creator_id, 1, envelope.payload)
                 if author_partition in self._ownership.local:
                     # The author's list shows it at once when it is kept here; elsewhere its
                     # owner's tail indexes it a fetch later.
                     self._index.store(author_partition).put_published(post, envelope.payload)
+                if self._topics is not None:
+                    self._topics.indexed(post, targets)
                 return Published(post, created=True)
         finally:
             if not lock.locked() and self._locks.get(post_id) is lock:
@@ -398,6 +413,8 @@ class ContentReplica:
         peers: Peers,
         listener: Callable[[ContentReplica], ConsumerRebalanceListener],
         temp_dir: Path | None = None,
+        topic_stores: tuple[str, PartitionStores] | None = None,
+        tails: Sequence[ReferenceTable] = (),
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
         self.config = config
@@ -409,6 +426,12 @@ class ContentReplica:
         self._consumer = consumer
         self._log = event_log
         self._stores = {config.topic: stores, config.index_topic: index_stores}
+        if topic_stores is not None:
+            # planet.content.topic-posts.v1 (name, stores): assigned with ``topic``.
+            self._stores[topic_stores[0]] = topic_stores[1]
+        # Instruments, arenas, sanctions: read whole before SERVING, followed after.
+        self._tails = tuple(tails)
+        self._tail_tasks: list[asyncio.Task[None]] = []
         self._handlers = handlers
         self._peers = peers
         self._listener = listener
@@ -489,9 +512,15 @@ class ContentReplica:
         return True
 
     async def _maybe_ready(self) -> None:
+        for task in self._tail_tasks:
+            if task.done() and not task.cancelled() and task.exception() is not None:
+                raise RuntimeError(f"reference table {task.get_name()} stopped") \
+                    from task.exception()
         if self.ownership.serving or self._targets is None:
             return
         if not self.ownership.knows_every_owner():
+            return
+        if not all(t.loaded for t in self._tails):
             return
         if not await self._caught_up(self._targets):
             return
@@ -508,10 +537,11 @@ class ContentReplica:
         self._lifecycle = lifecycle
         # The gRPC port answers liveness probes too (SERVING while the process runs).
         await self._grpc_health.servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        self._tail_tasks = [asyncio.create_task(t.run(lifecycle.stopping), name=t.name)
+                            for t in self._tails]
         try:
             await self._server.start()
-            self._consumer.subscribe([self.config.topic, self.config.index_topic],
-                                     listener=self._listener(self))
+            self._consumer.subscribe(list(self._stores), listener=self._listener(self))
             await self._consumer.start()
             while not lifecycle.stopping.is_set():
                 fetched = await self._consumer.getmany(
@@ -532,6 +562,9 @@ class ContentReplica:
             await self._grpc_health.shutting_down()
             await self._server.stop(self.config.shutdown_grace_s)
             await self._consumer.stop()
+            for task in self._tail_tasks:
+                task.cancel()
+            await asyncio.gather(*self._tail_tasks, return_exceptions=True)
             await self._log.close()
             await self._peers.close()
             await self._handlers.close_publishers()

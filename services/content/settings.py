@@ -43,6 +43,9 @@ class ContentSettings(RunSettings):
     social_addr: str = "127.0.0.1:50058"
     social_identity: str = SOCIAL
     publisher_check_timeout_s: float = Field(default=2.0, gt=0)
+    # The exchange's web app: "trade this" and copy-trade links point into it (with the
+    # post and creator as attribution parameters; services/content/domain/components.py).
+    exchange_url: str = "https://www.exchange.example"
     # The audience callers (and the other replicas) address their assertions to.
     identity: str = CONTENT
     auth: ServiceAuthSettings = Field(default_factory=ServiceAuthSettings)

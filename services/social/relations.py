@@ -81,6 +81,16 @@ class RelationHandlers:
         return rpc.RelationState(blocking=view.blocks, muting=view.mutes,
                                  following=view.following)
 
+    def relation(self, user: str, other: str) -> rpc.RelationState:
+        """``user``'s relation to ``other`` as the store knows it now (content asks whether a
+        post's author blocks the user commenting on, liking or sharing it)."""
+        check_user_id(user)
+        check_user_id(other)
+        if "\x00" in user or "\x00" in other:
+            raise Invalid("a user id must not contain NUL")
+        self._ready()
+        return self._state(user, other)
+
     async def decide(self, action: str, user: str, other: str) -> rpc.RelationState:
         """``user`` blocks, unblocks, mutes or unmutes ``other``; a repeat changes nothing."""
         rule = _RULES[action]

@@ -1,4 +1,4 @@
-"""Command line: ``python -m simulators.exchange kyc|fee|fill|random ...``."""
+"""Command line: ``python -m simulators.exchange kyc|fee|fill|random|instruments ...``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ from simulators.exchange.facts import (
     publish_fill,
     publish_kyc,
     publish_random,
+)
+from simulators.exchange.instruments import (
+    InstrumentSpec,
+    default_specs,
+    instruments_topic,
+    make_instrument,
+    publish_instruments,
 )
 
 
@@ -85,11 +92,33 @@ def parser() -> argparse.ArgumentParser:
     rnd.add_argument("--seed", type=int, default=0)
     rnd.add_argument("--currency", default=DEFAULT_QUOTE_ASSET,
                      help="fees are charged in this asset, the quote asset of the run")
+    inst = sub.add_parser("instruments", help="list instruments (default: the demo list)")
+    inst.add_argument("--symbol", help="one instrument, BASE/QUOTE (default: the demo list)")
+    inst.add_argument("--last-price", default="", help="decimal string (with --symbol)")
+    inst.add_argument("--status", choices=("trading", "halted", "delisted"), default="trading")
     return p
+
+
+async def _instruments(args: argparse.Namespace, bootstrap: str, suffix: str) -> str:
+    topic = instruments_topic(suffix)
+    specs = ([InstrumentSpec(args.symbol, args.last_price, args.status)] if args.symbol
+             else default_specs())
+    for spec in specs:
+        make_instrument(spec)  # bad input is refused before Kafka is asked anything
+    await require_topics(bootstrap, [topic])
+    producer = make_producer(bootstrap, writer=EXCHANGE)
+    await producer.start()
+    try:
+        facts = await publish_instruments(producer, topic, specs)
+    finally:
+        await producer.stop()
+    return f"{len(facts)} instruments ({', '.join(f.symbol for f in facts)}) -> {topic.name}"
 
 
 async def _run(args: argparse.Namespace) -> str:
     bootstrap = KafkaSettings().bootstrap_servers
+    if args.command == "instruments":
+        return await _instruments(args, bootstrap, TopicSettings().topic_suffix)
     topics = ExchangeTopics.with_suffix(TopicSettings().topic_suffix)
     await require_topics(bootstrap, topics.all())
     producer = make_producer(bootstrap, writer=EXCHANGE)

@@ -392,17 +392,34 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
     # Content's alone: the gateway may not ask it, for anyone.
     "planet.social.v1.SocialService/CheckPublisher": _grpc_row(
         user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=DENIED),
+    # Content's alone too: who blocks whom is nobody else's to ask.
+    "planet.social.v1.SocialService/GetRelation": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=DENIED),
+    # Interactions: each user comments, likes and shares as themselves only (the requests
+    # are the owner's); a thread and its counts are public. The edited and deleted comment
+    # does not exist: NOT_FOUND shows the call got past authorization.
+    **{f"planet.content.v1.InteractionService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED)
+       for m in ("PostComment", "Like", "Unlike", "Share")},
+    **{f"planet.content.v1.InteractionService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner="NOT_FOUND", analyst=DENIED, operator=DENIED)
+       for m in ("EditComment", "DeleteComment")},
+    "planet.content.v1.InteractionService/ListComments": _grpc_row(**EVERYONE_SIGNED_IN),
+    "planet.content.v1.InteractionService/GetItemStats": _grpc_row(**EVERYONE_SIGNED_IN),
 }
 
 
 def _grpc_services() -> dict[str, tuple[Any, str, str]]:
     """Service full name -> (its descriptor, its identity, the stack port attribute)."""
     from planet.analytics.v1 import analytics_service_pb2
-    from planet.content.v1 import content_service_pb2
+    from planet.content.v1 import content_service_pb2, interactions_pb2
     from planet.incentive.v1 import incentive_service_pb2
     from planet.social.v1 import social_service_pb2
 
     return {
+        "planet.content.v1.InteractionService": (
+            interactions_pb2.DESCRIPTOR.services_by_name["InteractionService"], "content",
+            "content"),
         "planet.social.v1.SocialService": (
             social_service_pb2.DESCRIPTOR.services_by_name["SocialService"], "social",
             "social"),
@@ -422,6 +439,7 @@ def _grpc_request(method: str, world: World) -> Any:
     from planet.analytics.v1 import analytics_service_pb2 as analytics
     from planet.content.v1 import content_service_pb2 as content
     from planet.content.v1 import events_pb2 as content_events
+    from planet.content.v1 import interactions_pb2 as interactions
     from planet.incentive.v1 import incentive_service_pb2 as incentive
     from planet.social.v1 import events_pb2 as social_events
     from planet.social.v1 import social_service_pb2 as social
@@ -450,6 +468,8 @@ def _grpc_request(method: str, world: World) -> Any:
             user_id=world.owner, sanction_id=world.sanctions["grpc-appeal"], text="matrix"),
         social_name + "GetSanctions": social.GetSanctionsRequest(user_id=world.owner),
         social_name + "CheckPublisher": social.CheckPublisherRequest(user_id=world.owner),
+        social_name + "GetRelation": social.RelationRequest(
+            user_id=world.owner, other_id=world.targets["relate"]),
         # The reinstate target is never closed, so it stays followable whatever runs first.
         social_name + "Follow": social.FollowRequest(
             user_id=world.owner, creator_id=world.targets["grpc-reinstate"]),
@@ -484,10 +504,33 @@ def _grpc_request(method: str, world: World) -> Any:
             author_id=world.owner, limit=5),
         "planet.incentive.v1.IncentiveService/GetWeeklyEstimate":
             incentive.GetWeeklyEstimateRequest(creator_id=world.owner),
+        **_interaction_requests(interactions, world),
         "planet.analytics.v1.AnalyticsService/Query": analytics.QueryRequest(
             sql="SELECT count() AS n FROM planet.events_raw"),
     }
     return requests[method]
+
+
+def _interaction_requests(interactions: Any, world: World) -> dict[str, Any]:
+    name = "planet.content.v1.InteractionService/"
+    missing = f"cmt_{world.post_id.removeprefix('post_')}_{'0' * 24}"
+    key = unique("grpc-interaction")
+    return {
+        name + "PostComment": interactions.PostCommentRequest(
+            request_id=key, user_id=world.owner, post_id=world.post_id, text="matrix"),
+        name + "EditComment": interactions.EditCommentRequest(
+            request_id=key, user_id=world.owner, comment_id=missing, text="matrix"),
+        name + "DeleteComment": interactions.DeleteCommentRequest(
+            request_id=key, user_id=world.owner, comment_id=missing),
+        name + "ListComments": interactions.ListCommentsRequest(post_id=world.post_id),
+        name + "Like": interactions.LikeRequest(
+            request_id=key, user_id=world.owner, item_id=world.post_id),
+        name + "Unlike": interactions.LikeRequest(
+            request_id=key, user_id=world.owner, item_id=world.post_id),
+        name + "Share": interactions.ShareRequest(
+            request_id=key, user_id=world.owner, post_id=world.post_id),
+        name + "GetItemStats": interactions.GetItemStatsRequest(item_id=world.post_id),
+    }
 
 
 def _grpc_metadata(stack: Stack, world: World, persona: str,

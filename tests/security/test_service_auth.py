@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from planet.analytics.v1 import analytics_service_pb2
 from planet.content.v1 import content_service_pb2
 from planet.content.v1 import events_pb2 as ev
+from planet.content.v1 import interactions_pb2 as interactions
 from planet.incentive.v1 import incentive_service_pb2
 from planet.social.v1 import events_pb2 as social_ev
 from planet.social.v1 import social_service_pb2 as social
@@ -53,6 +54,10 @@ SERVICES = {
     ANALYTICS: analytics_service_pb2.DESCRIPTOR.services_by_name["AnalyticsService"],
     SOCIAL: social.DESCRIPTOR.services_by_name["SocialService"],
 }
+# The content process serves a second service on the same port.
+MORE_SERVICES = [(CONTENT, interactions.DESCRIPTOR.services_by_name["InteractionService"])]
+_NO_POST = "post_" + "0" * 24
+_NO_COMMENT = "cmt_" + "0" * 24 + "_" + "0" * 24
 WEEK = "2026-W48"
 
 
@@ -183,6 +188,35 @@ CASES: dict[str, Case] = {
     "/planet.social.v1.SocialService/CheckPublisher": Case(
         lambda: social.CheckPublisherRequest(user_id="alice"),
         As(CONTENT, "alice"), As(GATEWAY, "alice")),
+    "/planet.social.v1.SocialService/GetRelation": Case(
+        lambda: social.RelationRequest(user_id="alice", other_id="bob"),
+        As(CONTENT, "bob"), As(GATEWAY, "alice")),
+    # Interactions: a user acts as themselves (gateway, or content forwarding); the post is
+    # not there, so NOT_FOUND proves the call got past authorization. Threads and counts are
+    # public.
+    "/planet.content.v1.InteractionService/PostComment": Case(
+        lambda: interactions.PostCommentRequest(request_id="r", user_id="bob",
+                                                post_id=_NO_POST, text="hi"),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory")),
+    "/planet.content.v1.InteractionService/EditComment": Case(
+        lambda: interactions.EditCommentRequest(request_id="r", user_id="bob",
+                                                comment_id=_NO_COMMENT, text="hi"),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory")),
+    "/planet.content.v1.InteractionService/DeleteComment": Case(
+        lambda: interactions.DeleteCommentRequest(request_id="r", user_id="bob",
+                                                  comment_id=_NO_COMMENT),
+        As(GATEWAY, "bob"), As(ANALYTICS, "bob")),
+    **{f"/planet.content.v1.InteractionService/{m}": Case(
+        lambda: interactions.LikeRequest(request_id="r", user_id="bob", item_id=_NO_POST),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory"))
+       for m in ("Like", "Unlike")},
+    "/planet.content.v1.InteractionService/Share": Case(
+        lambda: interactions.ShareRequest(request_id="r", user_id="bob", post_id=_NO_POST),
+        As(GATEWAY, "bob"), As(INCENTIVE, "bob")),
+    "/planet.content.v1.InteractionService/ListComments": Case(
+        lambda: interactions.ListCommentsRequest(post_id=_NO_POST), As(INCENTIVE, ""), None),
+    "/planet.content.v1.InteractionService/GetItemStats": Case(
+        lambda: interactions.GetItemStatsRequest(item_id=_NO_POST), As(INCENTIVE, ""), None),
 }
 
 
@@ -237,12 +271,14 @@ async def stack(
 
 def _methods() -> list[tuple[str, str]]:
     return [(callee, f"/{service.full_name}/{method.name}")
-            for callee, service in SERVICES.items() for method in service.methods]
+            for callee, service in [*SERVICES.items(), *MORE_SERVICES]
+            for method in service.methods]
 
 
 def _classes(path: str) -> tuple[type[Message], type[Message]]:
     service_name, method_name = path.strip("/").split("/")
-    [service] = [s for s in SERVICES.values() if s.full_name == service_name]
+    [service] = [s for s in [*SERVICES.values(), *(d for _, d in MORE_SERVICES)]
+                 if s.full_name == service_name]
     method = service.methods_by_name[method_name]
     return (message_factory.GetMessageClass(method.input_type),
             message_factory.GetMessageClass(method.output_type))

@@ -33,6 +33,8 @@ class PublishPostRequest(_message.Message):
     HASHTAGS_FIELD_NUMBER: _builtins.int
     MENTIONS_FIELD_NUMBER: _builtins.int
     COMPONENTS_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    COVER_IMAGE_URL_FIELD_NUMBER: _builtins.int
     request_id: _builtins.str
     """Client-chosen idempotency key: publishing twice with the same key returns
     the first post instead of creating a second one.
@@ -41,6 +43,11 @@ class PublishPostRequest(_message.Message):
     kind: _events_pb2.PostKind.ValueType
     title: _builtins.str
     body: _builtins.str
+    summary: _builtins.str
+    """Articles only (post lifecycle, issue 13). Numbered from 40 so concurrent additions
+    never collide.
+    """
+    cover_image_url: _builtins.str
     @_builtins.property
     def hashtags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -58,10 +65,12 @@ class PublishPostRequest(_message.Message):
         hashtags: _abc.Iterable[_builtins.str] | None = ...,
         mentions: _abc.Iterable[_builtins.str] | None = ...,
         components: _abc.Iterable[_events_pb2.TradingComponent] | None = ...,
+        summary: _builtins.str = ...,
+        cover_image_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "request_id", b"request_id", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "cover_image_url", b"cover_image_url", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "request_id", b"request_id", "summary", b"summary", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -122,6 +131,12 @@ class Post(_message.Message):
     VERSION_FIELD_NUMBER: _builtins.int
     STATS_FIELD_NUMBER: _builtins.int
     RENDERED_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    COVER_IMAGE_URL_FIELD_NUMBER: _builtins.int
+    BODY_HTML_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    EDITED_AT_MS_FIELD_NUMBER: _builtins.int
+    DELETED_AT_MS_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     creator_id: _builtins.str
     kind: _events_pb2.PostKind.ValueType
@@ -129,6 +144,19 @@ class Post(_message.Message):
     body: _builtins.str
     published_at_ms: _builtins.int
     version: _builtins.int
+    summary: _builtins.str
+    """The post lifecycle (issue 13), numbered from 40. Articles only: a summary and an https
+    cover image URL.
+    """
+    cover_image_url: _builtins.str
+    body_html: _builtins.str
+    """The Markdown body rendered and sanitised (services/content/domain/markdown.py)."""
+    revision: _builtins.int
+    """1 when published, +1 per edit."""
+    edited_at_ms: _builtins.int
+    """0 when never edited."""
+    deleted_at_ms: _builtins.int
+    """Non-zero once deleted (only its author and operators see a deleted post)."""
     @_builtins.property
     def hashtags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -162,10 +190,16 @@ class Post(_message.Message):
         version: _builtins.int = ...,
         stats: _interactions_pb2.ItemStats | None = ...,
         rendered: _abc.Iterable[_components_pb2.RenderedComponent] | None = ...,
+        summary: _builtins.str = ...,
+        cover_image_url: _builtins.str = ...,
+        body_html: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        edited_at_ms: _builtins.int = ...,
+        deleted_at_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "rendered", b"rendered", "stats", b"stats", "title", b"title", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "body_html", b"body_html", "components", b"components", "cover_image_url", b"cover_image_url", "creator_id", b"creator_id", "deleted_at_ms", b"deleted_at_ms", "edited_at_ms", b"edited_at_ms", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "rendered", b"rendered", "revision", b"revision", "stats", b"stats", "summary", b"summary", "title", b"title", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

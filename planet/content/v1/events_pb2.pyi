@@ -201,12 +201,19 @@ class PostPublished(_message.Message):
     MENTIONS_FIELD_NUMBER: _builtins.int
     COMPONENTS_FIELD_NUMBER: _builtins.int
     PUBLISHED_AT_MS_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    COVER_IMAGE_URL_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     creator_id: _builtins.str
     kind: Global___PostKind.ValueType
     title: _builtins.str
     body: _builtins.str
     published_at_ms: _builtins.int
+    summary: _builtins.str
+    """Articles only (empty for short posts): a summary and an https cover image URL.
+    Numbered from 40 (the post lifecycle's range) so concurrent additions never collide.
+    """
+    cover_image_url: _builtins.str
     @_builtins.property
     def hashtags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -225,11 +232,105 @@ class PostPublished(_message.Message):
         mentions: _abc.Iterable[_builtins.str] | None = ...,
         components: _abc.Iterable[Global___TradingComponent] | None = ...,
         published_at_ms: _builtins.int = ...,
+        summary: _builtins.str = ...,
+        cover_image_url: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "cover_image_url", b"cover_image_url", "creator_id", b"creator_id", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "summary", b"summary", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PostPublished: _TypeAlias = PostPublished  # noqa: Y015
+
+@_typing.final
+class PostEdited(_message.Message):
+    """The author replaced the post's content: the state after the edit, whole (the body is
+    Markdown source; HTML is derived by readers). Appended, like PostPublished, to the post's
+    partition of planet.content.posts.v1 and to the author's of planet.content.author-posts.v1
+    in one transaction. Every revision stays in the log (the audit trail).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    TITLE_FIELD_NUMBER: _builtins.int
+    BODY_FIELD_NUMBER: _builtins.int
+    HASHTAGS_FIELD_NUMBER: _builtins.int
+    MENTIONS_FIELD_NUMBER: _builtins.int
+    COMPONENTS_FIELD_NUMBER: _builtins.int
+    EDITED_AT_MS_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    COVER_IMAGE_URL_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    creator_id: _builtins.str
+    revision: _builtins.int
+    """2 for the first edit, +1 per edit (the published post is revision 1)."""
+    title: _builtins.str
+    body: _builtins.str
+    edited_at_ms: _builtins.int
+    summary: _builtins.str
+    cover_image_url: _builtins.str
+    request_id: _builtins.str
+    """The editor's idempotency key: a retried edit finds the revision it made."""
+    @_builtins.property
+    def hashtags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def components(self) -> _containers.RepeatedCompositeFieldContainer[Global___TradingComponent]: ...
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        creator_id: _builtins.str = ...,
+        revision: _builtins.int = ...,
+        title: _builtins.str = ...,
+        body: _builtins.str = ...,
+        hashtags: _abc.Iterable[_builtins.str] | None = ...,
+        mentions: _abc.Iterable[_builtins.str] | None = ...,
+        components: _abc.Iterable[Global___TradingComponent] | None = ...,
+        edited_at_ms: _builtins.int = ...,
+        summary: _builtins.str = ...,
+        cover_image_url: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "cover_image_url", b"cover_image_url", "creator_id", b"creator_id", "edited_at_ms", b"edited_at_ms", "hashtags", b"hashtags", "mentions", b"mentions", "post_id", b"post_id", "request_id", b"request_id", "revision", b"revision", "summary", b"summary", "title", b"title"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostEdited: _TypeAlias = PostEdited  # noqa: Y015
+
+@_typing.final
+class PostDeleted(_message.Message):
+    """The author deleted the post: from then on it is shown to its author and operators only,
+    and leaves the author's list. Written to both topics like PostPublished.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    DELETED_AT_MS_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.str
+    creator_id: _builtins.str
+    deleted_at_ms: _builtins.int
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.str = ...,
+        creator_id: _builtins.str = ...,
+        deleted_at_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["creator_id", b"creator_id", "deleted_at_ms", b"deleted_at_ms", "post_id", b"post_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostDeleted: _TypeAlias = PostDeleted  # noqa: Y015

@@ -24,15 +24,15 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$planet/content/v1/interactions.proto\x12\x11planet.content.v1\"\xd5\x01\n\rCommentPosted\x12\x12\n\ncomment_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x16\n\x0epost_author_id\x18\x03 \x01(\t\x12\x11\n\tauthor_id\x18\x04 \x01(\t\x12\x19\n\x11parent_comment_id\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x13\n\x0btext_length\x18\x07 \x01(\r\x12\r\n\x05\x61t_ms\x18\x08 \x01(\x03\x12\x18\n\x10parent_author_id\x18\t \x01(\t\x12\r\n\x05\x64\x65pth\x18\n \x01(\r\"\x8b\x01\n\rCommentEdited\x12\x12\n\ncomment_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x11\n\tauthor_id\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x13\n\x0btext_length\x18\x05 \x01(\r\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x10\n\x08revision\x18\x07 \x01(\r\"W\n\x0e\x43ommentDeleted\x12\x12\n\ncomment_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x11\n\tauthor_id\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\"e\n\tItemLiked\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x16\n\x0eitem_author_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\x12\x0f\n\x07post_id\x18\x05 \x01(\t\"g\n\x0bItemUnliked\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x16\n\x0eitem_author_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\x12\x0f\n\x07post_id\x18\x05 \x01(\t\"\x9d\x01\n\nItemShared\x12\x10\n\x08share_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\x16\n\x0eitem_author_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\r\n\x05quote\x18\x05 \x01(\t\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x0f\n\x07post_id\x18\x07 \x01(\t\x12\x14\n\x0cquote_length\x18\x08 \x01(\r\"<\n\tItemStats\x12\r\n\x05likes\x18\x01 \x01(\x04\x12\x10\n\x08\x63omments\x18\x02 \x01(\x04\x12\x0e\n\x06shares\x18\x03 \x01(\x04\"\xe4\x01\n\x07\x43omment\x12\x12\n\ncomment_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x11\n\tauthor_id\x18\x03 \x01(\t\x12\x19\n\x11parent_comment_id\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x06 \x01(\x03\x12\x14\n\x0c\x65\x64ited_at_ms\x18\x07 \x01(\x03\x12\r\n\x05\x64\x65pth\x18\x08 \x01(\r\x12\x0f\n\x07\x64\x65leted\x18\t \x01(\x08\x12+\n\x05stats\x18\n \x01(\x0b\x32\x1c.planet.content.v1.ItemStats\"s\n\x12PostCommentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07post_id\x18\x03 \x01(\t\x12\x19\n\x11parent_comment_id\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\"[\n\x12\x45\x64itCommentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\ncomment_id\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"O\n\x14\x44\x65leteCommentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\ncomment_id\x18\x03 \x01(\t\"+\n\x15\x44\x65leteCommentResponse\x12\x12\n\ncomment_id\x18\x01 \x01(\t\"\x90\x01\n\x13ListCommentsRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x19\n\x11parent_comment_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12.\n\x05order\x18\x05 \x01(\x0e\x32\x1f.planet.content.v1.CommentOrder\"Y\n\x14ListCommentsResponse\x12,\n\x08\x63omments\x18\x01 \x03(\x0b\x32\x1a.planet.content.v1.Comment\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"C\n\x0bLikeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\"X\n\tLikeState\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05liked\x18\x02 \x01(\x08\x12+\n\x05stats\x18\x03 \x01(\x0b\x32\x1c.planet.content.v1.ItemStats\"S\n\x0cShareRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07post_id\x18\x03 \x01(\t\x12\r\n\x05quote\x18\x04 \x01(\t\"]\n\tShareView\x12\x10\n\x08share_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\r\n\x05quote\x18\x04 \x01(\t\x12\r\n\x05\x61t_ms\x18\x05 \x01(\x03\"&\n\x13GetItemStatsRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t*a\n\x0c\x43ommentOrder\x12\x1d\n\x19\x43OMMENT_ORDER_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43OMMENT_ORDER_NEWEST\x10\x01\x12\x18\n\x14\x43OMMENT_ORDER_OLDEST\x10\x02\x32\xa9\x05\n\x12InteractionService\x12P\n\x0bPostComment\x12%.planet.content.v1.PostCommentRequest\x1a\x1a.planet.content.v1.Comment\x12P\n\x0b\x45\x64itComment\x12%.planet.content.v1.EditCommentRequest\x1a\x1a.planet.content.v1.Comment\x12\x62\n\rDeleteComment\x12\'.planet.content.v1.DeleteCommentRequest\x1a(.planet.content.v1.DeleteCommentResponse\x12_\n\x0cListComments\x12&.planet.content.v1.ListCommentsRequest\x1a\'.planet.content.v1.ListCommentsResponse\x12\x44\n\x04Like\x12\x1e.planet.content.v1.LikeRequest\x1a\x1c.planet.content.v1.LikeState\x12\x46\n\x06Unlike\x12\x1e.planet.content.v1.LikeRequest\x1a\x1c.planet.content.v1.LikeState\x12\x46\n\x05Share\x12\x1f.planet.content.v1.ShareRequest\x1a\x1c.planet.content.v1.ShareView\x12T\n\x0cGetItemStats\x12&.planet.content.v1.GetItemStatsRequest\x1a\x1c.planet.content.v1.ItemStatsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$planet/content/v1/interactions.proto\x12\x11planet.content.v1\"\xd5\x01\n\rCommentPosted\x12\x12\n\ncomment_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x16\n\x0epost_author_id\x18\x03 \x01(\t\x12\x11\n\tauthor_id\x18\x04 \x01(\t\x12\x19\n\x11parent_comment_id\x18\x05 \x01(\t\x12\x0c\n\x04text\x18\x06 \x01(\t\x12\x13\n\x0btext_length\x18\x07 \x01(\r\x12\r\n\x05\x61t_ms\x18\x08 \x01(\x03\x12\x18\n\x10parent_author_id\x18\t \x01(\t\x12\r\n\x05\x64\x65pth\x18\n \x01(\r\"\x8b\x01\n\rCommentEdited\x12\x12\n\ncomment_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x11\n\tauthor_id\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\x12\x13\n\x0btext_length\x18\x05 \x01(\r\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x10\n\x08revision\x18\x07 \x01(\r\"W\n\x0e\x43ommentDeleted\x12\x12\n\ncomment_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x11\n\tauthor_id\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\"e\n\tItemLiked\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x16\n\x0eitem_author_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\x12\x0f\n\x07post_id\x18\x05 \x01(\t\"g\n\x0bItemUnliked\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x16\n\x0eitem_author_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\x12\x0f\n\x07post_id\x18\x05 \x01(\t\"\x9d\x01\n\nItemShared\x12\x10\n\x08share_id\x18\x01 \x01(\t\x12\x0f\n\x07item_id\x18\x02 \x01(\t\x12\x16\n\x0eitem_author_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12\r\n\x05quote\x18\x05 \x01(\t\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x0f\n\x07post_id\x18\x07 \x01(\t\x12\x14\n\x0cquote_length\x18\x08 \x01(\r\"<\n\tItemStats\x12\r\n\x05likes\x18\x01 \x01(\x04\x12\x10\n\x08\x63omments\x18\x02 \x01(\x04\x12\x0e\n\x06shares\x18\x03 \x01(\x04\"\xf6\x01\n\x07\x43omment\x12\x12\n\ncomment_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x11\n\tauthor_id\x18\x03 \x01(\t\x12\x19\n\x11parent_comment_id\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x15\n\rcreated_at_ms\x18\x06 \x01(\x03\x12\x14\n\x0c\x65\x64ited_at_ms\x18\x07 \x01(\x03\x12\r\n\x05\x64\x65pth\x18\x08 \x01(\r\x12\x0f\n\x07\x64\x65leted\x18\t \x01(\x08\x12+\n\x05stats\x18\n \x01(\x0b\x32\x1c.planet.content.v1.ItemStats\x12\x10\n\x08revision\x18\x0b \x01(\r\"s\n\x12PostCommentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07post_id\x18\x03 \x01(\t\x12\x19\n\x11parent_comment_id\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\"[\n\x12\x45\x64itCommentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\ncomment_id\x18\x03 \x01(\t\x12\x0c\n\x04text\x18\x04 \x01(\t\"O\n\x14\x44\x65leteCommentRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x12\n\ncomment_id\x18\x03 \x01(\t\"+\n\x15\x44\x65leteCommentResponse\x12\x12\n\ncomment_id\x18\x01 \x01(\t\"\x90\x01\n\x13ListCommentsRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x19\n\x11parent_comment_id\x18\x02 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\x12.\n\x05order\x18\x05 \x01(\x0e\x32\x1f.planet.content.v1.CommentOrder\"Y\n\x14ListCommentsResponse\x12,\n\x08\x63omments\x18\x01 \x03(\x0b\x32\x1a.planet.content.v1.Comment\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"C\n\x0bLikeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07item_id\x18\x03 \x01(\t\"X\n\tLikeState\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\r\n\x05liked\x18\x02 \x01(\x08\x12+\n\x05stats\x18\x03 \x01(\x0b\x32\x1c.planet.content.v1.ItemStats\"S\n\x0cShareRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0f\n\x07post_id\x18\x03 \x01(\t\x12\r\n\x05quote\x18\x04 \x01(\t\"]\n\tShareView\x12\x10\n\x08share_id\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\r\n\x05quote\x18\x04 \x01(\t\x12\r\n\x05\x61t_ms\x18\x05 \x01(\x03\"&\n\x13GetItemStatsRequest\x12\x0f\n\x07item_id\x18\x01 \x01(\t*a\n\x0c\x43ommentOrder\x12\x1d\n\x19\x43OMMENT_ORDER_UNSPECIFIED\x10\x00\x12\x18\n\x14\x43OMMENT_ORDER_NEWEST\x10\x01\x12\x18\n\x14\x43OMMENT_ORDER_OLDEST\x10\x02\x32\xa9\x05\n\x12InteractionService\x12P\n\x0bPostComment\x12%.planet.content.v1.PostCommentRequest\x1a\x1a.planet.content.v1.Comment\x12P\n\x0b\x45\x64itComment\x12%.planet.content.v1.EditCommentRequest\x1a\x1a.planet.content.v1.Comment\x12\x62\n\rDeleteComment\x12\'.planet.content.v1.DeleteCommentRequest\x1a(.planet.content.v1.DeleteCommentResponse\x12_\n\x0cListComments\x12&.planet.content.v1.ListCommentsRequest\x1a\'.planet.content.v1.ListCommentsResponse\x12\x44\n\x04Like\x12\x1e.planet.content.v1.LikeRequest\x1a\x1c.planet.content.v1.LikeState\x12\x46\n\x06Unlike\x12\x1e.planet.content.v1.LikeRequest\x1a\x1c.planet.content.v1.LikeState\x12\x46\n\x05Share\x12\x1f.planet.content.v1.ShareRequest\x1a\x1c.planet.content.v1.ShareView\x12T\n\x0cGetItemStats\x12&.planet.content.v1.GetItemStatsRequest\x1a\x1c.planet.content.v1.ItemStatsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'planet.content.v1.interactions_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_COMMENTORDER']._serialized_start=2120
-  _globals['_COMMENTORDER']._serialized_end=2217
+  _globals['_COMMENTORDER']._serialized_start=2138
+  _globals['_COMMENTORDER']._serialized_end=2235
   _globals['_COMMENTPOSTED']._serialized_start=60
   _globals['_COMMENTPOSTED']._serialized_end=273
   _globals['_COMMENTEDITED']._serialized_start=276
@@ -48,29 +48,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ITEMSTATS']._serialized_start=874
   _globals['_ITEMSTATS']._serialized_end=934
   _globals['_COMMENT']._serialized_start=937
-  _globals['_COMMENT']._serialized_end=1165
-  _globals['_POSTCOMMENTREQUEST']._serialized_start=1167
-  _globals['_POSTCOMMENTREQUEST']._serialized_end=1282
-  _globals['_EDITCOMMENTREQUEST']._serialized_start=1284
-  _globals['_EDITCOMMENTREQUEST']._serialized_end=1375
-  _globals['_DELETECOMMENTREQUEST']._serialized_start=1377
-  _globals['_DELETECOMMENTREQUEST']._serialized_end=1456
-  _globals['_DELETECOMMENTRESPONSE']._serialized_start=1458
-  _globals['_DELETECOMMENTRESPONSE']._serialized_end=1501
-  _globals['_LISTCOMMENTSREQUEST']._serialized_start=1504
-  _globals['_LISTCOMMENTSREQUEST']._serialized_end=1648
-  _globals['_LISTCOMMENTSRESPONSE']._serialized_start=1650
-  _globals['_LISTCOMMENTSRESPONSE']._serialized_end=1739
-  _globals['_LIKEREQUEST']._serialized_start=1741
-  _globals['_LIKEREQUEST']._serialized_end=1808
-  _globals['_LIKESTATE']._serialized_start=1810
-  _globals['_LIKESTATE']._serialized_end=1898
-  _globals['_SHAREREQUEST']._serialized_start=1900
-  _globals['_SHAREREQUEST']._serialized_end=1983
-  _globals['_SHAREVIEW']._serialized_start=1985
-  _globals['_SHAREVIEW']._serialized_end=2078
-  _globals['_GETITEMSTATSREQUEST']._serialized_start=2080
-  _globals['_GETITEMSTATSREQUEST']._serialized_end=2118
-  _globals['_INTERACTIONSERVICE']._serialized_start=2220
-  _globals['_INTERACTIONSERVICE']._serialized_end=2901
+  _globals['_COMMENT']._serialized_end=1183
+  _globals['_POSTCOMMENTREQUEST']._serialized_start=1185
+  _globals['_POSTCOMMENTREQUEST']._serialized_end=1300
+  _globals['_EDITCOMMENTREQUEST']._serialized_start=1302
+  _globals['_EDITCOMMENTREQUEST']._serialized_end=1393
+  _globals['_DELETECOMMENTREQUEST']._serialized_start=1395
+  _globals['_DELETECOMMENTREQUEST']._serialized_end=1474
+  _globals['_DELETECOMMENTRESPONSE']._serialized_start=1476
+  _globals['_DELETECOMMENTRESPONSE']._serialized_end=1519
+  _globals['_LISTCOMMENTSREQUEST']._serialized_start=1522
+  _globals['_LISTCOMMENTSREQUEST']._serialized_end=1666
+  _globals['_LISTCOMMENTSRESPONSE']._serialized_start=1668
+  _globals['_LISTCOMMENTSRESPONSE']._serialized_end=1757
+  _globals['_LIKEREQUEST']._serialized_start=1759
+  _globals['_LIKEREQUEST']._serialized_end=1826
+  _globals['_LIKESTATE']._serialized_start=1828
+  _globals['_LIKESTATE']._serialized_end=1916
+  _globals['_SHAREREQUEST']._serialized_start=1918
+  _globals['_SHAREREQUEST']._serialized_end=2001
+  _globals['_SHAREVIEW']._serialized_start=2003
+  _globals['_SHAREVIEW']._serialized_end=2096
+  _globals['_GETITEMSTATSREQUEST']._serialized_start=2098
+  _globals['_GETITEMSTATSREQUEST']._serialized_end=2136
+  _globals['_INTERACTIONSERVICE']._serialized_start=2238
+  _globals['_INTERACTIONSERVICE']._serialized_end=2919
 # @@protoc_insertion_point(module_scope)

@@ -319,6 +319,7 @@ class Comment(_message.Message):
     DEPTH_FIELD_NUMBER: _builtins.int
     DELETED_FIELD_NUMBER: _builtins.int
     STATS_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
     comment_id: _builtins.str
     post_id: _builtins.str
     author_id: _builtins.str
@@ -329,6 +330,8 @@ class Comment(_message.Message):
     depth: _builtins.int
     deleted: _builtins.bool
     """Deleted comments with replies stay in the thread as a tombstone: text "", deleted true."""
+    revision: _builtins.int
+    """0 as posted, +1 per edit."""
     @_builtins.property
     def stats(self) -> Global___ItemStats: ...
     def __init__(
@@ -344,10 +347,11 @@ class Comment(_message.Message):
         depth: _builtins.int = ...,
         deleted: _builtins.bool = ...,
         stats: Global___ItemStats | None = ...,
+        revision: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "comment_id", b"comment_id", "created_at_ms", b"created_at_ms", "deleted", b"deleted", "depth", b"depth", "edited_at_ms", b"edited_at_ms", "parent_comment_id", b"parent_comment_id", "post_id", b"post_id", "stats", b"stats", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "comment_id", b"comment_id", "created_at_ms", b"created_at_ms", "deleted", b"deleted", "depth", b"depth", "edited_at_ms", b"edited_at_ms", "parent_comment_id", b"parent_comment_id", "post_id", b"post_id", "revision", b"revision", "stats", b"stats", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

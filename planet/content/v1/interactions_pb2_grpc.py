@@ -87,7 +87,7 @@ class InteractionServiceServicer:
 
     def PostComment(self, request, context):
         """INVALID_ARGUMENT for empty/too long text or a bad parent; NOT_FOUND for no such post or
-        parent; FAILED_PRECONDITION for too deep a reply; PERMISSION_DENIED when the post's
+        parent; OUT_OF_RANGE for too deep a reply; PERMISSION_DENIED when the post's
         author blocks the commenter; UNAVAILABLE when social cannot say.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

@@ -52,7 +52,7 @@ class InteractionServiceStub:
     def __new__(cls, channel: _aio.Channel) -> InteractionServiceAsyncStub: ...
     PostComment: _grpc.UnaryUnaryMultiCallable[_interactions_pb2.PostCommentRequest, _interactions_pb2.Comment]
     """INVALID_ARGUMENT for empty/too long text or a bad parent; NOT_FOUND for no such post or
-    parent; FAILED_PRECONDITION for too deep a reply; PERMISSION_DENIED when the post's
+    parent; OUT_OF_RANGE for too deep a reply; PERMISSION_DENIED when the post's
     author blocks the commenter; UNAVAILABLE when social cannot say.
     """
     EditComment: _grpc.UnaryUnaryMultiCallable[_interactions_pb2.EditCommentRequest, _interactions_pb2.Comment]
@@ -76,7 +76,7 @@ class InteractionServiceAsyncStub(InteractionServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     PostComment: _aio.UnaryUnaryMultiCallable[_interactions_pb2.PostCommentRequest, _interactions_pb2.Comment]  # type: ignore[assignment]
     """INVALID_ARGUMENT for empty/too long text or a bad parent; NOT_FOUND for no such post or
-    parent; FAILED_PRECONDITION for too deep a reply; PERMISSION_DENIED when the post's
+    parent; OUT_OF_RANGE for too deep a reply; PERMISSION_DENIED when the post's
     author blocks the commenter; UNAVAILABLE when social cannot say.
     """
     EditComment: _aio.UnaryUnaryMultiCallable[_interactions_pb2.EditCommentRequest, _interactions_pb2.Comment]  # type: ignore[assignment]
@@ -103,7 +103,7 @@ class InteractionServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_interactions_pb2.Comment, _abc.Awaitable[_interactions_pb2.Comment]]:
         """INVALID_ARGUMENT for empty/too long text or a bad parent; NOT_FOUND for no such post or
-        parent; FAILED_PRECONDITION for too deep a reply; PERMISSION_DENIED when the post's
+        parent; OUT_OF_RANGE for too deep a reply; PERMISSION_DENIED when the post's
         author blocks the commenter; UNAVAILABLE when social cannot say.
         """
 

@@ -153,6 +153,11 @@ class SocialServiceStub:
                 request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
                 response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
                 _registered_method=True)
+        self.GetRelation = channel.unary_unary(
+                '/planet.social.v1.SocialService/GetRelation',
+                request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+                response_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
+                _registered_method=True)
         self.DecideAppeal = channel.unary_unary(
                 '/planet.social.v1.SocialService/DecideAppeal',
                 request_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.DecideAppealRequest.SerializeToString,
@@ -338,6 +343,14 @@ class SocialServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetRelation(self, request, context):
+        """Internal (content): user_id's relation to other_id (blocking: user_id blocks other_id),
+        so content refuses a blocked user's comment, like or share on the blocker's posts.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DecideAppeal(self, request, context):
         """Operators: grant (lifts the sanction) or deny an appeal, once, with a reason.
         """
@@ -491,6 +504,11 @@ def add_SocialServiceServicer_to_server(servicer, server):
                     servicer.ListMuted,
                     request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.FromString,
                     response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.SerializeToString,
+            ),
+            'GetRelation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetRelation,
+                    request_deserializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.FromString,
+                    response_serializer=planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.SerializeToString,
             ),
             'DecideAppeal': grpc.unary_unary_rpc_method_handler(
                     servicer.DecideAppeal,
@@ -1142,6 +1160,33 @@ class SocialService:
             '/planet.social.v1.SocialService/ListMuted',
             planet_dot_social_dot_v1_dot_social__service__pb2.ListFollowsRequest.SerializeToString,
             planet_dot_social_dot_v1_dot_social__service__pb2.FollowPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetRelation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.social.v1.SocialService/GetRelation',
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationRequest.SerializeToString,
+            planet_dot_social_dot_v1_dot_social__service__pb2.RelationState.FromString,
             options,
             channel_credentials,
             insecure,

@@ -76,6 +76,10 @@ class SocialServiceStub:
     ListBlocked: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]
     """The caller's own blocked and muted users (nobody else sees them), cursor-paginated."""
     ListMuted: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]
+    GetRelation: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]
+    """Internal (content): user_id's relation to other_id (blocking: user_id blocks other_id),
+    so content refuses a blocked user's comment, like or share on the blocker's posts.
+    """
     DecideAppeal: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.DecideAppealRequest, _social_service_pb2.Sanction]
     """Operators: grant (lifts the sanction) or deny an appeal, once, with a reason."""
     SetTrackRecordVisibility: _grpc.UnaryUnaryMultiCallable[_social_service_pb2.SetTrackRecordVisibilityRequest, _social_service_pb2.Identity]
@@ -136,6 +140,10 @@ class SocialServiceAsyncStub(SocialServiceStub):
     ListBlocked: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]  # type: ignore[assignment]
     """The caller's own blocked and muted users (nobody else sees them), cursor-paginated."""
     ListMuted: _aio.UnaryUnaryMultiCallable[_social_service_pb2.ListFollowsRequest, _social_service_pb2.FollowPage]  # type: ignore[assignment]
+    GetRelation: _aio.UnaryUnaryMultiCallable[_social_service_pb2.RelationRequest, _social_service_pb2.RelationState]  # type: ignore[assignment]
+    """Internal (content): user_id's relation to other_id (blocking: user_id blocks other_id),
+    so content refuses a blocked user's comment, like or share on the blocker's posts.
+    """
     DecideAppeal: _aio.UnaryUnaryMultiCallable[_social_service_pb2.DecideAppealRequest, _social_service_pb2.Sanction]  # type: ignore[assignment]
     """Operators: grant (lifts the sanction) or deny an appeal, once, with a reason."""
     SetTrackRecordVisibility: _aio.UnaryUnaryMultiCallable[_social_service_pb2.SetTrackRecordVisibilityRequest, _social_service_pb2.Identity]  # type: ignore[assignment]
@@ -331,6 +339,16 @@ class SocialServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _social_service_pb2.ListFollowsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_social_service_pb2.FollowPage, _abc.Awaitable[_social_service_pb2.FollowPage]]: ...
+
+    @_abc_1.abstractmethod
+    def GetRelation(
+        self,
+        request: _social_service_pb2.RelationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_social_service_pb2.RelationState, _abc.Awaitable[_social_service_pb2.RelationState]]:
+        """Internal (content): user_id's relation to other_id (blocking: user_id blocks other_id),
+        so content refuses a blocked user's comment, like or share on the blocker's posts.
+        """
 
     @_abc_1.abstractmethod
     def DecideAppeal(

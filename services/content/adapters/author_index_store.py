@@ -22,7 +22,8 @@ from aiokafka.structs import ConsumerRecord
 from rocksdict import WriteBatch
 
 from planet.content.v1.events_pb2 import PostPublished
-from planetkit.envelope import UndecodableEvent, decode
+from planet.events.v1.envelope_pb2 import Envelope
+from planetkit.envelope import UndecodableEvent
 from services.content.adapters.post_store import open_store
 from services.content.domain.author_index import (
     FORMAT,
@@ -33,6 +34,8 @@ from services.content.domain.author_index import (
     start_after,
 )
 from services.content.domain.model import Post
+from services.content.domain.post_events import PostEvent, decode_post_event
+from services.content.domain.post_events import apply as apply_event
 from services.content.domain.stored import (
     APPLIED_KEY,
     offset_from_value,
@@ -55,60 +58,86 @@ class AuthorIndexStore:
         self.applied = 0 if raw is None else offset_from_value(raw)
 
     def apply(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> int:
-        """Index a fetch's posts and write the next offset in the same batch; how many were new.
+        """Apply a fetch's events and write the next offset in the same batch; how many posts
+        were new.
 
-        The first record of a post id wins (as in the posts store): a post is indexed once,
-        under the time it was first published.
+        A post is indexed once, under the time it was first published (the first
+        PostPublished of an id wins, as in the posts store); an edit replaces its entry's
+        state (``post_events.apply``: the first event of each version wins); a deletion
+        removes the entry, so no page ever counts or scans it, and keeps the ``r:`` key, so
+        a duplicate PostPublished logged later cannot bring it back.
         """
-        entries: dict[bytes, tuple[bytes, bytes]] = {}  # reverse key -> (entry key, value)
+        events: list[tuple[Envelope, PostEvent]] = []
         last = -1
         for record in records:
             last = record.offset
             try:
-                event = decode(record.value, PostPublished)
+                event = decode_post_event(record.value)
             except UndecodableEvent as exc:
                 # Only content writes the topic: a bug to look at, kept in the log.
                 log.error("skipping undecodable author-posts record", extra={
                     "topic": record.topic, "partition": record.partition,
                     "offset": record.offset, "reason": str(exc)})
                 continue
-            post = event.payload
-            rkey = reverse_key(post.post_id)
-            if rkey not in entries:
-                entries[rkey] = (
-                    entry_key(post.creator_id, post.published_at_ms, post.post_id),
-                    post_value(event.envelope.aggregate_version, event.envelope.payload))
+            events.append((event.envelope, event.payload))
         if last < 0:
             return 0
         batch = WriteBatch(raw_mode=True)
-        new = self._put_new(batch, entries)
+        new = self._fold(batch, events)
         batch.put(APPLIED_KEY, offset_value(last + 1))
         self._db.write(batch)
         self.applied = last + 1
         return new
 
-    def put_published(self, post: Post, payload: bytes) -> None:
-        """Index a post this replica just committed, ahead of the tail (which keeps this copy),
-        so the author's list shows it as soon as PublishPost returns."""
+    def put_event(self, envelope: Envelope, payload: PostEvent) -> None:
+        """Apply an event this replica just committed, ahead of the tail (which then changes
+        nothing), so the author's list shows it as soon as the call returns."""
         batch = WriteBatch(raw_mode=True)
-        self._put_new(batch, {reverse_key(post.post_id): (
-            entry_key(post.creator_id, post.published_at_ms, post.post_id),
-            post_value(post.version, payload))})
+        self._fold(batch, [(envelope, payload)])
         self._db.write(batch)
 
-    def _put_new(self, batch: WriteBatch, entries: dict[bytes, tuple[bytes, bytes]]) -> int:
-        rkeys = list(entries)
-        if not rkeys:
-            return 0
+    def put_published(self, post: Post, payload: bytes) -> None:
+        """Index a post this replica just committed, ahead of the tail."""
+        self.put_event(Envelope(aggregate_id=post.post_id, aggregate_version=post.version),
+                       PostPublished.FromString(payload))
+
+    def _fold(self, batch: WriteBatch, events: list[tuple[Envelope, PostEvent]]) -> int:
+        """Apply ``events`` in order onto the stored entries, into ``batch``; new posts."""
+        ids = list(dict.fromkeys(p.post_id for _, p in events))
+        rkeys = [reverse_key(i) for i in ids]
         wanted: list[str | int | float | bytes | bool] = list(rkeys)
-        known = cast(list[bytes | None], self._db.get(wanted))
+        ekeys: dict[str, bytes | None] = {
+            i: None if k is None else bytes(k) for i, k in
+            zip(ids, cast(list[bytes | None], self._db.get(wanted)), strict=True)}
+        known: dict[str, bool] = {i: k is not None for i, k in ekeys.items()}
+        present = [k for k in ekeys.values() if k is not None]
+        found: list[str | int | float | bytes | bool] = list(present)
+        values = cast(list[bytes | None], self._db.get(found)) if present else []
+        entry: dict[bytes, bytes | None] = dict(zip(present, values, strict=True))
+        states: dict[str, Post | None] = {}
+        for i, ekey in ekeys.items():
+            raw = entry.get(ekey) if ekey is not None else None
+            states[i] = None if raw is None else post_from_value(raw)
         new = 0
-        for rkey, found in zip(rkeys, known, strict=True):
-            if found is None:
-                ekey, value = entries[rkey]
-                batch.put(ekey, value)
-                batch.put(rkey, ekey)
+        for envelope, payload in events:
+            pid = payload.post_id
+            if isinstance(payload, PostPublished) and known[pid]:
+                continue  # indexed (or indexed and deleted) before: the first wins
+            applied = apply_event(states[pid], envelope, payload)
+            if applied is None:
+                continue
+            post = applied.post
+            states[pid] = post
+            ekey = entry_key(post.creator_id, post.published_at_ms, pid)
+            if applied.revision == 1:
+                known[pid] = True
+                batch.put(reverse_key(pid), ekey)
                 new += 1
+            if post.deleted_at_ms:
+                batch.delete(ekey)
+                states[pid] = None  # nothing later applies to a deleted entry
+            else:
+                batch.put(ekey, post_value(post))
         return new
 
     def page(self, author_id: str, after: Cursor | None, limit: int
@@ -123,8 +152,8 @@ class AuthorIndexStore:
             key = bytes(it.key())
             if not key.startswith(prefix):
                 break
-            # Issue 13 (removals) filters removed and deleted posts here, before they count
-            # toward the page (a removal deletes the entry via its r: key, or marks it).
+            # Deleted posts are not here: their deletion removed the entry (``_fold``), so
+            # a page never counts or scans them.
             posts.append(post_from_value(bytes(it.value())))
             it.next()
         del it

@@ -30,6 +30,7 @@ from planetkit.service_auth_server import (
     method_name,
 )
 from planetkit.service_identities import CONTENT, GATEWAY
+from services.content.adapters.grpc_topics import TOPIC_POLICY
 from services.content.adapters.peers import PeerFailed
 from services.content.domain.author_index import Cursor, InvalidPage, decode_cursor, page_limit
 from services.content.domain.codec import command_from_request, post_to_pb
@@ -57,6 +58,8 @@ POLICY: MethodPolicy = {
     method_name(SERVICE_NAME, "ResolveAuthors"): frozenset({GATEWAY, CONTENT}),
     # A creator's posts are public, like each post.
     method_name(SERVICE_NAME, "ListAuthorPosts"): frozenset({ANY_TRUSTED_CALLER}),
+    # TopicService, served by the same process (adapters/grpc_topics.py).
+    **TOPIC_POLICY,
 }
 
 Context = grpc.aio.ServicerContext[Any, Any]

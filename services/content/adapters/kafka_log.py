@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
@@ -47,6 +47,8 @@ class _Pending:
     author_key: bytes
     author_partition: int
     done: asyncio.Future[None]
+    # (topic key, topic-posts partition) per topic of the post.
+    topics: tuple[tuple[bytes, int], ...] = ()
 
 
 class KafkaEventLog:
@@ -59,8 +61,11 @@ class KafkaEventLog:
         posts: Topic,
         author_posts: Topic,
         timeout_s: float,
+        topic_posts: Topic | None = None,
     ) -> None:
         self._producer_for = producer_for
+        # planet.content.topic-posts.v1: each post again under each of its topics.
+        self._topic_posts = topic_posts
         self._prefix = transactional_prefix
         self._posts = posts
         self._author_posts = author_posts
@@ -110,7 +115,8 @@ class KafkaEventLog:
             await _stop_quietly(producer)
 
     async def append(
-        self, envelope: Envelope, partition: int, author_id: str, author_partition: int
+        self, envelope: Envelope, partition: int, author_id: str, author_partition: int,
+        topics: Sequence[tuple[str, int]] = (),
     ) -> None:
         """Append the post to ``partition`` of the posts topic and to ``author_partition`` of
         the author-posts topic in one transaction; return once committed.
@@ -121,8 +127,11 @@ class KafkaEventLog:
         """
         if partition not in self._owned:
             raise EventLogUnavailable(f"partition {partition} of the posts is not owned here")
+        if topics and self._topic_posts is None:
+            raise ValueError("this event log has no topic-posts topic to index topics in")
         mine = _Pending(encode(envelope), envelope.aggregate_id.encode(), author_id.encode(),
-                        author_partition, asyncio.get_running_loop().create_future())
+                        author_partition, asyncio.get_running_loop().create_future(),
+                        tuple((t.encode(), p) for t, p in topics))
         queue = self._queues.setdefault(partition, [])
         queue.append(mine)
         try:
@@ -159,6 +168,10 @@ class KafkaEventLog:
                         await producer.send(self._author_posts.name, item.value,
                                             key=item.author_key,
                                             partition=item.author_partition)
+                        for topic_key, topic_partition in item.topics:
+                            assert self._topic_posts is not None  # checked in append
+                            await producer.send(self._topic_posts.name, item.value,
+                                                key=topic_key, partition=topic_partition)
         except (KafkaError, TimeoutError, EventLogUnavailable) as exc:
             # Fenced (another replica owns the partition now), timed out or failed: the
             # transaction is aborted (or will be, by the next start), so nothing of it is

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 from typing import cast
 
@@ -24,18 +25,26 @@ from aiokafka.structs import ConsumerRecord
 from rocksdict import Options, Rdict, WriteBatch
 
 from planet.content.v1.events_pb2 import PostPublished
-from planetkit.envelope import UndecodableEvent, decode
+from planet.events.v1.envelope_pb2 import Envelope
+from planetkit.envelope import UndecodableEvent
 from services.content.domain.model import Post
+from services.content.domain.post_events import Applied, PostEvent, decode_post_event
+from services.content.domain.post_events import apply as apply_event
 from services.content.domain.stored import (
     APPLIED_KEY,
     FORMAT,
     FORMAT_KEY,
     author_key,
+    edit_request_key,
     offset_from_value,
     offset_value,
     post_from_value,
     post_key,
     post_value,
+    revision_key,
+    revision_number_from_value,
+    revision_number_value,
+    revision_prefix,
 )
 
 log = logging.getLogger(__name__)
@@ -55,18 +64,18 @@ class PartitionStore:
         return 0 if raw is None else offset_from_value(raw)
 
     def apply(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> int:
-        """Write a fetch's posts and the next offset in one batch; how many were new posts.
+        """Write a fetch's events and the next offset in one batch; how many were new posts.
 
-        The first event of a post id wins (a retry raced across a hand-over may log a post
-        twice; readers, like this store, keep the first).
+        Each event goes through ``post_events.apply`` (the first event of each version wins:
+        a retry raced across a hand-over may log one twice, and records already applied
+        ahead of the tail change nothing).
         """
-        batch = WriteBatch(raw_mode=True)
-        decoded: dict[bytes, tuple[bytes, bytes, bytes]] = {}
+        events: list[tuple[Envelope, PostEvent]] = []
         last = -1
         for record in records:
             last = record.offset
             try:
-                event = decode(record.value, PostPublished)
+                event = decode_post_event(record.value)
             except UndecodableEvent as exc:
                 # Only content writes the topic, so this is a bug to look at, not data to
                 # lose silently: the record stays in the log, the store moves past it.
@@ -74,39 +83,81 @@ class PartitionStore:
                     "topic": record.topic, "partition": record.partition,
                     "offset": record.offset, "reason": str(exc)})
                 continue
-            key = post_key(event.payload.post_id)
-            if key not in decoded:
-                decoded[key] = (
-                    post_value(event.envelope.aggregate_version, event.envelope.payload),
-                    author_key(event.payload.post_id),
-                    event.payload.creator_id.encode(),
-                )
+            events.append((event.envelope, event.payload))
         if last < 0:
             return 0
-        keys = list(decoded)
-        existing = self._many(keys)
-        new = 0
-        for key, found in zip(keys, existing, strict=True):
-            if found is None:
-                value, akey, creator = decoded[key]
-                batch.put(key, value)
-                batch.put(akey, creator)
-                new += 1
+        batch = WriteBatch(raw_mode=True)
+        new = len([a for a in self._fold(batch, events) if a.revision == 1])
         batch.put(APPLIED_KEY, offset_value(last + 1))
         self._db.write(batch)
         self.applied = last + 1
         return new
 
-    def put_published(self, post_id: str, creator_id: str, version: int, payload: bytes) -> None:
-        """Store a post this replica just appended (acknowledged), ahead of the tail.
+    def _fold(self, batch: WriteBatch, events: list[tuple[Envelope, PostEvent]]
+              ) -> list[Applied]:
+        """Apply ``events`` in order onto the stored states, into ``batch``; what changed."""
+        ids = list(dict.fromkeys(p.post_id for _, p in events))
+        states: dict[str, Post | None] = {
+            i: None if raw is None else post_from_value(raw)
+            for i, raw in zip(ids, self._many([post_key(i) for i in ids]), strict=True)}
+        done: list[Applied] = []
+        for envelope, payload in events:
+            applied = apply_event(states[payload.post_id], envelope, payload)
+            if applied is None:
+                continue
+            post = applied.post
+            states[post.post_id] = post
+            batch.put(post_key(post.post_id), post_value(post))
+            if applied.revision:
+                # The audit history keeps the source only; HTML is derived for display.
+                batch.put(revision_key(post.post_id, applied.revision),
+                          post_value(replace(post, body_html="")))
+            if applied.revision == 1:
+                batch.put(author_key(post.post_id), post.creator_id.encode())
+            if applied.edit_request_id:
+                batch.put(edit_request_key(post.post_id, applied.edit_request_id),
+                          revision_number_value(applied.revision))
+            done.append(applied)
+        return done
 
-        The offset is left alone: the tail applies the same record later and keeps this
-        first copy, so reads see a post as soon as PublishPost returns.
+    def put_event(self, envelope: Envelope, payload: PostEvent) -> Applied | None:
+        """Apply an event this replica just appended (acknowledged), ahead of the tail.
+
+        The offset is left alone: the tail applies the same record later, which then changes
+        nothing, so reads see the change as soon as the call that made it returns.
         """
         batch = WriteBatch(raw_mode=True)
-        batch.put(post_key(post_id), post_value(version, payload))
-        batch.put(author_key(post_id), creator_id.encode())
+        done = self._fold(batch, [(envelope, payload)])
         self._db.write(batch)
+        return done[0] if done else None
+
+    def put_published(self, post_id: str, creator_id: str, version: int, payload: bytes) -> None:
+        """Store a post this replica just appended (acknowledged), ahead of the tail."""
+        self.put_event(Envelope(aggregate_id=post_id, aggregate_version=version),
+                       PostPublished.FromString(payload))
+
+    def revisions(self, post_id: str, before: int, limit: int) -> list[Post]:
+        """Up to ``limit`` revisions of the post below ``before`` (0: from the latest), newest
+        first."""
+        prefix = revision_prefix(post_id)
+        upper = revision_key(post_id, before) if before else prefix + b"\xff" * 5
+        out: list[Post] = []
+        it = self._db.iter()
+        it.seek_for_prev(upper)
+        while len(out) < limit and it.valid():
+            key = bytes(it.key())
+            if not key.startswith(prefix):
+                break
+            if key != upper:
+                out.append(post_from_value(bytes(it.value())))
+            it.prev()
+        del it
+        return out
+
+    def edit_revision(self, post_id: str, request_id: str) -> int:
+        """The revision an edit request made (0 when it made none here)."""
+        raw = self._db.get(edit_request_key(post_id, request_id))
+        return 0 if raw is None else revision_number_from_value(raw)
 
     def get(self, post_id: str) -> Post | None:
         """The post called ``post_id`` if this partition has it."""

@@ -28,7 +28,9 @@ import re
 import struct
 from dataclasses import dataclass
 
-FORMAT = b"content-author-posts/1"
+# 2: entries hold the post state (Post message: latest revision, rendered body); deleted
+# posts have no entry. Keep in step with stored.FORMAT (Markdown policy included).
+FORMAT = b"content-author-posts/2"
 DEFAULT_PAGE = 20
 MAX_PAGE = 100
 MAX_CURSOR_CHARS = 64

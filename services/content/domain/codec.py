@@ -81,6 +81,8 @@ def command_from_request(req: rpc.PublishPostRequest) -> PublishPost:
         components=tuple(
             component_from_pb(c, f"component {i}") for i, c in enumerate(req.components, 1)
         ),
+        summary=req.summary,
+        cover_image_url=req.cover_image_url,
     )
 
 
@@ -96,6 +98,8 @@ def post_published(post: Post) -> ev.PostPublished:
         mentions=post.mentions,
         components=[component_to_pb(c) for c in post.components],
         published_at_ms=post.published_at_ms,
+        summary=post.summary,
+        cover_image_url=post.cover_image_url,
     )
 
 
@@ -114,6 +118,8 @@ def post_from_event(event: ev.PostPublished, version: int) -> Post:
         ),
         published_at_ms=event.published_at_ms,
         version=version,
+        summary=event.summary,
+        cover_image_url=event.cover_image_url,
     )
 
 
@@ -130,6 +136,12 @@ def post_to_pb(post: Post) -> rpc.Post:
         components=[component_to_pb(c) for c in post.components],
         published_at_ms=post.published_at_ms,
         version=post.version,
+        summary=post.summary,
+        cover_image_url=post.cover_image_url,
+        body_html=post.body_html,
+        revision=post.revision,
+        edited_at_ms=post.edited_at_ms,
+        deleted_at_ms=post.deleted_at_ms,
     )
 
 
@@ -148,6 +160,12 @@ def post_from_pb(post: rpc.Post) -> Post:
         ),
         published_at_ms=post.published_at_ms,
         version=post.version,
+        summary=post.summary,
+        cover_image_url=post.cover_image_url,
+        body_html=post.body_html,
+        revision=post.revision or 1,
+        edited_at_ms=post.edited_at_ms,
+        deleted_at_ms=post.deleted_at_ms,
     )
 
 
@@ -162,4 +180,6 @@ def request_from_command(cmd: PublishPost) -> rpc.PublishPostRequest:
         hashtags=cmd.hashtags,
         mentions=cmd.mentions,
         components=[component_to_pb(c) for c in cmd.components],
+        summary=cmd.summary,
+        cover_image_url=cmd.cover_image_url,
     )

@@ -19,3 +19,5 @@ class PublishPost:
     hashtags: tuple[str, ...] = ()
     mentions: tuple[str, ...] = ()
     components: tuple[TradingComponent, ...] = ()
+    summary: str = ""
+    cover_image_url: str = ""

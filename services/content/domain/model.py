@@ -70,6 +70,16 @@ class Post:
     components: tuple[TradingComponent, ...]
     published_at_ms: int
     version: int = 1
+    # Articles (issue 13): a summary and an https cover image; empty for short posts.
+    summary: str = ""
+    cover_image_url: str = ""
+    # The body rendered by domain/markdown.py (sanitised HTML), derived from ``body``.
+    body_html: str = ""
+    # 1 when published, +1 per edit (the aggregate ``version`` also counts the deletion).
+    revision: int = 1
+    edited_at_ms: int = 0
+    # Non-zero once deleted: shown to its author and operators only.
+    deleted_at_ms: int = 0
 
 
 @dataclass(frozen=True)

@@ -216,3 +216,92 @@ def rank_engaged(
               for post_id, (_, ms) in posts.items()]
     ranked.sort(key=lambda r: (-r.engaged_users, -r.published_at_ms, r.post_id))
     return ranked
+
+
+MAX_ARENA_ID_CHARS = 40
+MAX_ARENA_NAME_CHARS = 80
+MAX_ARENA_TOPICS = 20
+
+
+@dataclass(frozen=True)
+class Arena:
+    """An operator-curated set of topics (RWA, AI, ...)."""
+
+    arena_id: str
+    name: str
+    topics: tuple[str, ...]
+    updated_at_ms: int
+
+
+def check_arena(arena_id: str, name: str, topics: Iterable[str]) -> tuple[str, tuple[str, ...]]:
+    """The arena's trimmed name and normalised distinct topics; InvalidTopic naming every
+    problem. An arena id is 1-40 of a-z 0-9 - _ (it appears in URLs)."""
+    problems: list[str] = []
+    if not 1 <= len(arena_id) <= MAX_ARENA_ID_CHARS or not all(
+            "a" <= c <= "z" or "0" <= c <= "9" or c in "-_" for c in arena_id):
+        problems.append(f"arena id must be 1-{MAX_ARENA_ID_CHARS} of a-z 0-9 - _")
+    name = name.strip()
+    if not 1 <= len(name) <= MAX_ARENA_NAME_CHARS:
+        problems.append(f"name must be 1-{MAX_ARENA_NAME_CHARS} characters")
+    raw = list(topics)
+    out: list[str] = []
+    if not 1 <= len(raw) <= MAX_ARENA_TOPICS:
+        problems.append(f"an arena has 1-{MAX_ARENA_TOPICS} topics, not {len(raw)}")
+    else:
+        for item in raw:
+            try:
+                topic = normalise_topic(item)
+            except InvalidTopic as exc:
+                problems.append(str(exc))
+                continue
+            if topic not in out:
+                out.append(topic)
+    if problems:
+        raise InvalidTopic("; ".join(problems))
+    return name, tuple(out)
+
+
+class Arenas:
+    """Every arena, as one replica holds them (a small table)."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Arena] = {}
+
+    def put(self, arena: Arena) -> None:
+        """A definition replaces an older one (by time; a replayed older record never wins)."""
+        known = self._by_id.get(arena.arena_id)
+        if known is None or known.updated_at_ms <= arena.updated_at_ms:
+            self._by_id[arena.arena_id] = arena
+
+    def get(self, arena_id: str) -> Arena | None:
+        """The arena, if defined."""
+        return self._by_id.get(arena_id)
+
+    def all(self) -> list[Arena]:
+        """Every arena, by id."""
+        return [self._by_id[a] for a in sorted(self._by_id)]
+
+
+class Sanctions:
+    """Which accounts are under a sanction (from social's AccountSanctioned, SanctionLifted
+    and granted AppealDecided facts): per user, each standing sanction's end (0: none)."""
+
+    def __init__(self) -> None:
+        self._by_user: dict[str, dict[str, int]] = {}
+
+    def sanctioned(self, user_id: str, sanction_id: str, until_ms: int) -> None:
+        """A sanction was imposed."""
+        self._by_user.setdefault(user_id, {})[sanction_id] = until_ms
+
+    def lifted(self, user_id: str, sanction_id: str) -> None:
+        """A sanction was lifted (by an operator, or by a granted appeal)."""
+        standing = self._by_user.get(user_id)
+        if standing is not None:
+            standing.pop(sanction_id, None)
+            if not standing:
+                del self._by_user[user_id]
+
+    def is_sanctioned(self, user_id: str, now_ms: int) -> bool:
+        """True when any of the user's sanctions stands at ``now_ms``."""
+        return any(until == 0 or until > now_ms
+                   for until in self._by_user.get(user_id, {}).values())

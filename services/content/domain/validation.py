@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
+from urllib.parse import urlsplit
 
 from services.content.domain.commands import PublishPost
 from services.content.domain.components import checked_extra, checked_timeframe
@@ -26,6 +27,8 @@ MAX_MENTIONS = 20
 MAX_MENTION_CHARS = 64
 MAX_COMPONENTS = 5
 MAX_PRICE_CHARS = 40
+MAX_SUMMARY_CHARS = 500
+MAX_COVER_URL_CHARS = 2_048
 
 _HASHTAG = re.compile(r"^\w+$")
 _MENTION = re.compile(r"^[\w.\-]+$")
@@ -70,11 +73,54 @@ def validate(cmd: PublishPost) -> PublishPost:
     mentions = _names("mention", cmd.mentions, "@", _MENTION, MAX_MENTIONS,
                       MAX_MENTION_CHARS, problems)
     components = _components(cmd, problems)
+    summary, cover = check_article_fields(cmd.kind, cmd.summary, cmd.cover_image_url, problems)
     if problems.items:
         raise InvalidPost("; ".join(problems.items))
     return replace(
-        cmd, title=title, body=body, hashtags=hashtags, mentions=mentions, components=components
+        cmd, title=title, body=body, hashtags=hashtags, mentions=mentions, components=components,
+        summary=summary, cover_image_url=cover,
     )
+
+
+def check_article_fields(
+    kind: PostKind, summary: str, cover_image_url: str, problems: _Problems
+) -> tuple[str, str]:
+    """An article's summary and cover image URL, trimmed; a short post has neither."""
+    summary = summary.strip()
+    cover = cover_image_url.strip()
+    if kind is not PostKind.ARTICLE and (summary or cover):
+        problems.add("only an article has a summary or a cover image")
+    if len(summary) > MAX_SUMMARY_CHARS:
+        problems.add(f"summary has {len(summary)} characters; the limit is {MAX_SUMMARY_CHARS}")
+    if cover:
+        problem = https_url_problem("cover_image_url", cover, MAX_COVER_URL_CHARS)
+        if problem:
+            problems.add(problem)
+    return summary, cover
+
+
+def https_url_problem(field: str, url: str, limit: int) -> str:
+    """Why ``url`` is not an absolute https URL with a host and no credentials ("" if it is).
+
+    Parsed by urllib (as social's profile links are), never matched by a pattern.
+    """
+    if len(url) > limit:
+        return f"{field} has {len(url)} characters; the limit is {limit}"
+    if any(c.isspace() or ord(c) < 0x20 or ord(c) == 0x7F for c in url):
+        return f"{field} must not contain spaces or control characters"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError as exc:
+        return f"{field} is not a URL: {exc}"
+    if parts.scheme != "https":
+        return f"{field} must be an https URL"
+    if not host or "." not in host:
+        return f"{field} must name a host"
+    if parts.username is not None or parts.password is not None:
+        return f"{field} must not carry credentials"
+    return ""
 
 
 def _check_id(name: str, value: str, problems: _Problems) -> None:

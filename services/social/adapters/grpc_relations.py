@@ -13,12 +13,15 @@ from typing import Protocol
 from planet.social.v1 import social_service_pb2 as rpc
 from planetkit.service_auth import current_caller
 from planetkit.service_auth_server import MethodPolicy, method_name
-from planetkit.service_identities import GATEWAY
+from planetkit.service_identities import CONTENT, GATEWAY
 from services.social.adapters.grpc_common import SERVICE_NAME, Context, holder, run
 
 RELATIONS_POLICY: MethodPolicy = {
     method_name(SERVICE_NAME, m): frozenset({GATEWAY}) for m in (
-        "Block", "Unblock", "Mute", "Unmute", "ListBlocked", "ListMuted")}
+        "Block", "Unblock", "Mute", "Unmute", "ListBlocked", "ListMuted")} | {
+    # Content asks before it records a comment, like or share: nobody else reads who
+    # blocks whom (the gateway's users read only their own lists, above).
+    method_name(SERVICE_NAME, "GetRelation"): frozenset({CONTENT})}
 
 
 class RelationUseCases(Protocol):
@@ -29,6 +32,9 @@ class RelationUseCases(Protocol):
 
     def page(self, which: str, user: str, cursor: str, limit: int) -> rpc.FollowPage:
         """A page of the user's ``blocked`` or ``muted`` users."""
+
+    def relation(self, user: str, other: str) -> rpc.RelationState:
+        """``user``'s relation to ``other`` (content's internal check)."""
 
 
 class RelationsRpc:
@@ -41,6 +47,14 @@ class RelationsRpc:
         async def call() -> rpc.RelationState:
             holder(current_caller(), request.user_id)
             return await self._relations.decide(action, request.user_id, request.other_id)
+        return await run(context, call)
+
+    async def GetRelation(self, request: rpc.RelationRequest,
+                          context: Context) -> rpc.RelationState:
+        """user_id's relation to other_id (blocking: user_id blocks other_id); content only,
+        for any pair (it checks the author of the item a user acts on)."""
+        async def call() -> rpc.RelationState:
+            return self._relations.relation(request.user_id, request.other_id)
         return await run(context, call)
 
     async def Block(self, request: rpc.RelationRequest,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from content_harness import CREATORS, StartContent
+from topics_harness import topic_side
 
 from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_dev import DevServiceAuth
@@ -31,6 +32,8 @@ async def posts_topic(kafka_bootstrap: str, topic_suffix: str) -> str:
     (services create none)."""
     topic = with_suffix(POSTS, topic_suffix)
     await ensure_topics(kafka_bootstrap, [topic, with_suffix(AUTHOR_POSTS, topic_suffix)])
+    # Topics, arenas, instruments (the demo list: trade ideas name listed pairs), sanctions.
+    await topic_side(kafka_bootstrap, topic_suffix)
     return topic.name
 
 

@@ -1,0 +1,236 @@
+"""Topics' posts, newest first, and their engagement, in one RocksDB store per partition of
+planet.content.topic-posts.v1 (layout: ``domain/topics.py``).
+
+A record of the topic is a post's PostPublished envelope under the key of one of its topics
+(the post is logged once per topic, in the transaction that publishes it), so the record's key
+names the entry's topic. Each fetch is written with the next offset to read in one write batch
+(a restart catches up from there; a crash never leaves the store's position and contents
+apart). The topic is this store's changelog: a store that is missing, of another format or
+ahead of its topic is rebuilt from offset 0.
+
+Entries hold the whole post (as the RPC message), so a page is one range scan on one replica.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import cast
+
+from aiokafka.structs import ConsumerRecord
+from rocksdict import WriteBatch
+
+from planet.content.v1 import content_service_pb2 as rpc
+from planet.content.v1.events_pb2 import PostPublished
+from planetkit.envelope import UndecodableEvent, decode
+from services.content.adapters.post_store import open_store
+from services.content.domain.author_index import Cursor
+from services.content.domain.codec import post_from_event, post_from_pb, post_to_pb
+from services.content.domain.model import Post
+from services.content.domain.stored import APPLIED_KEY, offset_from_value, offset_value
+from services.content.domain.topics import (
+    FORMAT,
+    KEPT_DAYS,
+    Engagement,
+    day_of,
+    days_in_window,
+    engaged_key,
+    engaged_prefix,
+    entry_key,
+    reverse_key,
+    split_engaged_key,
+    start_after,
+    topic_prefix,
+)
+
+log = logging.getLogger(__name__)
+_TIME_BYTES = 8
+
+
+def _value(post: Post) -> bytes:
+    return post_to_pb(post).SerializeToString()
+
+
+def _post(value: bytes) -> Post:
+    return post_from_pb(rpc.Post.FromString(value))
+
+
+class TopicIndexStore:
+    """The topics of one partition, each with its posts newest first, their engagement by
+    day, and the offset."""
+
+    def __init__(self, path: Path, partition: int) -> None:
+        self.path = path
+        self.partition = partition
+        self._db = open_store(path, FORMAT)
+        raw = self._db.get(APPLIED_KEY)
+        self.applied = 0 if raw is None else offset_from_value(raw)
+
+    def apply(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> int:
+        """Index a fetch's (topic, post) records and write the next offset in the same batch;
+        how many entries were new. The first record of a (topic, post) wins."""
+        entries: dict[bytes, tuple[bytes, bytes]] = {}
+        last = -1
+        for record in records:
+            last = record.offset
+            try:
+                event = decode(record.value, PostPublished)
+                topic = (record.key or b"").decode()
+            except (UndecodableEvent, UnicodeDecodeError) as exc:
+                log.error("skipping undecodable topic-posts record", extra={
+                    "topic": record.topic, "partition": record.partition,
+                    "offset": record.offset, "reason": str(exc)})
+                continue
+            post = post_from_event(event.payload, event.envelope.aggregate_version)
+            rkey = reverse_key(topic, post.post_id)
+            if topic and rkey not in entries:
+                entries[rkey] = (entry_key(topic, post.published_at_ms, post.post_id),
+                                 _value(post))
+        if last < 0:
+            return 0
+        batch = WriteBatch(raw_mode=True)
+        new = self._put_new(batch, entries)
+        batch.put(APPLIED_KEY, offset_value(last + 1))
+        self._db.write(batch)
+        self.applied = last + 1
+        return new
+
+    def put_published(self, topic: str, post: Post) -> None:
+        """Index a post this replica just committed, ahead of the tail (which keeps this copy),
+        so the topic page shows it as soon as PublishPost returns."""
+        batch = WriteBatch(raw_mode=True)
+        self._put_new(batch, {reverse_key(topic, post.post_id): (
+            entry_key(topic, post.published_at_ms, post.post_id), _value(post))})
+        self._db.write(batch)
+
+    def _put_new(self, batch: WriteBatch, entries: dict[bytes, tuple[bytes, bytes]]) -> int:
+        rkeys = list(entries)
+        if not rkeys:
+            return 0
+        wanted: list[str | int | float | bytes | bool] = list(rkeys)
+        known = cast(list[bytes | None], self._db.get(wanted))
+        new = 0
+        for rkey, found in zip(rkeys, known, strict=True):
+            if found is None:
+                ekey, value = entries[rkey]
+                batch.put(ekey, value)
+                batch.put(rkey, ekey)
+                new += 1
+        return new
+
+    def page(self, topic: str, after: Cursor | None, limit: int
+             ) -> tuple[list[Post], Cursor | None]:
+        """Up to ``limit`` of the topic's posts after ``after``, newest first, and the next
+        page's cursor (None when this is the last)."""
+        prefix = topic_prefix(topic)
+        posts: list[Post] = []
+        it = self._db.iter()
+        it.seek(start_after(topic, after))
+        while len(posts) <= limit and it.valid():
+            key = bytes(it.key())
+            if not key.startswith(prefix):
+                break
+            posts.append(_post(bytes(it.value())))
+            it.next()
+        del it
+        if len(posts) > limit:
+            last = posts[limit - 1]
+            return posts[:limit], Cursor(last.published_at_ms, last.post_id)
+        return posts, None
+
+    def posts(self, topic: str, post_ids: Iterable[str]) -> dict[str, Post]:
+        """The topic's entries for ``post_ids`` (absent: not in the topic)."""
+        ids = list(dict.fromkeys(post_ids))
+        if not ids:
+            return {}
+        wanted: list[str | int | float | bytes | bool] = [reverse_key(topic, p) for p in ids]
+        ekeys = cast(list[bytes | None], self._db.get(wanted))
+        present = [(p, k) for p, k in zip(ids, ekeys, strict=True) if k is not None]
+        if not present:
+            return {}
+        keys: list[str | int | float | bytes | bool] = [k for _, k in present]
+        values = cast(list[bytes | None], self._db.get(keys))
+        return {p: _post(v) for (p, _), v in zip(present, values, strict=True) if v is not None}
+
+    def record_engagements(self, topic: str, engagements: Iterable[Engagement]) -> int:
+        """Keep each (topic, day, post, user) once with the latest time of that day; days
+        older than KEPT_DAYS before the newest are deleted. How many keys were new."""
+        batch = WriteBatch(raw_mode=True)
+        latest: dict[bytes, int] = {}
+        newest_day = 0
+        for e in engagements:
+            day = day_of(e.at_ms)
+            newest_day = max(newest_day, day)
+            key = engaged_key(topic, day, e.post_id, e.user_id)
+            latest[key] = max(latest.get(key, 0), e.at_ms)
+        if not latest:
+            return 0
+        keys: list[str | int | float | bytes | bool] = list(latest)
+        known = cast(list[bytes | None], self._db.get(keys))
+        new = 0
+        for key, found in zip(latest, known, strict=True):
+            at = latest[key]
+            if found is None:
+                new += 1
+            elif int.from_bytes(found, "big") >= at:
+                continue
+            batch.put(key, at.to_bytes(_TIME_BYTES, "big"))
+        # Expire whole days past the horizon (one range delete per topic and write).
+        horizon = newest_day - KEPT_DAYS
+        if horizon > 0:
+            batch.delete_range(engaged_prefix(topic, 0), engaged_prefix(topic, horizon))
+        self._db.write(batch)
+        return new
+
+    def engagements(self, topic: str, now_ms: int, window_ms: int) -> list[Engagement]:
+        """Every (post, user) engagement of the topic inside the window (one per day kept)."""
+        out: list[Engagement] = []
+        it = self._db.iter()
+        for day in days_in_window(now_ms, window_ms):
+            prefix = engaged_prefix(topic, day)
+            it.seek(prefix)
+            while it.valid():
+                key = bytes(it.key())
+                if not key.startswith(prefix):
+                    break
+                post_id, user_id = split_engaged_key(key, prefix)
+                out.append(Engagement(post_id, user_id,
+                                      int.from_bytes(bytes(it.value()), "big")))
+                it.next()
+        del it
+        return out
+
+    def reset(self) -> None:
+        """Delete the store and start empty (rebuilt from offset 0 by the tail)."""
+        self._db.close()
+        shutil.rmtree(self.path, ignore_errors=True)
+        self._db = open_store(self.path, FORMAT)
+        self.applied = 0
+
+    def close(self) -> None:
+        """Flush and close."""
+        self._db.close()
+
+
+class TopicIndexStores:
+    """The topic stores of one topic-posts topic under one directory."""
+
+    def __init__(self, root: Path, topic: str) -> None:
+        self.root = root / topic
+        self._open: dict[int, TopicIndexStore] = {}
+
+    def store(self, partition: int) -> TopicIndexStore:
+        """The store of ``partition``, opened (or created) on first use."""
+        store = self._open.get(partition)
+        if store is None:
+            store = TopicIndexStore(self.root / f"p{partition}", partition)
+            self._open[partition] = store
+        return store
+
+    def close(self) -> None:
+        """Close every open store."""
+        for store in self._open.values():
+            store.close()
+        self._open.clear()
