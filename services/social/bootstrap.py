@@ -19,7 +19,6 @@ from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import SOCIAL
 from planetkit.topics import (
     FILLS,
-    INTERACTIONS,
     KYC,
     POSTS,
     SOCIAL_BLOCKS,
@@ -43,7 +42,6 @@ from services.social.notifications import (
     Notifications,
     NotificationsTopic,
     PostNotificationsTail,
-    ReplyNotificationsTail,
 )
 from services.social.relations import BLOCK_FACTS, RelationHandlers
 from services.social.settings import SocialSettings
@@ -69,10 +67,9 @@ async def build(settings: SocialSettings) -> SocialService:
     await wait_for_broker(bootstrap)
     fills = with_suffix(FILLS, suffix)
     posts = with_suffix(POSTS, suffix)
-    interactions = with_suffix(INTERACTIONS, suffix)
     notes_topic = with_suffix(SOCIAL_NOTIFICATIONS, suffix)
     await require_topics(bootstrap, [identities, handles, kyc, graph, blocks, fills, posts,
-                                     notes_topic, interactions])
+                                     notes_topic])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -128,9 +125,7 @@ async def build(settings: SocialSettings) -> SocialService:
             PostNotificationsTail(notifications, graph_store, posts.name, posts.partitions,
                                   handlers),
             ModerationNotificationsTail(notifications, graph_store, identities.name,
-                                        identities.partitions),
-            ReplyNotificationsTail(notifications, graph_store, interactions.name,
-                                   interactions.partitions)])
+                                        identities.partitions)])
 
 
 @dataclass

@@ -118,17 +118,33 @@ class ReferenceTail:
         self._consumer: AIOKafkaConsumer | None = None
         self._targets: dict[TopicPartition, int] = {}
 
-    async def start(self) -> None:
-        """Assign every partition from its beginning and note where each ends now."""
+    async def start(self, timeout_s: float = 30.0) -> None:
+        """Assign every partition from its beginning and note where each ends now.
+
+        A topic created a moment ago (tests, a fresh cluster) may not have its leaders in
+        every broker's metadata yet: the metadata is fetched until it names the topic, and
+        reading the ends is retried, within ``timeout_s``."""
         consumer = self._new_consumer()
         await consumer.start()
         self._consumer = consumer
-        # The registry's count (checked at start by require_topics): a group-less consumer
-        # has no metadata for a topic it has not fetched yet.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
         tps = [TopicPartition(self.topic, p) for p in range(self._partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        self._targets = await consumer.end_offsets(tps)
+        while True:
+            try:
+                if self.topic in await consumer.topics():
+                    consumer.assign(tps)
+                    await consumer.seek_to_beginning(*tps)
+                    self._targets = await consumer.end_offsets(tps)
+                    return
+            except KafkaError as exc:
+                if loop.time() > deadline:
+                    raise
+                log.info("reference table not readable yet; retrying",
+                         extra={"table": self.name, "reason": repr(exc)})
+            if loop.time() > deadline:
+                raise RuntimeError(f"topic {self.topic} is not in the cluster's metadata")
+            await asyncio.sleep(0.2)
 
     async def poll(self) -> int:
         """Read one fetch into the table; how many records it held."""

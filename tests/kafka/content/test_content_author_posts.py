@@ -111,7 +111,8 @@ async def test_pages_restart_and_rebuild_give_each_authors_posts_newest_first(
 
     shutil.rmtree(tmp_path / "content-data")
     rebuilt = await start_content()
-    assert rebuilt.replica.stats.last_restore_records == 2 * len(posts)
+    # posts, author-posts and topic-posts (each post's one topic).
+    assert rebuilt.replica.stats.last_restore_records == 3 * len(posts)
     assert rebuilt.replica.stats.indexed_new == len(posts)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{rebuilt.port}") as channel:
         await _pages_right(_stub(channel), service_auth, posts)

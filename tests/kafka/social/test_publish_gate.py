@@ -19,6 +19,7 @@ from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import AUTHOR_POSTS, INTERACTIONS, POSTS, with_suffix
 from services.content.bootstrap import start as start_content
 from services.content.settings import ContentSettings
+from services.content.topics import TopicTopics
 
 pytestmark = pytest.mark.kafka
 
@@ -30,6 +31,7 @@ async def test_publishing_while_social_is_down_is_unavailable_not_allowed(
     await ensure_topics(kafka_bootstrap, [with_suffix(POSTS, topic_suffix),
                                           with_suffix(AUTHOR_POSTS, topic_suffix),
                                           with_suffix(INTERACTIONS, topic_suffix)])
+    await ensure_topics(kafka_bootstrap, TopicTopics.with_suffix(topic_suffix).all())
     content = await start_content(ContentSettings(
         grpc_port=0, shutdown_grace_s=0, auth=auth.settings(CONTENT),
         social_addr=f"127.0.0.1:{free_port()}",  # nobody listens there
