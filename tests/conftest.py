@@ -101,20 +101,20 @@ def _on_own_loop(bootstrap: str, delete: set[str] | None = None) -> set[str]:
 
 @pytest.fixture(autouse=True)
 def _drop_the_tests_topics(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Delete the topics a Kafka test made once it is done.
+    """Delete the topics a Kafka test made under its own suffix once it is done.
 
-    Every test gets topics of its own (a suffix), and a whole suite makes thousands of
-    partitions: a broker keeps a file open per partition segment and the machine's open-file
-    limit is 20 000, so without this the broker dies in the middle of a long run. Topics that
-    existed before the test (a session's or module's stack, made by fixtures set up first)
-    are kept.
+    Every test gets topics of its own, and a whole suite makes thousands of partitions: a
+    broker keeps a file open per partition segment and the machine's open-file limit is
+    20 000, so without this the broker dies in the middle of a long run. Only names holding
+    this test's unique suffix go (its topics, groups' changelogs), never another run's on a
+    shared broker.
     """
-    if "kafka_bootstrap" not in request.fixturenames:
+    if "topic_suffix" not in request.fixturenames or "kafka_bootstrap" not in request.fixturenames:
         yield
         return
+    suffix: str = request.getfixturevalue("topic_suffix")
     bootstrap: str = request.getfixturevalue("kafka_bootstrap")
-    before = _on_own_loop(bootstrap)
     yield
-    made = _on_own_loop(bootstrap) - before
-    if made:
-        _on_own_loop(bootstrap, made)
+    mine = {t for t in _on_own_loop(bootstrap) if suffix in t}
+    if mine:
+        _on_own_loop(bootstrap, mine)

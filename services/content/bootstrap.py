@@ -20,21 +20,26 @@ from planetkit.runner import Lifecycle
 from planetkit.service_auth_assertion import load_signer
 from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import CONTENT
-from planetkit.topics import AUTHOR_POSTS, POSTS, with_suffix
+from planetkit.topics import AUTHOR_POSTS, INTERACTIONS, POSTS, with_suffix
 from services.content.adapters.author_index_store import AuthorIndexStores
+from services.content.adapters.grpc_interactions import InteractionPeersClient, add_interactions
 from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
 from services.content.adapters.grpc_topics import KafkaArenaLog, TopicPeersClient, add_topics
 from services.content.adapters.instrument_store import reference_tails
+from services.content.adapters.interaction_log import KafkaInteractionLog
+from services.content.adapters.interaction_store import InteractionStores
 from services.content.adapters.kafka_log import KafkaEventLog
 from services.content.adapters.membership import RebalanceListener, owner_map_assignor
 from services.content.adapters.peers import Peers
 from services.content.adapters.post_store import PostStores
 from services.content.adapters.publishers import GrpcPublisherGate
+from services.content.adapters.relations import GrpcBlockCheck
 from services.content.adapters.topic_store import TopicIndexStores
 from services.content.domain.assignment import Claim
 from services.content.domain.components import Instruments
 from services.content.domain.topics import Arenas, Sanctions
 from services.content.handlers import ContentHandlers, ContentReplica, Ownership, ReplicaConfig
+from services.content.interactions import InteractionHandlers
 from services.content.settings import ContentSettings
 from services.content.topics import Closing, TopicHandlers, TopicTopics
 
@@ -67,6 +72,9 @@ async def build(settings: ContentSettings) -> ContentReplica:
     bootstrap = settings.kafka.bootstrap_servers
     topic = with_suffix(POSTS, settings.topics.topic_suffix)
     index_topic = with_suffix(AUTHOR_POSTS, settings.topics.topic_suffix)
+    interactions_topic = with_suffix(INTERACTIONS, settings.topics.topic_suffix)
+    if interactions_topic.partitions != topic.partitions:
+        raise ValueError(f"{interactions_topic.name} must have as many partitions as {topic.name}")
     if index_topic.partitions != topic.partitions:
         # Co-partitioned by contract: the owner of posts partition p keeps author partition p.
         raise ValueError(f"{index_topic.name} must have as many partitions as {topic.name}")
@@ -76,7 +84,7 @@ async def build(settings: ContentSettings) -> ContentReplica:
         raise ValueError(f"{side.topic_posts.name} must have as many partitions as {topic.name}")
     await wait_for_broker(bootstrap)
     await require_topics(bootstrap, side.all())
-    await require_topics(bootstrap, [topic, index_topic])
+    await require_topics(bootstrap, [topic, index_topic, interactions_topic])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -87,6 +95,11 @@ async def build(settings: ContentSettings) -> ContentReplica:
     stores = PostStores(data_dir, topic.name)
     index_stores = AuthorIndexStores(data_dir, index_topic.name)
     topic_stores = TopicIndexStores(data_dir, side.topic_posts.name)
+    interaction_stores = InteractionStores(data_dir, interactions_topic.name)
+    interaction_log = KafkaInteractionLog(
+        lambda txn_id: make_producer(bootstrap, writer=CONTENT, linger_ms=0,
+                                     transactional_id=txn_id),
+        settings.group(), interactions_topic, settings.publish_timeout_s)
     event_log = KafkaEventLog(
         lambda txn_id: make_producer(bootstrap, writer=CONTENT, linger_ms=0,
                                      transactional_id=txn_id),
@@ -108,6 +121,14 @@ async def build(settings: ContentSettings) -> ContentReplica:
         stores, index_stores, event_log, peers, ownership, now_ms, publishers,
         topics=topic_handlers)
     server = make_server(ContentServicer(handlers), health, verifier)
+    interaction_peers = InteractionPeersClient(signer, settings.identity,
+                                               settings.forward_timeout_s)
+    block_check = GrpcBlockCheck(
+        grpc.aio.insecure_channel(settings.social_addr), signer, settings.social_identity,
+        settings.publisher_check_timeout_s)
+    add_interactions(server, InteractionHandlers(
+        stores, interaction_stores, interaction_log, interaction_peers, ownership, block_check,
+        now_ms))
     add_topics(server, topic_handlers, settings.exchange_url)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     ownership.addr = advertised(settings, port)
@@ -130,8 +151,10 @@ async def build(settings: ContentSettings) -> ContentReplica:
     return ContentReplica(
         ReplicaConfig(topic.name, index_topic.name, settings.max_records,
                       shutdown_grace_s=settings.shutdown_grace_s,
-                      publish_timeout_s=settings.publish_timeout_s),
+                      publish_timeout_s=settings.publish_timeout_s,
+                      interactions_topic=interactions_topic.name),
         server=server, port=port, grpc_health=health, consumer=consumer, event_log=event_log,
+        interaction_stores=interaction_stores,
         stores=stores, index_stores=index_stores, handlers=handlers, ownership=ownership,
         peers=peers,
         listener=lambda r: RebalanceListener(r.on_revoked, r.on_assigned),
@@ -144,7 +167,8 @@ async def build(settings: ContentSettings) -> ContentReplica:
                                      isolation_level="read_committed"),
             side.instruments, side.arenas, side.identities,
             instruments, arenas, sanctions),
-            Closing(topic_peers.close, arena_log.close)],
+            Closing(topic_peers.close, arena_log.close),
+            Closing(interaction_log.close, interaction_peers.close, block_check.close)],
     )
 
 

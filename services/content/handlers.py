@@ -391,6 +391,8 @@ class ReplicaConfig:
     fetch_timeout_ms: int = 200
     shutdown_grace_s: float = 5.0
     publish_timeout_s: float = 10.0
+    # planet.content.interactions.v1: same partition count, assigned with ``topic``.
+    interactions_topic: str = ""
 
 
 class ContentReplica:
@@ -414,6 +416,7 @@ class ContentReplica:
         listener: Callable[[ContentReplica], ConsumerRebalanceListener],
         temp_dir: Path | None = None,
         topic_stores: tuple[str, PartitionStores] | None = None,
+        interaction_stores: PartitionStores | None = None,
         tails: Sequence[ReferenceTable] = (),
         timer: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -429,6 +432,8 @@ class ContentReplica:
         if topic_stores is not None:
             # planet.content.topic-posts.v1 (name, stores): assigned with ``topic``.
             self._stores[topic_stores[0]] = topic_stores[1]
+        if interaction_stores is not None:
+            self._stores[config.interactions_topic] = interaction_stores
         # Instruments, arenas, sanctions: read whole before SERVING, followed after.
         self._tails = tuple(tails)
         self._tail_tasks: list[asyncio.Task[None]] = []

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from google.protobuf.message import Message
@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 
 class InteractionLog(Protocol):
     """Where interaction envelopes are appended (planet.content.interactions.v1)."""
+
+    async def own(self, partitions: Iterable[int]) -> None:
+        """Append only for these partitions (fencing their previous owners)."""
 
     async def append(self, envelope: Envelope, partition: int) -> None:
         """Append to ``partition`` in a transaction; EventLogUnavailable if not committed."""
@@ -158,6 +161,10 @@ class InteractionHandlers:
         self._blocks = blocks
         self._clock_ms = clock_ms
         self._locks: dict[str, asyncio.Lock] = {}
+        # The partitions the log was last told it owns: after a rebalance the first decision
+        # hands it the new set, which starts (and so fences) the producers of new partitions.
+        self._owned: frozenset[int] | None = None
+        self._owning = asyncio.Lock()
 
     # Placement ----------------------------------------------------------------------------
 
@@ -205,6 +212,11 @@ class InteractionHandlers:
                       event_id: str, post_id: str, caller: Caller, now: int) -> None:
         """Append one action (this replica must still own its partition) and apply it."""
         self._owner(partition, caller)  # ownership may have moved while waiting for the lock
+        async with self._owning:
+            local = self._ownership.local
+            if local != self._owned:
+                await self._log.own(local)
+                self._owned = local
         envelope = wrap(event, event_id=event_id, source=CONTENT, aggregate_id=post_id,
                         occurred_at_ms=now)
         await self._log.append(envelope, partition)

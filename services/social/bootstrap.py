@@ -19,6 +19,7 @@ from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import SOCIAL
 from planetkit.topics import (
     FILLS,
+    INTERACTIONS,
     KYC,
     POSTS,
     SOCIAL_BLOCKS,
@@ -42,6 +43,7 @@ from services.social.notifications import (
     Notifications,
     NotificationsTopic,
     PostNotificationsTail,
+    ReplyNotificationsTail,
 )
 from services.social.relations import BLOCK_FACTS, RelationHandlers
 from services.social.settings import SocialSettings
@@ -67,9 +69,10 @@ async def build(settings: SocialSettings) -> SocialService:
     await wait_for_broker(bootstrap)
     fills = with_suffix(FILLS, suffix)
     posts = with_suffix(POSTS, suffix)
+    interactions = with_suffix(INTERACTIONS, suffix)
     notes_topic = with_suffix(SOCIAL_NOTIFICATIONS, suffix)
     await require_topics(bootstrap, [identities, handles, kyc, graph, blocks, fills, posts,
-                                     notes_topic])
+                                     notes_topic, interactions])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -125,7 +128,9 @@ async def build(settings: SocialSettings) -> SocialService:
             PostNotificationsTail(notifications, graph_store, posts.name, posts.partitions,
                                   handlers),
             ModerationNotificationsTail(notifications, graph_store, identities.name,
-                                        identities.partitions)])
+                                        identities.partitions),
+            ReplyNotificationsTail(notifications, graph_store, interactions.name,
+                                   interactions.partitions)])
 
 
 @dataclass

@@ -14,7 +14,10 @@ Causes (each a ``Tail`` fed by the service's loop, reading from its own offsets)
   ``sanction:<id>:sanctioned`` / ``:lifted`` / ``:appeal_granted`` / ``:appeal_denied``.
   This topic is also the account stores' input: the loop seeks it to the lowest of their
   offsets; the stores skip by their own offset, this tail by its own (handlers.py).
-- REPLY and GROUP_INVITE come with comments (issue 13) and groups (issue 15).
+- ``planet.content.interactions.v1`` ``CommentPosted`` -> REPLY for the post's author (a
+  top-level comment) or for the parent comment's author and the post's author (a reply);
+  ``subject_id`` is the new comment's id (which carries its post's);
+- GROUP_INVITE comes with groups (issue 15).
 
 Mutes and blocks suppress (``GraphStore.relation``; the fan-out reads who mutes the creator);
 nobody is notified of their own action.
@@ -72,12 +75,14 @@ from aiokafka.structs import ConsumerRecord
 from google.protobuf.message import Message
 
 from planet.content.v1.events_pb2 import PostPublished
+from planet.content.v1.interactions_pb2 import CommentPosted
 from planet.social.v1 import events_pb2 as ev
 from planet.social.v1 import graph_pb2 as graph
 from planet.social.v1.notifications_pb2 import (
     NOTIFICATION_KIND_FOLLOW,
     NOTIFICATION_KIND_MENTION,
     NOTIFICATION_KIND_MODERATION,
+    NOTIFICATION_KIND_REPLY,
     NotificationCreated,
     NotificationsRead,
 )
@@ -393,6 +398,31 @@ class FollowNotificationsTail(_CauseTail):
             if isinstance(fact, graph.Followed):
                 causes.append(Cause(recipient_id=fact.followee_id, kind=NOTIFICATION_KIND_FOLLOW,
                                     actor_id=fact.follower_id, subject_id="", at_ms=fact.at_ms))
+        return await self._finish(tp, causes, fresh[-1].offset)
+
+
+class ReplyNotificationsTail(_CauseTail):
+    """``CommentPosted`` -> REPLY for whom the comment answers (never the commenter)."""
+
+    async def apply(self, tp: TopicPartition,
+                    records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
+        """Notify the comments of a fetch not yet notified; how many notifications."""
+        fresh = self._fresh(tp, records)
+        if not fresh:
+            return 0
+        causes = []
+        for record in fresh:
+            try:
+                event = decode(record.value, CommentPosted)
+            except UndecodableEvent:
+                continue  # the topic's other facts (likes, shares, edits) notify nobody
+            fact = event.payload
+            recipients = [fact.parent_author_id] if fact.parent_comment_id else []
+            recipients.append(fact.post_author_id)
+            for recipient in dict.fromkeys(r for r in recipients if r):
+                causes.append(Cause(recipient_id=recipient, kind=NOTIFICATION_KIND_REPLY,
+                                    actor_id=fact.author_id, subject_id=fact.comment_id,
+                                    at_ms=fact.at_ms))
         return await self._finish(tp, causes, fresh[-1].offset)
 
 

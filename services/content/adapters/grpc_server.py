@@ -30,6 +30,7 @@ from planetkit.service_auth_server import (
     method_name,
 )
 from planetkit.service_identities import CONTENT, GATEWAY
+from services.content.adapters.grpc_interactions import INTERACTIONS_POLICY
 from services.content.adapters.grpc_topics import TOPIC_POLICY
 from services.content.adapters.peers import PeerFailed
 from services.content.domain.author_index import Cursor, InvalidPage, decode_cursor, page_limit
@@ -58,6 +59,7 @@ POLICY: MethodPolicy = {
     method_name(SERVICE_NAME, "ResolveAuthors"): frozenset({GATEWAY, CONTENT}),
     # A creator's posts are public, like each post.
     method_name(SERVICE_NAME, "ListAuthorPosts"): frozenset({ANY_TRUSTED_CALLER}),
+    **INTERACTIONS_POLICY,
     # TopicService, served by the same process (adapters/grpc_topics.py).
     **TOPIC_POLICY,
 }

@@ -2,20 +2,21 @@
 transaction per group of actions, through one transactional producer per owned partition.
 
 The pattern is ``kafka_log.py``'s (the posts topic): the transactional id is per partition
-(``<group>-interactions-p<n>``), the replica assigned partition n starts that producer before
-it reads, which fences the previous owner of n and aborts its open transaction, so no action
-for n lands after the new owner has read to the end of the log. Actions that arrive while a
-transaction commits go together in the next one (group commit). A fenced or failed producer
-is dropped and started again by the next append.
+(``<group>-interactions-p<n>``); the replica that owns partition n starts that producer (on
+its first decision after an assignment: ``own``), which fences the previous owner of n and
+aborts its open transaction. Were a paused previous owner's action to land anyway, nothing
+breaks: the store is a fold of the log in which a repeated like, a known comment id or an
+applied event id changes nothing, so every replica, live or rebuilt, agrees on it. Actions
+that arrive while a transaction commits go together in the next one (group commit). A fenced
+or failed producer is dropped and started again by the next append.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
@@ -23,7 +24,6 @@ from aiokafka.errors import KafkaError
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import encode
 from planetkit.topics import Topic
-from services.content.adapters.kafka_log import KafkaEventLog
 from services.content.domain.errors import EventLogUnavailable
 
 log = logging.getLogger(__name__)
@@ -142,46 +142,6 @@ class KafkaInteractionLog:
         self._owned = frozenset()
         for p in sorted(self._producers):
             await self._drop(p)
-
-
-class Closable(Protocol):
-    """A client the replica closes when it stops."""
-
-    async def close(self) -> None:
-        """Close its connections."""
-
-
-class OwningLogs:
-    """The posts log and the interactions log as the replica's loop sees one event log: both
-    are fenced for the partitions it is assigned and closed together (co-partitioned topics
-    move as a unit); appends of posts go to the posts log."""
-
-    def __init__(self, posts: KafkaEventLog, interactions: KafkaInteractionLog,
-                 closing: Sequence[Closable] = ()) -> None:
-        self._posts = posts
-        self._interactions = interactions
-        # The interaction parts' clients (the owner replicas, social): closed with the logs,
-        # when the replica stops, so no connection outlives it.
-        self._closing = tuple(closing)
-
-    async def append(
-        self, envelope: Envelope, partition: int, author_id: str, author_partition: int
-    ) -> None:
-        """A post, appended by the posts log."""
-        await self._posts.append(envelope, partition, author_id, author_partition)
-
-    async def own(self, partitions: Iterable[int]) -> None:
-        """Own ``partitions`` of both topics."""
-        owned = list(partitions)
-        await self._posts.own(owned)
-        await self._interactions.own(owned)
-
-    async def close(self) -> None:
-        """Stop both."""
-        await self._posts.close()
-        await self._interactions.close()
-        for client in self._closing:
-            await client.close()
 
 
 def _outcome_unread(done: asyncio.Future[None]) -> None:

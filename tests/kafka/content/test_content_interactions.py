@@ -21,6 +21,7 @@ from planet.content.v1 import content_service_pb2_grpc as rpc_grpc
 from planet.content.v1 import events_pb2 as ev
 from planet.content.v1 import interactions_pb2 as pb
 from planet.content.v1 import interactions_pb2_grpc as pb_grpc
+from planet.social.v1 import notifications_pb2 as notes
 from planet.social.v1 import social_service_pb2 as social_rpc
 from planet.social.v1 import social_service_pb2_grpc as social_grpc
 from planetkit.envelope import decode
@@ -261,3 +262,42 @@ async def test_a_request_on_another_replica_is_forwarded_to_the_owner(
             stats = await until(lambda s=stubs[i % 2], p=post_id: s.GetItemStats(
                 pb.GetItemStatsRequest(item_id=p), metadata=signed(auth, "r"), timeout=10), 30)
             assert stats.comments == 2
+
+
+async def _replies_to(stub: social_grpc.SocialServiceAsyncStub, auth: DevServiceAuth,
+                      user: str, want: set[str]) -> list[tuple[str, str]]:
+    """(actor, subject) of the user's REPLY notifications, once ``want`` subjects are there."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        page = await stub.ListNotifications(
+            social_rpc.ListNotificationsRequest(user_id=user, limit=100),
+            metadata=social_signed(auth, user), timeout=10)
+        got = [(n.actor_id, n.subject_id) for n in page.notifications
+               if n.kind == notes.NOTIFICATION_KIND_REPLY]
+        if want <= {s for _, s in got} or asyncio.get_running_loop().time() > deadline:
+            return got
+        await asyncio.sleep(0.1)
+
+
+async def test_a_comment_notifies_the_post_author_and_a_reply_the_parent_author(
+    start_content: StartContent, service_auth: DevServiceAuth, social: RunningSocial,
+) -> None:
+    auth = service_auth
+    content = await start_content()
+    async with (grpc.aio.insecure_channel(f"127.0.0.1:{content.port}") as channel,
+                grpc.aio.insecure_channel(f"127.0.0.1:{social.port}") as sc):
+        posts = await publish_all(rpc_grpc.ContentServiceStub(channel), auth, [_post("n1")])
+        [post_id] = posts
+        stub = pb_grpc.InteractionServiceStub(channel)
+        top = await _comment(stub, auth, "user_bob", post_id, "n-top")
+        reply = await _comment(stub, auth, "user_carol", post_id, "n-reply",
+                               parent=top.comment_id)
+        own = await _comment(stub, auth, AUTHOR, post_id, "n-own")  # nobody is notified
+        social_stub = social_grpc.SocialServiceStub(sc)
+        to_author = await _replies_to(social_stub, auth, AUTHOR,
+                                      {top.comment_id, reply.comment_id})
+        assert sorted(to_author) == sorted([("user_bob", top.comment_id),
+                                            ("user_carol", reply.comment_id)])
+        assert own.comment_id not in {s for _, s in to_author}
+        to_bob = await _replies_to(social_stub, auth, "user_bob", {reply.comment_id})
+        assert to_bob == [("user_carol", reply.comment_id)]
