@@ -406,17 +406,27 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
        for m in ("EditComment", "DeleteComment")},
     "planet.content.v1.InteractionService/ListComments": _grpc_row(**EVERYONE_SIGNED_IN),
     "planet.content.v1.InteractionService/GetItemStats": _grpc_row(**EVERYONE_SIGNED_IN),
+    # Topic pages, arenas and instruments are public (the arena asked for does not exist);
+    # only operators curate arenas.
+    **{f"planet.content.v1.TopicService/{m}": _grpc_row(**EVERYONE_SIGNED_IN)
+       for m in ("ListTopicPosts", "ListArenas", "ListInstruments")},
+    "planet.content.v1.TopicService/ListArenaPosts": _grpc_row(
+        **{p: "NOT_FOUND" for p in EVERYONE_SIGNED_IN}),
+    "planet.content.v1.TopicService/PutArena": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=OK),
 }
 
 
 def _grpc_services() -> dict[str, tuple[Any, str, str]]:
     """Service full name -> (its descriptor, its identity, the stack port attribute)."""
     from planet.analytics.v1 import analytics_service_pb2
-    from planet.content.v1 import content_service_pb2, interactions_pb2
+    from planet.content.v1 import content_service_pb2, interactions_pb2, topics_pb2
     from planet.incentive.v1 import incentive_service_pb2
     from planet.social.v1 import social_service_pb2
 
     return {
+        "planet.content.v1.TopicService": (
+            topics_pb2.DESCRIPTOR.services_by_name["TopicService"], "content", "content"),
         "planet.content.v1.InteractionService": (
             interactions_pb2.DESCRIPTOR.services_by_name["InteractionService"], "content",
             "content"),
@@ -505,10 +515,25 @@ def _grpc_request(method: str, world: World) -> Any:
         "planet.incentive.v1.IncentiveService/GetWeeklyEstimate":
             incentive.GetWeeklyEstimateRequest(creator_id=world.owner),
         **_interaction_requests(interactions, world),
+        **_topic_requests(),
         "planet.analytics.v1.AnalyticsService/Query": analytics.QueryRequest(
             sql="SELECT count() AS n FROM planet.events_raw"),
     }
     return requests[method]
+
+
+def _topic_requests() -> dict[str, Any]:
+    from planet.content.v1 import topics_pb2 as topics
+
+    name = "planet.content.v1.TopicService/"
+    return {
+        name + "ListTopicPosts": topics.ListTopicPostsRequest(topic="matrix"),
+        name + "ListArenas": topics.ListArenasRequest(),
+        name + "ListInstruments": topics.ListInstrumentsRequest(),
+        name + "ListArenaPosts": topics.ListArenaPostsRequest(arena_id="no-such-arena"),
+        name + "PutArena": topics.PutArenaRequest(arena_id="matrix", name="Matrix",
+                                                  topics=["matrix"]),
+    }
 
 
 def _interaction_requests(interactions: Any, world: World) -> dict[str, Any]:

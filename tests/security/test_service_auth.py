@@ -28,6 +28,7 @@ from planet.analytics.v1 import analytics_service_pb2
 from planet.content.v1 import content_service_pb2
 from planet.content.v1 import events_pb2 as ev
 from planet.content.v1 import interactions_pb2 as interactions
+from planet.content.v1 import topics_pb2 as topics
 from planet.incentive.v1 import incentive_service_pb2
 from planet.social.v1 import events_pb2 as social_ev
 from planet.social.v1 import social_service_pb2 as social
@@ -55,7 +56,8 @@ SERVICES = {
     SOCIAL: social.DESCRIPTOR.services_by_name["SocialService"],
 }
 # The content process serves a second service on the same port.
-MORE_SERVICES = [(CONTENT, interactions.DESCRIPTOR.services_by_name["InteractionService"])]
+MORE_SERVICES = [(CONTENT, interactions.DESCRIPTOR.services_by_name["InteractionService"]),
+                 (CONTENT, topics.DESCRIPTOR.services_by_name["TopicService"])]
 _NO_POST = "post_" + "0" * 24
 _NO_COMMENT = "cmt_" + "0" * 24 + "_" + "0" * 24
 WEEK = "2026-W48"
@@ -217,6 +219,19 @@ CASES: dict[str, Case] = {
         lambda: interactions.ListCommentsRequest(post_id=_NO_POST), As(INCENTIVE, ""), None),
     "/planet.content.v1.InteractionService/GetItemStats": Case(
         lambda: interactions.GetItemStatsRequest(item_id=_NO_POST), As(INCENTIVE, ""), None),
+    # Topics: pages, arenas and instruments are public; only an operator, through the
+    # gateway, curates an arena (a user without the role is refused by content itself).
+    "/planet.content.v1.TopicService/ListTopicPosts": Case(
+        lambda: topics.ListTopicPostsRequest(topic="btc"), As(INCENTIVE, ""), None),
+    "/planet.content.v1.TopicService/ListArenas": Case(
+        lambda: topics.ListArenasRequest(), As(INCENTIVE, ""), None),
+    "/planet.content.v1.TopicService/ListArenaPosts": Case(
+        lambda: topics.ListArenaPostsRequest(arena_id="nope"), As(INCENTIVE, ""), None),
+    "/planet.content.v1.TopicService/ListInstruments": Case(
+        lambda: topics.ListInstrumentsRequest(), As(INCENTIVE, ""), None),
+    "/planet.content.v1.TopicService/PutArena": Case(
+        lambda: topics.PutArenaRequest(arena_id="ai", name="AI", topics=["ai"]),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),
 }
 
 
