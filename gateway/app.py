@@ -19,12 +19,14 @@ from gateway.openapi import ReadyBody, errors
 from gateway.ports import Backends
 from gateway.routes import (
     analytics,
+    comments,
     creator_posts,
     creators,
     dev,
     estimates,
     follows,
     posts,
+    reactions,
     relations,
     telemetry,
     track_record,
@@ -135,4 +137,6 @@ def create_app(
     app.include_router(track_record.router)
     app.include_router(relations.router)
     app.include_router(notification_routes.router)
+    app.include_router(comments.router)
+    app.include_router(reactions.router)
     return app

@@ -11,6 +11,7 @@ from aiokafka import AIOKafkaConsumer
 from gateway.adapters.analytics_client import GrpcAnalytics
 from gateway.adapters.content_client import GrpcContent
 from gateway.adapters.incentive_client import GrpcIncentive
+from gateway.adapters.interactions_client import GrpcInteractions
 from gateway.adapters.kafka_events import KafkaEvents
 from gateway.adapters.service_calls import CallSigner
 from gateway.adapters.social_client import GrpcSocial
@@ -63,6 +64,8 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
                 social=GrpcSocial(social, settings.grpc_timeout_s,
                                   CallSigner(signer, settings.social_identity)),
                 notifications=hub,
+                interactions=GrpcInteractions(content, settings.grpc_timeout_s,
+                                              CallSigner(signer, settings.content_identity)),
             )
     finally:
         await hub.stop()

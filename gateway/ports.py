@@ -13,6 +13,7 @@ from typing import Protocol
 from gateway.auth import Principal
 from gateway.notification_hub import NotificationHub
 from planet.content.v1 import content_service_pb2 as content
+from planet.content.v1 import interactions_pb2 as interactions
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
 from planet.social.v1 import social_service_pb2 as social
@@ -157,6 +158,38 @@ class EventSink(Protocol):
         """Append and wait for the ack; UpstreamUnavailable otherwise."""
 
 
+class InteractionsPort(Protocol):
+    """Content's comments, likes and shares (gateway/adapters/interactions_client.py)."""
+
+    async def post_comment(self, caller: Principal, request: interactions.PostCommentRequest
+                           ) -> interactions.Comment:
+        """Comment or reply (idempotent on request_id)."""
+
+    async def edit_comment(self, caller: Principal, request: interactions.EditCommentRequest
+                           ) -> interactions.Comment:
+        """Edit one's own comment."""
+
+    async def delete_comment(self, caller: Principal,
+                             request: interactions.DeleteCommentRequest
+                             ) -> interactions.DeleteCommentResponse:
+        """Delete one's own comment."""
+
+    async def list_comments(self, caller: Principal, request: interactions.ListCommentsRequest
+                            ) -> interactions.ListCommentsResponse:
+        """A page of a thread."""
+
+    async def like(self, caller: Principal, request: interactions.LikeRequest, *, on: bool
+                   ) -> interactions.LikeState:
+        """Like or unlike an item."""
+
+    async def share(self, caller: Principal, request: interactions.ShareRequest
+                    ) -> interactions.ShareView:
+        """Share a post."""
+
+    async def item_stats(self, caller: Principal, item_id: str) -> interactions.ItemStats:
+        """An item's exact counts."""
+
+
 @dataclass(frozen=True)
 class Backends:
     """Everything a request handler may call, built once by the composition root."""
@@ -170,3 +203,5 @@ class Backends:
     social: SocialPort | None = None
     # This process's live notification feed (one Kafka consumer); None: no live socket.
     notifications: NotificationHub | None = None
+    # Content's InteractionService (same process and channel as content); None: not wired.
+    interactions: InteractionsPort | None = None

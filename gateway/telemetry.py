@@ -1,11 +1,17 @@
-"""Telemetry batches: the rules on time and items, and the one Kafka record they become."""
+"""Telemetry batches: the rules on time and items, and the one Kafka record they become.
+
+Telemetry carries only what only a client can see: views and their dwell. Comments, replies,
+likes and shares are actions a user takes through the interaction routes, decided and
+recorded by content (planet.content.interactions.v1); a client's claim of one here is refused
+with a 422 that says where to go instead.
+"""
 
 from __future__ import annotations
 
 from gateway.errors import Unprocessable
 from gateway.schemas import TelemetryBatch
 from planet.events.v1.envelope_pb2 import Envelope
-from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
+from planetkit.engagement_batches import VIEW, EngagementRow, build_batch
 from planetkit.envelope import wrap
 from planetkit.service_identities import GATEWAY
 
@@ -13,12 +19,21 @@ from planetkit.service_identities import GATEWAY
 # land in an open week, and clocks more than minutes ahead are wrong, not early.
 MAX_FUTURE_MS = 5 * 60 * 1000
 MAX_AGE_MS = 8 * 24 * 3600 * 1000
+INTERACTIONS_REFUSED = (
+    "telemetry takes views and dwell only: a comment or reply is POST "
+    "/v1/posts/{post_id}/comments, a like PUT /v1/posts/{post_id}/like (or "
+    "/v1/comments/{comment_id}/like), a share POST /v1/posts/{post_id}/shares, a follow "
+    "PUT /v1/creators/{user_id}/follow; interaction events here are refused"
+)
 
 
 def check_batch(batch: TelemetryBatch, *, max_events: int, now_ms: int) -> list[str]:
     """The distinct item ids of a batch that fits the size and time rules; Unprocessable else."""
     if len(batch.events) > max_events:
         raise Unprocessable(f"batch has {len(batch.events)} events; the limit is {max_events}")
+    claimed = [e.event_id for e in batch.events if e.type != "view"]
+    if claimed:
+        raise Unprocessable(f"{INTERACTIONS_REFUSED} (events {', '.join(claimed[:10])})")
     seen: set[str] = set()
     dupes: list[str] = []
     for e in batch.events:
@@ -79,9 +94,9 @@ def batch_envelope(
             item_id=e.item_id,
             creator_id=authors[e.item_id],
             occurred_at_ms=e.occurred_at_ms,
-            kind=VIEW if e.type == "view" else INTERACTION_KINDS[e.interaction or ""],
+            kind=VIEW,  # check_batch refused anything else
             dwell_seconds=e.dwell_seconds or 0,
-            text_length=e.text_length or 0,
+            text_length=0,
         )
         for e in batch.events
     ]

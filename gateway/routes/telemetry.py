@@ -31,7 +31,10 @@ _S503 = (
 async def ingest_batch(
     batch: TelemetryBatch, user: WriterDep, settings: SettingsDep, backends: BackendsDep
 ) -> Accepted:
-    """Accept a batch of the caller's views and interactions (see 503 for retries)."""
+    """Accept a batch of the caller's views with their dwell (see 503 for retries).
+
+    Views only: an event of type "interaction" (a claimed like, comment, share...) is
+    refused with 422; those are actions taken through the interaction routes."""
     now = backends.clock_ms()
     item_ids = check_batch(batch, max_events=settings.max_batch_events, now_ms=now)
     authors = await backends.content.resolve_authors(user, item_ids)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -118,6 +118,21 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # Appeal decisions: operators only (the owner's appealed "decide" sanction, denied once).
     ("POST", "/v1/operator/accounts/{user_id}/sanctions/{sanction_id}/appeal-decision"): _row(
         user=403, other_user=403, owner=403, analyst=403, operator=200),
+    # Comments, likes and shares: anyone signed in comments on, likes and shares a post; a
+    # thread is public; only a comment's author edits or deletes it (the owner's comments).
+    ("POST", "/v1/posts/{post_id}/comments"): _row(
+        user=201, other_user=201, owner=201, analyst=201, operator=201),
+    ("GET", "/v1/posts/{post_id}/comments"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
+    ("PATCH", "/v1/comments/{comment_id}"): _row(
+        user=403, other_user=403, owner=200, analyst=403, operator=403),
+    ("DELETE", "/v1/comments/{comment_id}"): _row(
+        user=403, other_user=403, owner=200, analyst=403, operator=403),
+    **{(m, p): _row(user=200, other_user=200, owner=200, analyst=200, operator=200)
+       for p in ("/v1/posts/{post_id}/like", "/v1/comments/{comment_id}/like")
+       for m in ("PUT", "DELETE")},
+    ("POST", "/v1/posts/{post_id}/shares"): _row(
+        user=201, other_user=201, owner=201, analyst=201, operator=201),
 }
 
 
@@ -134,6 +149,8 @@ class World:
     targets: dict[str, str]
     # The owner's sanctions: one for the HTTP lift and appeal rows, two for the gRPC ones.
     sanctions: dict[str, str]
+    # The owner's comments on the post: "edit" (edited and liked) and "delete" (deleted).
+    comments: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -183,7 +200,14 @@ def world(stack: Stack) -> Iterator[World]:
         post = api.post("/v1/posts", json={"body": "matrix post", "hashtags": ["btc"]},
                         headers={**headers["owner"], "Idempotency-Key": unique("req")})
         assert post.status_code == 201, post.text
-        yield World(owner, post.json()["post_id"], headers, targets, sanctions)
+        post_id = post.json()["post_id"]
+        comments = {}
+        for name in ("edit", "delete"):
+            made = api.post(f"/v1/posts/{post_id}/comments", json={"text": f"matrix {name}"},
+                            headers={**headers["owner"], "Idempotency-Key": unique("c")})
+            assert made.status_code == 201, made.text
+            comments[name] = made.json()["comment_id"]
+        yield World(owner, post_id, headers, targets, sanctions, comments)
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -201,8 +225,10 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         target = world.targets["relate"]
     sanction = world.sanctions["appeal" if path.endswith("/appeal") else
                                "decide" if path.endswith("/appeal-decision") else "lift"]
+    comment = world.comments["delete" if (method, path) == (
+        "DELETE", "/v1/comments/{comment_id}") else "edit"]
     url = path.format(post_id=world.post_id, creator_id=world.owner, user_id=target,
-                      handle_or_id=world.owner, sanction_id=sanction)
+                      handle_or_id=world.owner, sanction_id=sanction, comment_id=comment)
     body: dict[str, Any] | None = None
     extra: dict[str, str] = {}
     if path.endswith("/appeal-decision"):
@@ -232,6 +258,15 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         body = {"batch_id": unique("b"), "events": [{
             "event_id": unique("e"), "item_id": world.post_id, "type": "view",
             "occurred_at_ms": int(time.time() * 1000), "dwell_seconds": 5}]}
+    elif (method, path) == ("POST", "/v1/posts/{post_id}/comments"):
+        body = {"text": "matrix comment"}
+        extra["Idempotency-Key"] = unique("req")
+    elif (method, path) == ("PATCH", "/v1/comments/{comment_id}"):
+        body = {"text": "matrix edit"}
+        extra["Idempotency-Key"] = unique("req")
+    elif (method, path) == ("POST", "/v1/posts/{post_id}/shares"):
+        body = {"quote": "matrix"}
+        extra["Idempotency-Key"] = unique("req")
     elif (method, path) == ("POST", "/v1/analytics/query"):
         body = {"sql": "SELECT count() AS n FROM planet.events_raw"}
     return api.request(method, url, json=body, headers={**headers, **extra})

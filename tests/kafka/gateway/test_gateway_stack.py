@@ -158,7 +158,7 @@ async def test_publish_then_a_batch_becomes_one_kafka_record(stack: Stack,
                 {"event_id": "e1", "item_id": post["post_id"], "occurred_at_ms": now,
                  "type": "view", "dwell_seconds": 12},
                 {"event_id": "e2", "item_id": post["post_id"], "occurred_at_ms": now,
-                 "type": "interaction", "interaction": "like"}]})
+                 "type": "view", "dwell_seconds": 3}]})
         assert accepted.status_code == 202 and accepted.json() == {"accepted": 2}
 
         assert (await http.post("/v1/telemetry/batches", json={})).status_code == 401

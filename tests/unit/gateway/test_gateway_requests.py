@@ -84,8 +84,7 @@ def test_a_batch_becomes_one_enveloped_record_with_creators_resolved(
     post_id = _publish(client).json()["post_id"]
     batch = {"batch_id": "b1", "events": [
         _view("e1", post_id),
-        {"event_id": "e2", "item_id": post_id, "occurred_at_ms": NOW_MS - 1000,
-         "type": "interaction", "interaction": "comment", "text_length": 42},
+        _view("e2", post_id),
     ]}
     response = client.post("/v1/telemetry/batches", json=batch, headers=bearer("carol"))
     assert response.status_code == 202 and response.json() == {"accepted": 2}
@@ -99,7 +98,22 @@ def test_a_batch_becomes_one_enveloped_record_with_creators_resolved(
     assert event.payload.consumer_id == "carol"
     assert [r.creator_id for r in rows] == ["alice", "alice"]
     assert rows[0].kind == VIEW and rows[0].dwell_seconds == 30
-    assert rows[1].text_length == 42
+    assert rows[1].kind == VIEW and rows[1].text_length == 0
+
+
+def test_a_claimed_interaction_is_refused_with_where_to_go_instead(
+    client: TestClient, fakes: Fakes
+) -> None:
+    # A client once could claim a 400-character comment it never wrote, and be paid for it.
+    post_id = _publish(client).json()["post_id"]
+    claim = {"event_id": "e2", "item_id": post_id, "occurred_at_ms": NOW_MS - 1000,
+             "type": "interaction", "interaction": "comment", "text_length": 400}
+    response = client.post("/v1/telemetry/batches", headers=bearer("carol"), json={
+        "batch_id": "b1", "events": [_view("e1", post_id), claim]})
+    assert response.status_code == 422
+    assert "views and dwell only" in response.json()["error"]
+    assert "/v1/posts/{post_id}/comments" in response.json()["error"]
+    assert fakes.events.published == []
 
 
 def test_batches_break_rules_with_422(client: TestClient, fakes: Fakes) -> None:
