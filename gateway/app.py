@@ -29,6 +29,7 @@ from gateway.routes import (
     reactions,
     relations,
     telemetry,
+    topics,
     track_record,
 )
 from gateway.routes import notifications as notification_routes
@@ -137,6 +138,7 @@ def create_app(
     app.include_router(track_record.router)
     app.include_router(relations.router)
     app.include_router(notification_routes.router)
+    app.include_router(topics.router)
     app.include_router(comments.router)
     app.include_router(reactions.router)
     return app

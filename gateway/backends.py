@@ -15,6 +15,7 @@ from gateway.adapters.interactions_client import GrpcInteractions
 from gateway.adapters.kafka_events import KafkaEvents
 from gateway.adapters.service_calls import CallSigner
 from gateway.adapters.social_client import GrpcSocial
+from gateway.adapters.topics_client import GrpcTopics
 from gateway.notification_hub import NotificationHub
 from gateway.ports import Backends
 from gateway.settings import GatewaySettings
@@ -64,6 +65,8 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
                 social=GrpcSocial(social, settings.grpc_timeout_s,
                                   CallSigner(signer, settings.social_identity)),
                 notifications=hub,
+                topics=GrpcTopics(content, settings.grpc_timeout_s,
+                                  CallSigner(signer, settings.content_identity)),
                 interactions=GrpcInteractions(content, settings.grpc_timeout_s,
                                               CallSigner(signer, settings.content_identity)),
             )

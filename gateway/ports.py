@@ -14,6 +14,7 @@ from gateway.auth import Principal
 from gateway.notification_hub import NotificationHub
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import interactions_pb2 as interactions
+from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
 from planet.social.v1 import social_service_pb2 as social
@@ -190,6 +191,28 @@ class InteractionsPort(Protocol):
         """An item's exact counts."""
 
 
+class TopicsPort(Protocol):
+    """Content's TopicService (gateway/adapters/topics_client.py)."""
+
+    async def list_topic_posts(self, caller: Principal, request: topics.ListTopicPostsRequest
+                               ) -> topics.ListTopicPostsResponse:
+        """A page of a topic."""
+
+    async def list_arena_posts(self, caller: Principal, request: topics.ListArenaPostsRequest
+                               ) -> topics.ListTopicPostsResponse:
+        """A page of an arena."""
+
+    async def put_arena(self, caller: Principal, request: topics.PutArenaRequest
+                        ) -> topics.Arena:
+        """Define or replace an arena (operators)."""
+
+    async def list_arenas(self, caller: Principal) -> topics.ListArenasResponse:
+        """Every arena."""
+
+    async def list_instruments(self, caller: Principal) -> topics.ListInstrumentsResponse:
+        """The exchange's instruments."""
+
+
 @dataclass(frozen=True)
 class Backends:
     """Everything a request handler may call, built once by the composition root."""
@@ -203,5 +226,7 @@ class Backends:
     social: SocialPort | None = None
     # This process's live notification feed (one Kafka consumer); None: no live socket.
     notifications: NotificationHub | None = None
+    # Content's TopicService (same process and channel as content); None: not wired.
+    topics: TopicsPort | None = None
     # Content's InteractionService (same process and channel as content); None: not wired.
     interactions: InteractionsPort | None = None

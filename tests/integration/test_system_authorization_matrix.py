@@ -93,6 +93,18 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # A creator's posts are public, like each post (and the latest few on the home page).
     ("GET", "/v1/creators/{user_id}/posts"): _row(
         user=200, other_user=200, owner=200, analyst=200, operator=200),
+    # Topic pages, arenas and instruments are public to signed-in users (the arena read
+    # does not exist); only operators curate arenas.
+    ("GET", "/v1/topics/{topic}/posts"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
+    ("GET", "/v1/arenas"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
+    ("GET", "/v1/arenas/{arena_id}/posts"): _row(
+        user=404, other_user=404, owner=404, analyst=404, operator=404),
+    ("PUT", "/v1/operator/arenas/{arena_id}"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    ("GET", "/v1/instruments"): _row(
+        user=200, other_user=200, owner=200, analyst=200, operator=200),
     ("GET", "/v1/creators/{user_id}/followers"): _row(
         user=200, other_user=200, owner=200, analyst=200, operator=200),
     ("GET", "/v1/creators/{user_id}/following"): _row(
@@ -223,6 +235,9 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
             target = world.targets[action]
     if path.startswith(("/v1/me/blocks/", "/v1/me/mutes/")):
         target = world.targets["relate"]
+    # Topic routes: a topic any caller may read; an arena operators (re)define, one nobody has.
+    path = path.replace("{topic}", "matrix").replace(
+        "{arena_id}", "matrix" if method == "PUT" else "no-arena")
     sanction = world.sanctions["appeal" if path.endswith("/appeal") else
                                "decide" if path.endswith("/appeal-decision") else "lift"]
     comment = world.comments["delete" if (method, path) == (
@@ -245,6 +260,8 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         body = {"text": "matrix appeal"}
     elif (method, path) == ("PUT", "/v1/creators/{user_id}/bell"):
         body = {"on": False}
+    elif (method, path) == ("PUT", "/v1/operator/arenas/{arena_id}"):
+        body = {"name": "Matrix", "topics": ["matrix"]}
     elif (method, path) == ("POST", "/v1/notifications/read"):
         body = {"up_to_position": 0}
     elif path.endswith("/track-record/visibility"):
@@ -551,10 +568,25 @@ def _grpc_request(method: str, world: World) -> Any:
             incentive.GetWeeklyEstimateRequest(creator_id=world.owner),
         **_interaction_requests(interactions, world),
         **_topic_requests(),
+        **_topic_requests(),
         "planet.analytics.v1.AnalyticsService/Query": analytics.QueryRequest(
             sql="SELECT count() AS n FROM planet.events_raw"),
     }
     return requests[method]
+
+
+def _topic_requests() -> dict[str, Any]:
+    from planet.content.v1 import topics_pb2 as topics
+
+    name = "planet.content.v1.TopicService/"
+    return {
+        name + "ListTopicPosts": topics.ListTopicPostsRequest(topic="matrix"),
+        name + "ListArenas": topics.ListArenasRequest(),
+        name + "ListInstruments": topics.ListInstrumentsRequest(),
+        name + "ListArenaPosts": topics.ListArenaPostsRequest(arena_id="no-such-arena"),
+        name + "PutArena": topics.PutArenaRequest(arena_id="matrix", name="Matrix",
+                                                  topics=["matrix"]),
+    }
 
 
 def _topic_requests() -> dict[str, Any]:

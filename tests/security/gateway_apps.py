@@ -21,6 +21,7 @@ from gateway.errors import NotFound
 from gateway.ports import Backends, EventSink, QueryAnswer
 from gateway.settings import GatewaySettings
 from planet.content.v1 import content_service_pb2 as content
+from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
 from planet.social.v1 import social_service_pb2 as social
@@ -90,6 +91,36 @@ class Analytics:
     async def query(self, caller: Principal, sql: str) -> QueryAnswer:
         self.calls.names.append("query")
         return QueryAnswer(["n"], [[1]], False)
+
+
+class Topics:
+    """Content's TopicService: one BTC/USDT instrument, no arenas, empty topic pages."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    async def list_topic_posts(self, caller: Principal, request: topics.ListTopicPostsRequest
+                               ) -> topics.ListTopicPostsResponse:
+        self.calls.names.append("list_topic_posts")
+        return topics.ListTopicPostsResponse(topic=request.topic.lower())
+
+    async def list_arena_posts(self, caller: Principal, request: topics.ListArenaPostsRequest
+                               ) -> topics.ListTopicPostsResponse:
+        raise NotFound(f"no arena {request.arena_id!r}")
+
+    async def put_arena(self, caller: Principal, request: topics.PutArenaRequest
+                        ) -> topics.Arena:
+        self.calls.names.append("put_arena")
+        return topics.Arena(arena_id=request.arena_id, name=request.name,
+                            topics=request.topics, updated_at_ms=1)
+
+    async def list_arenas(self, caller: Principal) -> topics.ListArenasResponse:
+        return topics.ListArenasResponse()
+
+    async def list_instruments(self, caller: Principal) -> topics.ListInstrumentsResponse:
+        return topics.ListInstrumentsResponse(instruments=[topics.Instrument(
+            symbol="BTC/USDT", base="BTC", quote="USDT", status="trading",
+            last_price="64000.25", at_ms=1)])
 
 
 class Social:
@@ -225,7 +256,8 @@ def app_client(settings: GatewaySettings, events: EventSink | None = None,
     @asynccontextmanager
     async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
         yield Backends(Content(calls), Incentive(calls), sink,
-                       lambda: time.time_ns() // 1_000_000, social=Social(calls))
+                       lambda: time.time_ns() // 1_000_000, social=Social(calls),
+                       topics=Topics(calls))
 
     return TestClient(create_app(settings, factory))
 

@@ -36,6 +36,7 @@ from tests.security.gateway_apps import (
     Events,
     Incentive,
     Social,
+    Topics,
     app_client,
     bearer,
     dev_settings,
@@ -119,7 +120,8 @@ def _fuzzed_app() -> Any:
     @asynccontextmanager
     async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
         yield Backends(Content(calls), Incentive(calls), Events(),
-                       lambda: time.time_ns() // 1_000_000, Analytics(calls), Social(calls))
+                       lambda: time.time_ns() // 1_000_000, Analytics(calls), Social(calls),
+                       topics=Topics(calls))
 
     limits = {"rate_ip_token_uses_per_minute": 100_000, "rate_ip_writes_per_minute": 100_000,
               "rate_user_writes_per_minute": 100_000, "rate_ip_token_mints_per_minute": 100_000}
