@@ -220,6 +220,12 @@ class Stack:
                               cwd=ROOT, env=env, capture_output=True, text=True, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"creating topics failed:\n{done.stdout}{done.stderr}")
+        # The exchange lists its instruments (the simulator's demo list: BTC/USDT, ETH/USDT,
+        # SOL/USDT, ...) before content starts: trading components are checked against them.
+        listed = subprocess.run([self.python, "-m", "simulators.exchange", "instruments"],
+                                cwd=ROOT, env=env, capture_output=True, text=True, check=False)
+        if listed.returncode != 0:
+            raise RuntimeError(f"listing instruments failed:\n{listed.stdout}{listed.stderr}")
 
     def up(self, names: list[str] | None = None) -> None:
         """Create the topics, then start services in dependency order (gateway last)."""
