@@ -87,6 +87,15 @@ class PublishPostBody(Strict):
     components: list[Component] = Field(default_factory=list, max_length=100)
 
 
+class StatsOut(BaseModel):
+    """Exact counts of a post or comment (kept by content from its interaction facts)."""
+
+    likes: int
+    comments: int = Field(description="On a post: its comments and replies; on a comment: "
+                                      "its direct replies.")
+    shares: int
+
+
 class PostOut(BaseModel):
     """A published post."""
 
@@ -99,6 +108,8 @@ class PostOut(BaseModel):
     mentions: list[str]
     components: list[Component]
     published_at_ms: int
+    stats: StatsOut | None = Field(default=None, description=(
+        "Likes, comments and shares; null when they cannot be had right now (never a guess)."))
     version: int
 
 
@@ -202,6 +213,8 @@ def post_out(post: content.Post) -> PostOut:
         mentions=list(post.mentions),
         components=components,
         published_at_ms=post.published_at_ms,
+        stats=StatsOut(likes=post.stats.likes, comments=post.stats.comments,
+                       shares=post.stats.shares) if post.HasField("stats") else None,
         version=post.version,
     )
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import Header, Path
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 from gateway.errors import UpstreamUnavailable
 from gateway.ids import MAX_CLIENT_ID_LENGTH, POST_HEX_DIGITS, POST_ID_DESCRIPTION, POST_ID_PATTERN
 from gateway.ports import Backends, InteractionsPort
+from gateway.schemas import StatsOut
 from planet.content.v1 import interactions_pb2 as pb
 
 # A comment id carries its post's digest, so content finds the owning partition from the id
@@ -29,15 +30,6 @@ IdempotencyKey = Annotated[str, Header(
 OptionalIdempotencyKey = Annotated[str | None, Header(
     alias="Idempotency-Key", min_length=1, max_length=MAX_CLIENT_ID_LENGTH,
     description="Optional: the call is idempotent by state anyway.")]
-
-
-class StatsOut(BaseModel):
-    """Exact counts of a post or comment."""
-
-    likes: int
-    comments: int = Field(description="On a post: its comments and replies; on a comment: "
-                                      "its direct replies.")
-    shares: int
 
 
 class CommentOut(BaseModel):

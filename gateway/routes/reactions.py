@@ -23,11 +23,10 @@ from gateway.routes.interaction_shapes import (
     IdempotencyKey,
     OptionalIdempotencyKey,
     PostId,
-    StatsOut,
     interactions_port,
     stats_out,
 )
-from gateway.schemas import Strict
+from gateway.schemas import StatsOut, Strict
 from planet.content.v1 import interactions_pb2 as pb
 
 router = APIRouter(tags=["likes and shares"])

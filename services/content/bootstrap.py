@@ -120,15 +120,16 @@ async def build(settings: ContentSettings) -> ContentReplica:
     handlers = ContentHandlers(
         stores, index_stores, event_log, peers, ownership, now_ms, publishers,
         topics=topic_handlers)
-    server = make_server(ContentServicer(handlers), health, verifier)
     interaction_peers = InteractionPeersClient(signer, settings.identity,
                                                settings.forward_timeout_s)
     block_check = GrpcBlockCheck(
         grpc.aio.insecure_channel(settings.social_addr), signer, settings.social_identity,
         settings.publisher_check_timeout_s)
-    add_interactions(server, InteractionHandlers(
+    interactions = InteractionHandlers(
         stores, interaction_stores, interaction_log, interaction_peers, ownership, block_check,
-        now_ms))
+        now_ms)
+    server = make_server(ContentServicer(handlers, stats=interactions), health, verifier)
+    add_interactions(server, interactions)
     add_topics(server, topic_handlers, settings.exchange_url)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     ownership.addr = advertised(settings, port)

@@ -70,6 +70,12 @@ def test_comments_replies_likes_shares_blocks_and_no_claimed_interactions(
         shared = api.post(f"/v1/posts/{post_id}/shares", json={"quote": "worth a read"},
                           headers={**as_fan, "Idempotency-Key": "fan-s1"})
         assert shared.status_code == 201 and shared.json()["quote"] == "worth a read"
+        # The post (and the creator's list of posts) carries its counts.
+        counts = {"likes": 1, "comments": 2, "shares": 1}
+        assert api.get(f"/v1/posts/{post_id}", headers=as_troll).json()["stats"] == counts
+        listed = api.get(f"/v1/creators/{author}/posts", headers=as_troll)
+        assert listed.status_code == 200, listed.text
+        assert listed.json()["posts"][0]["stats"] == counts
         liked_comment = api.put(f"/v1/comments/{comment['comment_id']}/like", headers=as_author)
         assert liked_comment.json()["stats"]["likes"] == 1, liked_comment.text
 

@@ -9,6 +9,8 @@ counts are public, like the post: any trusted caller reads them.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -50,6 +52,7 @@ INTERACTIONS_POLICY: MethodPolicy = {
 
 Context = grpc.aio.ServicerContext[Any, Any]
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class InteractionUseCases(Protocol):
@@ -221,3 +224,31 @@ class InteractionPeersClient:
 def add_interactions(server: grpc.aio.Server, handlers: InteractionUseCases) -> None:
     """Serve InteractionService on ``server`` (its policy is in INTERACTIONS_POLICY)."""
     pb_grpc.add_InteractionServiceServicer_to_server(InteractionServicer(handlers), server)
+
+
+class PostStats(Protocol):
+    """Where a post's counts come from (services.content.interactions.InteractionHandlers)."""
+
+    async def item_stats(self, item_id: str, caller: Caller) -> pb.ItemStats:
+        """The item's exact counts (asked of its owner when not here)."""
+
+
+async def with_stats(posts: list[T], stats: PostStats | None, caller: Caller) -> list[T]:
+    """``posts`` (content Post messages) with their ``stats`` filled in, asked concurrently.
+
+    A post whose counts cannot be had now (its partition is moving, its owner is slow) is
+    returned without them: ``stats`` unset means "unknown", never zero, and the post itself
+    stays readable.
+    """
+    if stats is None or not posts:
+        return posts
+
+    async def one(post: Any) -> None:
+        try:
+            post.stats.CopyFrom(await stats.item_stats(post.post_id, caller))
+        except (NotServing, PeerFailed, InvalidInteraction) as exc:
+            log.warning("post counts unavailable", extra={"post_id": post.post_id,
+                                                          "reason": str(exc)[:200]})
+
+    await asyncio.gather(*(one(p) for p in posts))
+    return posts

@@ -30,7 +30,7 @@ from planetkit.service_auth_server import (
     method_name,
 )
 from planetkit.service_identities import CONTENT, GATEWAY
-from services.content.adapters.grpc_interactions import INTERACTIONS_POLICY
+from services.content.adapters.grpc_interactions import INTERACTIONS_POLICY, PostStats, with_stats
 from services.content.adapters.grpc_topics import TOPIC_POLICY
 from services.content.adapters.peers import PeerFailed
 from services.content.domain.author_index import Cursor, InvalidPage, decode_cursor, page_limit
@@ -88,8 +88,10 @@ class ContentUseCases(Protocol):
 class ContentServicer(rpc_grpc.ContentServiceServicer):
     """Translates RPCs to handler calls and handler errors to status codes."""
 
-    def __init__(self, handlers: ContentUseCases) -> None:
+    def __init__(self, handlers: ContentUseCases, stats: PostStats | None = None) -> None:
         self._handlers = handlers
+        # Each post's likes, comments and shares (the interactions' owner replicas).
+        self._stats = stats
 
     async def PublishPost(
         self, request: rpc.PublishPostRequest, context: Context
@@ -123,7 +125,8 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
         if post is None:
             await _abort(context, grpc.StatusCode.NOT_FOUND,
                          f"post {_echo(request.post_id)} not found")
-        return post_to_pb(post)
+        [answer] = await with_stats([post_to_pb(post)], self._stats, current_caller())
+        return answer
 
     async def ListAuthorPosts(
         self, request: rpc.ListAuthorPostsRequest, context: Context
@@ -144,7 +147,8 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
             await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
         except PeerFailed as exc:
             await _abort(context, exc.code, exc.details)
-        return rpc.ListAuthorPostsResponse(posts=[post_to_pb(p) for p in posts],
+        return rpc.ListAuthorPostsResponse(posts=await with_stats(
+            [post_to_pb(p) for p in posts], self._stats, current_caller()),
                                            next_cursor=next_cursor)
 
     async def ResolveAuthors(

@@ -192,6 +192,11 @@ async def test_threads_likes_shares_blocks_and_rebuild(
         stats = await stub.GetItemStats(pb.GetItemStatsRequest(item_id=post_id),
                                         metadata=signed(auth, "reader"), timeout=10)
         assert stats.shares == 1
+        # GetPost carries the same counts.
+        got = await posts_stub.GetPost(rpc.GetPostRequest(post_id=post_id),
+                                       metadata=signed(auth, "reader"), timeout=10)
+        assert (got.stats.likes, got.stats.comments, got.stats.shares) == (
+            39, 30 + MAX_DEPTH - 1, 1)
 
         # The author blocks a user: no comment, like or share from them on her posts.
         async with grpc.aio.insecure_channel(f"127.0.0.1:{social.port}") as sc:
