@@ -13,6 +13,7 @@ from gateway.adapters.content_client import GrpcContent
 from gateway.adapters.incentive_client import GrpcIncentive
 from gateway.adapters.interactions_client import GrpcInteractions
 from gateway.adapters.kafka_events import KafkaEvents
+from gateway.adapters.lifecycle_client import GrpcPostLifecycle
 from gateway.adapters.service_calls import CallSigner
 from gateway.adapters.social_client import GrpcSocial
 from gateway.adapters.topics_client import GrpcTopics
@@ -69,6 +70,8 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
                                   CallSigner(signer, settings.content_identity)),
                 interactions=GrpcInteractions(content, settings.grpc_timeout_s,
                                               CallSigner(signer, settings.content_identity)),
+                lifecycle=GrpcPostLifecycle(content, settings.grpc_timeout_s,
+                                            CallSigner(signer, settings.content_identity)),
             )
     finally:
         await hub.stop()

@@ -14,6 +14,7 @@ from gateway.auth import Principal
 from gateway.notification_hub import NotificationHub
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import interactions_pb2 as interactions
+from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
@@ -159,6 +160,23 @@ class EventSink(Protocol):
         """Append and wait for the ack; UpstreamUnavailable otherwise."""
 
 
+class PostLifecyclePort(Protocol):
+    """Content's edits, deletes and revisions (gateway/adapters/lifecycle_client.py)."""
+
+    async def edit_post(self, caller: Principal, request: lifecycle.EditPostRequest
+                        ) -> content.Post:
+        """A new revision of the caller's post."""
+
+    async def delete_post(self, caller: Principal, request: lifecycle.DeletePostRequest
+                          ) -> content.Post:
+        """Delete the caller's post."""
+
+    async def list_revisions(self, caller: Principal,
+                             request: lifecycle.ListPostRevisionsRequest
+                             ) -> lifecycle.ListPostRevisionsResponse:
+        """A page of a post's revisions."""
+
+
 class InteractionsPort(Protocol):
     """Content's comments, likes and shares (gateway/adapters/interactions_client.py)."""
 
@@ -230,3 +248,5 @@ class Backends:
     topics: TopicsPort | None = None
     # Content's InteractionService (same process and channel as content); None: not wired.
     interactions: InteractionsPort | None = None
+    # Content's PostLifecycleService (same process and channel); None: not wired.
+    lifecycle: PostLifecyclePort | None = None

@@ -85,6 +85,10 @@ class PublishPostBody(Strict):
     hashtags: list[str] = Field(default_factory=list, max_length=100)
     mentions: list[str] = Field(default_factory=list, max_length=100)
     components: list[Component] = Field(default_factory=list, max_length=100)
+    # Articles only (the content service checks: summary <= 500 characters, cover an https
+    # URL <= 2048); the bounds here only stop absurd sizes before any backend call.
+    summary: str = Field(default="", max_length=4_000)
+    cover_image_url: str = Field(default="", max_length=4_096)
 
 
 class StatsOut(BaseModel):
@@ -111,6 +115,18 @@ class PostOut(BaseModel):
     stats: StatsOut | None = Field(default=None, description=(
         "Likes, comments and shares; null when they cannot be had right now (never a guess)."))
     version: int
+    # Articles: a summary and an https cover image URL ("" for short posts).
+    summary: str = ""
+    cover_image_url: str = ""
+    body_html: str = Field(default="", description=(
+        "The Markdown body rendered (CommonMark) and sanitised with an allow-list: safe to "
+        "insert into a page as is. Links: http, https, mailto only, with "
+        'rel="nofollow noopener ugc"; images: https only; raw HTML in the source is shown as '
+        "text."))
+    revision: int = Field(default=1, description="1 when published, +1 per edit.")
+    edited_at_ms: int = Field(default=0, description="0 when never edited.")
+    deleted_at_ms: int = Field(default=0, description=(
+        "Non-zero once deleted: only its author and operators still see the post."))
 
 
 class TelemetryEvent(Strict):
@@ -168,16 +184,7 @@ _SIDES = {"long": ev.TRADE_SIDE_LONG, "short": ev.TRADE_SIDE_SHORT}
 def publish_request(body: PublishPostBody, creator_id: str, request_id: str
                     ) -> content.PublishPostRequest:
     """The PublishPost RPC for a JSON body."""
-    components = []
-    for comp in body.components:
-        if comp.ticker is not None:
-            components.append(ev.TradingComponent(ticker=ev.CoinTicker(symbol=comp.ticker.symbol)))
-        elif comp.trade_idea is not None:
-            idea = comp.trade_idea
-            components.append(ev.TradingComponent(trade_idea=ev.TradeIdea(
-                pair=idea.pair, side=_SIDES[idea.side], entry=idea.entry,
-                target=idea.target, stop=idea.stop,
-            )))
+    components = components_pb(body.components)
     return content.PublishPostRequest(
         request_id=request_id,
         creator_id=creator_id,
@@ -187,7 +194,24 @@ def publish_request(body: PublishPostBody, creator_id: str, request_id: str
         hashtags=body.hashtags,
         mentions=body.mentions,
         components=components,
+        summary=body.summary,
+        cover_image_url=body.cover_image_url,
     )
+
+
+def components_pb(items: list[Component]) -> list[ev.TradingComponent]:
+    """The protobuf trading components of a JSON list."""
+    components = []
+    for comp in items:
+        if comp.ticker is not None:
+            components.append(ev.TradingComponent(ticker=ev.CoinTicker(symbol=comp.ticker.symbol)))
+        elif comp.trade_idea is not None:
+            idea = comp.trade_idea
+            components.append(ev.TradingComponent(trade_idea=ev.TradeIdea(
+                pair=idea.pair, side=_SIDES[idea.side], entry=idea.entry,
+                target=idea.target, stop=idea.stop,
+            )))
+    return components
 
 
 def post_out(post: content.Post) -> PostOut:
@@ -216,6 +240,12 @@ def post_out(post: content.Post) -> PostOut:
         stats=StatsOut(likes=post.stats.likes, comments=post.stats.comments,
                        shares=post.stats.shares) if post.HasField("stats") else None,
         version=post.version,
+        summary=post.summary,
+        cover_image_url=post.cover_image_url,
+        body_html=post.body_html,
+        revision=post.revision or 1,
+        edited_at_ms=post.edited_at_ms,
+        deleted_at_ms=post.deleted_at_ms,
     )
 
 

@@ -23,12 +23,14 @@ from planetkit.service_identities import CONTENT
 from planetkit.topics import AUTHOR_POSTS, INTERACTIONS, POSTS, with_suffix
 from services.content.adapters.author_index_store import AuthorIndexStores
 from services.content.adapters.grpc_interactions import InteractionPeersClient, add_interactions
+from services.content.adapters.grpc_lifecycle import add_lifecycle
 from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
 from services.content.adapters.grpc_topics import KafkaArenaLog, TopicPeersClient, add_topics
 from services.content.adapters.instrument_store import reference_tails
 from services.content.adapters.interaction_log import KafkaInteractionLog
 from services.content.adapters.interaction_store import InteractionStores
 from services.content.adapters.kafka_log import KafkaEventLog
+from services.content.adapters.lifecycle_peers import LifecyclePeers
 from services.content.adapters.membership import RebalanceListener, owner_map_assignor
 from services.content.adapters.peers import Peers
 from services.content.adapters.post_store import PostStores
@@ -40,6 +42,7 @@ from services.content.domain.components import Instruments
 from services.content.domain.topics import Arenas, Sanctions
 from services.content.handlers import ContentHandlers, ContentReplica, Ownership, ReplicaConfig
 from services.content.interactions import InteractionHandlers
+from services.content.post_lifecycle import PostLifecycle
 from services.content.settings import ContentSettings
 from services.content.topics import Closing, TopicHandlers, TopicTopics
 
@@ -120,6 +123,9 @@ async def build(settings: ContentSettings) -> ContentReplica:
     handlers = ContentHandlers(
         stores, index_stores, event_log, peers, ownership, now_ms, publishers,
         topics=topic_handlers)
+    lifecycle = PostLifecycle(stores, index_stores, event_log,
+                              LifecyclePeers(signer, settings.identity, settings.forward_timeout_s),
+                              ownership, now_ms)
     interaction_peers = InteractionPeersClient(signer, settings.identity,
                                                settings.forward_timeout_s)
     block_check = GrpcBlockCheck(
@@ -128,7 +134,8 @@ async def build(settings: ContentSettings) -> ContentReplica:
     interactions = InteractionHandlers(
         stores, interaction_stores, interaction_log, interaction_peers, ownership, block_check,
         now_ms)
-    server = make_server(ContentServicer(handlers, stats=interactions), health, verifier)
+    server = make_server(ContentServicer(handlers, stats=interactions), health, verifier,
+                         more=[lambda s: add_lifecycle(s, lifecycle)])
     add_interactions(server, interactions)
     add_topics(server, topic_handlers, settings.exchange_url)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")

@@ -248,6 +248,8 @@ class ContentHandlers:
                     components=cmd.components,
                     published_at_ms=now,
                     version=1,
+                    summary=cmd.summary,
+                    cover_image_url=cmd.cover_image_url,
                 )
                 envelope = wrap(
                     post_published(post),
@@ -265,6 +267,8 @@ class ContentHandlers:
                 else:
                     await self._log.append(envelope, partition, post.creator_id, author_partition)
                 store.put_published(post_id, post.creator_id, 1, envelope.payload)
+                # As stored: with its rendered body (domain/post_events.py).
+                post = store.get(post_id) or post
                 if author_partition in self._ownership.local:
                     # The author's list shows it at once when it is kept here; elsewhere its
                     # owner's tail indexes it a fetch later.

@@ -145,6 +145,17 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
        for m in ("PUT", "DELETE")},
     ("POST", "/v1/posts/{post_id}/shares"): _row(
         user=201, other_user=201, owner=201, analyst=201, operator=201),
+    # The post lifecycle: only its author edits or deletes a post (operators included: they
+    # moderate through reports, not by editing); its history is the author's and operators'
+    # (others: 404, it is not theirs to know of). DELETE acts on a post of its own: once the
+    # owner deleted it, it is gone for the analyst (404) while an operator still sees it
+    # (403: not theirs to delete).
+    ("PATCH", "/v1/posts/{post_id}"): _row(
+        user=403, other_user=403, owner=200, analyst=403, operator=403),
+    ("DELETE", "/v1/posts/{post_id}"): _row(
+        user=403, other_user=403, owner=200, analyst=404, operator=403),
+    ("GET", "/v1/posts/{post_id}/revisions"): _row(
+        user=404, other_user=404, owner=200, analyst=404, operator=200),
 }
 
 
@@ -163,6 +174,8 @@ class World:
     sanctions: dict[str, str]
     # The owner's comments on the post: "edit" (edited and liked) and "delete" (deleted).
     comments: dict[str, str] = field(default_factory=dict)
+    # The owner's post that the DELETE /v1/posts/{post_id} row deletes.
+    doomed_post_id: str = ""
 
 
 @pytest.fixture(scope="module")
@@ -219,7 +232,11 @@ def world(stack: Stack) -> Iterator[World]:
                             headers={**headers["owner"], "Idempotency-Key": unique("c")})
             assert made.status_code == 201, made.text
             comments[name] = made.json()["comment_id"]
-        yield World(owner, post_id, headers, targets, sanctions, comments)
+        doomed = api.post("/v1/posts", json={"body": "matrix post to delete"},
+                          headers={**headers["owner"], "Idempotency-Key": unique("req")})
+        assert doomed.status_code == 201, doomed.text
+        yield World(owner, post_id, headers, targets, sanctions, comments,
+                    doomed.json()["post_id"])
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -242,7 +259,9 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
                                "decide" if path.endswith("/appeal-decision") else "lift"]
     comment = world.comments["delete" if (method, path) == (
         "DELETE", "/v1/comments/{comment_id}") else "edit"]
-    url = path.format(post_id=world.post_id, creator_id=world.owner, user_id=target,
+    post_id = world.doomed_post_id if (method, path) == (
+        "DELETE", "/v1/posts/{post_id}") else world.post_id
+    url = path.format(post_id=post_id, creator_id=world.owner, user_id=target,
                       handle_or_id=world.owner, sanction_id=sanction, comment_id=comment)
     body: dict[str, Any] | None = None
     extra: dict[str, str] = {}
@@ -280,6 +299,9 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         extra["Idempotency-Key"] = unique("req")
     elif (method, path) == ("PATCH", "/v1/comments/{comment_id}"):
         body = {"text": "matrix edit"}
+        extra["Idempotency-Key"] = unique("req")
+    elif (method, path) == ("PATCH", "/v1/posts/{post_id}"):
+        body = {"body": "matrix post, edited"}
         extra["Idempotency-Key"] = unique("req")
     elif (method, path) == ("POST", "/v1/posts/{post_id}/shares"):
         body = {"quote": "matrix"}
@@ -466,17 +488,34 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
         **{p: "NOT_FOUND" for p in EVERYONE_SIGNED_IN}),
     "planet.content.v1.TopicService/PutArena": _grpc_row(
         user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=OK),
+    # The post lifecycle: the author edits and deletes as themselves only (the requests are
+    # the owner's; the deleted post does not exist: NOT_FOUND is past authorization); the
+    # history: its author and operators (others: NOT_FOUND, not theirs to know of).
+    "planet.content.v1.PostLifecycleService/EditPost": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=DENIED),
+    "planet.content.v1.PostLifecycleService/DeletePost": _grpc_row(
+        user=DENIED, other_user=DENIED, owner="NOT_FOUND", analyst=DENIED, operator=DENIED),
+    "planet.content.v1.PostLifecycleService/ListPostRevisions": _grpc_row(
+        user="NOT_FOUND", other_user="NOT_FOUND", owner=OK, analyst="NOT_FOUND", operator=OK),
 }
 
 
 def _grpc_services() -> dict[str, tuple[Any, str, str]]:
     """Service full name -> (its descriptor, its identity, the stack port attribute)."""
     from planet.analytics.v1 import analytics_service_pb2
-    from planet.content.v1 import content_service_pb2, interactions_pb2, topics_pb2
+    from planet.content.v1 import (
+        content_service_pb2,
+        interactions_pb2,
+        post_lifecycle_pb2,
+        topics_pb2,
+    )
     from planet.incentive.v1 import incentive_service_pb2
     from planet.social.v1 import social_service_pb2
 
     return {
+        "planet.content.v1.PostLifecycleService": (
+            post_lifecycle_pb2.DESCRIPTOR.services_by_name["PostLifecycleService"], "content",
+            "content"),
         "planet.content.v1.TopicService": (
             topics_pb2.DESCRIPTOR.services_by_name["TopicService"], "content", "content"),
         "planet.content.v1.InteractionService": (
@@ -568,24 +607,24 @@ def _grpc_request(method: str, world: World) -> Any:
             incentive.GetWeeklyEstimateRequest(creator_id=world.owner),
         **_interaction_requests(interactions, world),
         **_topic_requests(),
-        **_topic_requests(),
+        **_lifecycle_requests(world),
         "planet.analytics.v1.AnalyticsService/Query": analytics.QueryRequest(
             sql="SELECT count() AS n FROM planet.events_raw"),
     }
     return requests[method]
 
 
-def _topic_requests() -> dict[str, Any]:
-    from planet.content.v1 import topics_pb2 as topics
+def _lifecycle_requests(world: World) -> dict[str, Any]:
+    from planet.content.v1 import post_lifecycle_pb2 as lc
 
-    name = "planet.content.v1.TopicService/"
+    name = "planet.content.v1.PostLifecycleService/"
     return {
-        name + "ListTopicPosts": topics.ListTopicPostsRequest(topic="matrix"),
-        name + "ListArenas": topics.ListArenasRequest(),
-        name + "ListInstruments": topics.ListInstrumentsRequest(),
-        name + "ListArenaPosts": topics.ListArenaPostsRequest(arena_id="no-such-arena"),
-        name + "PutArena": topics.PutArenaRequest(arena_id="matrix", name="Matrix",
-                                                  topics=["matrix"]),
+        name + "EditPost": lc.EditPostRequest(
+            post_id=world.post_id, editor_id=world.owner, request_id=unique("grpc-edit"),
+            title="matrix over gRPC"),
+        name + "DeletePost": lc.DeletePostRequest(post_id="post_" + "0" * 24,
+                                                  deleter_id=world.owner),
+        name + "ListPostRevisions": lc.ListPostRevisionsRequest(post_id=world.post_id),
     }
 
 

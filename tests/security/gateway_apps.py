@@ -21,6 +21,7 @@ from gateway.errors import NotFound
 from gateway.ports import Backends, EventSink, QueryAnswer
 from gateway.settings import GatewaySettings
 from planet.content.v1 import content_service_pb2 as content
+from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
@@ -67,6 +68,38 @@ class Content:
         posts = [content.Post(post_id=POST, creator_id="alice", body="gm", version=1)]
         return content.ListAuthorPostsResponse(
             posts=posts if request.author_id == "alice" else [])
+
+
+class Lifecycle:
+    """Content's PostLifecycleService: alice's one post edits and deletes; others 404."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    async def edit_post(self, caller: Principal, request: lifecycle.EditPostRequest
+                        ) -> content.Post:
+        self.calls.names.append("edit_post")
+        if request.post_id != POST:
+            raise NotFound(f"post {request.post_id!r} not found")
+        return content.Post(post_id=POST, creator_id="alice", body=request.body or "gm",
+                            version=2, revision=2)
+
+    async def delete_post(self, caller: Principal, request: lifecycle.DeletePostRequest
+                          ) -> content.Post:
+        self.calls.names.append("delete_post")
+        if request.post_id != POST:
+            raise NotFound(f"post {request.post_id!r} not found")
+        return content.Post(post_id=POST, creator_id="alice", body="gm", version=2,
+                            deleted_at_ms=1)
+
+    async def list_revisions(self, caller: Principal,
+                             request: lifecycle.ListPostRevisionsRequest
+                             ) -> lifecycle.ListPostRevisionsResponse:
+        self.calls.names.append("list_revisions")
+        if request.post_id != POST:
+            raise NotFound(f"post {request.post_id!r} not found")
+        return lifecycle.ListPostRevisionsResponse(revisions=[content.Post(
+            post_id=POST, creator_id="alice", body="gm", version=1, revision=1)])
 
 
 class Incentive:
@@ -257,7 +290,7 @@ def app_client(settings: GatewaySettings, events: EventSink | None = None,
     async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
         yield Backends(Content(calls), Incentive(calls), sink,
                        lambda: time.time_ns() // 1_000_000, social=Social(calls),
-                       topics=Topics(calls))
+                       topics=Topics(calls), lifecycle=Lifecycle(calls))
 
     return TestClient(create_app(settings, factory))
 

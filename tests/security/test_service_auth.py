@@ -28,6 +28,7 @@ from planet.analytics.v1 import analytics_service_pb2
 from planet.content.v1 import content_service_pb2
 from planet.content.v1 import events_pb2 as ev
 from planet.content.v1 import interactions_pb2 as interactions
+from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import topics_pb2 as topics
 from planet.incentive.v1 import incentive_service_pb2
 from planet.social.v1 import events_pb2 as social_ev
@@ -57,7 +58,8 @@ SERVICES = {
 }
 # The content process serves a second service on the same port.
 MORE_SERVICES = [(CONTENT, interactions.DESCRIPTOR.services_by_name["InteractionService"]),
-                 (CONTENT, topics.DESCRIPTOR.services_by_name["TopicService"])]
+                 (CONTENT, topics.DESCRIPTOR.services_by_name["TopicService"]),
+                 (CONTENT, lifecycle.DESCRIPTOR.services_by_name["PostLifecycleService"])]
 _NO_POST = "post_" + "0" * 24
 _NO_COMMENT = "cmt_" + "0" * 24 + "_" + "0" * 24
 WEEK = "2026-W48"
@@ -229,6 +231,18 @@ CASES: dict[str, Case] = {
         lambda: topics.ListArenaPostsRequest(arena_id="nope"), As(INCENTIVE, ""), None),
     "/planet.content.v1.TopicService/ListInstruments": Case(
         lambda: topics.ListInstrumentsRequest(), As(INCENTIVE, ""), None),
+    # The post lifecycle: the author edits and deletes as themselves (gateway, or content
+    # forwarding); the post is not there, so NOT_FOUND proves the call got past
+    # authorization. The history: any trusted caller; content answers the author and
+    # operators only.
+    "/planet.content.v1.PostLifecycleService/EditPost": Case(
+        lambda: lifecycle.EditPostRequest(post_id=_NO_POST, editor_id="bob", title="t"),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory")),
+    "/planet.content.v1.PostLifecycleService/DeletePost": Case(
+        lambda: lifecycle.DeletePostRequest(post_id=_NO_POST, deleter_id="bob"),
+        As(GATEWAY, "bob"), As(ANALYTICS, "bob")),
+    "/planet.content.v1.PostLifecycleService/ListPostRevisions": Case(
+        lambda: lifecycle.ListPostRevisionsRequest(post_id=_NO_POST), As(INCENTIVE, ""), None),
     "/planet.content.v1.TopicService/PutArena": Case(
         lambda: topics.PutArenaRequest(arena_id="ai", name="AI", topics=["ai"]),
         As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),

@@ -78,7 +78,7 @@ class DraftServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def UpdateDraft(self, request, context):
-        """Replace the draft's content; FAILED_PRECONDITION (409) when expected_revision is not
+        """Replace the draft's content; ABORTED (409) when expected_revision is not
         the latest (another tab saved first).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)

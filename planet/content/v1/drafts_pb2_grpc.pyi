@@ -41,7 +41,7 @@ class DraftServiceStub:
     SaveDraft: _grpc.UnaryUnaryMultiCallable[_drafts_pb2.SaveDraftRequest, _drafts_pb2.Draft]
     """A new draft (idempotent on request_id: a retry answers the same draft)."""
     UpdateDraft: _grpc.UnaryUnaryMultiCallable[_drafts_pb2.UpdateDraftRequest, _drafts_pb2.Draft]
-    """Replace the draft's content; FAILED_PRECONDITION (409) when expected_revision is not
+    """Replace the draft's content; ABORTED (409) when expected_revision is not
     the latest (another tab saved first).
     """
     GetDraft: _grpc.UnaryUnaryMultiCallable[_drafts_pb2.GetDraftRequest, _drafts_pb2.Draft]
@@ -56,7 +56,7 @@ class DraftServiceAsyncStub(DraftServiceStub):
     SaveDraft: _aio.UnaryUnaryMultiCallable[_drafts_pb2.SaveDraftRequest, _drafts_pb2.Draft]  # type: ignore[assignment]
     """A new draft (idempotent on request_id: a retry answers the same draft)."""
     UpdateDraft: _aio.UnaryUnaryMultiCallable[_drafts_pb2.UpdateDraftRequest, _drafts_pb2.Draft]  # type: ignore[assignment]
-    """Replace the draft's content; FAILED_PRECONDITION (409) when expected_revision is not
+    """Replace the draft's content; ABORTED (409) when expected_revision is not
     the latest (another tab saved first).
     """
     GetDraft: _aio.UnaryUnaryMultiCallable[_drafts_pb2.GetDraftRequest, _drafts_pb2.Draft]  # type: ignore[assignment]
@@ -80,7 +80,7 @@ class DraftServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _drafts_pb2.UpdateDraftRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_drafts_pb2.Draft, _abc.Awaitable[_drafts_pb2.Draft]]:
-        """Replace the draft's content; FAILED_PRECONDITION (409) when expected_revision is not
+        """Replace the draft's content; ABORTED (409) when expected_revision is not
         the latest (another tab saved first).
         """
 

@@ -56,8 +56,8 @@ class PostLifecycleServiceServicer:
     """Missing associated documentation comment in .proto file."""
 
     def EditPost(self, request, context):
-        """The author replaces some of the post's content; a new revision. FAILED_PRECONDITION
-        (HTTP 409) when expected_revision is set and is not the latest.
+        """The author replaces some of the post's content; a new revision. ABORTED (HTTP 409)
+        when expected_revision is set and is not the latest, or the post is deleted.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -36,8 +36,8 @@ class PostLifecycleServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> PostLifecycleServiceAsyncStub: ...
     EditPost: _grpc.UnaryUnaryMultiCallable[_post_lifecycle_pb2.EditPostRequest, _content_service_pb2.Post]
-    """The author replaces some of the post's content; a new revision. FAILED_PRECONDITION
-    (HTTP 409) when expected_revision is set and is not the latest.
+    """The author replaces some of the post's content; a new revision. ABORTED (HTTP 409)
+    when expected_revision is set and is not the latest, or the post is deleted.
     """
     DeletePost: _grpc.UnaryUnaryMultiCallable[_post_lifecycle_pb2.DeletePostRequest, _content_service_pb2.Post]
     """The author deletes the post (idempotent: deleting again answers the deleted post)."""
@@ -48,8 +48,8 @@ class PostLifecycleServiceStub:
 class PostLifecycleServiceAsyncStub(PostLifecycleServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     EditPost: _aio.UnaryUnaryMultiCallable[_post_lifecycle_pb2.EditPostRequest, _content_service_pb2.Post]  # type: ignore[assignment]
-    """The author replaces some of the post's content; a new revision. FAILED_PRECONDITION
-    (HTTP 409) when expected_revision is set and is not the latest.
+    """The author replaces some of the post's content; a new revision. ABORTED (HTTP 409)
+    when expected_revision is set and is not the latest, or the post is deleted.
     """
     DeletePost: _aio.UnaryUnaryMultiCallable[_post_lifecycle_pb2.DeletePostRequest, _content_service_pb2.Post]  # type: ignore[assignment]
     """The author deletes the post (idempotent: deleting again answers the deleted post)."""
@@ -63,8 +63,8 @@ class PostLifecycleServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _post_lifecycle_pb2.EditPostRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_content_service_pb2.Post, _abc.Awaitable[_content_service_pb2.Post]]:
-        """The author replaces some of the post's content; a new revision. FAILED_PRECONDITION
-        (HTTP 409) when expected_revision is set and is not the latest.
+        """The author replaces some of the post's content; a new revision. ABORTED (HTTP 409)
+        when expected_revision is set and is not the latest, or the post is deleted.
         """
 
     @_abc_1.abstractmethod

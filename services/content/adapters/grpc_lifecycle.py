@@ -3,7 +3,7 @@
 The end user the call is made for must be the one the request names (editor_id,
 deleter_id): a gateway cannot edit for someone else. Authorship, visibility and the
 revision check are the use cases' (``domain/post_rules.py``). Status codes: NOT_FOUND for a
-post the caller may not see, PERMISSION_DENIED for another's post, FAILED_PRECONDITION for
+post the caller may not see, PERMISSION_DENIED for another's post, ABORTED for
 a revision conflict (the gateway's 409), INVALID_ARGUMENT for an edit that breaks a rule.
 """
 
@@ -149,7 +149,8 @@ async def _fail(context: Context, exc: Exception) -> NoReturn:
     if isinstance(exc, NotAuthor):
         await _abort(context, grpc.StatusCode.PERMISSION_DENIED, str(exc))
     if isinstance(exc, RevisionConflict):
-        await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        # ABORTED: gRPC's code for a lost read-modify-write race (the gateway's 409).
+        await _abort(context, grpc.StatusCode.ABORTED, str(exc))
     if isinstance(exc, EventLogUnavailable | NotServing):
         await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
     if isinstance(exc, PeerFailed):

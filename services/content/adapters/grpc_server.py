@@ -11,7 +11,7 @@ forwarded reads included.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 import grpc
@@ -31,6 +31,7 @@ from planetkit.service_auth_server import (
 )
 from planetkit.service_identities import CONTENT, GATEWAY
 from services.content.adapters.grpc_interactions import INTERACTIONS_POLICY, PostStats, with_stats
+from services.content.adapters.grpc_lifecycle import LIFECYCLE_POLICY
 from services.content.adapters.grpc_topics import TOPIC_POLICY
 from services.content.adapters.peers import PeerFailed
 from services.content.domain.author_index import Cursor, InvalidPage, decode_cursor, page_limit
@@ -43,6 +44,7 @@ from services.content.domain.errors import (
     NotServing,
 )
 from services.content.domain.model import Post, Published
+from services.content.domain.post_rules import visible_to
 from services.content.domain.validation import MAX_ID_CHARS, InvalidPost
 
 SERVICE_NAME = rpc.DESCRIPTOR.services_by_name["ContentService"].full_name
@@ -62,6 +64,7 @@ POLICY: MethodPolicy = {
     **INTERACTIONS_POLICY,
     # TopicService, served by the same process (adapters/grpc_topics.py).
     **TOPIC_POLICY,
+    **LIFECYCLE_POLICY,
 }
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -116,13 +119,15 @@ class ContentServicer(rpc_grpc.ContentServiceServicer):
 
     async def GetPost(self, request: rpc.GetPostRequest, context: Context) -> rpc.Post:
         """A post by id; NOT_FOUND when it was never published."""
+        caller = current_caller()
         try:
-            post = await self._handlers.get_post(request.post_id, current_caller())
+            post = await self._handlers.get_post(request.post_id, caller)
         except NotServing as exc:
             await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
         except PeerFailed as exc:
             await _abort(context, exc.code, exc.details)
-        if post is None:
+        # A deleted post exists for its author and operators only (domain/post_rules.py).
+        if post is None or not visible_to(post, caller.user_id, caller.roles):
             await _abort(context, grpc.StatusCode.NOT_FOUND,
                          f"post {_echo(request.post_id)} not found")
         [answer] = await with_stats([post_to_pb(post)], self._stats, current_caller())
@@ -183,10 +188,14 @@ def new_health() -> Health:
 
 
 def make_server(
-    servicer: ContentServicer, health_: Health, verifier: AssertionVerifier
+    servicer: ContentServicer, health_: Health, verifier: AssertionVerifier,
+    more: Sequence[Callable[[grpc.aio.Server], None]] = (),
 ) -> grpc.aio.Server:
-    """A grpc.aio server carrying both services, authenticating every call but health."""
+    """A grpc.aio server carrying the services, authenticating every call but health;
+    ``more`` adds the content process's other services (their methods are in POLICY)."""
     server = authenticating_server(verifier, POLICY)
     rpc_grpc.add_ContentServiceServicer_to_server(servicer, server)
+    for add in more:
+        add(server)
     health_pb2_grpc.add_HealthServicer_to_server(health_.servicer, server)
     return server

@@ -21,7 +21,8 @@ R = TypeVar("R")
 # What the owner said about the request itself passes through to the caller; anything
 # about reaching it (down, slow, moving) becomes UNAVAILABLE, which callers retry.
 _PASSED = frozenset({grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED,
-                     grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION})
+                     grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION,
+                     grpc.StatusCode.ABORTED})
 
 
 class LifecyclePeers:
