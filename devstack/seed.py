@@ -62,7 +62,7 @@ def open_identity(client: httpx.Client, tok: str, body: dict[str, object],
 
 
 def seed_content(base_url: str) -> dict[str, str]:
-    """Two creators' identities and posts, and views and interactions by two consumers.
+    """Two creators' identities and posts; views, a like, a comment, a reply and a share.
 
     The exchange's KYC facts (seed_exchange) come first: only a verified user opens an
     identity, and only an identity publishes.
@@ -88,25 +88,30 @@ def seed_content(base_url: str) -> dict[str, str]:
             resp.raise_for_status()
             posts[author] = resp.json()["post_id"]
         a_post, b_post = posts[alice], posts[bob]
-        for consumer, events in [
-            ("carol", [("view", a_post, 95), ("interaction", a_post, "like"),
-                       ("interaction", a_post, "comment"), ("view", b_post, 30)]),
-            ("dave", [("view", b_post, 240), ("interaction", b_post, "share")]),
-        ]:
+        # Views (with dwell) are telemetry; comments, likes and shares are actions taken
+        # through the interaction routes and recorded by content.
+        for consumer, views in [("carol", [(a_post, 95), (b_post, 30)]),
+                                ("dave", [(b_post, 240)])]:
             tok = token(client, consumer, [])
-            batch = []
-            for i, (kind, item, arg) in enumerate(events):
-                ev: dict[str, object] = {"event_id": f"seed-{consumer}-{i}", "item_id": item,
-                                         "occurred_at_ms": now - 60_000 + i, "type": kind}
-                if kind == "view":
-                    ev["dwell_seconds"] = arg
-                else:
-                    ev["interaction"] = arg
-                    if arg == "comment":
-                        ev["text_length"] = 64
-                batch.append(ev)
+            batch = [{"event_id": f"seed-{consumer}-{i}", "item_id": item,
+                      "occurred_at_ms": now - 60_000 + i, "type": "view", "dwell_seconds": dwell}
+                     for i, (item, dwell) in enumerate(views)]
             resp = client.post("/v1/telemetry/batches", headers=auth(tok),
                                json={"batch_id": f"seed-{consumer}-{uuid.uuid4().hex[:6]}",
                                      "events": batch})
             resp.raise_for_status()
+        carol, dave = token(client, "carol", []), token(client, "dave", [])
+        client.put(f"/v1/posts/{a_post}/like", headers=auth(carol)).raise_for_status()
+        comment = client.post(f"/v1/posts/{a_post}/comments",
+                              json={"text": "Clean levels. Where would you add on a retest?"},
+                              headers={**auth(carol), "Idempotency-Key": "seed-comment-0"})
+        comment.raise_for_status()
+        client.post(f"/v1/posts/{a_post}/comments",
+                    json={"text": "Only above 92k on a daily close.",
+                          "parent_comment_id": comment.json()["comment_id"]},
+                    headers={**auth(alice), "Idempotency-Key": "seed-reply-0"}
+                    ).raise_for_status()
+        client.post(f"/v1/posts/{b_post}/shares", json={"quote": "Worth a read"},
+                    headers={**auth(dave), "Idempotency-Key": "seed-share-0"}
+                    ).raise_for_status()
     return {"alice_post": a_post, "bob_post": b_post}

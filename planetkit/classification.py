@@ -429,7 +429,8 @@ _POLICIES: dict[str, SinkPolicy] = {
     "planet.content.drafts.v1": NotSunk(
         "drafts are private content: what an author has not published is theirs alone"
     ),
-    # Keyed by post id; event ids are digests of the post id and its interaction sequence.
+    # Keyed by post id; event ids are digests of (action, actor, target, idempotency key):
+    # one-way, so they name nobody without the actor's id, which the payload carries apart.
     "planet.content.interactions.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
     "planet.content.topic-posts.v1": NotSunk(
         "a copy of planet.content.posts.v1 under each of the post's topics (content's topic "
