@@ -279,7 +279,7 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         body = {"text": "matrix appeal"}
     elif (method, path) == ("PUT", "/v1/creators/{user_id}/bell"):
         body = {"on": False}
-    elif (method, path) == ("PUT", "/v1/operator/arenas/{arena_id}"):
+    elif (method, path) == ("PUT", "/v1/operator/arenas/matrix"):  # {arena_id} filled above
         body = {"name": "Matrix", "topics": ["matrix"]}
     elif (method, path) == ("POST", "/v1/notifications/read"):
         body = {"up_to_position": 0}
