@@ -21,7 +21,7 @@ import httpx
 from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_keys import create_keyring
 from planetkit.service_identities import GATEWAY
-from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
+from planetkit.topics import ENGAGEMENT_BATCHES, SOCIAL_NOTIFICATIONS, with_suffix
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "process-test-secret-of-at-least-32-bytes"
@@ -67,11 +67,12 @@ def gateway_process(tmp: Path, bootstrap: str, **env: str) -> Iterator[Gateway]:
         "PYTHONUNBUFFERED": "1",
         **env,
     }
-    # The gateway only checks its topic exists: made first, as the topics tool would.
+    # The gateway only checks its topics exist: made first, as the topics tool would.
     batches = with_suffix(ENGAGEMENT_BATCHES, settings["PLANET_TOPIC_SUFFIX"])
     # On a thread of its own: async tests call this with their event loop running.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, ensure_topics(bootstrap, [batches])).result()
+        notifications = with_suffix(SOCIAL_NOTIFICATIONS, settings["PLANET_TOPIC_SUFFIX"])
+        pool.submit(asyncio.run, ensure_topics(bootstrap, [batches, notifications])).result()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PLANET_")}
     log_path = tmp / "gateway.log"
     with log_path.open("wb") as log:
