@@ -21,6 +21,7 @@ from gateway.errors import NotFound
 from gateway.ports import Backends, EventSink, QueryAnswer
 from gateway.settings import GatewaySettings
 from planet.content.v1 import content_service_pb2 as content
+from planet.content.v1 import interactions_pb2 as interactions
 from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
@@ -124,6 +125,53 @@ class Analytics:
     async def query(self, caller: Principal, sql: str) -> QueryAnswer:
         self.calls.names.append("query")
         return QueryAnswer(["n"], [[1]], False)
+
+
+class Interactions:
+    """Content's InteractionService: echoes each action on the item named."""
+
+    def __init__(self, calls: Calls) -> None:
+        self.calls = calls
+
+    def _comment(self, post_id: str, comment_id: str, text: str) -> interactions.Comment:
+        return interactions.Comment(comment_id=comment_id, post_id=post_id, author_id="alice",
+                                    text=text)
+
+    async def post_comment(self, caller: Principal, request: interactions.PostCommentRequest
+                           ) -> interactions.Comment:
+        self.calls.names.append("post_comment")
+        return self._comment(request.post_id, "cmt_" + "0" * 24 + "_" + "1" * 24, request.text)
+
+    async def edit_comment(self, caller: Principal, request: interactions.EditCommentRequest
+                           ) -> interactions.Comment:
+        self.calls.names.append("edit_comment")
+        return self._comment("post_" + "0" * 24, request.comment_id, request.text)
+
+    async def delete_comment(self, caller: Principal,
+                             request: interactions.DeleteCommentRequest
+                             ) -> interactions.DeleteCommentResponse:
+        self.calls.names.append("delete_comment")
+        return interactions.DeleteCommentResponse(comment_id=request.comment_id)
+
+    async def list_comments(self, caller: Principal, request: interactions.ListCommentsRequest
+                            ) -> interactions.ListCommentsResponse:
+        self.calls.names.append("list_comments")
+        return interactions.ListCommentsResponse()
+
+    async def like(self, caller: Principal, request: interactions.LikeRequest, *, on: bool
+                   ) -> interactions.LikeState:
+        self.calls.names.append("like" if on else "unlike")
+        return interactions.LikeState(item_id=request.item_id, liked=on,
+                                      stats=interactions.ItemStats(likes=int(on)))
+
+    async def share(self, caller: Principal, request: interactions.ShareRequest
+                    ) -> interactions.ShareView:
+        self.calls.names.append("share")
+        return interactions.ShareView(share_id="shr_" + "0" * 24 + "_" + "1" * 24,
+                                      post_id=request.post_id, user_id="alice")
+
+    async def item_stats(self, caller: Principal, item_id: str) -> interactions.ItemStats:
+        return interactions.ItemStats()
 
 
 class Topics:
@@ -250,6 +298,21 @@ class Social:
         self.calls.names.append(which)
         return social.FollowPage(user_ids=["alice"])
 
+    async def relate(self, caller: Principal, action: str,
+                     request: social.RelationRequest) -> social.RelationState:
+        self.calls.names.append(action)
+        return social.RelationState(blocking=action == "block", muting=action == "mute")
+
+    async def list_relations(self, caller: Principal, which: str,
+                             request: social.ListFollowsRequest) -> social.FollowPage:
+        self.calls.names.append(which)
+        return social.FollowPage(user_ids=["alice"])
+
+    async def decide_appeal(self, caller: Principal,
+                            request: social.DecideAppealRequest) -> social.Sanction:
+        self.calls.names.append("decide_appeal")
+        return self._sanction(request.user_id, request.sanction_id)
+
     async def list_notifications(
             self, caller: Principal, request: social.ListNotificationsRequest,
     ) -> social.NotificationPage:
@@ -290,7 +353,8 @@ def app_client(settings: GatewaySettings, events: EventSink | None = None,
     async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
         yield Backends(Content(calls), Incentive(calls), sink,
                        lambda: time.time_ns() // 1_000_000, social=Social(calls),
-                       topics=Topics(calls), lifecycle=Lifecycle(calls))
+                       topics=Topics(calls), lifecycle=Lifecycle(calls),
+                       interactions=Interactions(calls))
 
     return TestClient(create_app(settings, factory))
 

@@ -35,6 +35,7 @@ from tests.security.gateway_apps import (
     Content,
     Events,
     Incentive,
+    Interactions,
     Lifecycle,
     Social,
     Topics,
@@ -122,7 +123,8 @@ def _fuzzed_app() -> Any:
     async def factory(_: GatewaySettings) -> AsyncIterator[Backends]:
         yield Backends(Content(calls), Incentive(calls), Events(),
                        lambda: time.time_ns() // 1_000_000, Analytics(calls), Social(calls),
-                       topics=Topics(calls), lifecycle=Lifecycle(calls))
+                       topics=Topics(calls), lifecycle=Lifecycle(calls),
+                       interactions=Interactions(calls))
 
     limits = {"rate_ip_token_uses_per_minute": 100_000, "rate_ip_writes_per_minute": 100_000,
               "rate_user_writes_per_minute": 100_000, "rate_ip_token_mints_per_minute": 100_000}
