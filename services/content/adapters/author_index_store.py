@@ -24,6 +24,7 @@ from rocksdict import WriteBatch
 from planet.content.v1.events_pb2 import PostPublished
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import UndecodableEvent
+from services.content.adapters.partition_dirs import PartitionDirs
 from services.content.adapters.post_store import open_store
 from services.content.domain.author_index import (
     FORMAT,
@@ -174,24 +175,9 @@ class AuthorIndexStore:
         self._db.close()
 
 
-class AuthorIndexStores:
+class AuthorIndexStores(PartitionDirs[AuthorIndexStore]):
     """The index stores of one topic under one directory, opened as partitions arrive."""
 
     def __init__(self, root: Path, topic: str) -> None:
-        self.root = root / topic
-        self._open: dict[int, AuthorIndexStore] = {}
-
-    def store(self, partition: int) -> AuthorIndexStore:
-        """The store of ``partition``, opened (or created) on first use."""
-        store = self._open.get(partition)
-        if store is None:
-            store = AuthorIndexStore(self.root / f"p{partition}", partition)
-            self._open[partition] = store
-        return store
-
-    def close(self) -> None:
-        """Close every open store."""
-        for store in self._open.values():
-            store.close()
-        self._open.clear()
+        super().__init__(root, topic, AuthorIndexStore)
 

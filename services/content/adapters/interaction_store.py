@@ -26,6 +26,7 @@ from rocksdict import Rdict, WriteBatch
 
 from planet.content.v1 import interactions_pb2 as pb
 from planetkit.envelope import UndecodableEvent, decode
+from services.content.adapters.partition_dirs import PartitionDirs
 from services.content.adapters.post_store import open_store
 from services.content.domain.interactions import Stats
 from services.content.domain.interactions_layout import (
@@ -307,23 +308,8 @@ class InteractionStore:
         self._db.close()
 
 
-class InteractionStores:
+class InteractionStores(PartitionDirs[InteractionStore]):
     """The interaction stores of one topic under one directory, opened as partitions arrive."""
 
     def __init__(self, root: Path, topic: str) -> None:
-        self.root = root / topic
-        self._open: dict[int, InteractionStore] = {}
-
-    def store(self, partition: int) -> InteractionStore:
-        """The store of ``partition``, opened (or created) on first use."""
-        store = self._open.get(partition)
-        if store is None:
-            store = InteractionStore(self.root / f"p{partition}", partition)
-            self._open[partition] = store
-        return store
-
-    def close(self) -> None:
-        """Close every open store."""
-        for store in self._open.values():
-            store.close()
-        self._open.clear()
+        super().__init__(root, topic, InteractionStore)

@@ -27,6 +27,7 @@ from rocksdict import Options, Rdict, WriteBatch
 from planet.content.v1.events_pb2 import PostPublished
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import UndecodableEvent
+from services.content.adapters.partition_dirs import PartitionDirs
 from services.content.domain.model import Post
 from services.content.domain.post_events import Applied, PostEvent, decode_post_event
 from services.content.domain.post_events import apply as apply_event
@@ -220,12 +221,11 @@ def _open_raw(path: Path) -> Rdict:
     return Rdict(str(path), options)
 
 
-class PostStores:
+class PostStores(PartitionDirs[PartitionStore]):
     """The partition stores of one topic under one directory, opened as partitions arrive."""
 
     def __init__(self, root: Path, topic: str) -> None:
-        self.root = root / topic
-        self._open: dict[int, PartitionStore] = {}
+        super().__init__(root, topic, PartitionStore)
 
     def on_disk(self) -> dict[int, int]:
         """Applied offset of every partition store present (for the group claim)."""
@@ -234,17 +234,3 @@ class PostStores:
                 if child.name.startswith("p") and child.name[1:].isdigit():
                     self.store(int(child.name[1:]))
         return {p: s.applied for p, s in self._open.items()}
-
-    def store(self, partition: int) -> PartitionStore:
-        """The store of ``partition``, opened (or created) on first use."""
-        store = self._open.get(partition)
-        if store is None:
-            store = PartitionStore(self.root / f"p{partition}", partition)
-            self._open[partition] = store
-        return store
-
-    def close(self) -> None:
-        """Close every open store."""
-        for store in self._open.values():
-            store.close()
-        self._open.clear()

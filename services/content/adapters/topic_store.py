@@ -25,6 +25,7 @@ from rocksdict import WriteBatch
 from planet.content.v1 import content_service_pb2 as rpc
 from planet.content.v1.events_pb2 import PostPublished
 from planetkit.envelope import UndecodableEvent, decode
+from services.content.adapters.partition_dirs import PartitionDirs
 from services.content.adapters.post_store import open_store
 from services.content.domain.author_index import Cursor
 from services.content.domain.codec import post_from_event, post_from_pb, post_to_pb
@@ -214,23 +215,8 @@ class TopicIndexStore:
         self._db.close()
 
 
-class TopicIndexStores:
+class TopicIndexStores(PartitionDirs[TopicIndexStore]):
     """The topic stores of one topic-posts topic under one directory."""
 
     def __init__(self, root: Path, topic: str) -> None:
-        self.root = root / topic
-        self._open: dict[int, TopicIndexStore] = {}
-
-    def store(self, partition: int) -> TopicIndexStore:
-        """The store of ``partition``, opened (or created) on first use."""
-        store = self._open.get(partition)
-        if store is None:
-            store = TopicIndexStore(self.root / f"p{partition}", partition)
-            self._open[partition] = store
-        return store
-
-    def close(self) -> None:
-        """Close every open store."""
-        for store in self._open.values():
-            store.close()
-        self._open.clear()
+        super().__init__(root, topic, TopicIndexStore)
