@@ -33,6 +33,7 @@ from planetkit.envelope import wrap
 from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT
 from services.content.domain.errors import EventLogUnavailable, NotServing
+from services.content.domain.interaction_gate import accepts_interactions
 from services.content.domain.interactions import (
     InteractionNotFound,
     InteractionRefused,
@@ -183,7 +184,7 @@ class InteractionHandlers:
 
     def _post(self, partition: int, post_id: str) -> Post:
         post = self._posts.store(partition).get(post_id)
-        if post is None:
+        if post is None or not accepts_interactions(post):  # a deleted post: as if none
             raise InteractionNotFound(f"post {post_id} not found")
         return post
 
