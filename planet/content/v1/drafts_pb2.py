@@ -26,7 +26,7 @@ from planet.content.v1 import content_service_pb2 as planet_dot_content_dot_v1_d
 from planet.content.v1 import events_pb2 as planet_dot_content_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eplanet/content/v1/drafts.proto\x12\x11planet.content.v1\x1a\'planet/content/v1/content_service.proto\x1a\x1eplanet/content/v1/events.proto\"\xb2\x01\n\x0c\x44raftContent\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\x17\n\x0f\x63over_image_url\x18\x04 \x01(\t\x12\x10\n\x08hashtags\x18\x05 \x03(\t\x12\x10\n\x08mentions\x18\x06 \x03(\t\x12\x37\n\ncomponents\x18\x07 \x03(\x0b\x32#.planet.content.v1.TradingComponent\"\xb1\x01\n\x05\x44raft\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\r\x12\x30\n\x07\x63ontent\x18\x04 \x01(\x0b\x32\x1f.planet.content.v1.DraftContent\x12\x15\n\rcreated_at_ms\x18\x05 \x01(\x03\x12\x15\n\rupdated_at_ms\x18\x06 \x01(\x03\x12\x11\n\tbody_html\x18\x07 \x01(\t\"k\n\x10SaveDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x30\n\x07\x63ontent\x18\x03 \x01(\x0b\x32\x1f.planet.content.v1.DraftContent\"\x86\x01\n\x12UpdateDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x10\n\x08\x64raft_id\x18\x02 \x01(\t\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\r\x12\x30\n\x07\x63ontent\x18\x04 \x01(\x0b\x32\x1f.planet.content.v1.DraftContent\"6\n\x0fGetDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x10\n\x08\x64raft_id\x18\x02 \x01(\t\"&\n\x11ListDraftsRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\">\n\x12ListDraftsResponse\x12(\n\x06\x64rafts\x18\x01 \x03(\x0b\x32\x18.planet.content.v1.Draft\":\n\x13\x44iscardDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x10\n\x08\x64raft_id\x18\x02 \x01(\t\"\x16\n\x14\x44iscardDraftResponse\"U\n\x13PublishDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x10\n\x08\x64raft_id\x18\x02 \x01(\t\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\r\"\x98\x01\n\nDraftSaved\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\r\x12\x30\n\x07\x63ontent\x18\x04 \x01(\x0b\x32\x1f.planet.content.v1.DraftContent\x12\r\n\x05\x61t_ms\x18\x05 \x01(\x03\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"D\n\x0e\x44raftDiscarded\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\r\n\x05\x61t_ms\x18\x03 \x01(\x03\"U\n\x0e\x44raftPublished\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\x0f\n\x07post_id\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\x32\x81\x04\n\x0c\x44raftService\x12J\n\tSaveDraft\x12#.planet.content.v1.SaveDraftRequest\x1a\x18.planet.content.v1.Draft\x12N\n\x0bUpdateDraft\x12%.planet.content.v1.UpdateDraftRequest\x1a\x18.planet.content.v1.Draft\x12H\n\x08GetDraft\x12\".planet.content.v1.GetDraftRequest\x1a\x18.planet.content.v1.Draft\x12Y\n\nListDrafts\x12$.planet.content.v1.ListDraftsRequest\x1a%.planet.content.v1.ListDraftsResponse\x12_\n\x0c\x44iscardDraft\x12&.planet.content.v1.DiscardDraftRequest\x1a\'.planet.content.v1.DiscardDraftResponse\x12O\n\x0cPublishDraft\x12&.planet.content.v1.PublishDraftRequest\x1a\x17.planet.content.v1.Postb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eplanet/content/v1/drafts.proto\x12\x11planet.content.v1\x1a\'planet/content/v1/content_service.proto\x1a\x1eplanet/content/v1/events.proto\"\xb2\x01\n\x0c\x44raftContent\x12\r\n\x05title\x18\x01 \x01(\t\x12\x0c\n\x04\x62ody\x18\x02 \x01(\t\x12\x0f\n\x07summary\x18\x03 \x01(\t\x12\x17\n\x0f\x63over_image_url\x18\x04 \x01(\t\x12\x10\n\x08hashtags\x18\x05 \x03(\t\x12\x10\n\x08mentions\x18\x06 \x03(\t\x12\x37\n\ncomponents\x18\x07 \x03(\x0b\x32#.planet.content.v1.TradingComponent\"\xfe\x01\n\x05\x44raft\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\r\x12\x30\n\x07\x63ontent\x18\x04 \x01(\x0b\x32\x1f.planet.content.v1.DraftContent\x12\x15\n\rcreated_at_ms\x18\x05 \x01(\x03\x12\x15\n\rupdated_at_ms\x18\x06 \x01(\x03\x12\x11\n\tbody_html\x18\x07 \x01(\t\x12\x19\n\x11published_post_id\x18\x08 \x01(\t\x12\x17\n\x0fpublished_at_ms\x18\t \x01(\x03\x12\x17\n\x0f\x64iscarded_at_ms\x18\n \x01(\x03\"k\n\x10SaveDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\x12\x30\n\x07\x63ontent\x18\x03 \x01(\x0b\x32\x1f.planet.content.v1.DraftContent\"\x86\x01\n\x12UpdateDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x10\n\x08\x64raft_id\x18\x02 \x01(\t\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\r\x12\x30\n\x07\x63ontent\x18\x04 \x01(\x0b\x32\x1f.planet.content.v1.DraftContent\"6\n\x0fGetDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x10\n\x08\x64raft_id\x18\x02 \x01(\t\"&\n\x11ListDraftsRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\">\n\x12ListDraftsResponse\x12(\n\x06\x64rafts\x18\x01 \x03(\x0b\x32\x18.planet.content.v1.Draft\":\n\x13\x44iscardDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x10\n\x08\x64raft_id\x18\x02 \x01(\t\"\x16\n\x14\x44iscardDraftResponse\"U\n\x13PublishDraftRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x10\n\x08\x64raft_id\x18\x02 \x01(\t\x12\x19\n\x11\x65xpected_revision\x18\x03 \x01(\r\"\x98\x01\n\nDraftSaved\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\r\x12\x30\n\x07\x63ontent\x18\x04 \x01(\x0b\x32\x1f.planet.content.v1.DraftContent\x12\r\n\x05\x61t_ms\x18\x05 \x01(\x03\x12\x12\n\nrequest_id\x18\x06 \x01(\t\"D\n\x0e\x44raftDiscarded\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\r\n\x05\x61t_ms\x18\x03 \x01(\x03\"U\n\x0e\x44raftPublished\x12\x10\n\x08\x64raft_id\x18\x01 \x01(\t\x12\x11\n\tauthor_id\x18\x02 \x01(\t\x12\x0f\n\x07post_id\x18\x03 \x01(\t\x12\r\n\x05\x61t_ms\x18\x04 \x01(\x03\x32\x81\x04\n\x0c\x44raftService\x12J\n\tSaveDraft\x12#.planet.content.v1.SaveDraftRequest\x1a\x18.planet.content.v1.Draft\x12N\n\x0bUpdateDraft\x12%.planet.content.v1.UpdateDraftRequest\x1a\x18.planet.content.v1.Draft\x12H\n\x08GetDraft\x12\".planet.content.v1.GetDraftRequest\x1a\x18.planet.content.v1.Draft\x12Y\n\nListDrafts\x12$.planet.content.v1.ListDraftsRequest\x1a%.planet.content.v1.ListDraftsResponse\x12_\n\x0c\x44iscardDraft\x12&.planet.content.v1.DiscardDraftRequest\x1a\'.planet.content.v1.DiscardDraftResponse\x12O\n\x0cPublishDraft\x12&.planet.content.v1.PublishDraftRequest\x1a\x17.planet.content.v1.Postb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,29 +36,29 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_DRAFTCONTENT']._serialized_start=127
   _globals['_DRAFTCONTENT']._serialized_end=305
   _globals['_DRAFT']._serialized_start=308
-  _globals['_DRAFT']._serialized_end=485
-  _globals['_SAVEDRAFTREQUEST']._serialized_start=487
-  _globals['_SAVEDRAFTREQUEST']._serialized_end=594
-  _globals['_UPDATEDRAFTREQUEST']._serialized_start=597
-  _globals['_UPDATEDRAFTREQUEST']._serialized_end=731
-  _globals['_GETDRAFTREQUEST']._serialized_start=733
-  _globals['_GETDRAFTREQUEST']._serialized_end=787
-  _globals['_LISTDRAFTSREQUEST']._serialized_start=789
-  _globals['_LISTDRAFTSREQUEST']._serialized_end=827
-  _globals['_LISTDRAFTSRESPONSE']._serialized_start=829
-  _globals['_LISTDRAFTSRESPONSE']._serialized_end=891
-  _globals['_DISCARDDRAFTREQUEST']._serialized_start=893
-  _globals['_DISCARDDRAFTREQUEST']._serialized_end=951
-  _globals['_DISCARDDRAFTRESPONSE']._serialized_start=953
-  _globals['_DISCARDDRAFTRESPONSE']._serialized_end=975
-  _globals['_PUBLISHDRAFTREQUEST']._serialized_start=977
-  _globals['_PUBLISHDRAFTREQUEST']._serialized_end=1062
-  _globals['_DRAFTSAVED']._serialized_start=1065
-  _globals['_DRAFTSAVED']._serialized_end=1217
-  _globals['_DRAFTDISCARDED']._serialized_start=1219
-  _globals['_DRAFTDISCARDED']._serialized_end=1287
-  _globals['_DRAFTPUBLISHED']._serialized_start=1289
-  _globals['_DRAFTPUBLISHED']._serialized_end=1374
-  _globals['_DRAFTSERVICE']._serialized_start=1377
-  _globals['_DRAFTSERVICE']._serialized_end=1890
+  _globals['_DRAFT']._serialized_end=562
+  _globals['_SAVEDRAFTREQUEST']._serialized_start=564
+  _globals['_SAVEDRAFTREQUEST']._serialized_end=671
+  _globals['_UPDATEDRAFTREQUEST']._serialized_start=674
+  _globals['_UPDATEDRAFTREQUEST']._serialized_end=808
+  _globals['_GETDRAFTREQUEST']._serialized_start=810
+  _globals['_GETDRAFTREQUEST']._serialized_end=864
+  _globals['_LISTDRAFTSREQUEST']._serialized_start=866
+  _globals['_LISTDRAFTSREQUEST']._serialized_end=904
+  _globals['_LISTDRAFTSRESPONSE']._serialized_start=906
+  _globals['_LISTDRAFTSRESPONSE']._serialized_end=968
+  _globals['_DISCARDDRAFTREQUEST']._serialized_start=970
+  _globals['_DISCARDDRAFTREQUEST']._serialized_end=1028
+  _globals['_DISCARDDRAFTRESPONSE']._serialized_start=1030
+  _globals['_DISCARDDRAFTRESPONSE']._serialized_end=1052
+  _globals['_PUBLISHDRAFTREQUEST']._serialized_start=1054
+  _globals['_PUBLISHDRAFTREQUEST']._serialized_end=1139
+  _globals['_DRAFTSAVED']._serialized_start=1142
+  _globals['_DRAFTSAVED']._serialized_end=1294
+  _globals['_DRAFTDISCARDED']._serialized_start=1296
+  _globals['_DRAFTDISCARDED']._serialized_end=1364
+  _globals['_DRAFTPUBLISHED']._serialized_start=1366
+  _globals['_DRAFTPUBLISHED']._serialized_end=1451
+  _globals['_DRAFTSERVICE']._serialized_start=1454
+  _globals['_DRAFTSERVICE']._serialized_end=1967
 # @@protoc_insertion_point(module_scope)

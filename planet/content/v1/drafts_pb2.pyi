@@ -76,6 +76,9 @@ class Draft(_message.Message):
     CREATED_AT_MS_FIELD_NUMBER: _builtins.int
     UPDATED_AT_MS_FIELD_NUMBER: _builtins.int
     BODY_HTML_FIELD_NUMBER: _builtins.int
+    PUBLISHED_POST_ID_FIELD_NUMBER: _builtins.int
+    PUBLISHED_AT_MS_FIELD_NUMBER: _builtins.int
+    DISCARDED_AT_MS_FIELD_NUMBER: _builtins.int
     draft_id: _builtins.str
     author_id: _builtins.str
     revision: _builtins.int
@@ -84,6 +87,11 @@ class Draft(_message.Message):
     updated_at_ms: _builtins.int
     body_html: _builtins.str
     """The body rendered and sanitised, as the article would show it."""
+    published_post_id: _builtins.str
+    """Set once published: the post it became (publishing again answers that post)."""
+    published_at_ms: _builtins.int
+    discarded_at_ms: _builtins.int
+    """Set once discarded (kept so a retried create cannot bring it back; never shown)."""
     @_builtins.property
     def content(self) -> Global___DraftContent: ...
     def __init__(
@@ -96,10 +104,13 @@ class Draft(_message.Message):
         created_at_ms: _builtins.int = ...,
         updated_at_ms: _builtins.int = ...,
         body_html: _builtins.str = ...,
+        published_post_id: _builtins.str = ...,
+        published_at_ms: _builtins.int = ...,
+        discarded_at_ms: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["content", b"content"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "body_html", b"body_html", "content", b"content", "created_at_ms", b"created_at_ms", "draft_id", b"draft_id", "revision", b"revision", "updated_at_ms", b"updated_at_ms"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "body_html", b"body_html", "content", b"content", "created_at_ms", b"created_at_ms", "discarded_at_ms", b"discarded_at_ms", "draft_id", b"draft_id", "published_at_ms", b"published_at_ms", "published_post_id", b"published_post_id", "revision", b"revision", "updated_at_ms", b"updated_at_ms"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
