@@ -141,6 +141,15 @@ _FIELDS: dict[str, DataClass] = {
     "planet.content.v1.ArenaDefined.topics": PUBLIC,
     "planet.content.v1.ArenaDefined.operator_id": PERSONAL,
     "planet.content.v1.ArenaDefined.at_ms": PUBLIC,
+    # A copy of a comment, like or share under each topic of the post (the topic-posts
+    # topic, not sunk); the engaging user and the post's author are persons.
+    "planet.content.v1.TopicEngagement.topic": PUBLIC,
+    "planet.content.v1.TopicEngagement.post_id": PUBLIC,
+    "planet.content.v1.TopicEngagement.post_author_id": PERSONAL,
+    "planet.content.v1.TopicEngagement.user_id": PERSONAL,
+    "planet.content.v1.TopicEngagement.kind": PUBLIC,
+    "planet.content.v1.TopicEngagement.at_ms": PUBLIC,
+    "planet.content.v1.TopicEngagement.source_event_id": PUBLIC,
     # The exchange's instrument list: market data, public on the exchange itself.
     "planet.exchange.v2.InstrumentListed.symbol": PUBLIC,
     "planet.exchange.v2.InstrumentListed.base": PUBLIC,
@@ -434,7 +443,9 @@ _POLICIES: dict[str, SinkPolicy] = {
     "planet.content.interactions.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
     "planet.content.topic-posts.v1": NotSunk(
         "a copy of planet.content.posts.v1 under each of the post's topics (content's topic "
-        "index): the posts topic is sunk already; sinking this would count posts again"
+        "index): the posts topic is sunk already; sinking this would count posts again "
+        "(and its TopicEngagement copies count again the interactions topic's likes, "
+        "comments and shares)"
     ),
     # Keyed by arena id; event ids are the arena id and the definition's time.
     "planet.content.arenas.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),

@@ -27,7 +27,7 @@ from planet.analytics.v1.audit_pb2 import QueryAccepted, QueryFinished
 from planet.content.v1 import drafts_pb2 as drafts
 from planet.content.v1 import interactions_pb2 as interactions
 from planet.content.v1.events_pb2 import PostDeleted, PostEdited, PostPublished
-from planet.content.v1.topics_pb2 import ArenaDefined
+from planet.content.v1.topics_pb2 import ArenaDefined, TopicEngagement
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeCharged
@@ -178,9 +178,12 @@ INTERACTIONS = Topic(
 # Every post again under each of its topics (normalised hashtags), keyed by topic, written by
 # content in the same Kafka transaction as the post. Co-partitioned with POSTS (same count): the
 # owner of partition p keeps the topics of p, each with its posts newest first, so one replica
-# answers a topic page (services/content/domain/topics.py).
+# answers a topic page (services/content/domain/topics.py). Each comment, like and share of a
+# post is copied here too, as a TopicEngagement under each of the post's topics, in the
+# interaction's transaction: the most-engaged pages' feed (services/content/topic_engagement.py).
 TOPIC_POSTS = Topic(
-    "planet.content.topic-posts.v1", "topic (normalised hashtag)", (PostPublished,), CONTENT
+    "planet.content.topic-posts.v1", "topic (normalised hashtag)",
+    (PostPublished, TopicEngagement), CONTENT
 )
 # Operator-curated topic sets (RWA, AI, ...), keyed by arena id: a small table every content
 # replica keeps whole. Each record is the arena's whole state, so the latest per key wins.

@@ -44,6 +44,7 @@ from services.content.handlers import ContentHandlers, ContentReplica, Ownership
 from services.content.interactions import InteractionHandlers
 from services.content.post_lifecycle import PostLifecycle
 from services.content.settings import ContentSettings
+from services.content.topic_engagement import TopicEngagementCopies
 from services.content.topics import Closing, TopicHandlers, TopicTopics
 
 NAME = "content"
@@ -133,7 +134,7 @@ async def build(settings: ContentSettings) -> ContentReplica:
         settings.publisher_check_timeout_s)
     interactions = InteractionHandlers(
         stores, interaction_stores, interaction_log, interaction_peers, ownership, block_check,
-        now_ms)
+        now_ms, engagement=TopicEngagementCopies(side.topic_posts))
     server = make_server(ContentServicer(handlers, stats=interactions), health, verifier,
                          more=[lambda s: add_lifecycle(s, lifecycle)])
     add_interactions(server, interactions)

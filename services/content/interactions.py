@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Protocol
 
 from google.protobuf.message import Message
@@ -55,6 +55,7 @@ from services.content.domain.interactions import (
 )
 from services.content.domain.interactions_layout import ThreadCursor, encode_cursor
 from services.content.domain.model import Post
+from services.content.topic_engagement import Record, TopicEngagementCopies
 
 __all__ = ["EventLogUnavailable", "InteractionHandlers", "NotServing"]
 log = logging.getLogger(__name__)
@@ -66,8 +67,10 @@ class InteractionLog(Protocol):
     async def own(self, partitions: Iterable[int]) -> None:
         """Append only for these partitions (fencing their previous owners)."""
 
-    async def append(self, envelope: Envelope, partition: int) -> None:
-        """Append to ``partition`` in a transaction; EventLogUnavailable if not committed."""
+    async def append(self, envelope: Envelope, partition: int,
+                     extra: Sequence[Record] = ()) -> None:
+        """Append to ``partition`` in a transaction, with ``extra`` records (copies on
+        co-partitioned topics) in the same one; EventLogUnavailable if not committed."""
 
 
 class InteractionStore(Protocol):
@@ -153,8 +156,11 @@ class InteractionHandlers:
 
     def __init__(self, posts: PostStores, stores: InteractionStores, log_: InteractionLog,
                  peers: InteractionPeers, ownership: Ownership, blocks: BlockCheck,
-                 clock_ms: Callable[[], int]) -> None:
+                 clock_ms: Callable[[], int],
+                 engagement: TopicEngagementCopies | None = None) -> None:
         self._posts = posts
+        # Copies of comments, likes and shares for the most-engaged topic pages.
+        self._engagement = engagement
         self._stores = stores
         self._log = log_
         self._peers = peers
@@ -210,8 +216,10 @@ class InteractionHandlers:
         return out
 
     async def _record(self, partition: int, store: InteractionStore, event: Message,
-                      event_id: str, post_id: str, caller: Caller, now: int) -> None:
-        """Append one action (this replica must still own its partition) and apply it."""
+                      event_id: str, post_id: str, caller: Caller, now: int,
+                      post: Post | None = None) -> None:
+        """Append one action (this replica must still own its partition) and apply it; with
+        ``post``, its TopicEngagement copies go in the same transaction."""
         self._owner(partition, caller)  # ownership may have moved while waiting for the lock
         async with self._owning:
             local = self._ownership.local
@@ -220,7 +228,12 @@ class InteractionHandlers:
                 self._owned = local
         envelope = wrap(event, event_id=event_id, source=CONTENT, aggregate_id=post_id,
                         occurred_at_ms=now)
-        await self._log.append(envelope, partition)
+        extra = ([] if post is None or self._engagement is None
+                 else self._engagement.records(post, event, event_id, now))
+        if extra:
+            await self._log.append(envelope, partition, extra)
+        else:
+            await self._log.append(envelope, partition)
         store.apply_decided(event_id, event)
 
     def _lock(self, post_id: str) -> asyncio.Lock:
@@ -274,7 +287,7 @@ class InteractionHandlers:
                     parent_author_id="" if parent is None else parent.author_id, depth=depth)
                 await self._record(partition, store, event,
                                    action_event_id(Kind.COMMENT, user, post_id, request_id),
-                                   post_id, caller, now)
+                                   post_id, caller, now, post=post)
         finally:
             self._release(post_id, lock)
         stored = store.comment(comment_id)
@@ -411,7 +424,8 @@ class InteractionHandlers:
                     else:
                         event = pb.ItemUnliked(item_id=item_id, item_author_id=item_author,
                                                user_id=user, at_ms=now, post_id=post_id)
-                    await self._record(partition, store, event, event_id, post_id, caller, now)
+                    await self._record(partition, store, event, event_id, post_id, caller, now,
+                                       post=post)
         finally:
             self._release(post_id, lock)
         return pb.LikeState(item_id=item_id, liked=store.liked(item_id, user),
@@ -445,7 +459,7 @@ class InteractionHandlers:
                         user_id=user, quote=quote, at_ms=now, post_id=post_id,
                         quote_length=len(quote)),
                         action_event_id(Kind.SHARE, user, post_id, request_id),
-                        post_id, caller, now)
+                        post_id, caller, now, post=post)
         finally:
             self._release(post_id, lock)
         shared = store.share(share_id)

@@ -25,15 +25,17 @@ _sym_db = _symbol_database.Default()
 from planet.content.v1 import content_service_pb2 as planet_dot_content_dot_v1_dot_content__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eplanet/content/v1/topics.proto\x12\x11planet.content.v1\x1a\'planet/content/v1/content_service.proto\"s\n\x15ListTopicPostsRequest\x12\r\n\x05topic\x18\x01 \x01(\t\x12,\n\x05order\x18\x02 \x01(\x0e\x32\x1d.planet.content.v1.TopicOrder\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\"I\n\tTopicPost\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x17.planet.content.v1.Post\x12\x15\n\rengaged_users\x18\x02 \x01(\r\"i\n\x16ListTopicPostsResponse\x12\r\n\x05topic\x18\x01 \x01(\t\x12+\n\x05posts\x18\x02 \x03(\x0b\x32\x1c.planet.content.v1.TopicPost\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"b\n\x0c\x41renaDefined\x12\x10\n\x08\x61rena_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06topics\x18\x03 \x03(\t\x12\x13\n\x0boperator_id\x18\x04 \x01(\t\x12\r\n\x05\x61t_ms\x18\x05 \x01(\x03\"N\n\x05\x41rena\x12\x10\n\x08\x61rena_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06topics\x18\x03 \x03(\t\x12\x15\n\rupdated_at_ms\x18\x04 \x01(\x03\"A\n\x0fPutArenaRequest\x12\x10\n\x08\x61rena_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06topics\x18\x03 \x03(\t\"\x13\n\x11ListArenasRequest\">\n\x12ListArenasResponse\x12(\n\x06\x61renas\x18\x01 \x03(\x0b\x32\x18.planet.content.v1.Arena\"H\n\x15ListArenaPostsRequest\x12\x10\n\x08\x61rena_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"l\n\nInstrument\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12\r\n\x05quote\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x12\n\nlast_price\x18\x05 \x01(\t\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\"\x18\n\x16ListInstrumentsRequest\"M\n\x17ListInstrumentsResponse\x12\x32\n\x0binstruments\x18\x01 \x03(\x0b\x32\x1d.planet.content.v1.Instrument*z\n\nTopicOrder\x12\x1b\n\x17TOPIC_ORDER_UNSPECIFIED\x10\x00\x12\x16\n\x12TOPIC_ORDER_NEWEST\x10\x01\x12\x1b\n\x17TOPIC_ORDER_ENGAGED_24H\x10\x02\x12\x1a\n\x16TOPIC_ORDER_ENGAGED_7D\x10\x03\x32\xeb\x03\n\x0cTopicService\x12\x65\n\x0eListTopicPosts\x12(.planet.content.v1.ListTopicPostsRequest\x1a).planet.content.v1.ListTopicPostsResponse\x12H\n\x08PutArena\x12\".planet.content.v1.PutArenaRequest\x1a\x18.planet.content.v1.Arena\x12Y\n\nListArenas\x12$.planet.content.v1.ListArenasRequest\x1a%.planet.content.v1.ListArenasResponse\x12\x65\n\x0eListArenaPosts\x12(.planet.content.v1.ListArenaPostsRequest\x1a).planet.content.v1.ListTopicPostsResponse\x12h\n\x0fListInstruments\x12).planet.content.v1.ListInstrumentsRequest\x1a*.planet.content.v1.ListInstrumentsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eplanet/content/v1/topics.proto\x12\x11planet.content.v1\x1a\'planet/content/v1/content_service.proto\"s\n\x15ListTopicPostsRequest\x12\r\n\x05topic\x18\x01 \x01(\t\x12,\n\x05order\x18\x02 \x01(\x0e\x32\x1d.planet.content.v1.TopicOrder\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\x12\r\n\x05limit\x18\x04 \x01(\r\"I\n\tTopicPost\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x17.planet.content.v1.Post\x12\x15\n\rengaged_users\x18\x02 \x01(\r\"i\n\x16ListTopicPostsResponse\x12\r\n\x05topic\x18\x01 \x01(\t\x12+\n\x05posts\x18\x02 \x03(\x0b\x32\x1c.planet.content.v1.TopicPost\x12\x13\n\x0bnext_cursor\x18\x03 \x01(\t\"b\n\x0c\x41renaDefined\x12\x10\n\x08\x61rena_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06topics\x18\x03 \x03(\t\x12\x13\n\x0boperator_id\x18\x04 \x01(\t\x12\r\n\x05\x61t_ms\x18\x05 \x01(\x03\"\xb3\x01\n\x0fTopicEngagement\x12\r\n\x05topic\x18\x01 \x01(\t\x12\x0f\n\x07post_id\x18\x02 \x01(\t\x12\x16\n\x0epost_author_id\x18\x03 \x01(\t\x12\x0f\n\x07user_id\x18\x04 \x01(\t\x12/\n\x04kind\x18\x05 \x01(\x0e\x32!.planet.content.v1.EngagementKind\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x17\n\x0fsource_event_id\x18\x07 \x01(\t\"N\n\x05\x41rena\x12\x10\n\x08\x61rena_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06topics\x18\x03 \x03(\t\x12\x15\n\rupdated_at_ms\x18\x04 \x01(\x03\"A\n\x0fPutArenaRequest\x12\x10\n\x08\x61rena_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\x12\x0e\n\x06topics\x18\x03 \x03(\t\"\x13\n\x11ListArenasRequest\">\n\x12ListArenasResponse\x12(\n\x06\x61renas\x18\x01 \x03(\x0b\x32\x18.planet.content.v1.Arena\"H\n\x15ListArenaPostsRequest\x12\x10\n\x08\x61rena_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"l\n\nInstrument\x12\x0e\n\x06symbol\x18\x01 \x01(\t\x12\x0c\n\x04\x62\x61se\x18\x02 \x01(\t\x12\r\n\x05quote\x18\x03 \x01(\t\x12\x0e\n\x06status\x18\x04 \x01(\t\x12\x12\n\nlast_price\x18\x05 \x01(\t\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\"\x18\n\x16ListInstrumentsRequest\"M\n\x17ListInstrumentsResponse\x12\x32\n\x0binstruments\x18\x01 \x03(\x0b\x32\x1d.planet.content.v1.Instrument*z\n\nTopicOrder\x12\x1b\n\x17TOPIC_ORDER_UNSPECIFIED\x10\x00\x12\x16\n\x12TOPIC_ORDER_NEWEST\x10\x01\x12\x1b\n\x17TOPIC_ORDER_ENGAGED_24H\x10\x02\x12\x1a\n\x16TOPIC_ORDER_ENGAGED_7D\x10\x03*\x83\x01\n\x0e\x45ngagementKind\x12\x1f\n\x1b\x45NGAGEMENT_KIND_UNSPECIFIED\x10\x00\x12\x1b\n\x17\x45NGAGEMENT_KIND_COMMENT\x10\x01\x12\x18\n\x14\x45NGAGEMENT_KIND_LIKE\x10\x02\x12\x19\n\x15\x45NGAGEMENT_KIND_SHARE\x10\x03\x32\xeb\x03\n\x0cTopicService\x12\x65\n\x0eListTopicPosts\x12(.planet.content.v1.ListTopicPostsRequest\x1a).planet.content.v1.ListTopicPostsResponse\x12H\n\x08PutArena\x12\".planet.content.v1.PutArenaRequest\x1a\x18.planet.content.v1.Arena\x12Y\n\nListArenas\x12$.planet.content.v1.ListArenasRequest\x1a%.planet.content.v1.ListArenasResponse\x12\x65\n\x0eListArenaPosts\x12(.planet.content.v1.ListArenaPostsRequest\x1a).planet.content.v1.ListTopicPostsResponse\x12h\n\x0fListInstruments\x12).planet.content.v1.ListInstrumentsRequest\x1a*.planet.content.v1.ListInstrumentsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'planet.content.v1.topics_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_TOPICORDER']._serialized_start=1014
-  _globals['_TOPICORDER']._serialized_end=1136
+  _globals['_TOPICORDER']._serialized_start=1196
+  _globals['_TOPICORDER']._serialized_end=1318
+  _globals['_ENGAGEMENTKIND']._serialized_start=1321
+  _globals['_ENGAGEMENTKIND']._serialized_end=1452
   _globals['_LISTTOPICPOSTSREQUEST']._serialized_start=94
   _globals['_LISTTOPICPOSTSREQUEST']._serialized_end=209
   _globals['_TOPICPOST']._serialized_start=211
@@ -42,22 +44,24 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTTOPICPOSTSRESPONSE']._serialized_end=391
   _globals['_ARENADEFINED']._serialized_start=393
   _globals['_ARENADEFINED']._serialized_end=491
-  _globals['_ARENA']._serialized_start=493
-  _globals['_ARENA']._serialized_end=571
-  _globals['_PUTARENAREQUEST']._serialized_start=573
-  _globals['_PUTARENAREQUEST']._serialized_end=638
-  _globals['_LISTARENASREQUEST']._serialized_start=640
-  _globals['_LISTARENASREQUEST']._serialized_end=659
-  _globals['_LISTARENASRESPONSE']._serialized_start=661
-  _globals['_LISTARENASRESPONSE']._serialized_end=723
-  _globals['_LISTARENAPOSTSREQUEST']._serialized_start=725
-  _globals['_LISTARENAPOSTSREQUEST']._serialized_end=797
-  _globals['_INSTRUMENT']._serialized_start=799
-  _globals['_INSTRUMENT']._serialized_end=907
-  _globals['_LISTINSTRUMENTSREQUEST']._serialized_start=909
-  _globals['_LISTINSTRUMENTSREQUEST']._serialized_end=933
-  _globals['_LISTINSTRUMENTSRESPONSE']._serialized_start=935
-  _globals['_LISTINSTRUMENTSRESPONSE']._serialized_end=1012
-  _globals['_TOPICSERVICE']._serialized_start=1139
-  _globals['_TOPICSERVICE']._serialized_end=1630
+  _globals['_TOPICENGAGEMENT']._serialized_start=494
+  _globals['_TOPICENGAGEMENT']._serialized_end=673
+  _globals['_ARENA']._serialized_start=675
+  _globals['_ARENA']._serialized_end=753
+  _globals['_PUTARENAREQUEST']._serialized_start=755
+  _globals['_PUTARENAREQUEST']._serialized_end=820
+  _globals['_LISTARENASREQUEST']._serialized_start=822
+  _globals['_LISTARENASREQUEST']._serialized_end=841
+  _globals['_LISTARENASRESPONSE']._serialized_start=843
+  _globals['_LISTARENASRESPONSE']._serialized_end=905
+  _globals['_LISTARENAPOSTSREQUEST']._serialized_start=907
+  _globals['_LISTARENAPOSTSREQUEST']._serialized_end=979
+  _globals['_INSTRUMENT']._serialized_start=981
+  _globals['_INSTRUMENT']._serialized_end=1089
+  _globals['_LISTINSTRUMENTSREQUEST']._serialized_start=1091
+  _globals['_LISTINSTRUMENTSREQUEST']._serialized_end=1115
+  _globals['_LISTINSTRUMENTSRESPONSE']._serialized_start=1117
+  _globals['_LISTINSTRUMENTSRESPONSE']._serialized_end=1194
+  _globals['_TOPICSERVICE']._serialized_start=1455
+  _globals['_TOPICSERVICE']._serialized_end=1946
 # @@protoc_insertion_point(module_scope)

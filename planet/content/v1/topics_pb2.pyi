@@ -48,6 +48,29 @@ TOPIC_ORDER_ENGAGED_24H: TopicOrder.ValueType  # 2
 TOPIC_ORDER_ENGAGED_7D: TopicOrder.ValueType  # 3
 Global___TopicOrder: _TypeAlias = TopicOrder  # noqa: Y015
 
+class _EngagementKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _EngagementKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_EngagementKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    ENGAGEMENT_KIND_UNSPECIFIED: _EngagementKind.ValueType  # 0
+    ENGAGEMENT_KIND_COMMENT: _EngagementKind.ValueType  # 1
+    """a comment on the post or a reply in its thread"""
+    ENGAGEMENT_KIND_LIKE: _EngagementKind.ValueType  # 2
+    """a like of the post or of one of its comments"""
+    ENGAGEMENT_KIND_SHARE: _EngagementKind.ValueType  # 3
+
+class EngagementKind(_EngagementKind, metaclass=_EngagementKindEnumTypeWrapper): ...
+
+ENGAGEMENT_KIND_UNSPECIFIED: EngagementKind.ValueType  # 0
+ENGAGEMENT_KIND_COMMENT: EngagementKind.ValueType  # 1
+"""a comment on the post or a reply in its thread"""
+ENGAGEMENT_KIND_LIKE: EngagementKind.ValueType  # 2
+"""a like of the post or of one of its comments"""
+ENGAGEMENT_KIND_SHARE: EngagementKind.ValueType  # 3
+Global___EngagementKind: _TypeAlias = EngagementKind  # noqa: Y015
+
 @_typing.final
 class ListTopicPostsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
@@ -166,6 +189,55 @@ class ArenaDefined(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ArenaDefined: _TypeAlias = ArenaDefined  # noqa: Y015
+
+@_typing.final
+class TopicEngagement(_message.Message):
+    """A user engaged with a post of a topic (planet.content.topic-posts.v1, keyed by the
+    normalised topic, beside the topic's PostPublished copies). Written by the post's owner in
+    the Kafka transaction of the interaction itself (CommentPosted, ItemLiked, ItemShared on
+    planet.content.interactions.v1), once per topic of the post, so the topic's owner replica
+    ranks the most-engaged page without reading another partition. Never written for the
+    post's author engaging their own post.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TOPIC_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    POST_AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    AT_MS_FIELD_NUMBER: _builtins.int
+    SOURCE_EVENT_ID_FIELD_NUMBER: _builtins.int
+    topic: _builtins.str
+    """Normalised (equal to the record's key)."""
+    post_id: _builtins.str
+    post_author_id: _builtins.str
+    user_id: _builtins.str
+    """The engaging user."""
+    kind: Global___EngagementKind.ValueType
+    at_ms: _builtins.int
+    """When it happened (UTC ms); the day kept is at_ms / 86 400 000."""
+    source_event_id: _builtins.str
+    """The interaction's own event id on planet.content.interactions.v1 (provenance)."""
+    def __init__(
+        self,
+        *,
+        topic: _builtins.str = ...,
+        post_id: _builtins.str = ...,
+        post_author_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        kind: Global___EngagementKind.ValueType = ...,
+        at_ms: _builtins.int = ...,
+        source_event_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at_ms", b"at_ms", "kind", b"kind", "post_author_id", b"post_author_id", "post_id", b"post_id", "source_event_id", b"source_event_id", "topic", b"topic", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TopicEngagement: _TypeAlias = TopicEngagement  # noqa: Y015
 
 @_typing.final
 class Arena(_message.Message):

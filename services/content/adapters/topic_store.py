@@ -3,7 +3,9 @@ planet.content.topic-posts.v1 (layout: ``domain/topics.py``).
 
 A record of the topic is a post's PostPublished envelope under the key of one of its topics
 (the post is logged once per topic, in the transaction that publishes it), so the record's key
-names the entry's topic. Each fetch is written with the next offset to read in one write batch
+names the entry's topic; or a TopicEngagement (someone engaged a post of the topic, logged in
+the interaction's transaction: services/content/topic_engagement.py), kept as one key per
+(topic, UTC day, post, user). Each fetch is written with the next offset to read in one write batch
 (a restart catches up from there; a crash never leaves the store's position and contents
 apart). The topic is this store's changelog: a store that is missing, of another format or
 ahead of its topic is rebuilt from offset 0.
@@ -24,6 +26,7 @@ from rocksdict import WriteBatch
 
 from planet.content.v1 import content_service_pb2 as rpc
 from planet.content.v1.events_pb2 import PostPublished
+from planet.content.v1.topics_pb2 import TopicEngagement
 from planetkit.envelope import UndecodableEvent, decode
 from services.content.adapters.partition_dirs import PartitionDirs
 from services.content.adapters.post_store import open_store
@@ -35,11 +38,14 @@ from services.content.domain.topics import (
     FORMAT,
     KEPT_DAYS,
     Engagement,
+    day_from_value,
     day_of,
+    day_value,
     days_in_window,
     engaged_key,
     engaged_prefix,
     entry_key,
+    newest_day_key,
     reverse_key,
     split_engaged_key,
     start_after,
@@ -70,20 +76,32 @@ class TopicIndexStore:
         self.applied = 0 if raw is None else offset_from_value(raw)
 
     def apply(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> int:
-        """Index a fetch's (topic, post) records and write the next offset in the same batch;
-        how many entries were new. The first record of a (topic, post) wins."""
+        """Index a fetch's (topic, post) records and its engagements, and write the next
+        offset in the same batch; how many post entries were new. The first record of a
+        (topic, post) wins."""
         entries: dict[bytes, tuple[bytes, bytes]] = {}
+        engaged: dict[str, list[Engagement]] = {}
         last = -1
         for record in records:
             last = record.offset
             try:
-                event = decode(record.value, PostPublished)
+                event = decode(record.value, PostPublished, TopicEngagement)
                 topic = (record.key or b"").decode()
             except (UndecodableEvent, UnicodeDecodeError) as exc:
                 log.error("skipping undecodable topic-posts record", extra={
                     "topic": record.topic, "partition": record.partition,
                     "offset": record.offset, "reason": str(exc)})
                 continue
+            if isinstance(event.payload, TopicEngagement):
+                fact = event.payload
+                # The writer never logs self-engagement; a record saying otherwise (or filed
+                # under another topic's key) is not one to count.
+                if topic and fact.topic == topic and fact.user_id and fact.post_id \
+                        and fact.user_id != fact.post_author_id:
+                    engaged.setdefault(topic, []).append(
+                        Engagement(fact.post_id, fact.user_id, fact.at_ms))
+                continue
+            assert isinstance(event.payload, PostPublished)
             post = post_from_event(event.payload, event.envelope.aggregate_version)
             rkey = reverse_key(topic, post.post_id)
             if topic and rkey not in entries:
@@ -93,6 +111,8 @@ class TopicIndexStore:
             return 0
         batch = WriteBatch(raw_mode=True)
         new = self._put_new(batch, entries)
+        for topic, found in engaged.items():
+            self._engage(batch, topic, found)
         batch.put(APPLIED_KEY, offset_value(last + 1))
         self._db.write(batch)
         self.applied = last + 1
@@ -159,30 +179,46 @@ class TopicIndexStore:
         """Keep each (topic, day, post, user) once with the latest time of that day; days
         older than KEPT_DAYS before the newest are deleted. How many keys were new."""
         batch = WriteBatch(raw_mode=True)
+        new = self._engage(batch, topic, engagements)
+        self._db.write(batch)
+        return new
+
+    def _engage(self, batch: WriteBatch, topic: str, engagements: Iterable[Engagement]) -> int:
+        """Add engagements of ``topic`` to ``batch`` (see record_engagements)."""
+        found = list(engagements)
+        if not found:
+            return 0
+        hkey = newest_day_key(topic)
+        raw_newest = cast(bytes | None, self._db.get(hkey))
+        known_newest = 0 if raw_newest is None else day_from_value(raw_newest)
+        newest_day = max(known_newest, *(day_of(e.at_ms) for e in found))
+        # The horizon never moves back, and nothing before it is written: what is kept does
+        # not depend on how the log was cut into fetches (a rebuild equals the live store).
+        horizon = newest_day - KEPT_DAYS
         latest: dict[bytes, int] = {}
-        newest_day = 0
-        for e in engagements:
+        for e in found:
             day = day_of(e.at_ms)
-            newest_day = max(newest_day, day)
+            if day < horizon:
+                continue
             key = engaged_key(topic, day, e.post_id, e.user_id)
             latest[key] = max(latest.get(key, 0), e.at_ms)
+        if newest_day > known_newest or raw_newest is None:
+            batch.put(hkey, day_value(newest_day))
         if not latest:
             return 0
         keys: list[str | int | float | bytes | bool] = list(latest)
         known = cast(list[bytes | None], self._db.get(keys))
         new = 0
-        for key, found in zip(latest, known, strict=True):
+        for key, stored in zip(latest, known, strict=True):
             at = latest[key]
-            if found is None:
+            if stored is None:
                 new += 1
-            elif int.from_bytes(found, "big") >= at:
+            elif int.from_bytes(stored, "big") >= at:
                 continue
             batch.put(key, at.to_bytes(_TIME_BYTES, "big"))
         # Expire whole days past the horizon (one range delete per topic and write).
-        horizon = newest_day - KEPT_DAYS
-        if horizon > 0:
+        if horizon > 0 and newest_day > known_newest:
             batch.delete_range(engaged_prefix(topic, 0), engaged_prefix(topic, horizon))
-        self._db.write(batch)
         return new
 
     def engagements(self, topic: str, now_ms: int, window_ms: int) -> list[Engagement]:

@@ -30,6 +30,19 @@ post, user) holding the latest time that user engaged that day: a 24 h window re
 yesterday's days and keeps the times inside it; 7 days read eight days. Days older than 8 are
 deleted, so what is kept is bounded by the engagement of the last 8 days, never by the
 audience's size over all time, and no approximate sketch is involved.
+
+  ``g:<topic length><topic><UTC day, 4 bytes><post id length, 2 bytes><post id><user id>``
+      -> the latest time (ms, 8 bytes) that user engaged that post that day
+  ``h:<topic length><topic>`` -> the newest engagement day the topic has seen (4 bytes)
+
+The horizon is the newest day seen minus KEPT_DAYS, kept per topic and never moving back: an
+engagement older than it is not written, and each write deletes the days before it. So what a
+store keeps is "every engagement of the last KEPT_DAYS days before the newest", whatever the
+fetches' boundaries were: a store rebuilt from the log equals the live one.
+
+Engagement reaches the index as TopicEngagement facts (domain/topic_engagement.py says what
+counts: comments, replies, likes of the post or its comments, shares; unlikes and deletes do
+not withdraw it).
 """
 
 from __future__ import annotations
@@ -54,6 +67,7 @@ _ALLOWED_CATEGORIES = frozenset({"Lu", "Ll", "Lt", "Lm", "Lo", "Nd", "Mn", "Mc"}
 _ENTRY = b"t:"
 _REVERSE = b"q:"
 _ENGAGED = b"g:"
+_HORIZON = b"h:"
 _LEN = struct.Struct(">H")
 _TIME = struct.Struct(">Q")
 _DAY = struct.Struct(">I")
@@ -146,6 +160,22 @@ def day_of(at_ms: int) -> int:
 def engaged_prefix(topic: str, day: int) -> bytes:
     """The first bytes of every engagement key of ``topic`` on ``day``."""
     return _ENGAGED + _topic_bytes(topic) + _DAY.pack(day)
+
+
+def newest_day_key(topic: str) -> bytes:
+    """Where the newest engagement day a topic has seen is kept (its horizon's base)."""
+    return _HORIZON + _topic_bytes(topic)
+
+
+def day_value(day: int) -> bytes:
+    """A day number as stored."""
+    return _DAY.pack(day)
+
+
+def day_from_value(raw: bytes) -> int:
+    """A stored day number."""
+    (day,) = _DAY.unpack(raw)
+    return int(day)
 
 
 def engaged_key(topic: str, day: int, post_id: str, user_id: str) -> bytes:
