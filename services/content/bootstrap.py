@@ -126,7 +126,7 @@ async def build(settings: ContentSettings) -> ContentReplica:
         topics=topic_handlers)
     lifecycle = PostLifecycle(stores, index_stores, event_log,
                               LifecyclePeers(signer, settings.identity, settings.forward_timeout_s),
-                              ownership, now_ms)
+                              ownership, now_ms, topics=topic_handlers)
     interaction_peers = InteractionPeersClient(signer, settings.identity,
                                                settings.forward_timeout_s)
     block_check = GrpcBlockCheck(

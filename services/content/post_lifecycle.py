@@ -76,6 +76,17 @@ class IndexStores(Protocol):
         """The store of ``partition``."""
 
 
+class TopicHooks(Protocol):
+    """What an edit or deletion asks of the topic side (services/content/topics.TopicHandlers)."""
+
+    def touched(self, before: Post, after: Post) -> list[tuple[str, int]]:
+        """The topics (and their topic-posts partitions) the event is logged on."""
+
+    def changed(self, targets: list[tuple[str, int]], envelope: Envelope,
+                payload: PostEvent) -> None:
+        """Fold the committed event into the topic pages kept here."""
+
+
 class LifecyclePeers(Protocol):
     """The other replicas' PostLifecycleService (PeerFailed when one does not answer)."""
 
@@ -121,7 +132,9 @@ class PostLifecycle:
 
     def __init__(self, stores: LifecycleStores, index: IndexStores, log: EventLog,
                  peers: LifecyclePeers, ownership: Ownership,
-                 clock_ms: Callable[[], int]) -> None:
+                 clock_ms: Callable[[], int], topics: TopicHooks | None = None) -> None:
+        # The topic pages (services/content/topics.py); None in bare unit tests.
+        self._topics = topics
         self._stores = stores
         self._index = index
         self._log = log
@@ -160,7 +173,7 @@ class PostLifecycle:
             now = self._clock_ms()
             post = edited(current, cmd, now)
             return await self._append(partition, store, post,
-                                      post_edited(post, cmd.request_id), now)
+                                      post_edited(post, cmd.request_id), now, current)
 
     async def delete_post(self, post_id: str, deleter_id: str, caller: Caller) -> Post:
         """The deleted post (deleting again answers it as it is)."""
@@ -177,16 +190,26 @@ class PostLifecycle:
                 return current
             now = self._clock_ms()
             post = replace(current, version=current.version + 1, deleted_at_ms=now)
-            return await self._append(partition, store, post, post_deleted(post, now), now)
+            return await self._append(partition, store, post, post_deleted(post, now), now,
+                                      current)
 
     async def _append(self, partition: int, store: LifecycleStore, post: Post,
-                      event: PostEvent, now: int) -> Post:
+                      event: PostEvent, now: int, before: Post) -> Post:
         envelope = wrap(event, event_id=event_id_for(post.post_id, post.version),
                         source=CONTENT, aggregate_id=post.post_id, occurred_at_ms=now,
                         aggregate_version=post.version)
         author_partition = self._ownership.partition_of(post.creator_id)
-        await self._log.append(envelope, partition, post.creator_id, author_partition)
+        # The topic pages it was or is on hear it in the same transaction: added topics list
+        # it, removed ones drop it, the rest show the new revision (domain/topic_entries.py).
+        targets = [] if self._topics is None else self._topics.touched(before, post)
+        if targets:
+            await self._log.append(envelope, partition, post.creator_id, author_partition,
+                                   topics=targets)
+        else:
+            await self._log.append(envelope, partition, post.creator_id, author_partition)
         applied = store.put_event(envelope, event)
+        if self._topics is not None:
+            self._topics.changed(targets, envelope, event)
         if author_partition in self._ownership.local:
             self._index.store(author_partition).put_event(envelope, event)
         if applied is None:  # cannot happen under the lock; the tail applies it anyway

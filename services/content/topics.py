@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from planet.content.v1 import topics_pb2 as tpb
+from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.kafka.partitioning import partition_for
 from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT
@@ -49,6 +50,8 @@ from services.content.domain.commands import PublishPost
 from services.content.domain.components import Instruments, instrument_problems
 from services.content.domain.errors import NotServing
 from services.content.domain.model import Post
+from services.content.domain.post_events import PostEvent
+from services.content.domain.topic_entries import touched_topics
 from services.content.domain.topics import (
     Arena,
     Arenas,
@@ -90,6 +93,9 @@ class TopicIndex(Protocol):
 
     def put_published(self, topic: str, post: Post) -> None:
         """Index a post just committed here."""
+
+    def put_event(self, topic: str, envelope: Envelope, payload: PostEvent) -> None:
+        """Apply an edit or deletion just committed here."""
 
 
 class TopicIndexes(Protocol):
@@ -181,6 +187,21 @@ class TopicHandlers:
         for topic, partition in targets:
             if partition in self._ownership.local:
                 self._index.store(partition).put_published(topic, post)
+
+    # -- lifecycle hooks (post_lifecycle.PostLifecycle: edits and deletions) ---------------
+
+    def touched(self, before: Post, after: Post) -> list[tuple[str, int]]:
+        """The topics (with their topic-posts partitions) an edit or deletion of ``before``
+        into ``after`` is logged on: its topics before and after."""
+        return [(t, partition_for(t, self._ownership.partitions))
+                for t in touched_topics(before, after)]
+
+    def changed(self, targets: list[tuple[str, int]], envelope: Envelope,
+                payload: PostEvent) -> None:
+        """Fold a just-committed edit or deletion into the topic pages kept here at once."""
+        for topic, partition in targets:
+            if partition in self._ownership.local:
+                self._index.store(partition).put_event(topic, envelope, payload)
 
     # -- reads --------------------------------------------------------------------------
 

@@ -24,17 +24,17 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eplanet/content/v1/events.proto\x12\x11planet.content.v1\"\xf0\x01\n\x10TradingComponent\x12/\n\x06ticker\x18\x01 \x01(\x0b\x32\x1d.planet.content.v1.CoinTickerH\x00\x12\x32\n\ntrade_idea\x18\x02 \x01(\x0b\x32\x1c.planet.content.v1.TradeIdeaH\x00\x12\x32\n\ntrade_link\x18\x03 \x01(\x0b\x32\x1c.planet.content.v1.TradeLinkH\x00\x12\x36\n\ncopy_trade\x18\x04 \x01(\x0b\x32 .planet.content.v1.CopyTradeCardH\x00\x42\x0b\n\tcomponent\"E\n\tTradeLink\x12\x0c\n\x04pair\x18\x01 \x01(\t\x12*\n\x04side\x18\x02 \x01(\x0e\x32\x1c.planet.content.v1.TradeSide\"\x0f\n\rCopyTradeCard\"\x1c\n\nCoinTicker\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"\x85\x01\n\tTradeIdea\x12\x0c\n\x04pair\x18\x01 \x01(\t\x12*\n\x04side\x18\x02 \x01(\x0e\x32\x1c.planet.content.v1.TradeSide\x12\r\n\x05\x65ntry\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\x12\x0c\n\x04stop\x18\x05 \x01(\t\x12\x11\n\ttimeframe\x18\x06 \x01(\t\"\x9c\x02\n\rPostPublished\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.planet.content.v1.PostKind\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x10\n\x08mentions\x18\x07 \x03(\t\x12\x37\n\ncomponents\x18\x08 \x03(\x0b\x32#.planet.content.v1.TradingComponent\x12\x17\n\x0fpublished_at_ms\x18\t \x01(\x03\x12\x0f\n\x07summary\x18( \x01(\t\x12\x17\n\x0f\x63over_image_url\x18) \x01(\t\"\x91\x02\n\nPostEdited\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\r\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x10\n\x08mentions\x18\x07 \x03(\t\x12\x37\n\ncomponents\x18\x08 \x03(\x0b\x32#.planet.content.v1.TradingComponent\x12\x14\n\x0c\x65\x64ited_at_ms\x18\t \x01(\x03\x12\x0f\n\x07summary\x18\n \x01(\t\x12\x17\n\x0f\x63over_image_url\x18\x0b \x01(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\"I\n\x0bPostDeleted\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12\x15\n\rdeleted_at_ms\x18\x03 \x01(\x03*Q\n\x08PostKind\x12\x19\n\x15POST_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fPOST_KIND_SHORT\x10\x01\x12\x15\n\x11POST_KIND_ARTICLE\x10\x02*R\n\tTradeSide\x12\x1a\n\x16TRADE_SIDE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTRADE_SIDE_LONG\x10\x01\x12\x14\n\x10TRADE_SIDE_SHORT\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1eplanet/content/v1/events.proto\x12\x11planet.content.v1\"\xf0\x01\n\x10TradingComponent\x12/\n\x06ticker\x18\x01 \x01(\x0b\x32\x1d.planet.content.v1.CoinTickerH\x00\x12\x32\n\ntrade_idea\x18\x02 \x01(\x0b\x32\x1c.planet.content.v1.TradeIdeaH\x00\x12\x32\n\ntrade_link\x18\x03 \x01(\x0b\x32\x1c.planet.content.v1.TradeLinkH\x00\x12\x36\n\ncopy_trade\x18\x04 \x01(\x0b\x32 .planet.content.v1.CopyTradeCardH\x00\x42\x0b\n\tcomponent\"E\n\tTradeLink\x12\x0c\n\x04pair\x18\x01 \x01(\t\x12*\n\x04side\x18\x02 \x01(\x0e\x32\x1c.planet.content.v1.TradeSide\"\x0f\n\rCopyTradeCard\"\x1c\n\nCoinTicker\x12\x0e\n\x06symbol\x18\x01 \x01(\t\"\x85\x01\n\tTradeIdea\x12\x0c\n\x04pair\x18\x01 \x01(\t\x12*\n\x04side\x18\x02 \x01(\x0e\x32\x1c.planet.content.v1.TradeSide\x12\r\n\x05\x65ntry\x18\x03 \x01(\t\x12\x0e\n\x06target\x18\x04 \x01(\t\x12\x0c\n\x04stop\x18\x05 \x01(\t\x12\x11\n\ttimeframe\x18\x06 \x01(\t\"\x9c\x02\n\rPostPublished\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.planet.content.v1.PostKind\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x10\n\x08mentions\x18\x07 \x03(\t\x12\x37\n\ncomponents\x18\x08 \x03(\x0b\x32#.planet.content.v1.TradingComponent\x12\x17\n\x0fpublished_at_ms\x18\t \x01(\x03\x12\x0f\n\x07summary\x18( \x01(\t\x12\x17\n\x0f\x63over_image_url\x18) \x01(\t\"\xd5\x02\n\nPostEdited\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12\x10\n\x08revision\x18\x03 \x01(\r\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x10\n\x08mentions\x18\x07 \x03(\t\x12\x37\n\ncomponents\x18\x08 \x03(\x0b\x32#.planet.content.v1.TradingComponent\x12\x14\n\x0c\x65\x64ited_at_ms\x18\t \x01(\x03\x12\x0f\n\x07summary\x18\n \x01(\t\x12\x17\n\x0f\x63over_image_url\x18\x0b \x01(\t\x12\x12\n\nrequest_id\x18\x0c \x01(\t\x12\x17\n\x0fpublished_at_ms\x18\x1e \x01(\x03\x12)\n\x04kind\x18\x1f \x01(\x0e\x32\x1b.planet.content.v1.PostKind\"I\n\x0bPostDeleted\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12\x15\n\rdeleted_at_ms\x18\x03 \x01(\x03*Q\n\x08PostKind\x12\x19\n\x15POST_KIND_UNSPECIFIED\x10\x00\x12\x13\n\x0fPOST_KIND_SHORT\x10\x01\x12\x15\n\x11POST_KIND_ARTICLE\x10\x02*R\n\tTradeSide\x12\x1a\n\x16TRADE_SIDE_UNSPECIFIED\x10\x00\x12\x13\n\x0fTRADE_SIDE_LONG\x10\x01\x12\x14\n\x10TRADE_SIDE_SHORT\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'planet.content.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_POSTKIND']._serialized_start=1188
-  _globals['_POSTKIND']._serialized_end=1269
-  _globals['_TRADESIDE']._serialized_start=1271
-  _globals['_TRADESIDE']._serialized_end=1353
+  _globals['_POSTKIND']._serialized_start=1256
+  _globals['_POSTKIND']._serialized_end=1337
+  _globals['_TRADESIDE']._serialized_start=1339
+  _globals['_TRADESIDE']._serialized_end=1421
   _globals['_TRADINGCOMPONENT']._serialized_start=54
   _globals['_TRADINGCOMPONENT']._serialized_end=294
   _globals['_TRADELINK']._serialized_start=296
@@ -48,7 +48,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POSTPUBLISHED']._serialized_start=551
   _globals['_POSTPUBLISHED']._serialized_end=835
   _globals['_POSTEDITED']._serialized_start=838
-  _globals['_POSTEDITED']._serialized_end=1111
-  _globals['_POSTDELETED']._serialized_start=1113
-  _globals['_POSTDELETED']._serialized_end=1186
+  _globals['_POSTEDITED']._serialized_end=1179
+  _globals['_POSTDELETED']._serialized_start=1181
+  _globals['_POSTDELETED']._serialized_end=1254
 # @@protoc_insertion_point(module_scope)

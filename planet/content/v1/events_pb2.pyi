@@ -265,6 +265,8 @@ class PostEdited(_message.Message):
     SUMMARY_FIELD_NUMBER: _builtins.int
     COVER_IMAGE_URL_FIELD_NUMBER: _builtins.int
     REQUEST_ID_FIELD_NUMBER: _builtins.int
+    PUBLISHED_AT_MS_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     creator_id: _builtins.str
     revision: _builtins.int
@@ -276,6 +278,12 @@ class PostEdited(_message.Message):
     cover_image_url: _builtins.str
     request_id: _builtins.str
     """The editor's idempotency key: a retried edit finds the revision it made."""
+    published_at_ms: _builtins.int
+    """Unchanged by an edit, carried so a reader that never saw the PostPublished can list the
+    post from this event alone: a topic page the edit adds the post to (topic-posts copies).
+    Numbered from 30 so concurrent additions above never collide.
+    """
+    kind: Global___PostKind.ValueType
     @_builtins.property
     def hashtags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -297,10 +305,12 @@ class PostEdited(_message.Message):
         summary: _builtins.str = ...,
         cover_image_url: _builtins.str = ...,
         request_id: _builtins.str = ...,
+        published_at_ms: _builtins.int = ...,
+        kind: Global___PostKind.ValueType = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "cover_image_url", b"cover_image_url", "creator_id", b"creator_id", "edited_at_ms", b"edited_at_ms", "hashtags", b"hashtags", "mentions", b"mentions", "post_id", b"post_id", "request_id", b"request_id", "revision", b"revision", "summary", b"summary", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "components", b"components", "cover_image_url", b"cover_image_url", "creator_id", b"creator_id", "edited_at_ms", b"edited_at_ms", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "request_id", b"request_id", "revision", b"revision", "summary", b"summary", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -25,15 +25,22 @@ from aiokafka.structs import ConsumerRecord
 from rocksdict import WriteBatch
 
 from planet.content.v1 import content_service_pb2 as rpc
-from planet.content.v1.events_pb2 import PostPublished
 from planet.content.v1.topics_pb2 import TopicEngagement
+from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import UndecodableEvent, decode
 from services.content.adapters.partition_dirs import PartitionDirs
 from services.content.adapters.post_store import open_store
 from services.content.domain.author_index import Cursor
-from services.content.domain.codec import post_from_event, post_from_pb, post_to_pb
+from services.content.domain.codec import post_from_pb, post_to_pb
 from services.content.domain.model import Post
+from services.content.domain.post_events import POST_EVENTS, PostEvent
 from services.content.domain.stored import APPLIED_KEY, offset_from_value, offset_value
+from services.content.domain.topic_entries import (
+    TopicEntry,
+    fold,
+    reverse_value,
+    split_reverse_value,
+)
 from services.content.domain.topics import (
     FORMAT,
     KEPT_DAYS,
@@ -77,15 +84,15 @@ class TopicIndexStore:
 
     def apply(self, records: Iterable[ConsumerRecord[bytes, bytes]]) -> int:
         """Index a fetch's (topic, post) records and its engagements, and write the next
-        offset in the same batch; how many post entries were new. The first record of a
-        (topic, post) wins."""
-        entries: dict[bytes, tuple[bytes, bytes]] = {}
+        offset in the same batch; how many posts were newly listed. Post events fold into
+        their (topic, post) entries (domain/topic_entries.py)."""
+        folds: list[tuple[str, Envelope, PostEvent]] = []
         engaged: dict[str, list[Engagement]] = {}
         last = -1
         for record in records:
             last = record.offset
             try:
-                event = decode(record.value, PostPublished, TopicEngagement)
+                event = decode(record.value, *POST_EVENTS, TopicEngagement)
                 topic = (record.key or b"").decode()
             except (UndecodableEvent, UnicodeDecodeError) as exc:
                 log.error("skipping undecodable topic-posts record", extra={
@@ -101,16 +108,12 @@ class TopicIndexStore:
                     engaged.setdefault(topic, []).append(
                         Engagement(fact.post_id, fact.user_id, fact.at_ms))
                 continue
-            assert isinstance(event.payload, PostPublished)
-            post = post_from_event(event.payload, event.envelope.aggregate_version)
-            rkey = reverse_key(topic, post.post_id)
-            if topic and rkey not in entries:
-                entries[rkey] = (entry_key(topic, post.published_at_ms, post.post_id),
-                                 _value(post))
+            if topic and isinstance(event.payload, POST_EVENTS):
+                folds.append((topic, event.envelope, event.payload))
         if last < 0:
             return 0
         batch = WriteBatch(raw_mode=True)
-        new = self._put_new(batch, entries)
+        new = self._fold_all(batch, folds)
         for topic, found in engaged.items():
             self._engage(batch, topic, found)
         batch.put(APPLIED_KEY, offset_value(last + 1))
@@ -121,23 +124,56 @@ class TopicIndexStore:
     def put_published(self, topic: str, post: Post) -> None:
         """Index a post this replica just committed, ahead of the tail (which keeps this copy),
         so the topic page shows it as soon as PublishPost returns."""
+        rkey = reverse_key(topic, post.post_id)
+        if self._entry(rkey) is None:  # as fold() does with a PostPublished
+            batch = WriteBatch(raw_mode=True)
+            self._put_entry(batch, topic, post.post_id, None, TopicEntry(post.version, post))
+            self._db.write(batch)
+
+    def put_event(self, topic: str, envelope: Envelope, payload: PostEvent) -> None:
+        """Apply an edit or deletion this replica just committed, ahead of the tail (which
+        applies the same record again: no change), so the topic page follows at once."""
         batch = WriteBatch(raw_mode=True)
-        self._put_new(batch, {reverse_key(topic, post.post_id): (
-            entry_key(topic, post.published_at_ms, post.post_id), _value(post))})
+        self._fold_all(batch, [(topic, envelope, payload)])
         self._db.write(batch)
 
-    def _put_new(self, batch: WriteBatch, entries: dict[bytes, tuple[bytes, bytes]]) -> int:
-        rkeys = list(entries)
-        if not rkeys:
-            return 0
-        wanted: list[str | int | float | bytes | bool] = list(rkeys)
-        known = cast(list[bytes | None], self._db.get(wanted))
+    def _entry(self, rkey: bytes) -> TopicEntry | None:
+        """The stored state of one (topic, post)."""
+        raw = cast(bytes | None, self._db.get(rkey))
+        if raw is None:
+            return None
+        version, deleted, ekey = split_reverse_value(raw)
+        value = cast(bytes | None, self._db.get(ekey)) if ekey else None
+        return TopicEntry(version, None if value is None else _post(value), deleted)
+
+    def _put_entry(self, batch: WriteBatch, topic: str, post_id: str,
+                   before: TopicEntry | None, after: TopicEntry) -> None:
+        listed = after.post if after.post is not None else (
+            before.post if before is not None else None)
+        ekey = b"" if listed is None else entry_key(topic, listed.published_at_ms, post_id)
+        if after.post is None and before is not None and before.post is not None:
+            batch.delete(ekey)  # the post leaves this topic's pages
+        elif after.post is not None:
+            batch.put(ekey, _value(after.post))
+        batch.put(reverse_key(topic, post_id), reverse_value(after, ekey))
+
+    def _fold_all(self, batch: WriteBatch,
+                  events: Iterable[tuple[str, Envelope, PostEvent]]) -> int:
+        """Fold post events into their (topic, post) entries (domain/topic_entries.py) in
+        ``batch``; how many posts were newly listed."""
+        states: dict[bytes, TopicEntry | None] = {}
         new = 0
-        for rkey, found in zip(rkeys, known, strict=True):
-            if found is None:
-                ekey, value = entries[rkey]
-                batch.put(ekey, value)
-                batch.put(rkey, ekey)
+        for topic, envelope, payload in events:
+            rkey = reverse_key(topic, payload.post_id)
+            if rkey not in states:
+                states[rkey] = self._entry(rkey)
+            before = states[rkey]
+            after = fold(topic, before, envelope, payload)
+            if after is None:
+                continue
+            states[rkey] = after
+            self._put_entry(batch, topic, payload.post_id, before, after)
+            if after.post is not None and (before is None or before.post is None):
                 new += 1
         return new
 
@@ -167,8 +203,9 @@ class TopicIndexStore:
         if not ids:
             return {}
         wanted: list[str | int | float | bytes | bool] = [reverse_key(topic, p) for p in ids]
-        ekeys = cast(list[bytes | None], self._db.get(wanted))
-        present = [(p, k) for p, k in zip(ids, ekeys, strict=True) if k is not None]
+        states = cast(list[bytes | None], self._db.get(wanted))
+        ekeys = [None if raw is None else split_reverse_value(raw)[2] for raw in states]
+        present = [(p, k) for p, k in zip(ids, ekeys, strict=True) if k]
         if not present:
             return {}
         keys: list[str | int | float | bytes | bool] = [k for _, k in present]

@@ -18,7 +18,7 @@ from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import DomainEvent, decode
 from services.content.domain.codec import component_from_pb, component_to_pb, post_from_event
 from services.content.domain.markdown import render
-from services.content.domain.model import Post
+from services.content.domain.model import Post, PostKind
 
 # The payload types of the posts and author-posts topics.
 POST_EVENTS = (ev.PostPublished, ev.PostEdited, ev.PostDeleted)
@@ -85,7 +85,10 @@ def post_edited(post: Post, request_id: str) -> ev.PostEdited:
         title=post.title, body=post.body, hashtags=post.hashtags, mentions=post.mentions,
         components=[component_to_pb(c) for c in post.components],
         edited_at_ms=post.edited_at_ms, summary=post.summary,
-        cover_image_url=post.cover_image_url, request_id=request_id)
+        cover_image_url=post.cover_image_url, request_id=request_id,
+        # Carried for topic pages the edit adds the post to (domain/topic_entries.py).
+        published_at_ms=post.published_at_ms,
+        kind=ev.POST_KIND_ARTICLE if post.kind is PostKind.ARTICLE else ev.POST_KIND_SHORT)
 
 
 def post_deleted(post: Post, at_ms: int) -> ev.PostDeleted:

@@ -16,7 +16,9 @@ published time, post), nothing per topic that grows except those entries:
 
   ``t:<topic length, 2 bytes><topic, UTF-8><inverted published ms, 8 bytes><post id>``
       -> the post as stored in the posts store (version, then the PostPublished payload)
-  ``q:<topic length><topic><post id>`` -> the post's ``t:`` key (one read finds an entry)
+  ``q:<topic length><topic><post id>`` -> the aggregate version last applied, whether the
+      post is listed, and its ``t:`` key (one read finds an entry; edits and deletions fold
+      in by version: domain/topic_entries.py)
 
 A newest-first page is a range scan from just after the cursor, as for an author; the cursor
 codec is the author index's (published ms and post id), so no second format exists.
@@ -54,8 +56,11 @@ from dataclasses import dataclass
 from enum import Enum
 
 from services.content.domain.author_index import Cursor
+from services.content.domain.markdown import POLICY_VERSION
 
-FORMAT = b"content-topic-posts/1"
+# 2: (topic, post) entries fold edits and deletions (domain/topic_entries.py), and hold the
+# body rendered under the Markdown policy (its version is part of the format, as for posts).
+FORMAT = b"content-topic-posts/2.md%d" % POLICY_VERSION
 MAX_TOPIC_CHARS = 50
 DAY_MS = 86_400_000
 WINDOW_24H_MS = DAY_MS
