@@ -15,10 +15,11 @@ topics sharing the rest; one post in four carries a second topic, one in four a 
 component (rendered with the instrument's price on every read). Posts are spread over the
 30 days before the run, 20 000 authors.
 
-Most engaged: content does not yet turn the interactions topic into topic engagement (only
-``TopicIndexStore.record_engagements`` exists), so ``--engagements`` (user, post) engagements
-of the hot topic's posts of the last 7 days are written into the stopped replica's topic
-store with that very method, between the catch-up and the restart. Say so when quoting them.
+Most engaged: ``--engagements`` likes of #btc posts of the last 7 days (Zipf over those
+posts, 200 000 possible fans) are produced after the posts as the TopicEngagement copies that
+content's interactions append writes to topic-posts (``services/content/topic_engagement.py``);
+the interactions themselves are not produced to planet.content.interactions.v1 (no topic page
+reads them). The replica folds the copies into its topic store during the same catch-up.
 
 Then: content's restart-to-SERVING over the filled stores (``--restarts`` times), content and
 one gateway started (``devstack.stack``; social is not started: no read here asks it), one
@@ -65,16 +66,17 @@ from bench.content_restart import _disk_mib, time_to_serving
 from devstack import health
 from devstack.stack import Ports, Stack, free_port
 from planet.content.v1 import events_pb2 as ev
+from planet.content.v1.topics_pb2 import ENGAGEMENT_KIND_LIKE, TopicEngagement
 from planetkit.envelope import encode, wrap
 from planetkit.kafka.admin import wait_for_broker
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
 from planetkit.service_identities import CONTENT
 from planetkit.topics import ALL, AUTHOR_POSTS, POSTS, TOPIC_POSTS, with_suffix
-from services.content.adapters.topic_store import TopicIndexStores
 from services.content.domain.author_index import Cursor, encode_cursor
 from services.content.domain.ids import event_id_for, post_id_for
-from services.content.domain.topics import DAY_MS, Engagement
+from services.content.domain.topic_engagement import engagement_event_id
+from services.content.domain.topics import DAY_MS
 
 HOT = (("btc", 0.30), ("eth", 0.15), ("sol", 0.07), ("ai", 0.05), ("rwa", 0.03))
 AUTHORS = 20_000
@@ -121,6 +123,7 @@ class History:
     per_topic: dict[str, int] = field(default_factory=dict)
     # (published ms, post id, author) of every #btc post, oldest first.
     hot: list[tuple[int, str, str]] = field(default_factory=list)
+    engagements: int = 0
 
 
 def posts(count: int, t_end_ms: int, draw: TopicDraw, history: History
@@ -195,40 +198,34 @@ def fill_records(suffix: str, partitions: int, count: int, t_end_ms: int, draw: 
             yield topics_t, partition_for(t, partitions), t.encode(), value
 
 
-def seed_engagements(data_dir: Path, suffix: str, history: History, count: int, now_ms: int,
-                     rng: random.Random) -> int:
-    """Write ``count`` engagements with #btc posts of the last 7 days into the (stopped)
-    replica's topic store with its own record_engagements; how many keys were new."""
-    if count <= 0:
-        return 0
+def engagement_records(suffix: str, partitions: int, history: History, count: int,
+                       now_ms: int, rng: random.Random
+                       ) -> Iterator[tuple[str, int, bytes, bytes]]:
+    """``count`` likes of #btc posts of the last 7 days by other users, as the TopicEngagement
+    copies content's interactions append writes to topic-posts (keyed by the topic)."""
     topic = HOT[0][0]
     since = now_ms - 7 * DAY_MS
     recent = [h for h in history.hot if h[0] > since]
-    if not recent:
-        return 0
-    stores = TopicIndexStores(data_dir, with_suffix(TOPIC_POSTS, suffix).name)
-    store = stores.store(partition_for(topic, TOPIC_POSTS.partitions))
-    new = 0
-    try:
-        # A few posts draw most of the engagement (Zipf over the recent posts, shuffled).
-        order = list(range(len(recent)))
-        rng.shuffle(order)
-        cum = list(itertools.accumulate(1.0 / (k + 1) for k in range(len(order))))
-        chunk: list[Engagement] = []
-        for _ in range(count):
-            k = bisect.bisect_left(cum, rng.random() * cum[-1])
-            at, post_id, author = recent[order[min(k, len(order) - 1)]]
-            user = f"fan_{rng.randrange(200_000)}"
-            if user == author:
-                continue
-            chunk.append(Engagement(post_id, user, rng.randint(at, now_ms)))
-            if len(chunk) >= 10_000:
-                new += store.record_engagements(topic, chunk)
-                chunk.clear()
-        new += store.record_engagements(topic, chunk)
-    finally:
-        stores.close()
-    return new
+    if count <= 0 or not recent:
+        return
+    name = with_suffix(TOPIC_POSTS, suffix).name
+    partition = partition_for(topic, partitions)
+    # A few posts draw most of the engagement (Zipf over the recent posts, shuffled).
+    order = list(range(len(recent)))
+    rng.shuffle(order)
+    cum = list(itertools.accumulate(1.0 / (k + 1) for k in range(len(order))))
+    for i in range(count):
+        k = bisect.bisect_left(cum, rng.random() * cum[-1])
+        published, post_id, author = recent[order[min(k, len(order) - 1)]]
+        at = rng.randint(published, now_ms)
+        source = f"bench_like_{i}"
+        fact = TopicEngagement(topic=topic, post_id=post_id, post_author_id=author,
+                               user_id=f"fan_{rng.randrange(200_000)}",
+                               kind=ENGAGEMENT_KIND_LIKE, at_ms=at, source_event_id=source)
+        envelope = wrap(fact, event_id=engagement_event_id(source, topic), source=CONTENT,
+                        aggregate_id=topic, occurred_at_ms=at)
+        history.engagements += 1
+        yield name, partition, topic.encode(), encode(envelope)
 
 
 @dataclass
@@ -353,12 +350,14 @@ async def main(args: argparse.Namespace) -> int:
         stack.create_topics()
         now_ms = int(time.time() * 1000)
         started = time.perf_counter()
-        await produce(bootstrap, fill_records(suffix, POSTS.partitions, count, now_ms - 60_000,
-                                              draw, history))
+        await produce(bootstrap, itertools.chain(
+            fill_records(suffix, POSTS.partitions, count, now_ms - 60_000, draw, history),
+            engagement_records(suffix, POSTS.partitions, history, engagements, now_ms, rng)))
         produced_s = time.perf_counter() - started
         print(f"produced {count:,} posts = {count * 2 + history.entries:,} records "
               f"({history.entries:,} topic entries over {len(history.per_topic):,} topics) "
-              f"in {produced_s:.1f} s", flush=True)
+              f"and {history.engagements:,} engagement copies (likes of #btc posts of the "
+              f"last 7 days) in {produced_s:.1f} s", flush=True)
         top = sorted(history.per_topic.items(), key=lambda kv: -kv[1])
         print("posts per topic: " + ", ".join(f"#{t} {n:,}" for t, n in top[:6])
               + f", ... #{top[-1][0]} {top[-1][1]:,}", flush=True)
@@ -367,12 +366,6 @@ async def main(args: argparse.Namespace) -> int:
         catch_up_s, rss = time_to_serving(env, health_port, log)
         print(f"content built its stores from the topics: SERVING after {catch_up_s:.1f} s "
               f"(RSS {rss:.0f} MiB); fill time {produced_s + catch_up_s:.1f} s", flush=True)
-        started = time.perf_counter()
-        new = seed_engagements(data_dir, suffix, history, engagements,
-                               int(time.time() * 1000), rng)
-        print(f"engagements with #btc posts of the last 7 days written to the stopped store: "
-              f"{new:,} distinct (topic, day, post, user) keys in "
-              f"{time.perf_counter() - started:.1f} s", flush=True)
         times = [time_to_serving(env, health_port, log) for _ in range(restarts)]
         print(f"restart to SERVING over the filled stores: "
               f"{', '.join(f'{s:.2f}' for s, _ in times)} s; RSS "
@@ -393,6 +386,12 @@ async def main(args: argparse.Namespace) -> int:
         got = check["posts"][0]["post"]["post_id"] if check.get("posts") else None
         print(f"deep page: cursor at depth {depth:,} of #btc; its first post is the expected "
               f"one: {got == expected}", flush=True)
+        if history.engagements:
+            ranked = httpx.get(f"{base}/v1/topics/btc/posts", params={"order": "engaged_7d"},
+                               headers={"Authorization": f"Bearer {token}"}, timeout=60).json()
+            print("engaged_7d first page, distinct engaging users per post: "
+                  + ", ".join(str(p["engaged_users"]) for p in ranked.get("posts", [])),
+                  flush=True)
         tail = top[len(top) // 2][0]
         endpoints = [
             Endpoint("GET /healthz", "/healthz", {}, authed=False),
@@ -403,7 +402,7 @@ async def main(args: argparse.Namespace) -> int:
             Endpoint(f"#{tail} newest ({history.per_topic[tail]} posts)",
                      f"/v1/topics/{tail}/posts", {}, authed=True),
         ]
-        if new:
+        if history.engagements:
             endpoints += [
                 Endpoint("#btc engaged_24h, first page", "/v1/topics/btc/posts",
                          {"order": "engaged_24h"}, authed=True, requests=engaged_requests),
