@@ -61,23 +61,61 @@ class TradeIdea(Strict):
     entry: str = Field(max_length=64)
     target: str = Field(max_length=64)
     stop: str = Field(max_length=64)
+    timeframe: str = Field(default="", max_length=16, description=(
+        "The chart timeframe: one of 15m, 1h, 4h, 1d, 1w; empty for none (the content "
+        "service names any other value in its 422)."))
+
+
+class TradeLink(Strict):
+    """A "trade this" deep link; the server builds the URL (with attribution) when read."""
+
+    pair: str = Field(max_length=64, description="An instrument the exchange lists: BTC/USDT.")
+    side: Literal["long", "short"]
+
+
+class CopyTradeCard(Strict):
+    """A card linking the post's creator's copy-trading profile: nothing to choose, `{}`."""
+
+
+_COMPONENT_KINDS = ("ticker", "trade_idea", "trade_link", "copy_trade")
 
 
 class Component(Strict):
-    """Exactly one of a ticker or a trade idea."""
+    """Exactly one of a ticker, a trade idea, a trade link or a copy-trade card."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"ticker": {"symbol": "BTC"}},
+        {"trade_idea": {"pair": "SOL/USDT", "side": "long", "entry": "180", "target": "205",
+                        "stop": "171", "timeframe": "4h"}},
+        {"trade_link": {"pair": "BTC/USDT", "side": "short"}},
+        {"copy_trade": {}},
+    ]})
 
     ticker: Ticker | None = None
     trade_idea: TradeIdea | None = None
+    trade_link: TradeLink | None = None
+    copy_trade: CopyTradeCard | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Component:
-        if (self.ticker is None) == (self.trade_idea is None):
-            raise ValueError("a component is either a ticker or a trade_idea")
+        if sum(getattr(self, k) is not None for k in _COMPONENT_KINDS) != 1:
+            raise ValueError("a component is exactly one of " + ", ".join(_COMPONENT_KINDS))
         return self
 
 
 class PublishPostBody(Strict):
     """A post to publish; its author is the token's subject."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"body": "SOL reclaiming the range", "hashtags": ["sol"], "components": [
+            {"trade_idea": {"pair": "SOL/USDT", "side": "long", "entry": "180",
+                            "target": "205", "stop": "171", "timeframe": "4h"}},
+            {"trade_link": {"pair": "SOL/USDT", "side": "long"}},
+            {"copy_trade": {}}]},
+        {"kind": "article", "title": "Why SOL", "summary": "The range thesis",
+         "cover_image_url": "https://cdn.example.com/sol.png",
+         "body": "# Range\n\nEntry at **180**.", "components": [{"ticker": {"symbol": "SOL"}}]},
+    ]})
 
     kind: Literal["short", "article"] = "short"
     title: str = ""
@@ -209,8 +247,13 @@ def components_pb(items: list[Component]) -> list[ev.TradingComponent]:
             idea = comp.trade_idea
             components.append(ev.TradingComponent(trade_idea=ev.TradeIdea(
                 pair=idea.pair, side=_SIDES[idea.side], entry=idea.entry,
-                target=idea.target, stop=idea.stop,
+                target=idea.target, stop=idea.stop, timeframe=idea.timeframe,
             )))
+        elif comp.trade_link is not None:
+            components.append(ev.TradingComponent(trade_link=ev.TradeLink(
+                pair=comp.trade_link.pair, side=_SIDES[comp.trade_link.side])))
+        elif comp.copy_trade is not None:
+            components.append(ev.TradingComponent(copy_trade=ev.CopyTradeCard()))
     return components
 
 
@@ -224,8 +267,16 @@ def post_out(post: content.Post) -> PostOut:
             i = comp.trade_idea
             side: Literal["long", "short"] = "long" if i.side == ev.TRADE_SIDE_LONG else "short"
             components.append(Component(trade_idea=TradeIdea(
-                pair=i.pair, side=side, entry=i.entry, target=i.target, stop=i.stop
+                pair=i.pair, side=side, entry=i.entry, target=i.target, stop=i.stop,
+                timeframe=i.timeframe,
             )))
+        elif comp.WhichOneof("component") == "trade_link":
+            link_side: Literal["long", "short"] = (
+                "long" if comp.trade_link.side == ev.TRADE_SIDE_LONG else "short")
+            components.append(Component(trade_link=TradeLink(pair=comp.trade_link.pair,
+                                                             side=link_side)))
+        elif comp.WhichOneof("component") == "copy_trade":
+            components.append(Component(copy_trade=CopyTradeCard()))
     kind: Literal["short", "article"] = "article" if post.kind == ev.POST_KIND_ARTICLE else "short"
     return PostOut(
         post_id=post.post_id,
