@@ -20,8 +20,10 @@ from planetkit.runner import Lifecycle
 from planetkit.service_auth_assertion import load_signer
 from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import CONTENT
-from planetkit.topics import AUTHOR_POSTS, INTERACTIONS, POSTS, with_suffix
+from planetkit.topics import AUTHOR_POSTS, DRAFTS, INTERACTIONS, POSTS, with_suffix
 from services.content.adapters.author_index_store import AuthorIndexStores
+from services.content.adapters.draft_store import DraftStores
+from services.content.adapters.grpc_drafts import add_drafts
 from services.content.adapters.grpc_interactions import InteractionPeersClient, add_interactions
 from services.content.adapters.grpc_lifecycle import add_lifecycle
 from services.content.adapters.grpc_server import ContentServicer, make_server, new_health
@@ -32,6 +34,7 @@ from services.content.adapters.interaction_store import InteractionStores
 from services.content.adapters.kafka_log import KafkaEventLog
 from services.content.adapters.lifecycle_peers import LifecyclePeers
 from services.content.adapters.membership import RebalanceListener, owner_map_assignor
+from services.content.adapters.partition_writer import PartitionTransactions
 from services.content.adapters.peers import Peers
 from services.content.adapters.post_store import PostStores
 from services.content.adapters.publishers import GrpcPublisherGate
@@ -40,6 +43,7 @@ from services.content.adapters.topic_store import TopicIndexStores
 from services.content.domain.assignment import Claim
 from services.content.domain.components import Instruments
 from services.content.domain.topics import Arenas, Sanctions
+from services.content.drafts import DraftHandlers
 from services.content.handlers import ContentHandlers, ContentReplica, Ownership, ReplicaConfig
 from services.content.interactions import InteractionHandlers
 from services.content.post_lifecycle import PostLifecycle
@@ -89,6 +93,10 @@ async def build(settings: ContentSettings) -> ContentReplica:
     await wait_for_broker(bootstrap)
     await require_topics(bootstrap, side.all())
     await require_topics(bootstrap, [topic, index_topic, interactions_topic])
+    drafts_topic = with_suffix(DRAFTS, settings.topics.topic_suffix)
+    if drafts_topic.partitions != topic.partitions:  # decided by the author index's owner
+        raise ValueError(f"{drafts_topic.name} must have as many partitions as {topic.name}")
+    await require_topics(bootstrap, [drafts_topic])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -138,6 +146,13 @@ async def build(settings: ContentSettings) -> ContentReplica:
     server = make_server(ContentServicer(handlers, stats=interactions), health, verifier,
                          more=[lambda s: add_lifecycle(s, lifecycle)])
     add_interactions(server, interactions)
+    draft_stores, draft_log = DraftStores(data_dir, drafts_topic.name), PartitionTransactions(
+        lambda txn_id: make_producer(bootstrap, writer=CONTENT, linger_ms=0,
+                                     transactional_id=txn_id),
+        settings.group(), "drafts", settings.publish_timeout_s)
+    draft_peers = LifecyclePeers(signer, settings.identity, settings.forward_timeout_s)
+    add_drafts(server, DraftHandlers(draft_stores, draft_log, drafts_topic.name, draft_peers,
+                                     ownership, handlers, now_ms))
     add_topics(server, topic_handlers, settings.exchange_url)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     ownership.addr = advertised(settings, port)
@@ -177,7 +192,9 @@ async def build(settings: ContentSettings) -> ContentReplica:
             side.instruments, side.arenas, side.identities,
             instruments, arenas, sanctions),
             Closing(topic_peers.close, arena_log.close),
-            Closing(interaction_log.close, interaction_peers.close, block_check.close)],
+            Closing(interaction_log.close, interaction_peers.close, block_check.close),
+            Closing(draft_log.close, draft_peers.close)],
+        more_stores=[(drafts_topic.name, draft_stores)],
     )
 
 

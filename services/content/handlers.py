@@ -423,6 +423,8 @@ class ContentReplica:
         interaction_stores: PartitionStores | None = None,
         tails: Sequence[ReferenceTable] = (),
         timer: Callable[[], float] = time.monotonic,
+        # Further co-partitioned topics' stores (name, stores), assigned with ``topic``.
+        more_stores: Sequence[tuple[str, PartitionStores]] = (),
     ) -> None:
         self.config = config
         self.port = port
@@ -438,6 +440,7 @@ class ContentReplica:
             self._stores[topic_stores[0]] = topic_stores[1]
         if interaction_stores is not None:
             self._stores[config.interactions_topic] = interaction_stores
+        self._stores.update(more_stores)
         # Instruments, arenas, sanctions: read whole before SERVING, followed after.
         self._tails = tuple(tails)
         self._tail_tasks: list[asyncio.Task[None]] = []

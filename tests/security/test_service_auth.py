@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from planet.analytics.v1 import analytics_service_pb2
 from planet.content.v1 import content_service_pb2
 from planet.content.v1 import events_pb2 as ev
+from planet.content.v1 import drafts_pb2 as drafts
 from planet.content.v1 import interactions_pb2 as interactions
 from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import topics_pb2 as topics
@@ -59,7 +60,9 @@ SERVICES = {
 # The content process serves a second service on the same port.
 MORE_SERVICES = [(CONTENT, interactions.DESCRIPTOR.services_by_name["InteractionService"]),
                  (CONTENT, topics.DESCRIPTOR.services_by_name["TopicService"]),
-                 (CONTENT, lifecycle.DESCRIPTOR.services_by_name["PostLifecycleService"])]
+                 (CONTENT, lifecycle.DESCRIPTOR.services_by_name["PostLifecycleService"]),
+                 (CONTENT, drafts.DESCRIPTOR.services_by_name["DraftService"])]
+_NO_DRAFT = "dft_" + "0" * 24
 _NO_POST = "post_" + "0" * 24
 _NO_COMMENT = "cmt_" + "0" * 24 + "_" + "0" * 24
 WEEK = "2026-W48"
@@ -243,6 +246,28 @@ CASES: dict[str, Case] = {
         As(GATEWAY, "bob"), As(ANALYTICS, "bob")),
     "/planet.content.v1.PostLifecycleService/ListPostRevisions": Case(
         lambda: lifecycle.ListPostRevisionsRequest(post_id=_NO_POST), As(INCENTIVE, ""), None),
+    # Drafts: their author's alone, through the gateway (or content forwarding); the draft
+    # is not there, so NOT_FOUND proves the call got past authorization.
+    "/planet.content.v1.DraftService/SaveDraft": Case(
+        lambda: drafts.SaveDraftRequest(author_id="bob", request_id="r",
+                                        content=drafts.DraftContent(title="t")),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory")),
+    "/planet.content.v1.DraftService/UpdateDraft": Case(
+        lambda: drafts.UpdateDraftRequest(author_id="bob", draft_id=_NO_DRAFT,
+                                          expected_revision=1),
+        As(GATEWAY, "bob"), As(ANALYTICS, "bob")),
+    "/planet.content.v1.DraftService/GetDraft": Case(
+        lambda: drafts.GetDraftRequest(author_id="bob", draft_id=_NO_DRAFT),
+        As(GATEWAY, "bob"), As(INCENTIVE, "bob")),
+    "/planet.content.v1.DraftService/ListDrafts": Case(
+        lambda: drafts.ListDraftsRequest(author_id="bob"),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory")),
+    "/planet.content.v1.DraftService/DiscardDraft": Case(
+        lambda: drafts.DiscardDraftRequest(author_id="bob", draft_id=_NO_DRAFT),
+        As(GATEWAY, "bob"), As(SOCIAL, "bob")),
+    "/planet.content.v1.DraftService/PublishDraft": Case(
+        lambda: drafts.PublishDraftRequest(author_id="bob", draft_id=_NO_DRAFT),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory")),
     "/planet.content.v1.TopicService/PutArena": Case(
         lambda: topics.PutArenaRequest(arena_id="ai", name="AI", topics=["ai"]),
         As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),

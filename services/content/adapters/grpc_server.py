@@ -30,6 +30,7 @@ from planetkit.service_auth_server import (
     method_name,
 )
 from planetkit.service_identities import CONTENT, GATEWAY
+from services.content.adapters.grpc_drafts import DRAFTS_POLICY
 from services.content.adapters.grpc_interactions import INTERACTIONS_POLICY, PostStats, with_stats
 from services.content.adapters.grpc_lifecycle import LIFECYCLE_POLICY
 from services.content.adapters.grpc_topics import TOPIC_POLICY
@@ -65,6 +66,7 @@ POLICY: MethodPolicy = {
     # TopicService, served by the same process (adapters/grpc_topics.py).
     **TOPIC_POLICY,
     **LIFECYCLE_POLICY,
+    **DRAFTS_POLICY,
 }
 
 Context = grpc.aio.ServicerContext[Any, Any]
