@@ -34,6 +34,7 @@ from planet.content.v1 import drafts_pb2 as dr
 from planetkit.envelope import encode, wrap
 from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT
+from services.content.adapters.partition_writer import Record
 from services.content.domain.codec import post_from_pb
 from services.content.domain.commands import PublishPost
 from services.content.domain.drafts import (
@@ -71,17 +72,8 @@ class DraftLog(Protocol):
     async def own(self, partitions: Iterable[int]) -> None:
         """Append only for these partitions (fencing their previous owners)."""
 
-    async def append(self, partition: int, records: Sequence[DraftRecord]) -> None:
+    async def append(self, partition: int, records: Sequence[Record]) -> None:
         """Append in one transaction; EventLogUnavailable when not committed."""
-
-
-class DraftRecord(Protocol):
-    """adapters/partition_writer.Record."""
-
-    topic: str
-    key: bytes
-    value: bytes
-    partition: int
 
 
 class DraftStore(Protocol):
@@ -141,13 +133,10 @@ class DraftHandlers:
     """The use cases over the local draft stores, the drafts log, the publish path and the
     owner replicas."""
 
-    def __init__(self, stores: DraftStores, log: DraftLog, record: Callable[..., DraftRecord],
-                 topic: str, peers: DraftPeers, ownership: Ownership, posts: Posts,
-                 clock_ms: Callable[[], int]) -> None:
+    def __init__(self, stores: DraftStores, log: DraftLog, topic: str, peers: DraftPeers,
+                 ownership: Ownership, posts: Posts, clock_ms: Callable[[], int]) -> None:
         self._stores = stores
         self._log = log
-        # adapters/partition_writer.Record(topic, key, value, partition)
-        self._record = record
         self._topic = topic
         self._peers = peers
         self._ownership = ownership
@@ -197,7 +186,7 @@ class DraftHandlers:
                 self._owned = local
         envelope = wrap(event, event_id=event_id, source=CONTENT, aggregate_id=event.author_id,
                         occurred_at_ms=now)
-        await self._log.append(partition, [self._record(
+        await self._log.append(partition, [Record(
             self._topic, event.author_id.encode(), encode(envelope), partition)])
         after = store.put_event(event)
         if after is None:  # cannot happen under the author's lock
