@@ -106,6 +106,8 @@ _FIELDS: dict[str, DataClass] = {
     "planet.content.v1.PostEdited.summary": PUBLIC,
     "planet.content.v1.PostEdited.cover_image_url": PUBLIC,
     "planet.content.v1.PostEdited.request_id": PRIVATE_CONTENT,
+    "planet.content.v1.PostEdited.published_at_ms": PUBLIC,
+    "planet.content.v1.PostEdited.kind": PUBLIC,
     "planet.content.v1.PostDeleted.post_id": PUBLIC,
     "planet.content.v1.PostDeleted.creator_id": PERSONAL,
     "planet.content.v1.PostDeleted.deleted_at_ms": PUBLIC,
