@@ -111,6 +111,68 @@ _FIELDS: dict[str, DataClass] = {
     "planet.content.v1.PostDeleted.post_id": PUBLIC,
     "planet.content.v1.PostDeleted.creator_id": PERSONAL,
     "planet.content.v1.PostDeleted.deleted_at_ms": PUBLIC,
+    # Reports and removals (planet.content.moderation.v1, sunk; removals also copied onto the
+    # unsunk author-posts and topic-posts). Removals, reasons and times are what analysts need
+    # (how much is removed, for what, how fast); who reported whom is not: a reporter's id and
+    # words are never stored by the sink (private_content), so no pseudonym can link a
+    # reporter's reports either. The digest of (reporter, item, round) that names a report is
+    # personal. Operators' notes describe a person's conduct (personal, as the social
+    # service's AppealDecided.note); an appeal's text is the author's words to moderators.
+    "planet.content.v1.ItemReported.report_id": PERSONAL,
+    "planet.content.v1.ItemReported.item_id": PUBLIC,
+    "planet.content.v1.ItemReported.kind": PUBLIC,
+    "planet.content.v1.ItemReported.post_id": PUBLIC,
+    "planet.content.v1.ItemReported.item_author_id": PERSONAL,
+    "planet.content.v1.ItemReported.reporter_id": PRIVATE_CONTENT,
+    "planet.content.v1.ItemReported.reason": PUBLIC,
+    "planet.content.v1.ItemReported.detail": PRIVATE_CONTENT,
+    "planet.content.v1.ItemReported.at_ms": PUBLIC,
+    "planet.content.v1.ItemReported.round": PUBLIC,
+    "planet.content.v1.ReportDecided.item_id": PUBLIC,
+    "planet.content.v1.ReportDecided.kind": PUBLIC,
+    "planet.content.v1.ReportDecided.post_id": PUBLIC,
+    "planet.content.v1.ReportDecided.item_author_id": PERSONAL,
+    "planet.content.v1.ReportDecided.confirmed": PUBLIC,
+    "planet.content.v1.ReportDecided.operator_id": PERSONAL,
+    "planet.content.v1.ReportDecided.note": PERSONAL,
+    "planet.content.v1.ReportDecided.round": PUBLIC,
+    "planet.content.v1.ReportDecided.reports": PUBLIC,
+    "planet.content.v1.ReportDecided.at_ms": PUBLIC,
+    "planet.content.v1.ReportDecided.request_id": PRIVATE_CONTENT,
+    "planet.content.v1.ItemRemoved.item_id": PUBLIC,
+    "planet.content.v1.ItemRemoved.kind": PUBLIC,
+    "planet.content.v1.ItemRemoved.post_id": PUBLIC,
+    "planet.content.v1.ItemRemoved.author_id": PERSONAL,
+    "planet.content.v1.ItemRemoved.reason": PUBLIC,
+    "planet.content.v1.ItemRemoved.note": PERSONAL,
+    "planet.content.v1.ItemRemoved.operator_id": PERSONAL,
+    "planet.content.v1.ItemRemoved.at_ms": PUBLIC,
+    "planet.content.v1.ItemRemoved.moderation_version": PUBLIC,
+    "planet.content.v1.RemovalAppealed.item_id": PUBLIC,
+    "planet.content.v1.RemovalAppealed.kind": PUBLIC,
+    "planet.content.v1.RemovalAppealed.post_id": PUBLIC,
+    "planet.content.v1.RemovalAppealed.author_id": PERSONAL,
+    "planet.content.v1.RemovalAppealed.text": PRIVATE_CONTENT,
+    "planet.content.v1.RemovalAppealed.at_ms": PUBLIC,
+    "planet.content.v1.RemovalAppealed.moderation_version": PUBLIC,
+    "planet.content.v1.RemovalAppealed.request_id": PRIVATE_CONTENT,
+    "planet.content.v1.AppealDecided.item_id": PUBLIC,
+    "planet.content.v1.AppealDecided.kind": PUBLIC,
+    "planet.content.v1.AppealDecided.post_id": PUBLIC,
+    "planet.content.v1.AppealDecided.author_id": PERSONAL,
+    "planet.content.v1.AppealDecided.upheld": PUBLIC,
+    "planet.content.v1.AppealDecided.operator_id": PERSONAL,
+    "planet.content.v1.AppealDecided.note": PERSONAL,
+    "planet.content.v1.AppealDecided.at_ms": PUBLIC,
+    "planet.content.v1.AppealDecided.moderation_version": PUBLIC,
+    "planet.content.v1.AppealDecided.request_id": PRIVATE_CONTENT,
+    "planet.content.v1.ItemRestored.item_id": PUBLIC,
+    "planet.content.v1.ItemRestored.kind": PUBLIC,
+    "planet.content.v1.ItemRestored.post_id": PUBLIC,
+    "planet.content.v1.ItemRestored.author_id": PERSONAL,
+    "planet.content.v1.ItemRestored.operator_id": PERSONAL,
+    "planet.content.v1.ItemRestored.at_ms": PUBLIC,
+    "planet.content.v1.ItemRestored.moderation_version": PUBLIC,
     # Drafts (planet.content.drafts.v1, never sunk): what an author has not published is
     # theirs alone; ids and times are classified too, for the walk's sake.
     "planet.content.v1.DraftSaved.draft_id": PERSONAL,
@@ -443,6 +505,9 @@ _POLICIES: dict[str, SinkPolicy] = {
     # Keyed by post id; event ids are digests of (action, actor, target, idempotency key):
     # one-way, so they name nobody without the actor's id, which the payload carries apart.
     "planet.content.interactions.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
+    # Keyed by post id; event ids are digests of (item or report id, decision, number):
+    # one-way, and a report id is itself a digest (classified personal in the payload).
+    "planet.content.moderation.v1": Sunk(event_id=PUBLIC, aggregate_id=PUBLIC),
     "planet.content.topic-posts.v1": NotSunk(
         "a copy of planet.content.posts.v1 under each of the post's topics (content's topic "
         "index): the posts topic is sunk already; sinking this would count posts again "

@@ -26,6 +26,7 @@ from google.protobuf.message import Message
 from planet.analytics.v1.audit_pb2 import QueryAccepted, QueryFinished
 from planet.content.v1 import drafts_pb2 as drafts
 from planet.content.v1 import interactions_pb2 as interactions
+from planet.content.v1 import reports_pb2 as reports
 from planet.content.v1.events_pb2 import PostDeleted, PostEdited, PostPublished
 from planet.content.v1.topics_pb2 import ArenaDefined, TopicEngagement
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
@@ -149,7 +150,7 @@ POSTS = Topic("planet.content.posts.v1", "post id", (PostPublished, PostEdited, 
 # newest first, in its store for p, so one owner answers a creator's list.
 AUTHOR_POSTS = Topic(
     "planet.content.author-posts.v1", "author (creator) id",
-    (PostPublished, PostEdited, PostDeleted), CONTENT
+    (PostPublished, PostEdited, PostDeleted, reports.ItemRemoved, reports.ItemRestored), CONTENT
 )
 # Long-form drafts, keyed by author and co-partitioned with AUTHOR_POSTS (same count): the
 # owner of the author's partition decides and keeps their drafts. Private content: never sunk
@@ -183,7 +184,20 @@ INTERACTIONS = Topic(
 # interaction's transaction: the most-engaged pages' feed (services/content/topic_engagement.py).
 TOPIC_POSTS = Topic(
     "planet.content.topic-posts.v1", "topic (normalised hashtag)",
-    (PostPublished, TopicEngagement), CONTENT
+    (PostPublished, TopicEngagement, reports.ItemRemoved, reports.ItemRestored), CONTENT
+)
+# Reports, removals and appeals (reports.proto), keyed by the POST id (a comment's post) and
+# co-partitioned with POSTS (same count): the post's owner replica decides every report,
+# removal and appeal about the post and its comments, and keeps their moderation in its store
+# for that partition. A post's removal and restoration are copied onto AUTHOR_POSTS and
+# TOPIC_POSTS in the same transaction. Kept forever: the moderation's changelog and audit, and
+# the removals the incentive engine honours.
+MODERATION = Topic(
+    "planet.content.moderation.v1",
+    "post id",
+    (reports.ItemReported, reports.ReportDecided, reports.ItemRemoved, reports.RemovalAppealed,
+     reports.AppealDecided, reports.ItemRestored),
+    CONTENT,
 )
 # Operator-curated topic sets (RWA, AI, ...), keyed by arena id: a small table every content
 # replica keeps whole. Each record is the arena's whole state, so the latest per key wins.
@@ -353,6 +367,7 @@ ALL: tuple[Topic, ...] = (
     DRAFTS,
     INTERACTIONS,
     TOPIC_POSTS,
+    MODERATION,
     ARENAS,
     INSTRUMENTS,
     ENGAGEMENT_BATCHES,

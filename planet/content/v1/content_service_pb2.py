@@ -27,7 +27,7 @@ from planet.content.v1 import events_pb2 as planet_dot_content_dot_v1_dot_events
 from planet.content.v1 import interactions_pb2 as planet_dot_content_dot_v1_dot_interactions__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'planet/content/v1/content_service.proto\x12\x11planet.content.v1\x1a\"planet/content/v1/components.proto\x1a\x1eplanet/content/v1/events.proto\x1a$planet/content/v1/interactions.proto\"\x8b\x02\n\x12PublishPostRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.planet.content.v1.PostKind\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x10\n\x08mentions\x18\x07 \x03(\t\x12\x37\n\ncomponents\x18\x08 \x03(\x0b\x32#.planet.content.v1.TradingComponent\x12\x0f\n\x07summary\x18( \x01(\t\x12\x17\n\x0f\x63over_image_url\x18) \x01(\t\"<\n\x13PublishPostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x17.planet.content.v1.Post\"!\n\x0eGetPostRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\"\xdb\x03\n\x04Post\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.planet.content.v1.PostKind\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x10\n\x08mentions\x18\x07 \x03(\t\x12\x37\n\ncomponents\x18\x08 \x03(\x0b\x32#.planet.content.v1.TradingComponent\x12\x17\n\x0fpublished_at_ms\x18\t \x01(\x03\x12\x0f\n\x07version\x18\n \x01(\x04\x12+\n\x05stats\x18\x14 \x01(\x0b\x32\x1c.planet.content.v1.ItemStats\x12\x36\n\x08rendered\x18\x1e \x03(\x0b\x32$.planet.content.v1.RenderedComponent\x12\x0f\n\x07summary\x18( \x01(\t\x12\x17\n\x0f\x63over_image_url\x18) \x01(\t\x12\x11\n\tbody_html\x18* \x01(\t\x12\x10\n\x08revision\x18+ \x01(\r\x12\x14\n\x0c\x65\x64ited_at_ms\x18, \x01(\x03\x12\x15\n\rdeleted_at_ms\x18- \x01(\x03\")\n\x15ResolveAuthorsRequest\x12\x10\n\x08item_ids\x18\x01 \x03(\t\"\x91\x01\n\x16ResolveAuthorsResponse\x12G\n\x07\x61uthors\x18\x01 \x03(\x0b\x32\x36.planet.content.v1.ResolveAuthorsResponse.AuthorsEntry\x1a.\n\x0c\x41uthorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x16ListAuthorPostsRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"V\n\x17ListAuthorPostsResponse\x12&\n\x05posts\x18\x01 \x03(\x0b\x32\x17.planet.content.v1.Post\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t2\x86\x03\n\x0e\x43ontentService\x12\\\n\x0bPublishPost\x12%.planet.content.v1.PublishPostRequest\x1a&.planet.content.v1.PublishPostResponse\x12\x45\n\x07GetPost\x12!.planet.content.v1.GetPostRequest\x1a\x17.planet.content.v1.Post\x12\x65\n\x0eResolveAuthors\x12(.planet.content.v1.ResolveAuthorsRequest\x1a).planet.content.v1.ResolveAuthorsResponse\x12h\n\x0fListAuthorPosts\x12).planet.content.v1.ListAuthorPostsRequest\x1a*.planet.content.v1.ListAuthorPostsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\'planet/content/v1/content_service.proto\x12\x11planet.content.v1\x1a\"planet/content/v1/components.proto\x1a\x1eplanet/content/v1/events.proto\x1a$planet/content/v1/interactions.proto\"\x8b\x02\n\x12PublishPostRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.planet.content.v1.PostKind\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x10\n\x08mentions\x18\x07 \x03(\t\x12\x37\n\ncomponents\x18\x08 \x03(\x0b\x32#.planet.content.v1.TradingComponent\x12\x0f\n\x07summary\x18( \x01(\t\x12\x17\n\x0f\x63over_image_url\x18) \x01(\t\"<\n\x13PublishPostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x17.planet.content.v1.Post\"!\n\x0eGetPostRequest\x12\x0f\n\x07post_id\x18\x01 \x01(\t\"\x8e\x04\n\x04Post\x12\x0f\n\x07post_id\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12)\n\x04kind\x18\x03 \x01(\x0e\x32\x1b.planet.content.v1.PostKind\x12\r\n\x05title\x18\x04 \x01(\t\x12\x0c\n\x04\x62ody\x18\x05 \x01(\t\x12\x10\n\x08hashtags\x18\x06 \x03(\t\x12\x10\n\x08mentions\x18\x07 \x03(\t\x12\x37\n\ncomponents\x18\x08 \x03(\x0b\x32#.planet.content.v1.TradingComponent\x12\x17\n\x0fpublished_at_ms\x18\t \x01(\x03\x12\x0f\n\x07version\x18\n \x01(\x04\x12+\n\x05stats\x18\x14 \x01(\x0b\x32\x1c.planet.content.v1.ItemStats\x12\x36\n\x08rendered\x18\x1e \x03(\x0b\x32$.planet.content.v1.RenderedComponent\x12\x0f\n\x07summary\x18( \x01(\t\x12\x17\n\x0f\x63over_image_url\x18) \x01(\t\x12\x11\n\tbody_html\x18* \x01(\t\x12\x10\n\x08revision\x18+ \x01(\r\x12\x14\n\x0c\x65\x64ited_at_ms\x18, \x01(\x03\x12\x15\n\rdeleted_at_ms\x18- \x01(\x03\x12\x15\n\rremoved_at_ms\x18< \x01(\x03\x12\x1a\n\x12moderation_version\x18= \x01(\r\")\n\x15ResolveAuthorsRequest\x12\x10\n\x08item_ids\x18\x01 \x03(\t\"\x91\x01\n\x16ResolveAuthorsResponse\x12G\n\x07\x61uthors\x18\x01 \x03(\x0b\x32\x36.planet.content.v1.ResolveAuthorsResponse.AuthorsEntry\x1a.\n\x0c\x41uthorsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"J\n\x16ListAuthorPostsRequest\x12\x11\n\tauthor_id\x18\x01 \x01(\t\x12\x0e\n\x06\x63ursor\x18\x02 \x01(\t\x12\r\n\x05limit\x18\x03 \x01(\r\"V\n\x17ListAuthorPostsResponse\x12&\n\x05posts\x18\x01 \x03(\x0b\x32\x17.planet.content.v1.Post\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t2\x86\x03\n\x0e\x43ontentService\x12\\\n\x0bPublishPost\x12%.planet.content.v1.PublishPostRequest\x1a&.planet.content.v1.PublishPostResponse\x12\x45\n\x07GetPost\x12!.planet.content.v1.GetPostRequest\x1a\x17.planet.content.v1.Post\x12\x65\n\x0eResolveAuthors\x12(.planet.content.v1.ResolveAuthorsRequest\x1a).planet.content.v1.ResolveAuthorsResponse\x12h\n\x0fListAuthorPosts\x12).planet.content.v1.ListAuthorPostsRequest\x1a*.planet.content.v1.ListAuthorPostsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -43,17 +43,17 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETPOSTREQUEST']._serialized_start=500
   _globals['_GETPOSTREQUEST']._serialized_end=533
   _globals['_POST']._serialized_start=536
-  _globals['_POST']._serialized_end=1011
-  _globals['_RESOLVEAUTHORSREQUEST']._serialized_start=1013
-  _globals['_RESOLVEAUTHORSREQUEST']._serialized_end=1054
-  _globals['_RESOLVEAUTHORSRESPONSE']._serialized_start=1057
-  _globals['_RESOLVEAUTHORSRESPONSE']._serialized_end=1202
-  _globals['_RESOLVEAUTHORSRESPONSE_AUTHORSENTRY']._serialized_start=1156
-  _globals['_RESOLVEAUTHORSRESPONSE_AUTHORSENTRY']._serialized_end=1202
-  _globals['_LISTAUTHORPOSTSREQUEST']._serialized_start=1204
-  _globals['_LISTAUTHORPOSTSREQUEST']._serialized_end=1278
-  _globals['_LISTAUTHORPOSTSRESPONSE']._serialized_start=1280
-  _globals['_LISTAUTHORPOSTSRESPONSE']._serialized_end=1366
-  _globals['_CONTENTSERVICE']._serialized_start=1369
-  _globals['_CONTENTSERVICE']._serialized_end=1759
+  _globals['_POST']._serialized_end=1062
+  _globals['_RESOLVEAUTHORSREQUEST']._serialized_start=1064
+  _globals['_RESOLVEAUTHORSREQUEST']._serialized_end=1105
+  _globals['_RESOLVEAUTHORSRESPONSE']._serialized_start=1108
+  _globals['_RESOLVEAUTHORSRESPONSE']._serialized_end=1253
+  _globals['_RESOLVEAUTHORSRESPONSE_AUTHORSENTRY']._serialized_start=1207
+  _globals['_RESOLVEAUTHORSRESPONSE_AUTHORSENTRY']._serialized_end=1253
+  _globals['_LISTAUTHORPOSTSREQUEST']._serialized_start=1255
+  _globals['_LISTAUTHORPOSTSREQUEST']._serialized_end=1329
+  _globals['_LISTAUTHORPOSTSRESPONSE']._serialized_start=1331
+  _globals['_LISTAUTHORPOSTSRESPONSE']._serialized_end=1417
+  _globals['_CONTENTSERVICE']._serialized_start=1420
+  _globals['_CONTENTSERVICE']._serialized_end=1810
 # @@protoc_insertion_point(module_scope)

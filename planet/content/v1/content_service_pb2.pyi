@@ -137,6 +137,8 @@ class Post(_message.Message):
     REVISION_FIELD_NUMBER: _builtins.int
     EDITED_AT_MS_FIELD_NUMBER: _builtins.int
     DELETED_AT_MS_FIELD_NUMBER: _builtins.int
+    REMOVED_AT_MS_FIELD_NUMBER: _builtins.int
+    MODERATION_VERSION_FIELD_NUMBER: _builtins.int
     post_id: _builtins.str
     creator_id: _builtins.str
     kind: _events_pb2.PostKind.ValueType
@@ -157,6 +159,12 @@ class Post(_message.Message):
     """0 when never edited."""
     deleted_at_ms: _builtins.int
     """Non-zero once deleted (only its author and operators see a deleted post)."""
+    removed_at_ms: _builtins.int
+    """Reports (issue 13, reports.proto), numbered from 60: non-zero while removed after a
+    confirmed report (only its author and operators see it); the number of its removals and
+    restorations (odd: removed).
+    """
+    moderation_version: _builtins.int
     @_builtins.property
     def hashtags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     @_builtins.property
@@ -196,10 +204,12 @@ class Post(_message.Message):
         revision: _builtins.int = ...,
         edited_at_ms: _builtins.int = ...,
         deleted_at_ms: _builtins.int = ...,
+        removed_at_ms: _builtins.int = ...,
+        moderation_version: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["stats", b"stats"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "body_html", b"body_html", "components", b"components", "cover_image_url", b"cover_image_url", "creator_id", b"creator_id", "deleted_at_ms", b"deleted_at_ms", "edited_at_ms", b"edited_at_ms", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "rendered", b"rendered", "revision", b"revision", "stats", b"stats", "summary", b"summary", "title", b"title", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["body", b"body", "body_html", b"body_html", "components", b"components", "cover_image_url", b"cover_image_url", "creator_id", b"creator_id", "deleted_at_ms", b"deleted_at_ms", "edited_at_ms", b"edited_at_ms", "hashtags", b"hashtags", "kind", b"kind", "mentions", b"mentions", "moderation_version", b"moderation_version", "post_id", b"post_id", "published_at_ms", b"published_at_ms", "removed_at_ms", b"removed_at_ms", "rendered", b"rendered", "revision", b"revision", "stats", b"stats", "summary", b"summary", "title", b"title", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

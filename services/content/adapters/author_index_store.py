@@ -154,8 +154,11 @@ class AuthorIndexStore:
             if not key.startswith(prefix):
                 break
             # Deleted posts are not here: their deletion removed the entry (``_fold``), so
-            # a page never counts or scans them.
-            posts.append(post_from_value(bytes(it.value())))
+            # a page never counts or scans them. A removed post keeps its entry, marked, so a
+            # restoration brings it back; pages skip it (reports are rare).
+            post = post_from_value(bytes(it.value()))
+            if not post.removed_at_ms:
+                posts.append(post)
             it.next()
         del it
         if len(posts) > limit:

@@ -189,7 +189,9 @@ class TopicIndexStore:
             key = bytes(it.key())
             if not key.startswith(prefix):
                 break
-            posts.append(_post(bytes(it.value())))
+            post = _post(bytes(it.value()))
+            if not post.removed_at_ms:  # removed after a report: hidden until restored
+                posts.append(post)
             it.next()
         del it
         if len(posts) > limit:
@@ -210,7 +212,8 @@ class TopicIndexStore:
             return {}
         keys: list[str | int | float | bytes | bool] = [k for _, k in present]
         values = cast(list[bytes | None], self._db.get(keys))
-        return {p: _post(v) for (p, _), v in zip(present, values, strict=True) if v is not None}
+        found = {p: _post(v) for (p, _), v in zip(present, values, strict=True) if v is not None}
+        return {p: post for p, post in found.items() if not post.removed_at_ms}
 
     def record_engagements(self, topic: str, engagements: Iterable[Engagement]) -> int:
         """Keep each (topic, day, post, user) once with the latest time of that day; days

@@ -142,6 +142,8 @@ def post_to_pb(post: Post) -> rpc.Post:
         revision=post.revision,
         edited_at_ms=post.edited_at_ms,
         deleted_at_ms=post.deleted_at_ms,
+        removed_at_ms=post.removed_at_ms,
+        moderation_version=post.moderation_version,
     )
 
 
@@ -166,6 +168,8 @@ def post_from_pb(post: rpc.Post) -> Post:
         revision=post.revision or 1,
         edited_at_ms=post.edited_at_ms,
         deleted_at_ms=post.deleted_at_ms,
+        removed_at_ms=post.removed_at_ms,
+        moderation_version=post.moderation_version,
     )
 
 

@@ -17,4 +17,4 @@ from services.content.domain.model import Post
 
 def accepts_interactions(post: Post) -> bool:
     """True while ``post`` may be commented on, replied to, liked, unliked or shared."""
-    return not post.deleted_at_ms
+    return not post.deleted_at_ms and not post.removed_at_ms

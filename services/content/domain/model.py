@@ -80,6 +80,11 @@ class Post:
     edited_at_ms: int = 0
     # Non-zero once deleted: shown to its author and operators only.
     deleted_at_ms: int = 0
+    # Non-zero while removed after a confirmed report (services/content/domain/moderation.py):
+    # shown to its author and operators only, like a deleted post, until an appeal restores
+    # it. ``moderation_version`` numbers its removals and restorations (odd: removed).
+    removed_at_ms: int = 0
+    moderation_version: int = 0
 
 
 @dataclass(frozen=True)

@@ -14,15 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from planet.content.v1 import events_pb2 as ev
+from planet.content.v1 import reports_pb2 as rp
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.envelope import DomainEvent, decode
 from services.content.domain.codec import component_from_pb, component_to_pb, post_from_event
 from services.content.domain.markdown import render
 from services.content.domain.model import Post, PostKind
 
-# The payload types of the posts and author-posts topics.
-POST_EVENTS = (ev.PostPublished, ev.PostEdited, ev.PostDeleted)
-PostEvent = ev.PostPublished | ev.PostEdited | ev.PostDeleted
+# The payload types of the posts and author-posts topics. A post's removal and restoration
+# (reports.proto) are copied onto the author-posts (and topic-posts) topics too, and fold here.
+POST_EVENTS = (ev.PostPublished, ev.PostEdited, ev.PostDeleted, rp.ItemRemoved, rp.ItemRestored)
+PostEvent = (ev.PostPublished | ev.PostEdited | ev.PostDeleted | rp.ItemRemoved
+             | rp.ItemRestored)
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,8 @@ def apply(current: Post | None, envelope: Envelope, payload: PostEvent) -> Appli
             return None  # the first PostPublished of an id wins
         post = post_from_event(payload, version or 1)
         return Applied(replace(post, body_html=render(post.body), revision=1), 1)
+    if isinstance(payload, rp.ItemRemoved | rp.ItemRestored):
+        return moderated(current, payload)
     if current is None or version <= current.version or current.deleted_at_ms:
         return None
     if isinstance(payload, ev.PostEdited):
@@ -76,6 +81,19 @@ def apply(current: Post | None, envelope: Envelope, payload: PostEvent) -> Appli
         return Applied(edited, payload.revision, payload.request_id)
     return Applied(replace(current, deleted_at_ms=max(payload.deleted_at_ms, 1),
                            version=version), 0)
+
+
+def moderated(current: Post | None, payload: rp.ItemRemoved | rp.ItemRestored
+              ) -> Applied | None:
+    """A removal or restoration of the post (numbered apart from its aggregate version: it
+    is decided on the moderation topic, domain/moderation.py); None when it changes nothing
+    (applied already, or the post is unknown or deleted)."""
+    if (current is None or current.deleted_at_ms
+            or payload.moderation_version <= current.moderation_version):
+        return None
+    removed = max(payload.at_ms, 1) if isinstance(payload, rp.ItemRemoved) else 0
+    return Applied(replace(current, removed_at_ms=removed,
+                           moderation_version=payload.moderation_version), 0)
 
 
 def post_edited(post: Post, request_id: str) -> ev.PostEdited:

@@ -35,7 +35,7 @@ def is_operator(roles: frozenset[str]) -> bool:
 
 def visible_to(post: Post, user_id: str, roles: frozenset[str]) -> bool:
     """Whether ``user_id`` (holding ``roles``) may see ``post``."""
-    if not post.deleted_at_ms:
+    if not post.deleted_at_ms and not post.removed_at_ms:
         return True
     return (bool(user_id) and user_id == post.creator_id) or is_operator(roles)
 
