@@ -39,6 +39,7 @@ from services.content.adapters.peers import Peers
 from services.content.adapters.post_store import PostStores
 from services.content.adapters.publishers import GrpcPublisherGate
 from services.content.adapters.relations import GrpcBlockCheck
+from services.content.adapters.sanctions_snapshot import SanctionsSnapshot
 from services.content.adapters.topic_store import TopicIndexStores
 from services.content.domain.assignment import Claim
 from services.content.domain.components import Instruments
@@ -190,7 +191,9 @@ async def build(settings: ContentSettings) -> ContentReplica:
                                      enable_auto_commit=False, auto_offset_reset="earliest",
                                      isolation_level="read_committed"),
             side.instruments, side.arenas, side.identities,
-            instruments, arenas, sanctions),
+            instruments, arenas, sanctions, sanctions_checkpoint=(
+                snapshot := SanctionsSnapshot(data_dir / side.identities.name / "sanctions",
+                                              sanctions), snapshot.apply())),
             Closing(topic_peers.close, arena_log.close),
             Closing(interaction_log.close, interaction_peers.close, block_check.close),
             Closing(draft_log.close, draft_peers.close)],

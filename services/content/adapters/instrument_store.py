@@ -6,20 +6,22 @@ planet.social.identities.v1, for the most-engaged topic pages).
 Each is read by a consumer of its own without a group, over every partition, from the start:
 both topics hold one record per key that matters (the latest record of a key is its whole
 state; the instruments topic is compacted), so a restart reads a list of a few hundred rows,
-not a history. (The identities topic is the exception: it is social's changelog, so a
-restart reads it whole and keeps only the sanctions; a compacted sanctions topic written by
-social would make that bounded too.) A table is ``loaded`` once the consumer has reached the
-ends the topic had when the tail started; the replica reports SERVING only then, so a
-component is never refused for a symbol that is merely not read yet. After that the tail
-keeps following the topic.
+not a history. (The identities topic is the exception: it is social's changelog, of which
+content keeps only the sanctions. That tail has a checkpoint, adapters/sanctions_snapshot.py:
+the table and the offsets read, in one RocksDB write per fetch, so a restart reads only what
+is new; a replica without one reads the topic whole once.) A table is ``loaded`` once the
+consumer has reached the ends the topic had when the tail started; the replica reports
+SERVING only then, so a component is never refused for a symbol that is merely not read yet.
+After that the tail keeps following the topic.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
@@ -93,6 +95,22 @@ def apply_sanction(sanctions: Sanctions) -> Callable[[DomainEvent[Message]], Non
     return _apply
 
 
+class TailCheckpoint(Protocol):
+    """Where a tail keeps its table and positions between runs (sanctions_snapshot.py)."""
+
+    def load(self) -> dict[int, int]:
+        """Fill the table; the next offset to read per partition (empty: from the start)."""
+
+    def save(self, positions: Mapping[int, int]) -> None:
+        """Persist the table's changes since the last save with these positions."""
+
+    def reset(self) -> None:
+        """Forget the table and the positions."""
+
+    def close(self) -> None:
+        """Close the store."""
+
+
 class ReferenceTail:
     """Follows every partition of one topic into an in-memory table."""
 
@@ -104,8 +122,10 @@ class ReferenceTail:
         payloads: tuple[type[Message], ...],
         apply: Callable[[DomainEvent[Message]], None],
         fetch_timeout_ms: int = 200,
+        checkpoint: TailCheckpoint | None = None,
     ) -> None:
         self.name = name
+        self._checkpoint = checkpoint
         self.topic = topic.name
         self._partitions = topic.partitions
         self.loaded = False
@@ -136,6 +156,7 @@ class ReferenceTail:
                     consumer.assign(tps)
                     await consumer.seek_to_beginning(*tps)
                     self._targets = await consumer.end_offsets(tps)
+                    self._resume(consumer)
                     return
             except KafkaError as exc:
                 if loop.time() > deadline:
@@ -146,6 +167,20 @@ class ReferenceTail:
                 raise RuntimeError(f"topic {self.topic} is not in the cluster's metadata")
             await asyncio.sleep(0.2)
 
+    def _resume(self, consumer: AIOKafkaConsumer) -> None:
+        """Continue from the checkpoint's positions (if any) instead of the beginning."""
+        if self._checkpoint is None:
+            return
+        saved = self._checkpoint.load()
+        if any(saved.get(tp.partition, 0) > end for tp, end in self._targets.items()):
+            log.warning("reference checkpoint ahead of its topic; reading it from the start",
+                        extra={"table": self.name})
+            self._checkpoint.reset()
+            return
+        for tp in self._targets:
+            if saved.get(tp.partition, 0) > 0:
+                consumer.seek(tp, saved[tp.partition])
+
     async def poll(self) -> int:
         """Read one fetch into the table; how many records it held."""
         consumer = self._consumer
@@ -153,10 +188,14 @@ class ReferenceTail:
             raise RuntimeError("the tail is not started")
         fetched = await consumer.getmany(timeout_ms=self._fetch_timeout_ms, max_records=5_000)
         n = 0
+        positions: dict[int, int] = {}
         for records in fetched.values():
             for record in records:
                 self._one(record)
+                positions[record.partition] = record.offset + 1
                 n += 1
+        if self._checkpoint is not None and positions:
+            self._checkpoint.save(positions)
         self.records += n
         if not self.loaded and await self._caught_up(consumer):
             self.loaded = True
@@ -198,21 +237,28 @@ class ReferenceTail:
             await self.stop()
 
     async def stop(self) -> None:
-        """Close the consumer."""
+        """Close the consumer (and the checkpoint's store)."""
         if self._consumer is not None:
             consumer, self._consumer = self._consumer, None
             await consumer.stop()
+        if self._checkpoint is not None:
+            self._checkpoint.close()
 
 
 def reference_tails(
     reader: Callable[[], AIOKafkaConsumer], instruments_topic: Topic, arenas_topic: Topic,
     identities_topic: Topic, instruments: Instruments, arenas: Arenas, sanctions: Sanctions,
+    sanctions_checkpoint: tuple[TailCheckpoint, Callable[[DomainEvent[Message]], None]]
+    | None = None,
 ) -> list[ReferenceTail]:
-    """The three tables a replica reads whole before it serves."""
+    """The three tables a replica reads whole before it serves (the sanctions from their
+    checkpoint and its own apply, when given one)."""
+    checkpoint, sanction_apply = (None, apply_sanction(sanctions)) \
+        if sanctions_checkpoint is None else sanctions_checkpoint
     return [
         ReferenceTail("instruments", reader, instruments_topic, (pb.InstrumentListed,),
                       apply_instrument(instruments)),
         ReferenceTail("arenas", reader, arenas_topic, (ArenaDefined,), apply_arena(arenas)),
-        ReferenceTail("sanctions", reader, identities_topic, SANCTION_FACTS,
-                      apply_sanction(sanctions)),
+        ReferenceTail("sanctions", reader, identities_topic, SANCTION_FACTS, sanction_apply,
+                      checkpoint=checkpoint),
     ]

@@ -336,6 +336,14 @@ class Sanctions:
             if not standing:
                 del self._by_user[user_id]
 
+    def standing(self, user_id: str) -> dict[str, int]:
+        """The user's sanctions not lifted: sanction id -> end (0: none)."""
+        return dict(self._by_user.get(user_id, {}))
+
+    def clear(self) -> None:
+        """Forget every sanction (the table is read again from the start)."""
+        self._by_user.clear()
+
     def is_sanctioned(self, user_id: str, now_ms: int) -> bool:
         """True when any of the user's sanctions stands at ``now_ms``."""
         return any(until == 0 or until > now_ms
