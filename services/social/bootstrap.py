@@ -21,6 +21,7 @@ from planetkit.topics import (
     FILLS,
     INTERACTIONS,
     KYC,
+    MODERATION,
     POSTS,
     SOCIAL_BLOCKS,
     SOCIAL_GRAPH,
@@ -35,6 +36,7 @@ from services.social.adapters.grpc_server import SocialServicer, make_server, ne
 from services.social.adapters.kafka_log import KafkaEventLog
 from services.social.adapters.notification_store import NotificationStore
 from services.social.adapters.track_record_store import TrackRecordStore
+from services.social.content_moderation_notifications import ContentModerationNotificationsTail
 from services.social.follows import FollowHandlers, GraphTail
 from services.social.handlers import DAY_MS, LoopConfig, SocialHandlers, SocialService, Topics
 from services.social.notifications import (
@@ -70,9 +72,10 @@ async def build(settings: SocialSettings) -> SocialService:
     fills = with_suffix(FILLS, suffix)
     posts = with_suffix(POSTS, suffix)
     interactions = with_suffix(INTERACTIONS, suffix)
+    content_moderation = with_suffix(MODERATION, suffix)  # removals notify their authors
     notes_topic = with_suffix(SOCIAL_NOTIFICATIONS, suffix)
     await require_topics(bootstrap, [identities, handles, kyc, graph, blocks, fills, posts,
-                                     notes_topic, interactions])
+                                     notes_topic, interactions, content_moderation])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -130,7 +133,10 @@ async def build(settings: SocialSettings) -> SocialService:
             ModerationNotificationsTail(notifications, graph_store, identities.name,
                                         identities.partitions),
             ReplyNotificationsTail(notifications, graph_store, interactions.name,
-                                   interactions.partitions)])
+                                   interactions.partitions),
+            ContentModerationNotificationsTail(notifications, graph_store,
+                                               content_moderation.name,
+                                               content_moderation.partitions)])
 
 
 @dataclass

@@ -26,6 +26,7 @@ from planetkit.topics import (
     FILLS,
     INTERACTIONS,
     KYC,
+    MODERATION,
     POSTS,
     SOCIAL_BLOCKS,
     SOCIAL_GRAPH,
@@ -53,7 +54,7 @@ def handle_for(user_id: str) -> str:
 async def ensure_social_topics(bootstrap: str, suffix: str) -> None:
     """The topics social reads and writes, created as the topics tool would."""
     topics = (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC, SOCIAL_GRAPH, SOCIAL_BLOCKS, FILLS,
-              POSTS, SOCIAL_NOTIFICATIONS, INTERACTIONS)
+              POSTS, SOCIAL_NOTIFICATIONS, INTERACTIONS, MODERATION)
     await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in topics])
 
 
