@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from services.incentive.domain.facts import (
+    INT64_MIN,
+    MAX_ID,
     MS_PER_DAY,
     ONCE_PER_CREATOR,
     ONCE_PER_ITEM,
@@ -34,6 +36,7 @@ from services.incentive.domain.facts import (
     Int64Array,
     UnrepresentableInput,
     WeekFacts,
+    check_int,
 )
 from services.incentive.domain.policy import ScoringPolicy
 from services.incentive.domain.reasons import REASON_INDEX, Reason
@@ -624,6 +627,8 @@ def _rows_and_pairs(grp: _Groups, ct: _Counted, policy: ScoringPolicy,
 def count_engagement(facts: WeekFacts, policy: ScoringPolicy,
                      as_of_ms: int | None = None) -> Engagement:
     """Dedupe, filter and cap the week's events into counted engagement."""
+    if as_of_ms is not None:  # compared with int64 times; also written into the result
+        check_int("as_of_ms", as_of_ms, INT64_MIN, MAX_ID)
     ev = facts.events
     rk = _rank_events(ev)
     disc = _Discounts(rk.creator_ids, rk.item_ids)

@@ -332,6 +332,14 @@ class WeekFacts:
             check_ints(f"{what}[{{}}].{attr}", ids, 0, MAX_ID)
             if unique and len(set(ids)) != len(ids):
                 raise ValueError(f"duplicate {what[:-1]} id in week facts")
+        # Fees may exceed int64 (weights.py takes them exactly) and be negative (rebates weigh
+        # as no fees), but a float would be truncated by the vectorised weights.
+        fees = [c.trailing_fees_minor for c in self.consumers]
+        if fees and np.array(fees).dtype != np.int64:
+            for k, fee in enumerate(fees):
+                if not isinstance(fee, int | np.integer) or isinstance(fee, bool | np.bool_):
+                    raise UnrepresentableInput(f"consumers[{k}].trailing_fees_minor", fee,
+                                               "integers (minor units)")
         check_ints("items[{}].removed_at_ms", [0 if i.removed_at_ms is None else i.removed_at_ms
                                                for i in self.items], INT64_MIN, MAX_ID)
         # Every amount a creator is given or carries is part of pool + rollovers in, so their

@@ -242,6 +242,21 @@ def test_status_values_that_are_not_int64_integers_are_refused() -> None:
         week(columns([FAIR]), items=(ItemStatus(21, 2, MON + 0.5),))  # type: ignore[arg-type]
 
 
+def test_fees_may_be_large_or_negative_but_must_be_integers() -> None:
+    # Beyond int64 and negative (rebates) fees are taken as documented: full and no weight.
+    ok = (ConsumerValue(100, 1 << 70, True), ConsumerValue(101, -5, True))
+    settle(WeekFacts(WEEK, 1, columns([FAIR]), ok, CREATORS), POLICY)
+    with refused(r"consumers\[1\]\.trailing_fees_minor"):
+        WeekFacts(WEEK, 1, columns([FAIR]), (ConsumerValue(100, 1, True),
+                                             ConsumerValue(101, 5_000.9, True)))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("as_of", [1.5, 1 << 63])
+def test_an_estimate_time_that_is_not_an_int64_is_refused(as_of: object) -> None:
+    with refused("as_of_ms"):
+        settle(week(columns([FAIR])), POLICY, as_of_ms=as_of)  # type: ignore[arg-type]
+
+
 def test_negative_text_length_is_refused_on_both_paths() -> None:
     # Before: discounted as 'short_text', hiding a broken producer.
     with refused(r"events\.text_length\[0\]"):
