@@ -23,6 +23,7 @@ import uuid
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from planet.social.v1 import events_pb2 as social
 from planetkit.envelope import encode, wrap
@@ -85,21 +86,30 @@ async def main(bootstrap: str, records: int, sanctioned: int) -> None:
     await wait_for_broker(bootstrap)
     topic = with_suffix(SOCIAL_IDENTITIES, f"bench{uuid.uuid4().hex[:8]}")
     await ensure_topics(bootstrap, [topic])
-    t0 = time.perf_counter()
-    await fill(bootstrap, topic, records, sanctioned, 0)
-    print(f"wrote {records} identity facts ({sanctioned} sanctions) in "
-          f"{time.perf_counter() - t0:.1f}s to {topic.name}")
-    with tempfile.TemporaryDirectory(prefix="planet-sanctions-bench-") as tmp:
-        path = Path(tmp) / "sanctions"
-        for label, where in (("no checkpoint (replay)", None),
-                             ("checkpoint, first start", path),
-                             ("checkpoint, restart", path)):
-            s, read, n = await load(bootstrap, topic, where)
-            print(f"{label:32s} {s:7.3f}s  records read {read:>9}  sanctioned {n}")
-        await fill(bootstrap, topic, 1_000, 10, records)
-        s, read, n = await load(bootstrap, topic, path)
-        print(f"{'checkpoint, restart +1000 new':32s} {s:7.3f}s  records read {read:>9}  "
-              f"sanctioned {n}")
+    try:
+        t0 = time.perf_counter()
+        await fill(bootstrap, topic, records, sanctioned, 0)
+        print(f"wrote {records} identity facts ({sanctioned} sanctions) in "
+              f"{time.perf_counter() - t0:.1f}s to {topic.name}")
+        with tempfile.TemporaryDirectory(prefix="planet-sanctions-bench-") as tmp:
+            path = Path(tmp) / "sanctions"
+            for label, where in (("no checkpoint (replay)", None),
+                                 ("checkpoint, first start", path),
+                                 ("checkpoint, restart", path)):
+                s, read, n = await load(bootstrap, topic, where)
+                print(f"{label:32s} {s:7.3f}s  records read {read:>9}  sanctioned {n}")
+            await fill(bootstrap, topic, 1_000, 10, records)
+            s, read, n = await load(bootstrap, topic, path)
+            print(f"{'checkpoint, restart +1000 new':32s} {s:7.3f}s  records read {read:>9}  "
+                  f"sanctioned {n}")
+    finally:
+        # The broker's open-file limit is tight: a bench leaves no topic behind.
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics([topic.name])
+        finally:
+            await admin.close()
 
 
 if __name__ == "__main__":
