@@ -33,6 +33,7 @@ from gateway.routes import (
     track_record,
 )
 from gateway.routes import notifications as notification_routes
+from gateway.routes import reports as report_routes
 from gateway.settings import GatewaySettings
 
 BackendsFactory = Callable[[GatewaySettings], AbstractAsyncContextManager[Backends]]
@@ -141,4 +142,5 @@ def create_app(
     app.include_router(topics.router)
     app.include_router(comments.router)
     app.include_router(reactions.router)
+    app.include_router(report_routes.router)
     return app

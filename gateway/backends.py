@@ -14,6 +14,7 @@ from gateway.adapters.incentive_client import GrpcIncentive
 from gateway.adapters.interactions_client import GrpcInteractions
 from gateway.adapters.kafka_events import KafkaEvents
 from gateway.adapters.lifecycle_client import GrpcPostLifecycle
+from gateway.adapters.reports_client import GrpcReports
 from gateway.adapters.service_calls import CallSigner
 from gateway.adapters.social_client import GrpcSocial
 from gateway.adapters.topics_client import GrpcTopics
@@ -72,6 +73,8 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
                                               CallSigner(signer, settings.content_identity)),
                 lifecycle=GrpcPostLifecycle(content, settings.grpc_timeout_s,
                                             CallSigner(signer, settings.content_identity)),
+                reports=GrpcReports(content, settings.grpc_timeout_s,
+                                    CallSigner(signer, settings.content_identity)),
             )
     finally:
         await hub.stop()

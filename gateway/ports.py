@@ -15,6 +15,7 @@ from gateway.notification_hub import NotificationHub
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import interactions_pb2 as interactions
 from planet.content.v1 import post_lifecycle_pb2 as lifecycle
+from planet.content.v1 import reports_pb2 as reports
 from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
@@ -209,6 +210,33 @@ class InteractionsPort(Protocol):
         """An item's exact counts."""
 
 
+class ReportsPort(Protocol):
+    """Content's ReportService (gateway/adapters/reports_client.py)."""
+
+    async def report(self, caller: Principal, request: reports.ReportItemRequest
+                     ) -> reports.ReportItemResponse:
+        """File a report."""
+
+    async def queue(self, caller: Principal, request: reports.ListQueueRequest
+                    ) -> reports.ListQueueResponse:
+        """A page of the reports or appeals queue."""
+
+    async def decide_reports(self, caller: Principal, request: reports.DecideReportsRequest
+                             ) -> reports.ItemModeration:
+        """Confirm or dismiss."""
+
+    async def appeal(self, caller: Principal, request: reports.AppealRemovalRequest
+                     ) -> reports.ItemModeration:
+        """Appeal a removal."""
+
+    async def decide_appeal(self, caller: Principal, request: reports.DecideAppealRequest
+                            ) -> reports.ItemModeration:
+        """Uphold or deny an appeal."""
+
+    async def get(self, caller: Principal, item_id: str) -> reports.ItemModeration:
+        """An item's moderation."""
+
+
 class TopicsPort(Protocol):
     """Content's TopicService (gateway/adapters/topics_client.py)."""
 
@@ -250,3 +278,5 @@ class Backends:
     interactions: InteractionsPort | None = None
     # Content's PostLifecycleService (same process and channel); None: not wired.
     lifecycle: PostLifecyclePort | None = None
+    # Content's ReportService (same process and channel); None: not wired.
+    reports: ReportsPort | None = None

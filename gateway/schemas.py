@@ -165,6 +165,9 @@ class PostOut(BaseModel):
     edited_at_ms: int = Field(default=0, description="0 when never edited.")
     deleted_at_ms: int = Field(default=0, description=(
         "Non-zero once deleted: only its author and operators still see the post."))
+    removed_at_ms: int = Field(default=0, description=(
+        "Non-zero while removed after a confirmed report: only its author and operators see "
+        "the post (why: GET /v1/items/{item_id}/moderation; the author may appeal once)."))
 
 
 class TelemetryEvent(Strict):
@@ -297,6 +300,7 @@ def post_out(post: content.Post) -> PostOut:
         revision=post.revision or 1,
         edited_at_ms=post.edited_at_ms,
         deleted_at_ms=post.deleted_at_ms,
+        removed_at_ms=post.removed_at_ms,
     )
 
 

@@ -82,7 +82,8 @@ class NotificationOut(BaseModel):
     new_post (later kinds may be added: show an unknown one generically). ``subject_id`` is
     a post id, or for moderation what happened (``sanction:<id>:sanctioned`` / ``:lifted`` /
     ``:appeal_granted`` / ``:appeal_denied``, ``identity:suspended:<n>``,
-    ``identity:closed:<n>``)."""
+    ``identity:closed:<n>``; a post or comment of yours: ``item:<id>:removed:<n>:<reason>``,
+    ``item:<id>:appeal_denied:<n>``, ``item:<id>:restored:<n>``)."""
 
     position: int
     notification_id: str

@@ -47,6 +47,7 @@ from services.content.domain.topics import Arenas, Sanctions
 from services.content.drafts import DraftHandlers
 from services.content.handlers import ContentHandlers, ContentReplica, Ownership, ReplicaConfig
 from services.content.interactions import InteractionHandlers
+from services.content.moderation_wiring import ModerationSide
 from services.content.post_lifecycle import PostLifecycle
 from services.content.settings import ContentSettings
 from services.content.topic_engagement import TopicEngagementCopies
@@ -109,6 +110,9 @@ async def build(settings: ContentSettings) -> ContentReplica:
     index_stores = AuthorIndexStores(data_dir, index_topic.name)
     topic_stores = TopicIndexStores(data_dir, side.topic_posts.name)
     interaction_stores = InteractionStores(data_dir, interactions_topic.name)
+    moderation = ModerationSide(settings.topics.topic_suffix, data_dir, topic, stores,
+                                interaction_stores)
+    await moderation.require(bootstrap)
     interaction_log = KafkaInteractionLog(
         lambda txn_id: make_producer(bootstrap, writer=CONTENT, linger_ms=0,
                                      transactional_id=txn_id),
@@ -131,9 +135,9 @@ async def build(settings: ContentSettings) -> ContentReplica:
     topic_handlers = TopicHandlers(topic_stores, ownership, topic_peers, instruments, arenas,
                                    sanctions, arena_log, now_ms)
     handlers = ContentHandlers(
-        stores, index_stores, event_log, peers, ownership, now_ms, publishers,
+        moderation.posts, index_stores, event_log, peers, ownership, now_ms, publishers,
         topics=topic_handlers)
-    lifecycle = PostLifecycle(stores, index_stores, event_log,
+    lifecycle = PostLifecycle(moderation.posts, index_stores, event_log,
                               LifecyclePeers(signer, settings.identity, settings.forward_timeout_s),
                               ownership, now_ms, topics=topic_handlers)
     interaction_peers = InteractionPeersClient(signer, settings.identity,
@@ -142,7 +146,8 @@ async def build(settings: ContentSettings) -> ContentReplica:
         grpc.aio.insecure_channel(settings.social_addr), signer, settings.social_identity,
         settings.publisher_check_timeout_s)
     interactions = InteractionHandlers(
-        stores, interaction_stores, interaction_log, interaction_peers, ownership, block_check,
+        moderation.posts, moderation.interactions, interaction_log, interaction_peers,
+        ownership, block_check,
         now_ms, engagement=TopicEngagementCopies(side.topic_posts))
     server = make_server(ContentServicer(handlers, stats=interactions), health, verifier,
                          more=[lambda s: add_lifecycle(s, lifecycle)])
@@ -155,6 +160,12 @@ async def build(settings: ContentSettings) -> ContentReplica:
     add_drafts(server, DraftHandlers(draft_stores, draft_log, drafts_topic.name, draft_peers,
                                      ownership, handlers, now_ms))
     add_topics(server, topic_handlers, settings.exchange_url)
+    moderation_closer = moderation.serve(
+        server, lambda txn_id: make_producer(bootstrap, writer=CONTENT, linger_ms=0,
+                                             transactional_id=txn_id),
+        settings.group(), settings.publish_timeout_s, signer, settings.identity,
+        settings.forward_timeout_s, ownership, index_topic.name, side.topic_posts.name,
+        index_stores, topic_stores, now_ms)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")
     ownership.addr = advertised(settings, port)
     assignor = owner_map_assignor(
@@ -196,8 +207,9 @@ async def build(settings: ContentSettings) -> ContentReplica:
                                               sanctions), snapshot.apply())),
             Closing(topic_peers.close, arena_log.close),
             Closing(interaction_log.close, interaction_peers.close, block_check.close),
-            Closing(draft_log.close, draft_peers.close)],
-        more_stores=[(drafts_topic.name, draft_stores)],
+            Closing(draft_log.close, draft_peers.close), moderation_closer],
+        more_stores=[(drafts_topic.name, draft_stores),
+                     (moderation.topic.name, moderation.stores)],
     )
 
 

@@ -18,6 +18,12 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from moderation_matrix import (
+    moderation_call,
+    moderation_grpc_requests,
+    moderation_grpc_service,
+    moderation_items,
+)
 from system_helpers import eventually, kyc, mint, open_identity, unique
 
 from devstack.stack import Stack
@@ -156,6 +162,24 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         user=403, other_user=403, owner=200, analyst=404, operator=403),
     ("GET", "/v1/posts/{post_id}/revisions"): _row(
         user=404, other_user=404, owner=200, analyst=404, operator=200),
+    # Reports (tests/integration/moderation_matrix.py): anyone reports another's post, not
+    # their own; operators alone see the queues and decide; only the author appeals the
+    # removal of their post (others: 404, not theirs to know of) and reads its moderation,
+    # as operators do.
+    ("POST", "/v1/reports"): _row(
+        user=201, other_user=201, owner=403, analyst=201, operator=201),
+    ("GET", "/v1/operator/reports"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    ("GET", "/v1/operator/appeals"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    ("POST", "/v1/operator/reports/{item_id}/decision"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    ("POST", "/v1/items/{item_id}/appeal"): _row(
+        user=404, other_user=404, owner=200, analyst=404, operator=404),
+    ("POST", "/v1/operator/appeals/{item_id}/decision"): _row(
+        user=403, other_user=403, owner=403, analyst=403, operator=200),
+    ("GET", "/v1/items/{item_id}/moderation"): _row(
+        user=404, other_user=404, owner=200, analyst=404, operator=200),
 }
 
 
@@ -176,6 +200,8 @@ class World:
     comments: dict[str, str] = field(default_factory=dict)
     # The owner's post that the DELETE /v1/posts/{post_id} row deletes.
     doomed_post_id: str = ""
+    # The owner's posts the moderation rows act on (moderation_matrix.moderation_items).
+    items: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -235,8 +261,9 @@ def world(stack: Stack) -> Iterator[World]:
         doomed = api.post("/v1/posts", json={"body": "matrix post to delete"},
                           headers={**headers["owner"], "Idempotency-Key": unique("req")})
         assert doomed.status_code == 201, doomed.text
+        items = moderation_items(api, headers["owner"], headers["operator"])
         yield World(owner, post_id, headers, targets, sanctions, comments,
-                    doomed.json()["post_id"])
+                    doomed.json()["post_id"], items)
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -246,6 +273,9 @@ def _bearer(token: str) -> dict[str, str]:
 def _call(api: httpx.Client, world: World, method: str, path: str,
           headers: dict[str, str]) -> httpx.Response:
     """One well-formed request for the operation, so only authorization decides."""
+    moderated = moderation_call(api, world.items, world.post_id, method, path, headers)
+    if moderated is not None:
+        return moderated
     target = world.owner
     for action in ("suspend", "reinstate", "close"):
         if path.endswith(f"/{action}"):
@@ -497,6 +527,20 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
         user=DENIED, other_user=DENIED, owner="NOT_FOUND", analyst=DENIED, operator=DENIED),
     "planet.content.v1.PostLifecycleService/ListPostRevisions": _grpc_row(
         user="NOT_FOUND", other_user="NOT_FOUND", owner=OK, analyst="NOT_FOUND", operator=OK),
+    # Reports: a user reports and appeals as themselves only (the requests are the owner's),
+    # operators alone list the queues and decide (as themselves); the item does not exist,
+    # so NOT_FOUND is past authorization, and nobody learns of another's moderation.
+    "planet.content.v1.ReportService/ReportItem": _grpc_row(
+        user=DENIED, other_user=DENIED, owner="NOT_FOUND", analyst=DENIED, operator=DENIED),
+    "planet.content.v1.ReportService/AppealRemoval": _grpc_row(
+        user=DENIED, other_user=DENIED, owner="NOT_FOUND", analyst=DENIED, operator=DENIED),
+    "planet.content.v1.ReportService/ListQueue": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=OK),
+    **{f"planet.content.v1.ReportService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator="NOT_FOUND")
+       for m in ("DecideReports", "DecideAppeal")},
+    "planet.content.v1.ReportService/GetModeration": _grpc_row(
+        **{p: "NOT_FOUND" for p in EVERYONE_SIGNED_IN}),
 }
 
 
@@ -513,6 +557,7 @@ def _grpc_services() -> dict[str, tuple[Any, str, str]]:
     from planet.social.v1 import social_service_pb2
 
     return {
+        **moderation_grpc_service(),
         "planet.content.v1.PostLifecycleService": (
             post_lifecycle_pb2.DESCRIPTOR.services_by_name["PostLifecycleService"], "content",
             "content"),
@@ -608,6 +653,7 @@ def _grpc_request(method: str, world: World) -> Any:
         **_interaction_requests(interactions, world),
         **_topic_requests(),
         **_lifecycle_requests(world),
+        **moderation_grpc_requests(world.owner),
         "planet.analytics.v1.AnalyticsService/Query": analytics.QueryRequest(
             sql="SELECT count() AS n FROM planet.events_raw"),
     }

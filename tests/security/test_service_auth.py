@@ -26,10 +26,11 @@ from pydantic import SecretStr
 
 from planet.analytics.v1 import analytics_service_pb2
 from planet.content.v1 import content_service_pb2
-from planet.content.v1 import events_pb2 as ev
 from planet.content.v1 import drafts_pb2 as drafts
+from planet.content.v1 import events_pb2 as ev
 from planet.content.v1 import interactions_pb2 as interactions
 from planet.content.v1 import post_lifecycle_pb2 as lifecycle
+from planet.content.v1 import reports_pb2 as reports
 from planet.content.v1 import topics_pb2 as topics
 from planet.incentive.v1 import incentive_service_pb2
 from planet.social.v1 import events_pb2 as social_ev
@@ -61,7 +62,8 @@ SERVICES = {
 MORE_SERVICES = [(CONTENT, interactions.DESCRIPTOR.services_by_name["InteractionService"]),
                  (CONTENT, topics.DESCRIPTOR.services_by_name["TopicService"]),
                  (CONTENT, lifecycle.DESCRIPTOR.services_by_name["PostLifecycleService"]),
-                 (CONTENT, drafts.DESCRIPTOR.services_by_name["DraftService"])]
+                 (CONTENT, drafts.DESCRIPTOR.services_by_name["DraftService"]),
+                 (CONTENT, reports.DESCRIPTOR.services_by_name["ReportService"])]
 _NO_DRAFT = "dft_" + "0" * 24
 _NO_POST = "post_" + "0" * 24
 _NO_COMMENT = "cmt_" + "0" * 24 + "_" + "0" * 24
@@ -268,6 +270,28 @@ CASES: dict[str, Case] = {
     "/planet.content.v1.DraftService/PublishDraft": Case(
         lambda: drafts.PublishDraftRequest(author_id="bob", draft_id=_NO_DRAFT),
         As(GATEWAY, "bob"), As(GATEWAY, "mallory")),
+    # Reports: a user reports and appeals as themselves (gateway, or content forwarding);
+    # operators alone list the queues and decide (content checks the role and that the
+    # operator is the end user); the item is not there, so NOT_FOUND is past authorization.
+    "/planet.content.v1.ReportService/ReportItem": Case(
+        lambda: reports.ReportItemRequest(reporter_id="bob", item_id=_NO_POST,
+                                          reason=reports.POLICY_REASON_SPAM),
+        As(GATEWAY, "bob"), As(GATEWAY, "mallory")),
+    "/planet.content.v1.ReportService/AppealRemoval": Case(
+        lambda: reports.AppealRemovalRequest(author_id="bob", item_id=_NO_POST, text="t"),
+        As(GATEWAY, "bob"), As(ANALYTICS, "bob")),
+    "/planet.content.v1.ReportService/ListQueue": Case(
+        lambda: reports.ListQueueRequest(), As(GATEWAY, "olga", ("operator",)),
+        As(GATEWAY, "mallory")),
+    "/planet.content.v1.ReportService/DecideReports": Case(
+        lambda: reports.DecideReportsRequest(item_id=_NO_POST, operator_id="olga", note="n"),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "olga")),
+    "/planet.content.v1.ReportService/DecideAppeal": Case(
+        lambda: reports.DecideAppealRequest(item_id=_NO_POST, operator_id="olga", note="n"),
+        As(GATEWAY, "olga", ("operator",)), As(INCENTIVE, "olga", ("operator",))),
+    "/planet.content.v1.ReportService/GetModeration": Case(
+        lambda: reports.GetModerationRequest(item_id=_NO_POST), As(GATEWAY, "bob"),
+        As(INCENTIVE, "bob")),
     "/planet.content.v1.TopicService/PutArena": Case(
         lambda: topics.PutArenaRequest(arena_id="ai", name="AI", topics=["ai"]),
         As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),

@@ -80,9 +80,10 @@ class ReportServiceServicer:
     """
 
     def ReportItem(self, request, context):
-        """The end user reports an item. NOT_FOUND for an item they cannot see, FAILED_PRECONDITION
-        for their own item, RESOURCE_EXHAUSTED past the report rate. A repeat (same reporter and
-        item, same round) answers the first report.
+        """The end user reports an item. NOT_FOUND for an item they cannot see (unknown, deleted,
+        removed), PERMISSION_DENIED for their own item, INVALID_ARGUMENT for a reason or detail
+        the policy does not take. A repeat (same reporter and item, same round) answers the first
+        report. (The gateway's per-user write rate limits how many reports a user files.)
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,22 +98,22 @@ class ReportServiceServicer:
 
     def DecideReports(self, request, context):
         """Operators: confirm (remove the item) or dismiss the open reports of an item.
-        FAILED_PRECONDITION when it has none open.
+        ABORTED (the gateway's 409) when it has none open.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def AppealRemoval(self, request, context):
-        """The author appeals the removal of their item, once. FAILED_PRECONDITION when it is not
-        removed or was appealed already.
+        """The author appeals the removal of their item, once. NOT_FOUND when it is not removed (or
+        not theirs), ABORTED (409) when this removal was appealed already.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def DecideAppeal(self, request, context):
-        """Operators: uphold (restore) or deny a pending appeal.
+        """Operators: uphold (restore) or deny a pending appeal; ABORTED (409) when none is pending.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

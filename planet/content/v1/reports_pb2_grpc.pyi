@@ -58,22 +58,23 @@ class ReportServiceStub:
     @_typing.overload
     def __new__(cls, channel: _aio.Channel) -> ReportServiceAsyncStub: ...
     ReportItem: _grpc.UnaryUnaryMultiCallable[_reports_pb2.ReportItemRequest, _reports_pb2.ReportItemResponse]
-    """The end user reports an item. NOT_FOUND for an item they cannot see, FAILED_PRECONDITION
-    for their own item, RESOURCE_EXHAUSTED past the report rate. A repeat (same reporter and
-    item, same round) answers the first report.
+    """The end user reports an item. NOT_FOUND for an item they cannot see (unknown, deleted,
+    removed), PERMISSION_DENIED for their own item, INVALID_ARGUMENT for a reason or detail
+    the policy does not take. A repeat (same reporter and item, same round) answers the first
+    report. (The gateway's per-user write rate limits how many reports a user files.)
     """
     ListQueue: _grpc.UnaryUnaryMultiCallable[_reports_pb2.ListQueueRequest, _reports_pb2.ListQueueResponse]
     """Operators: the open reports grouped per item, oldest first; or the pending appeals."""
     DecideReports: _grpc.UnaryUnaryMultiCallable[_reports_pb2.DecideReportsRequest, _reports_pb2.ItemModeration]
     """Operators: confirm (remove the item) or dismiss the open reports of an item.
-    FAILED_PRECONDITION when it has none open.
+    ABORTED (the gateway's 409) when it has none open.
     """
     AppealRemoval: _grpc.UnaryUnaryMultiCallable[_reports_pb2.AppealRemovalRequest, _reports_pb2.ItemModeration]
-    """The author appeals the removal of their item, once. FAILED_PRECONDITION when it is not
-    removed or was appealed already.
+    """The author appeals the removal of their item, once. NOT_FOUND when it is not removed (or
+    not theirs), ABORTED (409) when this removal was appealed already.
     """
     DecideAppeal: _grpc.UnaryUnaryMultiCallable[_reports_pb2.DecideAppealRequest, _reports_pb2.ItemModeration]
-    """Operators: uphold (restore) or deny a pending appeal."""
+    """Operators: uphold (restore) or deny a pending appeal; ABORTED (409) when none is pending."""
     GetModeration: _grpc.UnaryUnaryMultiCallable[_reports_pb2.GetModerationRequest, _reports_pb2.ItemModeration]
     """The item's moderation state: its author and operators only (NOT_FOUND otherwise)."""
 
@@ -88,22 +89,23 @@ class ReportServiceAsyncStub(ReportServiceStub):
 
     def __init__(self, channel: _aio.Channel) -> None: ...
     ReportItem: _aio.UnaryUnaryMultiCallable[_reports_pb2.ReportItemRequest, _reports_pb2.ReportItemResponse]  # type: ignore[assignment]
-    """The end user reports an item. NOT_FOUND for an item they cannot see, FAILED_PRECONDITION
-    for their own item, RESOURCE_EXHAUSTED past the report rate. A repeat (same reporter and
-    item, same round) answers the first report.
+    """The end user reports an item. NOT_FOUND for an item they cannot see (unknown, deleted,
+    removed), PERMISSION_DENIED for their own item, INVALID_ARGUMENT for a reason or detail
+    the policy does not take. A repeat (same reporter and item, same round) answers the first
+    report. (The gateway's per-user write rate limits how many reports a user files.)
     """
     ListQueue: _aio.UnaryUnaryMultiCallable[_reports_pb2.ListQueueRequest, _reports_pb2.ListQueueResponse]  # type: ignore[assignment]
     """Operators: the open reports grouped per item, oldest first; or the pending appeals."""
     DecideReports: _aio.UnaryUnaryMultiCallable[_reports_pb2.DecideReportsRequest, _reports_pb2.ItemModeration]  # type: ignore[assignment]
     """Operators: confirm (remove the item) or dismiss the open reports of an item.
-    FAILED_PRECONDITION when it has none open.
+    ABORTED (the gateway's 409) when it has none open.
     """
     AppealRemoval: _aio.UnaryUnaryMultiCallable[_reports_pb2.AppealRemovalRequest, _reports_pb2.ItemModeration]  # type: ignore[assignment]
-    """The author appeals the removal of their item, once. FAILED_PRECONDITION when it is not
-    removed or was appealed already.
+    """The author appeals the removal of their item, once. NOT_FOUND when it is not removed (or
+    not theirs), ABORTED (409) when this removal was appealed already.
     """
     DecideAppeal: _aio.UnaryUnaryMultiCallable[_reports_pb2.DecideAppealRequest, _reports_pb2.ItemModeration]  # type: ignore[assignment]
-    """Operators: uphold (restore) or deny a pending appeal."""
+    """Operators: uphold (restore) or deny a pending appeal; ABORTED (409) when none is pending."""
     GetModeration: _aio.UnaryUnaryMultiCallable[_reports_pb2.GetModerationRequest, _reports_pb2.ItemModeration]  # type: ignore[assignment]
     """The item's moderation state: its author and operators only (NOT_FOUND otherwise)."""
 
@@ -121,9 +123,10 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _reports_pb2.ReportItemRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_reports_pb2.ReportItemResponse, _abc.Awaitable[_reports_pb2.ReportItemResponse]]:
-        """The end user reports an item. NOT_FOUND for an item they cannot see, FAILED_PRECONDITION
-        for their own item, RESOURCE_EXHAUSTED past the report rate. A repeat (same reporter and
-        item, same round) answers the first report.
+        """The end user reports an item. NOT_FOUND for an item they cannot see (unknown, deleted,
+        removed), PERMISSION_DENIED for their own item, INVALID_ARGUMENT for a reason or detail
+        the policy does not take. A repeat (same reporter and item, same round) answers the first
+        report. (The gateway's per-user write rate limits how many reports a user files.)
         """
 
     @_abc_1.abstractmethod
@@ -141,7 +144,7 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_reports_pb2.ItemModeration, _abc.Awaitable[_reports_pb2.ItemModeration]]:
         """Operators: confirm (remove the item) or dismiss the open reports of an item.
-        FAILED_PRECONDITION when it has none open.
+        ABORTED (the gateway's 409) when it has none open.
         """
 
     @_abc_1.abstractmethod
@@ -150,8 +153,8 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _reports_pb2.AppealRemovalRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_reports_pb2.ItemModeration, _abc.Awaitable[_reports_pb2.ItemModeration]]:
-        """The author appeals the removal of their item, once. FAILED_PRECONDITION when it is not
-        removed or was appealed already.
+        """The author appeals the removal of their item, once. NOT_FOUND when it is not removed (or
+        not theirs), ABORTED (409) when this removal was appealed already.
         """
 
     @_abc_1.abstractmethod
@@ -160,7 +163,7 @@ class ReportServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _reports_pb2.DecideAppealRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_reports_pb2.ItemModeration, _abc.Awaitable[_reports_pb2.ItemModeration]]:
-        """Operators: uphold (restore) or deny a pending appeal."""
+        """Operators: uphold (restore) or deny a pending appeal; ABORTED (409) when none is pending."""
 
     @_abc_1.abstractmethod
     def GetModeration(

@@ -5,7 +5,7 @@ A report and an appeal are made for the end user the call is made for (``reporte
 ``author_id`` must be that user). Queues and decisions are the operators' (the end user's
 roles travel in the signed assertion; the use cases check them). Status codes:
 INVALID_ARGUMENT for a request that breaks a rule, NOT_FOUND for an item the caller cannot
-see, PERMISSION_DENIED for one's own item or a non-operator, FAILED_PRECONDITION for a state
+see, PERMISSION_DENIED for one's own item or a non-operator, ABORTED for a state
 the request does not apply to (the gateway's 409), UNAVAILABLE while partitions move.
 """
 
@@ -81,7 +81,7 @@ async def _run(context: Context, call: Callable[[], Awaitable[T]]) -> T:
     except ModerationRefused as exc:
         await _abort(context, grpc.StatusCode.PERMISSION_DENIED, str(exc))
     except ModerationConflict as exc:
-        await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        await _abort(context, grpc.StatusCode.ABORTED, str(exc))
     except (EventLogUnavailable, NotServing) as exc:
         await _abort(context, grpc.StatusCode.UNAVAILABLE, str(exc))
     except PeerFailed as exc:
@@ -155,7 +155,7 @@ def add_reports(server: grpc.aio.Server, moderation: ModerationUseCases) -> None
 # (down, slow, moving) is UNAVAILABLE, which callers retry.
 _PASSED_THROUGH = frozenset({
     grpc.StatusCode.INVALID_ARGUMENT, grpc.StatusCode.PERMISSION_DENIED,
-    grpc.StatusCode.NOT_FOUND, grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.NOT_FOUND, grpc.StatusCode.ABORTED,
 })
 
 

@@ -33,6 +33,7 @@ from planetkit.service_identities import CONTENT, GATEWAY
 from services.content.adapters.grpc_drafts import DRAFTS_POLICY
 from services.content.adapters.grpc_interactions import INTERACTIONS_POLICY, PostStats, with_stats
 from services.content.adapters.grpc_lifecycle import LIFECYCLE_POLICY
+from services.content.adapters.grpc_moderation import REPORT_POLICY
 from services.content.adapters.grpc_topics import TOPIC_POLICY
 from services.content.adapters.peers import PeerFailed
 from services.content.domain.author_index import Cursor, InvalidPage, decode_cursor, page_limit
@@ -66,6 +67,7 @@ POLICY: MethodPolicy = {
     # TopicService, served by the same process (adapters/grpc_topics.py).
     **TOPIC_POLICY,
     **LIFECYCLE_POLICY,
+    **REPORT_POLICY,
     **DRAFTS_POLICY,
 }
 

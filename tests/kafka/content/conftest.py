@@ -13,7 +13,7 @@ from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_identities import CONTENT
 from planetkit.settings import KafkaSettings, TopicSettings
-from planetkit.topics import AUTHOR_POSTS, DRAFTS, INTERACTIONS, POSTS, with_suffix
+from planetkit.topics import AUTHOR_POSTS, DRAFTS, INTERACTIONS, MODERATION, POSTS, with_suffix
 from services.content.bootstrap import RunningContent, start
 from services.content.settings import ContentSettings
 from services.social.bootstrap import RunningSocial
@@ -33,7 +33,8 @@ async def posts_topic(kafka_bootstrap: str, topic_suffix: str) -> str:
     topic = with_suffix(POSTS, topic_suffix)
     await ensure_topics(kafka_bootstrap, [topic, with_suffix(AUTHOR_POSTS, topic_suffix),
                                           with_suffix(INTERACTIONS, topic_suffix),
-                                          with_suffix(DRAFTS, topic_suffix)])
+                                          with_suffix(DRAFTS, topic_suffix),
+                                          with_suffix(MODERATION, topic_suffix)])
     # Topics, arenas, instruments (the demo list: trade ideas name listed pairs), sanctions.
     await topic_side(kafka_bootstrap, topic_suffix)
     return topic.name
