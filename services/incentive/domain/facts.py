@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
+from typing import NoReturn
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,52 @@ Int64Array = npt.NDArray[np.int64]
 MS_PER_DAY = 86_400_000
 MS_PER_WEEK = 7 * MS_PER_DAY
 MAX_ID = (1 << 63) - 1
+# What the model can represent. Every count, sum and product the stages form from these is
+# bounded by them (and by the policy's bounds, policy.py) so that it fits int64; inputs
+# beyond them are refused where they enter (UnrepresentableInput), never wrapped.
+# - A week holds at most MAX_EVENTS events (2**32: 256 GiB of columns, far beyond any host).
+# - One view dwells at most a week of seconds (telemetry accepts at most a day): sums of
+#   dwell then stay below MAX_EVENTS * MAX_DWELL_SECONDS < 2**52.
+# - Money (pool, rollovers, and so every amount) is int64 minor units, as stored downstream;
+#   the Merkle leaf's 8-byte amount holds it.
+MAX_EVENTS = 1 << 32
+MAX_DWELL_SECONDS = MS_PER_WEEK // 1000
+MAX_MONEY_MINOR = MAX_ID
+INT64_MIN = -(1 << 63)
+
+
+class UnrepresentableInput(ValueError):
+    """An input the model cannot represent: `field` (a path into the input) holds `value`,
+    outside `allowed`. Raised where facts and policies enter the model, before any stage runs,
+    so a bad value never wraps, indexes a table from its end or is silently reinterpreted."""
+
+    def __init__(self, field: str, value: object, allowed: str, note: str = "") -> None:
+        self.field, self.value, self.allowed = field, value, allowed
+        super().__init__(f"{field} = {value!r} is outside {allowed}"
+                         + (f" ({note})" if note else ""))
+
+
+def check_int(field: str, value: object, lo: int, hi: int, note: str = "") -> None:
+    """Refuse anything but an integer in [lo, hi]: Python or numpy ints, not bool (True
+    would pass as 1), float or str (they would hash, then fail or truncate deep inside)."""
+    if not isinstance(value, int | np.integer) or isinstance(value, bool | np.bool_) \
+            or not lo <= int(value) <= hi:
+        raise UnrepresentableInput(field, value, f"[{lo}, {hi}]", note)
+
+
+def check_ints(field: str, values: list[int], lo: int, hi: int) -> None:
+    """check_int for each of `values` (field has a {} for the index). A million values are
+    checked as one array: a float, bool or out-of-range one makes numpy choose another dtype
+    or refuse; only then are they looked at one by one, to name the first bad one."""
+    try:
+        arr = np.array(values)
+        fine = not values or (arr.dtype == np.int64 and int(arr.min()) >= lo
+                              and int(arr.max()) <= hi)
+    except OverflowError:
+        fine = False
+    if not fine:
+        for k, v in enumerate(values):
+            check_int(field.format(k), v, lo, hi)
 
 
 class EventKind(IntEnum):
@@ -165,27 +212,101 @@ class EngagementColumns:
         n = len(self.event_id)
         for name in self.__dataclass_fields__:
             col = getattr(self, name)
-            if col.dtype != np.int64 or col.ndim != 1 or len(col) != n:
-                raise ValueError(f"column {name} must be a 1-d int64 array of length {n}")
+            if not isinstance(col, np.ndarray) or col.dtype != np.int64 or col.ndim != 1 \
+                    or len(col) != n:
+                raise UnrepresentableInput(
+                    f"events.{name}", getattr(col, "dtype", type(col).__name__),
+                    f"1-d int64 arrays of one length ({n})")
+        check_int("len(events)", n, 0, MAX_EVENTS)
+        # Keep read-only views: what was checked is what the stages read (writing through
+        # this value is refused; the caller's own arrays stay as they were).
+        for name in self.__dataclass_fields__:
+            view = getattr(self, name).view()
+            view.flags.writeable = False
+            object.__setattr__(self, name, view)
+        self._check_ranges()
+
+    def _check_ranges(self) -> None:
+        """Every value in its range, by whole-column reductions (a few ms per column at ten
+        million events); the offending row is looked for only once a column has one."""
+        for name, lo, hi in _COLUMN_RANGES:
+            col: Int64Array = getattr(self, name)
+            if len(col) and (int(col.min()) < lo or int(col.max()) > hi):
+                _refuse_row(name, col, (col < lo) | (col > hi), f"[{lo}, {hi}]")
+        # The model keeps dwell for views and text for interactions only; the other would be
+        # ignored silently, so a producer that swapped or misfilled columns is refused.
+        is_view = self.kind == int(EventKind.VIEW)
+        for name, on, what in (("dwell_seconds", ~is_view, "an interaction carries no dwell"),
+                               ("text_length", is_view, "a view carries no text")):
+            col = getattr(self, name)
+            stray = np.logical_and(on, col != 0)
+            if stray.any():
+                _refuse_row(name, col, stray, "[0, 0]", what)
 
     def __len__(self) -> int:
         return len(self.event_id)
 
     @classmethod
     def from_facts(cls, facts: Iterable[EngagementFact]) -> EngagementColumns:
-        """Columns from plain fact values (any order, duplicates allowed)."""
+        """Columns from plain fact values (any order, duplicates allowed); checked like any
+        columns (row i is facts[i])."""
         rows: list[tuple[int, int, int, int, int, int, int, int]] = []
-        for f in facts:
+        interaction_kinds = "an EventKind other than VIEW (1-7)"
+        for i, f in enumerate(facts):
             if isinstance(f, ViewFact):
                 rows.append((f.event_id, f.consumer_id, f.creator_id, f.item_id,
                              f.occurred_at_ms, int(EventKind.VIEW), f.dwell_seconds, 0))
             else:
-                if f.kind is EventKind.VIEW:
-                    raise ValueError("an InteractionFact cannot be a VIEW")
+                # A plain int passes the type hint at run time: map it to a kind or refuse it.
+                try:
+                    kind = EventKind(f.kind)
+                except ValueError:
+                    raise UnrepresentableInput(f"facts[{i}].kind", f.kind,
+                                               interaction_kinds) from None
+                if kind is EventKind.VIEW:
+                    raise UnrepresentableInput(f"facts[{i}].kind", f.kind, interaction_kinds,
+                                               "a view is a ViewFact")
                 rows.append((f.event_id, f.consumer_id, f.creator_id, f.item_id,
-                             f.occurred_at_ms, int(f.kind), 0, f.text_length))
-        table = np.array(rows, dtype=np.int64).reshape(len(rows), 8)
+                             f.occurred_at_ms, int(kind), 0, f.text_length))
+        if not rows:
+            return cls(*(np.zeros(0, dtype=np.int64) for _ in range(8)))
+        # No dtype given: numpy then picks float64 or object for a float or an int beyond
+        # int64 (with dtype=int64 it would truncate 5.7 s to 5 s), and the value is named.
+        try:
+            table = np.array(rows)
+        except OverflowError:
+            table = np.zeros(0)
+        if table.dtype != np.int64:
+            _refuse_fact_value(rows)
+        table = table.reshape(len(rows), 8)
         return cls(*(np.ascontiguousarray(table[:, i]) for i in range(8)))
+
+
+# Column -> inclusive range; occurred_at_ms may be any int64 (outside the week is a discount).
+_COLUMN_RANGES: tuple[tuple[str, int, int], ...] = (
+    ("event_id", 0, MAX_ID), ("consumer_id", 0, MAX_ID), ("creator_id", 0, MAX_ID),
+    ("item_id", 0, MAX_ID),
+    # Kinds index the points table: a negative one would read it from its end.
+    ("kind", 0, int(max(EventKind))),
+    ("dwell_seconds", 0, MAX_DWELL_SECONDS),
+    ("text_length", 0, MAX_ID),
+)
+_ROW_FIELDS = ("event_id", "consumer_id", "creator_id", "item_id", "occurred_at_ms", "kind",
+               "dwell_seconds", "text_length")
+
+
+def _refuse_row(name: str, col: Int64Array, bad: npt.NDArray[np.bool_], allowed: str,
+                note: str = "") -> None:
+    row = int(np.flatnonzero(bad)[0])
+    raise UnrepresentableInput(f"events.{name}[{row}]", int(col[row]), allowed, note)
+
+
+def _refuse_fact_value(rows: list[tuple[int, int, int, int, int, int, int, int]]) -> NoReturn:
+    """Name the first fact value that is not an int64 integer (numpy found one)."""
+    for i, row in enumerate(rows):
+        for name, value in zip(_ROW_FIELDS, row, strict=True):
+            check_int(f"facts[{i}].{name}", value, INT64_MIN, MAX_ID)
+    raise AssertionError("numpy refused values that are all int64 integers")
 
 
 @dataclass(frozen=True)
@@ -201,15 +322,39 @@ class WeekFacts:
     rollovers: tuple[Rollover, ...] = field(default=())
 
     def __post_init__(self) -> None:
-        if self.pool_minor < 0:
-            raise ValueError("pool must be non-negative")
-        for what, ids in (("consumer", [c.consumer_id for c in self.consumers]),
-                          ("creator", [c.creator_id for c in self.creators]),
-                          ("item", [i.item_id for i in self.items]),
-                          ("rollover", [r.creator_id for r in self.rollovers])):
-            if len(set(ids)) != len(ids):
-                raise ValueError(f"duplicate {what} id in week facts")
-            if any(not 0 <= i <= MAX_ID for i in ids):
-                raise ValueError(f"{what} ids must be in [0, 2**63)")
-        if any(r.amount_minor < 0 for r in self.rollovers):
-            raise ValueError("rollovers must be non-negative")
+        if not isinstance(self.week, IsoWeek):
+            raise UnrepresentableInput("week", self.week, "an IsoWeek")
+        if not isinstance(self.events, EngagementColumns):
+            raise UnrepresentableInput("events", type(self.events).__name__,
+                                       "EngagementColumns")
+        check_int("pool_minor", self.pool_minor, 0, MAX_MONEY_MINOR)
+        for what, attr, ids, unique in (
+                ("consumers", "consumer_id", [c.consumer_id for c in self.consumers], True),
+                ("creators", "creator_id", [c.creator_id for c in self.creators], True),
+                ("items", "item_id", [i.item_id for i in self.items], True),
+                # An owner outside the ids would read as 'no status' (-1) in the item lookup.
+                ("items", "creator_id", [i.creator_id for i in self.items], False),
+                ("rollovers", "creator_id", [r.creator_id for r in self.rollovers], True)):
+            check_ints(f"{what}[{{}}].{attr}", ids, 0, MAX_ID)
+            if unique and len(set(ids)) != len(ids):
+                raise ValueError(f"duplicate {what[:-1]} id in week facts")
+        # Fees may exceed int64 (weights.py takes them exactly) and be negative (rebates weigh
+        # as no fees), but a float would be truncated by the vectorised weights.
+        fees = [c.trailing_fees_minor for c in self.consumers]
+        if fees and np.array(fees).dtype != np.int64:
+            for k, fee in enumerate(fees):
+                if not isinstance(fee, int | np.integer) or isinstance(fee, bool | np.bool_):
+                    raise UnrepresentableInput(f"consumers[{k}].trailing_fees_minor", fee,
+                                               "integers (minor units)")
+        check_ints("items[{}].removed_at_ms", [0 if i.removed_at_ms is None else i.removed_at_ms
+                                               for i in self.items], INT64_MIN, MAX_ID)
+        # Every amount a creator is given or carries is part of pool + rollovers in, so their
+        # total bounds them all.
+        amounts = [r.amount_minor for r in self.rollovers]
+        check_ints("rollovers[{}].amount_minor", amounts, 0, MAX_MONEY_MINOR)
+        if self.pool_minor + sum(amounts) > MAX_MONEY_MINOR:
+            total = self.pool_minor
+            for k, amount in enumerate(amounts):
+                check_int(f"rollovers[{k}].amount_minor", amount, 0, MAX_MONEY_MINOR - total,
+                          "pool and rollovers together fit int64 money")
+                total += amount
