@@ -11,8 +11,10 @@ Arenas, instruments and sanctions are small tables every replica keeps whole
 (adapters/instrument_store.py), so they are answered locally.
 
 Most engaged (``domain/topics.py`` defines it): the owner keeps, per (topic, UTC day, post,
-user), that the user engaged; a page ranks the topic's posts engaged in the window by distinct
-users, the author and sanctioned accounts excluded. The cursor of an engaged page is its
+user), that the user engaged (fed by the TopicEngagement copies each comment, like and share
+appends to the post's topics in its own transaction: topic_engagement.py); a page ranks
+the topic's posts engaged in the window by distinct users, the author and sanctioned
+accounts excluded. The cursor of an engaged page is its
 position in that ranking (``o`` and a number, at most MAX_ENGAGED_OFFSET): the ranking moves
 as people engage, so a later page may repeat or skip a post that moved; newest-first pages
 are exact (a position in a fixed order).
