@@ -32,6 +32,7 @@ from gateway.routes import (
     topics,
     track_record,
 )
+from gateway.routes import drafts as draft_routes
 from gateway.routes import notifications as notification_routes
 from gateway.routes import reports as report_routes
 from gateway.settings import GatewaySettings
@@ -143,4 +144,5 @@ def create_app(
     app.include_router(comments.router)
     app.include_router(reactions.router)
     app.include_router(report_routes.router)
+    app.include_router(draft_routes.router)
     return app

@@ -10,6 +10,7 @@ from aiokafka import AIOKafkaConsumer
 
 from gateway.adapters.analytics_client import GrpcAnalytics
 from gateway.adapters.content_client import GrpcContent
+from gateway.adapters.drafts_client import GrpcDrafts
 from gateway.adapters.incentive_client import GrpcIncentive
 from gateway.adapters.interactions_client import GrpcInteractions
 from gateway.adapters.kafka_events import KafkaEvents
@@ -73,6 +74,8 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
                                               CallSigner(signer, settings.content_identity)),
                 lifecycle=GrpcPostLifecycle(content, settings.grpc_timeout_s,
                                             CallSigner(signer, settings.content_identity)),
+                drafts=GrpcDrafts(content, settings.grpc_timeout_s,
+                                  CallSigner(signer, settings.content_identity)),
                 reports=GrpcReports(content, settings.grpc_timeout_s,
                                     CallSigner(signer, settings.content_identity)),
             )

@@ -13,6 +13,7 @@ from typing import Protocol
 from gateway.auth import Principal
 from gateway.notification_hub import NotificationHub
 from planet.content.v1 import content_service_pb2 as content
+from planet.content.v1 import drafts_pb2 as drafts
 from planet.content.v1 import interactions_pb2 as interactions
 from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import reports_pb2 as reports
@@ -178,6 +179,34 @@ class PostLifecyclePort(Protocol):
         """A page of a post's revisions."""
 
 
+class DraftsPort(Protocol):
+    """Content's DraftService (gateway/adapters/drafts_client.py): the caller's own drafts."""
+
+    async def save_draft(self, caller: Principal, request: drafts.SaveDraftRequest
+                         ) -> drafts.Draft:
+        """A new draft."""
+
+    async def update_draft(self, caller: Principal, request: drafts.UpdateDraftRequest
+                           ) -> drafts.Draft:
+        """The draft's next revision."""
+
+    async def get_draft(self, caller: Principal, request: drafts.GetDraftRequest
+                        ) -> drafts.Draft:
+        """One draft."""
+
+    async def list_drafts(self, caller: Principal, request: drafts.ListDraftsRequest
+                          ) -> drafts.ListDraftsResponse:
+        """The caller's drafts."""
+
+    async def discard_draft(self, caller: Principal, request: drafts.DiscardDraftRequest
+                            ) -> drafts.DiscardDraftResponse:
+        """Discard one."""
+
+    async def publish_draft(self, caller: Principal, request: drafts.PublishDraftRequest
+                            ) -> content.Post:
+        """Publish one as an article."""
+
+
 class InteractionsPort(Protocol):
     """Content's comments, likes and shares (gateway/adapters/interactions_client.py)."""
 
@@ -278,5 +307,7 @@ class Backends:
     interactions: InteractionsPort | None = None
     # Content's PostLifecycleService (same process and channel); None: not wired.
     lifecycle: PostLifecyclePort | None = None
+    # Content's DraftService (same process and channel); None: not wired.
+    drafts: DraftsPort | None = None
     # Content's ReportService (same process and channel); None: not wired.
     reports: ReportsPort | None = None

@@ -29,6 +29,7 @@ from planet.incentive.v1 import incentive_service_pb2 as incentive
 from planet.social.v1 import social_service_pb2 as social
 from planet.social.v1.track_record_pb2 import TrackRecord
 from services.content.domain.ids import post_id_for
+from tests.security.gateway_drafts_standin import Drafts
 from tests.security.gateway_reports_standin import Reports
 
 SECRET = "security-test-secret-of-at-least-32-bytes"
@@ -355,7 +356,8 @@ def app_client(settings: GatewaySettings, events: EventSink | None = None,
         yield Backends(Content(calls), Incentive(calls), sink,
                        lambda: time.time_ns() // 1_000_000, social=Social(calls),
                        topics=Topics(calls), lifecycle=Lifecycle(calls),
-                       interactions=Interactions(calls), reports=Reports(calls))
+                       interactions=Interactions(calls), drafts=Drafts(calls),
+                       reports=Reports(calls))
 
     return TestClient(create_app(settings, factory))
 
