@@ -296,7 +296,7 @@ _ROW_FIELDS = ("event_id", "consumer_id", "creator_id", "item_id", "occurred_at_
 
 
 def _refuse_row(name: str, col: Int64Array, bad: npt.NDArray[np.bool_], allowed: str,
-                note: str = "") -> None:
+                note: str = "") -> NoReturn:
     row = int(np.flatnonzero(bad)[0])
     raise UnrepresentableInput(f"events.{name}[{row}]", int(col[row]), allowed, note)
 
@@ -336,8 +336,12 @@ class WeekFacts:
                 ("items", "creator_id", [i.creator_id for i in self.items], False),
                 ("rollovers", "creator_id", [r.creator_id for r in self.rollovers], True)):
             check_ints(f"{what}[{{}}].{attr}", ids, 0, MAX_ID)
-            if unique and len(set(ids)) != len(ids):
-                raise ValueError(f"duplicate {what[:-1]} id in week facts")
+            if unique and len(set(ids)) != len(ids):  # two facts about one id: which holds?
+                first_at: dict[int, int] = {}
+                k, dup = next((k, i) for k, i in enumerate(ids)
+                              if first_at.setdefault(i, k) != k)
+                raise UnrepresentableInput(f"{what}[{k}].{attr}", dup, "distinct ids",
+                                           f"duplicate {what[:-1]} id in week facts")
         # Fees may exceed int64 (weights.py takes them exactly) and be negative (rebates weigh
         # as no fees), but a float would be truncated by the vectorised weights.
         fees = [c.trailing_fees_minor for c in self.consumers]

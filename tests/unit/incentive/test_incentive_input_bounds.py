@@ -242,6 +242,12 @@ def test_status_values_that_are_not_int64_integers_are_refused() -> None:
         week(columns([FAIR]), items=(ItemStatus(21, 2, MON + 0.5),))  # type: ignore[arg-type]
 
 
+def test_two_facts_about_one_id_are_refused_by_name() -> None:
+    with refused(r"creators\[3\]\.creator_id") as info:
+        WeekFacts(WEEK, 1, columns([FAIR]), (), (*CREATORS, CreatorStatus(2, False, True)))
+    assert info.value.value == 2 and "duplicate creator id" in str(info.value)
+
+
 def test_fees_may_be_large_or_negative_but_must_be_integers() -> None:
     # Beyond int64 and negative (rebates) fees are taken as documented: full and no weight.
     ok = (ConsumerValue(100, 1 << 70, True), ConsumerValue(101, -5, True))
