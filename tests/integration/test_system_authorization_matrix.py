@@ -18,6 +18,14 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from drafts_matrix import (
+    DRAFT_GRPC,
+    DRAFT_HTTP,
+    draft_call,
+    draft_items,
+    drafts_grpc_requests,
+    drafts_grpc_service,
+)
 from moderation_matrix import (
     moderation_call,
     moderation_grpc_requests,
@@ -180,6 +188,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         user=403, other_user=403, owner=403, analyst=403, operator=200),
     ("GET", "/v1/items/{item_id}/moderation"): _row(
         user=404, other_user=404, owner=200, analyst=404, operator=200),
+    # Drafts: each caller's own; the owner's are 404 to everyone else (drafts_matrix.py).
+    **{op: _row(**row) for op, row in DRAFT_HTTP.items()},
 }
 
 
@@ -202,6 +212,8 @@ class World:
     doomed_post_id: str = ""
     # The owner's posts the moderation rows act on (moderation_matrix.moderation_items).
     items: dict[str, str] = field(default_factory=dict)
+    # The owner's drafts the drafts rows act on (drafts_matrix.draft_items).
+    drafts: dict[str, str] = field(default_factory=dict)
 
 
 @pytest.fixture(scope="module")
@@ -263,7 +275,7 @@ def world(stack: Stack) -> Iterator[World]:
         assert doomed.status_code == 201, doomed.text
         items = moderation_items(api, headers["owner"], headers["operator"])
         yield World(owner, post_id, headers, targets, sanctions, comments,
-                    doomed.json()["post_id"], items)
+                    doomed.json()["post_id"], items, draft_items(api, headers["owner"]))
 
 
 def _bearer(token: str) -> dict[str, str]:
@@ -276,6 +288,8 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
     moderated = moderation_call(api, world.items, world.post_id, method, path, headers)
     if moderated is not None:
         return moderated
+    if (drafted := draft_call(api, world.drafts, method, path, headers)) is not None:
+        return drafted
     target = world.owner
     for action in ("suspend", "reinstate", "close"):
         if path.endswith(f"/{action}"):
@@ -541,6 +555,7 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
        for m in ("DecideReports", "DecideAppeal")},
     "planet.content.v1.ReportService/GetModeration": _grpc_row(
         **{p: "NOT_FOUND" for p in EVERYONE_SIGNED_IN}),
+    **{m: _grpc_row(**row) for m, row in DRAFT_GRPC.items()},
 }
 
 
@@ -558,6 +573,7 @@ def _grpc_services() -> dict[str, tuple[Any, str, str]]:
 
     return {
         **moderation_grpc_service(),
+        **drafts_grpc_service(),
         "planet.content.v1.PostLifecycleService": (
             post_lifecycle_pb2.DESCRIPTOR.services_by_name["PostLifecycleService"], "content",
             "content"),
@@ -654,6 +670,7 @@ def _grpc_request(method: str, world: World) -> Any:
         **_topic_requests(),
         **_lifecycle_requests(world),
         **moderation_grpc_requests(world.owner),
+        **drafts_grpc_requests(world.owner),
         "planet.analytics.v1.AnalyticsService/Query": analytics.QueryRequest(
             sql="SELECT count() AS n FROM planet.events_raw"),
     }
