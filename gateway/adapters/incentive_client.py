@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import grpc
 
-from gateway.adapters.grpc_errors import translate
-from gateway.adapters.service_calls import CallSigner
+from gateway.adapters.service_calls import CallSigner, SignedCalls
 from gateway.auth import Principal
 from planet.incentive.v1 import incentive_service_pb2 as rpc
 from planet.incentive.v1 import incentive_service_pb2_grpc as rpc_grpc
@@ -16,18 +15,11 @@ class GrpcIncentive:
 
     def __init__(self, channel: grpc.aio.Channel, timeout_s: float, signer: CallSigner) -> None:
         self._stub = rpc_grpc.IncentiveServiceStub(channel)
-        self._timeout_s = timeout_s
-        self._signer = signer
+        self._call = SignedCalls(signer, timeout_s, "incentive service")
 
     async def weekly_estimate(
         self, caller: Principal, creator_id: str, week: str
     ) -> rpc.WeeklyEstimate:
         """The running estimate of a creator's week ("" = current week)."""
-        try:
-            return await self._stub.GetWeeklyEstimate(
-                rpc.GetWeeklyEstimateRequest(creator_id=creator_id, week=week),
-                timeout=self._timeout_s,
-                metadata=self._signer.metadata(caller),
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise translate(exc, "incentive service") from None
+        return await self._call(caller, self._stub.GetWeeklyEstimate,
+                                rpc.GetWeeklyEstimateRequest(creator_id=creator_id, week=week))

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 import grpc
 
-from gateway.adapters.grpc_errors import translate
-from gateway.adapters.service_calls import CallSigner
+from gateway.adapters.service_calls import CallSigner, SignedCalls
 from gateway.auth import Principal
 from planet.content.v1 import interactions_pb2 as pb
 from planet.content.v1 import interactions_pb2_grpc as pb_grpc
-
-T = TypeVar("T")
 
 
 class GrpcInteractions:
@@ -21,16 +15,7 @@ class GrpcInteractions:
 
     def __init__(self, channel: grpc.aio.Channel, timeout_s: float, signer: CallSigner) -> None:
         self._stub = pb_grpc.InteractionServiceStub(channel)
-        self._timeout_s = timeout_s
-        self._signer = signer
-
-    async def _call(self, caller: Principal, call: Callable[..., Awaitable[T]],
-                    request: object) -> T:
-        try:
-            return await call(request, timeout=self._timeout_s,
-                              metadata=self._signer.metadata(caller))
-        except grpc.aio.AioRpcError as exc:
-            raise translate(exc, "content service") from None
+        self._call = SignedCalls(signer, timeout_s, "content service")
 
     async def post_comment(self, caller: Principal, request: pb.PostCommentRequest
                            ) -> pb.Comment:

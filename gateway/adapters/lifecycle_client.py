@@ -3,19 +3,13 @@ drafts), on the content channel."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 import grpc
 
-from gateway.adapters.grpc_errors import translate
-from gateway.adapters.service_calls import CallSigner
+from gateway.adapters.service_calls import CallSigner, SignedCalls
 from gateway.auth import Principal
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import post_lifecycle_pb2 as lc
 from planet.content.v1 import post_lifecycle_pb2_grpc as lc_grpc
-
-T = TypeVar("T")
 
 
 class GrpcPostLifecycle:
@@ -23,16 +17,7 @@ class GrpcPostLifecycle:
 
     def __init__(self, channel: grpc.aio.Channel, timeout_s: float, signer: CallSigner) -> None:
         self._stub = lc_grpc.PostLifecycleServiceStub(channel)
-        self._timeout_s = timeout_s
-        self._signer = signer
-
-    async def _call(self, caller: Principal, call: Callable[..., Awaitable[T]],
-                    request: object) -> T:
-        try:
-            return await call(request, timeout=self._timeout_s,
-                              metadata=self._signer.metadata(caller))
-        except grpc.aio.AioRpcError as exc:
-            raise translate(exc, "content service") from None
+        self._call = SignedCalls(signer, timeout_s, "content service")
 
     async def edit_post(self, caller: Principal, request: lc.EditPostRequest) -> content.Post:
         """A new revision of the caller's post (409 on a stale expected revision)."""

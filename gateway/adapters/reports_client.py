@@ -3,18 +3,12 @@ the content channel."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 import grpc
 
-from gateway.adapters.grpc_errors import translate
-from gateway.adapters.service_calls import CallSigner
+from gateway.adapters.service_calls import CallSigner, SignedCalls
 from gateway.auth import Principal
 from planet.content.v1 import reports_pb2 as rp
 from planet.content.v1 import reports_pb2_grpc as rp_grpc
-
-T = TypeVar("T")
 
 
 class GrpcReports:
@@ -22,16 +16,7 @@ class GrpcReports:
 
     def __init__(self, channel: grpc.aio.Channel, timeout_s: float, signer: CallSigner) -> None:
         self._stub = rp_grpc.ReportServiceStub(channel)
-        self._timeout_s = timeout_s
-        self._signer = signer
-
-    async def _call(self, caller: Principal, call: Callable[..., Awaitable[T]],
-                    request: object) -> T:
-        try:
-            return await call(request, timeout=self._timeout_s,
-                              metadata=self._signer.metadata(caller))
-        except grpc.aio.AioRpcError as exc:
-            raise translate(exc, "content service") from None
+        self._call = SignedCalls(signer, timeout_s, "content service")
 
     async def report(self, caller: Principal, request: rp.ReportItemRequest
                      ) -> rp.ReportItemResponse:

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
-
 import grpc
 
-from gateway.adapters.grpc_errors import translate
-from gateway.adapters.service_calls import CallSigner
+from gateway.adapters.service_calls import CallSigner, SignedCalls
 from gateway.auth import Principal
 from planet.social.v1 import social_service_pb2 as rpc
 from planet.social.v1 import social_service_pb2_grpc as rpc_grpc
 from planet.social.v1 import track_record_pb2 as tr
 
-T = TypeVar("T")
 SERVICE = "social service"
 
 
@@ -23,16 +18,7 @@ class GrpcSocial:
 
     def __init__(self, channel: grpc.aio.Channel, timeout_s: float, signer: CallSigner) -> None:
         self._stub = rpc_grpc.SocialServiceStub(channel)
-        self._timeout_s = timeout_s
-        self._signer = signer
-
-    async def _call(self, caller: Principal, method: Callable[..., Awaitable[T]],
-                    request: object) -> T:
-        try:
-            return await method(request, timeout=self._timeout_s,
-                                metadata=self._signer.metadata(caller))
-        except grpc.aio.AioRpcError as exc:
-            raise translate(exc, SERVICE) from None
+        self._call = SignedCalls(signer, timeout_s, SERVICE)
 
     async def open_identity(self, caller: Principal,
                             request: rpc.OpenIdentityRequest) -> rpc.Identity:
