@@ -54,6 +54,10 @@ def check_revision(post: Post, expected_revision: int) -> None:
     """RevisionConflict when the post is deleted, or not at ``expected_revision`` (0: any)."""
     if post.deleted_at_ms:
         raise RevisionConflict("the post is deleted; it can no longer be edited")
+    if post.removed_at_ms:
+        # An edit could move a removed post onto topic pages that never saw its removal.
+        raise RevisionConflict("the post was removed after a report; it cannot be edited "
+                               "while removed (appeal the removal instead)")
     if expected_revision and expected_revision != post.revision:
         raise RevisionConflict(
             f"the post is at revision {post.revision}, not {expected_revision}: "

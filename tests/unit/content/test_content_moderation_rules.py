@@ -191,3 +191,16 @@ def test_the_store_counts_a_report_once_and_keeps_its_queue_in_step(tmp_path: Pa
     reopened.reset()
     assert reopened.applied == 0 and reopened.state(POST) is None
     reopened.close()
+
+
+def test_a_removed_post_is_seen_by_its_author_and_operators_only_and_not_edited() -> None:
+    from services.content.domain.post_rules import RevisionConflict, check_revision, visible_to
+
+    post = Post(post_id=POST, creator_id="alice", kind=PostKind.SHORT, title="", body="gm",
+                hashtags=(), mentions=(), components=(), published_at_ms=1, removed_at_ms=5,
+                moderation_version=1)
+    assert visible_to(post, "alice", frozenset())
+    assert visible_to(post, "olga", frozenset({"operator"}))
+    assert not visible_to(post, "bob", frozenset())
+    with pytest.raises(RevisionConflict, match="removed"):
+        check_revision(post, 0)
