@@ -11,7 +11,8 @@ instead (services/content/moderation.py) and fold it with ``domain/post_events.p
   one (GetPost answers NOT_FOUND to anyone but its author and operators) and
   ``interaction_gate.accepts_interactions`` refuses comments, likes and shares on it.
 - A removed comment reads like a deleted one: a tombstone (text "", ``deleted``) in its
-  thread, and it takes no reply, like or edit.
+  thread while it has replies, left out of it otherwise, and it takes no reply, like or
+  edit. (The post's comment count still counts it, as the interaction store keeps it.)
 
 The use cases get these views; the replica's tail and the writers keep the raw stores.
 """
@@ -219,10 +220,17 @@ class ModeratedInteractionStore:
 
     def thread(self, post_id: str, parent_comment_id: str, after: ThreadCursor | None,
                limit: int, newest_first: bool) -> tuple[list[pb.Comment], ThreadCursor | None]:
-        """A page of one scope, removed comments as tombstones."""
+        """A page of one scope, as a deletion leaves it: a removed comment with replies is a
+        tombstone, one without is left out (the page may come out shorter; its cursor holds)."""
         comments, following = self._interactions.thread(post_id, parent_comment_id, after,
                                                          limit, newest_first)
-        return [self._moderated(c) for c in comments], following
+        out: list[pb.Comment] = []
+        for comment in comments:
+            shown = self._moderated(comment)
+            if shown is not comment and not self._interactions.stats(comment.comment_id).comments:
+                continue
+            out.append(shown)
+        return out, following
 
 
 class ModeratedInteractions:

@@ -103,6 +103,12 @@ async def test_report_remove_appeal_restore_and_a_rebuilt_store_answers_the_same
             request_id="c-1", user_id=CAROL, post_id=pid, text="rude words"),
             metadata=signed(auth, CAROL), timeout=10)
         cid = comment.comment_id
+        await s.acts.PostComment(ipb.PostCommentRequest(
+            request_id="c-2", user_id=BOB, post_id=pid, parent_comment_id=cid, text="why"),
+            metadata=signed(auth, BOB), timeout=10)
+        lone = await s.acts.PostComment(ipb.PostCommentRequest(
+            request_id="c-3", user_id=CAROL, post_id=pid, text="more rude words"),
+            metadata=signed(auth, CAROL), timeout=10)
 
         # Reports: one per reporter and item; not one's own; not by another user's name.
         report = rp.ReportItemRequest(request_id="r-1", reporter_id=BOB, item_id=pid,
@@ -243,14 +249,16 @@ async def test_report_remove_appeal_restore_and_a_rebuilt_store_answers_the_same
             item_id=pid, author_id=ALICE, text="more", request_id="a-3"),
             metadata=signed(auth, ALICE), timeout=10)) == grpc.StatusCode.ABORTED
 
-        # A comment reported again (the next round) and removed: a tombstone in its thread.
-        await s.reports.ReportItem(rp.ReportItemRequest(
-            reporter_id=BOB, item_id=cid, reason=rp.POLICY_REASON_HATE),
-            metadata=signed(auth, BOB), timeout=10)
-        gone = await s.reports.DecideReports(rp.DecideReportsRequest(
-            item_id=cid, operator_id=OP, confirm=True, note="slur"),
-            metadata=_ops(auth), timeout=10)
-        assert gone.removed_at_ms > 0 and gone.removal_reason == rp.POLICY_REASON_HATE
+        # Comments reported again (the next round) and removed, as a deletion leaves them: a
+        # tombstone in its thread while it has replies, gone otherwise.
+        for item in (cid, lone.comment_id):
+            await s.reports.ReportItem(rp.ReportItemRequest(
+                reporter_id=BOB, item_id=item, reason=rp.POLICY_REASON_HATE),
+                metadata=signed(auth, BOB), timeout=10)
+            gone = await s.reports.DecideReports(rp.DecideReportsRequest(
+                item_id=item, operator_id=OP, confirm=True, note="slur"),
+                metadata=_ops(auth), timeout=10)
+            assert gone.removed_at_ms > 0 and gone.removal_reason == rp.POLICY_REASON_HATE
         thread = await s.acts.ListComments(ipb.ListCommentsRequest(post_id=pid),
                                            metadata=signed(auth, BOB), timeout=10)
         assert [(c.comment_id, c.text, c.deleted) for c in thread.comments] == [
