@@ -18,6 +18,13 @@ its owner when that is another replica) with a request id derived from the draft
 revision, so a publish retried after a crash between the post and DraftPublished answers the
 same post instead of making a second one; DraftPublished is appended only once the post is.
 
+The drafts log's producer of a partition is started (fencing the previous owner's) on this
+replica's first draft decision after an assignment, as the interactions log's is. A previous
+owner that was paused across the hand-over and commits a save after the new owner read the
+log's end is the one case where the live store's choice between two saves of the same
+revision may differ from the log's order (a rebuild keeps the first in the log); the next
+save, which replaces the whole content, makes them agree again.
+
 Drafts are private: only their author reads or writes them. Operators do not (nothing in the
 product needs an operator to read unpublished work, and moderation acts on what is
 published), so a draft of another user is NOT_FOUND to everyone, never PERMISSION_DENIED.
@@ -56,6 +63,7 @@ from services.content.domain.drafts import (
 )
 from services.content.domain.errors import NotServing
 from services.content.domain.model import Post, Published
+from services.content.domain.validation import InvalidPost
 
 # The caller a draft's owner replica publishes as: the end user of the draft call, decided
 # here. Not ``content``: a PublishDraft forwarded to this replica was checked nowhere yet, so
@@ -223,6 +231,9 @@ class DraftHandlers:
         """The draft with its content replaced, as the next revision; DraftConflict when
         ``expected_revision`` is not the latest (another tab saved first)."""
         check_ids(request.author_id, request.draft_id, what="draft_id")
+        if not request.expected_revision:
+            # Autosave from several tabs: a save that names no revision could overwrite one.
+            raise InvalidPost("expected_revision is required: the revision this save replaces")
         content = checked_content(request.author_id, content_from_pb(request.content))
         partition = self._ownership.partition_of(request.author_id)
         if (owner := self._owner(partition, caller)) is not None:

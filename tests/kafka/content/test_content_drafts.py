@@ -92,6 +92,10 @@ async def test_save_update_conflict_list_publish_and_a_rebuilt_store_answers_the
         assert await _code(drafts.UpdateDraft(dr.UpdateDraftRequest(
             author_id=ALICE, draft_id=did, expected_revision=1, content=_content(body="tab 2")),
             metadata=me, timeout=10)) == grpc.StatusCode.ABORTED
+        # A save naming no revision is refused: it could overwrite another tab's.
+        assert await _code(drafts.UpdateDraft(dr.UpdateDraftRequest(
+            author_id=ALICE, draft_id=did, content=_content(body="blind")),
+            metadata=me, timeout=10)) == grpc.StatusCode.INVALID_ARGUMENT
         # A save breaking an article's limits is refused.
         assert await _code(drafts.UpdateDraft(dr.UpdateDraftRequest(
             author_id=ALICE, draft_id=did, expected_revision=2,
