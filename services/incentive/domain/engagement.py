@@ -24,6 +24,8 @@ import numpy as np
 import numpy.typing as npt
 
 from services.incentive.domain.facts import (
+    INT64_MIN,
+    MAX_ID,
     MS_PER_DAY,
     ONCE_PER_CREATOR,
     ONCE_PER_ITEM,
@@ -32,7 +34,9 @@ from services.incentive.domain.facts import (
     EngagementColumns,
     EventKind,
     Int64Array,
+    UnrepresentableInput,
     WeekFacts,
+    check_int,
 )
 from services.incentive.domain.policy import ScoringPolicy
 from services.incentive.domain.reasons import REASON_INDEX, Reason
@@ -49,6 +53,7 @@ _KIND_SLOTS = 16  # once-only event kinds are below 16
 # table, O(ids + span), instead of a sort: database sequence ids look like this.
 _TABLE_SPAN_PER_ID = 2
 _TABLE_SPAN_FLOOR = 1 << 20
+_CHUNK = 1 << 20  # rows per slice where a check need not hold a temporary per event
 
 
 def _empty() -> Int64Array:
@@ -377,6 +382,7 @@ def _filter_events(facts: WeekFacts, policy: ScoringPolicy, as_of_ms: int | None
     is_sanctioned, weightless = sanctioned != 0, weight <= 0
     ineligible = _creator_eligible(facts, rk.creator_ids) != 1
     owner, removed_at = _item_facts(facts, rk.item_ids)
+    _check_item_owners(ev, rk, owner)
     # Only items with a known owner or a removal in the week can fail the item rules (an
     # event after the week failed an earlier rule), so look at their events only.
     with_status = np.flatnonzero(((owner != -1) | (removed_at <= end))[rk.item])
@@ -401,8 +407,8 @@ def _filter_events(facts: WeekFacts, policy: ScoringPolicy, as_of_ms: int | None
     ]
     if as_of_ms is not None:  # the estimate covers the week so far only
         rules.append((_SILENT, lambda: at >= as_of_ms))
+    # Kinds are in EventKind (checked by EngagementColumns), so every event has its points.
     rules += [
-        (REASON_INDEX[Reason.OUT_OF_WINDOW], lambda: kind > int(max(EventKind))),
         (REASON_INDEX[Reason.SELF_INTERACTION], lambda: ev.consumer_id == ev.creator_id),
         # Items: removed after a confirmed report stop earning from the removal on.
         (REASON_INDEX[Reason.UNKNOWN_ITEM], lambda: on_status_rows(unknown_item)),
@@ -431,6 +437,36 @@ def _filter_events(facts: WeekFacts, policy: ScoringPolicy, as_of_ms: int | None
 # Counting
 
 
+def _check_item_owners(ev: EngagementColumns, rk: _Ranked, owner: Int64Array) -> None:
+    """Refuse a week in which the events of an item without an ItemStatus name more than one
+    creator: nothing says whose the item is. (It used to go to the smallest creator id seen,
+    so one mis-tagged 5 s view could take a popular item, and the pool, from its owner.) With
+    a status, events naming another creator are discounted as unknown_item instead.
+
+    All rows count, dropped ones too: the facts contradict each other either way. Two passes
+    over the events: store any one creator of each item, then compare every event with it.
+    """
+    if not len(ev):
+        return
+    some_creator = np.empty(len(rk.item_ids), dtype=np.int64)
+    some_creator[rk.item] = rk.creator  # which of an item's creators lands here is immaterial
+    # Compared a slice at a time: a gather over all events would add their size to the peak.
+    if not any((some_creator[rk.item[i:i + _CHUNK]] != rk.creator[i:i + _CHUNK]).any()
+               for i in range(0, len(ev), _CHUNK)):
+        return
+    conflict = some_creator[rk.item] != rk.creator
+    items = np.unique(rk.item[conflict])
+    items = items[owner[items] == -1]
+    if len(items):
+        item = int(items[0])
+        creators = np.unique(rk.creator[rk.item == item])
+        raise UnrepresentableInput(
+            f"events.creator_id of item {int(rk.item_ids[item])}",
+            rk.creator_ids[creators].tolist(), "one creator per item",
+            f"{len(items)} item(s) without an ItemStatus are named by several creators; "
+            "give each an ItemStatus naming its owner")
+
+
 @dataclass(frozen=True)
 class _Counted:
     """Events that count, by dense index (arrays per event) and their dense id tables."""
@@ -448,23 +484,20 @@ class _Counted:
     item: Int64Array
 
 
-def _dense(rk: _Ranked, rows: Int64Array, disc: _Discounts) -> _Counted:
+def _dense(rk: _Ranked, rows: Int64Array) -> _Counted:
     """Dense indices over the counted events; an item belongs to one creator."""
     cons_rank, c_idx = _subset_ranks(rk.consumer[rows], len(rk.consumer_ids))
     cre_rank, r_idx = _subset_ranks(rk.creator[rows], len(rk.creator_ids))
     item_rank, i_idx = _subset_ranks(rk.item[rows], len(rk.item_ids))
     n_cons, n_cre, n_item = len(cons_rank), len(cre_rank), len(item_rank)
     if n_cons * max(n_item, n_cre) * 7 >= 1 << 62:
-        raise ValueError("week too large for composite int64 keys")
-    # An item belongs to one creator; when no status names it, the smallest creator id seen.
+        raise UnrepresentableInput("events: counted consumers x items x 7 days",
+                                   n_cons * max(n_item, n_cre) * 7, "[0, 2**62)",
+                                   "composite int64 keys")
+    # An item belongs to one creator: the counted events of an item all name its owner (the
+    # status's, others failed unknown_item; without a status, _check_item_owners made sure).
     item_creator = np.full(n_item, n_cre, dtype=np.int64)
-    np.minimum.at(item_creator, i_idx, r_idx)
-    mismatch = item_creator[i_idx] != r_idx
-    if mismatch.any():
-        gone = rows[mismatch]
-        disc.add(rk.creator[gone], rk.item[gone], Reason.UNKNOWN_ITEM)
-        ok = ~mismatch
-        rows, c_idx, r_idx, i_idx = rows[ok], c_idx[ok], r_idx[ok], i_idx[ok]
+    item_creator[i_idx] = r_idx
     return _Counted(rk.consumer_ids[cons_rank], rk.creator_ids[cre_rank],
                     rk.item_ids[item_rank], cons_rank, cre_rank, item_rank, item_creator,
                     rows, c_idx, r_idx, i_idx)
@@ -597,11 +630,13 @@ def _rows_and_pairs(grp: _Groups, ct: _Counted, policy: ScoringPolicy,
 def count_engagement(facts: WeekFacts, policy: ScoringPolicy,
                      as_of_ms: int | None = None) -> Engagement:
     """Dedupe, filter and cap the week's events into counted engagement."""
+    if as_of_ms is not None:  # compared with int64 times; also written into the result
+        check_int("as_of_ms", as_of_ms, INT64_MIN, MAX_ID)
     ev = facts.events
     rk = _rank_events(ev)
     disc = _Discounts(rk.creator_ids, rk.item_ids)
     rows, weight_of_rank = _filter_events(facts, policy, as_of_ms, rk, disc)
-    ct = _dense(rk, rows, disc)
+    ct = _dense(rk, rows)
     cons_weight = weight_of_rank[ct.consumer_rank]
     # Each consumer's tier: the last one whose lower bound their weight reaches.
     bounds = np.array(policy.tier_lower_bounds, dtype=np.int64)
