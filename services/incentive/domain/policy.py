@@ -4,10 +4,25 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, replace
+import math
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from services.incentive.domain.facts import INTERACTION_KINDS, EventKind, IsoWeek
+from services.incentive.domain.facts import (
+    INTERACTION_KINDS,
+    MAX_DWELL_SECONDS,
+    MAX_EVENTS,
+    MAX_ID,
+    EventKind,
+    IsoWeek,
+    UnrepresentableInput,
+    check_int,
+)
+
+_INT64_LIMIT = 1 << 63
+_MILLI = 1_000  # engagement.MILLI (interaction points are attributed in milli-points)
+# Value weight times budget units stays below this (exact D'Hondt quotients, allocation.py).
+_BUDGET_LIMIT = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -41,23 +56,53 @@ class ScoringPolicy:
     tier_lower_bounds: tuple[int, ...]
 
     def __post_init__(self) -> None:
-        for name, value in asdict(self).items():
-            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
-                raise ValueError(f"policy field {name} must be non-negative")
+        """Refuse any policy under which some valid week would not be settled exactly: a
+        field of the wrong type or out of range, or a combination whose worst-case products
+        (for any week the facts accept) would leave int64 (see `_headroom`)."""
+        for name in ("version", "effective_from_week"):
+            if not isinstance(getattr(self, name), str):
+                raise UnrepresentableInput(f"policy.{name}", getattr(self, name), "a string")
         IsoWeek.parse(self.effective_from_week)
-        if self.fee_per_weight_minor < 1 or self.budget_units_per_weight < 1:
-            raise ValueError("fee_per_weight_minor and budget_units_per_weight must be >= 1")
-        if self.concavity_scale < 1 or self.saturation_points < 1:
-            raise ValueError("concavity_scale and saturation_points must be >= 1")
-        kinds = [k for k, _ in self.interaction_points]
-        if sorted(kinds) != sorted(k.name for k in INTERACTION_KINDS) or kinds != sorted(kinds):
-            raise ValueError("interaction_points must list every interaction kind once, sorted")
-        if not self.tier_lower_bounds or self.tier_lower_bounds[0] != 0 or list(
-            self.tier_lower_bounds
-        ) != sorted(set(self.tier_lower_bounds)):
-            raise ValueError("tier_lower_bounds must start at 0 and strictly ascend")
-        if self.max_weight * self.budget_units_per_weight >= 1 << 20:
-            raise ValueError("max weight * budget units must stay below 2**20 (exact quotients)")
+        for f in fields(self):
+            if f.type == "int":  # every count, weight, divisor and amount: a non-negative int64
+                check_int(f"policy.{f.name}", getattr(self, f.name), 0, MAX_ID)
+        # Divisors (fees per weight, saturation credit) and the budget: 0 is no policy.
+        for name in ("fee_per_weight_minor", "budget_units_per_weight", "concavity_scale",
+                     "saturation_points"):
+            check_int(f"policy.{name}", getattr(self, name), 1, MAX_ID, "divides or scales")
+        self._check_points_table()
+        bounds = self.tier_lower_bounds
+        for k, b in enumerate(bounds):
+            check_int(f"policy.tier_lower_bounds[{k}]", b, 0, MAX_ID)
+        if not bounds or bounds[0] != 0 or list(bounds) != sorted(set(bounds)):
+            raise UnrepresentableInput("policy.tier_lower_bounds", bounds,
+                                       "bounds starting at 0, strictly ascending")
+        budget = self.max_weight * self.budget_units_per_weight
+        if budget >= _BUDGET_LIMIT:
+            raise UnrepresentableInput(
+                "policy.max_weight * budget_units_per_weight", budget, "[0, 2**20)",
+                "exact D'Hondt quotients; max_weight = max(verified_base_weight + "
+                "max_fee_weight, unverified_weight)")
+        for what, value, limit, names in _headroom(self):
+            if value >= limit:
+                raise UnrepresentableInput(
+                    f"policy.{'/'.join(names)}",
+                    {n: getattr(self, n) if n != "interaction_points" else
+                     max(p for _, p in self.interaction_points) for n in names},
+                    f"values keeping {what} below 2**{limit.bit_length() - 1} "
+                    f"(worst case {value}, for a week of up to {MAX_EVENTS} events)")
+
+    def _check_points_table(self) -> None:
+        """Exactly one non-negative int64 entry per interaction kind, sorted by name."""
+        table = self.interaction_points
+        kinds = [k for k, _ in table] if all(
+            isinstance(e, tuple) and len(e) == 2 for e in table) else []
+        want = sorted(k.name for k in INTERACTION_KINDS)
+        if kinds != want:
+            raise UnrepresentableInput("policy.interaction_points", [e[0] for e in table],
+                                       f"one entry per interaction kind, sorted: {want}")
+        for kind, points in table:
+            check_int(f"policy.interaction_points[{kind}]", points, 0, MAX_ID)
 
     @property
     def max_weight(self) -> int:
@@ -97,6 +142,51 @@ class ScoringPolicy:
         if "version" not in changes:
             raise ValueError("a changed policy needs a new version")
         return replace(self, **changes)
+
+
+def _headroom(p: ScoringPolicy) -> list[tuple[str, int, int, tuple[str, ...]]]:
+    """Worst cases of the int64 quantities the stages form, for any week WeekFacts accepts
+    (at most MAX_EVENTS events, each view at most MAX_DWELL_SECONDS), as
+    (what, worst value, exclusive limit, policy fields it grows with); exact Python ints.
+
+    Bounds used (N events; engagement.py and allocation.py name the quantities):
+    - a (consumer, item, day) group's raw interaction points: <= N * max points; its capped
+      day total E <= min(cap, N * max points);
+    - a (consumer, item) row: dwell <= min(7 * dwell cap, N * max dwell) seconds, interaction
+      <= min(7 * E, N * max points) points;
+    - the week's counted points T (all consumers and creators; so any pair's or consumer's
+      too) <= N * (min(7 * dwell cap, max dwell) * points per second + min(7 * E, max
+      points)): each event adds at most that much to its row;
+    - credits g = isqrt(points * concavity_scale), so the week's credits sum to at most
+      isqrt(N * T * concavity_scale) (Cauchy-Schwarz over at most N pairs).
+    """
+    n, budget = MAX_EVENTS, p.max_weight * p.budget_units_per_weight
+    top_points = max(points for _, points in p.interaction_points)
+    day_eff = min(p.interaction_cap_points, n * top_points)
+    row_dwell = min(7 * p.dwell_cap_seconds, n * MAX_DWELL_SECONDS) * p.dwell_points_per_second
+    row_inter = min(7 * day_eff, n * top_points)
+    all_points = n * (min(7 * p.dwell_cap_seconds, MAX_DWELL_SECONDS)
+                      * p.dwell_points_per_second + min(7 * day_eff, top_points))
+    credit_sum = math.isqrt(n * all_points * p.concavity_scale) + 1
+    inter = ("interaction_points", "interaction_cap_points")
+    dwell = ("dwell_cap_seconds", "dwell_points_per_second")
+    scale = (*dwell, *inter, "concavity_scale")
+    return [
+        # _rows_and_pairs: a group's raw points * capped day points * 1000, before dividing.
+        ("capped interaction milli-points", n * top_points * max(day_eff, 1) * _MILLI,
+         _INT64_LIMIT, inter),
+        # _item_shares: a consumer's units for a creator times a row's milli-points.
+        ("units x row dwell milli-points", budget * row_dwell * _MILLI, _INT64_LIMIT, dwell),
+        ("units x row interaction milli-points", budget * row_inter * _MILLI, _INT64_LIMIT,
+         inter),
+        # _item_shares: milli-points summed per pair over its rows, and per item.
+        ("the week's milli-points", all_points * _MILLI, _INT64_LIMIT, (*dwell, *inter)),
+        # allocate_budgets: isqrt_array takes a pair's points * concavity_scale below 2**62.
+        ("points x concavity_scale", all_points * p.concavity_scale, 1 << 62, scale),
+        # allocate_budgets, _discounts: units before the bound, summed per consumer, and the
+        # units the bound took, summed per creator.
+        ("the week's unbounded units", budget * credit_sum, _INT64_LIMIT, scale),
+    ]
 
 
 def default_policy() -> ScoringPolicy:
