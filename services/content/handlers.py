@@ -119,8 +119,10 @@ class IndexStores(Protocol):
 class PublisherGate(Protocol):
     """Whether a creator may publish (the social service's CheckPublisher)."""
 
-    async def refusal(self, creator_id: str, caller: Caller) -> str:
-        """"" when allowed; else why not. IdentityCheckUnavailable when unknown."""
+    async def refusal(self, creator_id: str, caller: Caller,
+                      mentions: Sequence[str] = ()) -> str:
+        """"" when allowed; else why not. IdentityCheckUnavailable when unknown; InvalidPost
+        when a mention names nobody."""
 
     async def close(self) -> None:
         """Close the connection to the social service."""
@@ -216,7 +218,7 @@ class ContentHandlers:
         # Only an open, non-suspended creator identity publishes. A call forwarded by another
         # replica was checked there, for the same creator.
         if caller.service != CONTENT:
-            reason = await self._publishers.refusal(cmd.creator_id, caller)
+            reason = await self._publishers.refusal(cmd.creator_id, caller, cmd.mentions)
             if reason:
                 raise NotPublisher(reason)
         post_id = post_id_for(cmd.creator_id, cmd.request_id)

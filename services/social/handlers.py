@@ -39,7 +39,7 @@ from planetkit.service_identities import SOCIAL
 from services.social.adapters.account_store import AccountStores
 from services.social.adapters.kafka_log import Append, KafkaEventLog
 from services.social.domain import account as acc
-from services.social.domain.errors import NotFound, NotServing
+from services.social.domain.errors import Invalid, NotFound, NotServing
 from services.social.domain.handles import check_claimable, fold_handle
 from services.social.domain.stored import HANDLES, IDENTITIES, KYC
 from services.social.domain.validation import (
@@ -141,6 +141,25 @@ class SocialHandlers:
     def publisher_refusal(self, user_id: str) -> str:
         """"" when the user may publish; else the reason for the end user."""
         return acc.publisher_refusal(self.account(user_id))
+
+    def mention_owner(self, name: str) -> str | None:
+        """The user an @mention names: a handle's holder, else a user id the service knows
+        (KYC, an identity or any account event); None when it names nobody. NotServing while
+        restoring (an unknown answer then would refuse a valid post)."""
+        self._ready()
+        try:
+            owner = self.handle_owner(name.lower())
+        except ValueError:
+            owner = None
+        if owner is not None:
+            return owner
+        try:
+            check_user_id(name)
+        except (Invalid, ValueError):
+            return None
+        state = self.account(name)
+        return name if (state.version or state.kyc_verified_at_ms
+                        or acc.has_identity(state)) else None
 
     # --- writes -------------------------------------------------------------------------
 

@@ -95,7 +95,6 @@ from services.social.adapters.bell_fanout import next_batch
 from services.social.adapters.graph_store import GraphStore
 from services.social.adapters.kafka_log import Append, Fenced
 from services.social.adapters.notification_store import MAX_PAGE, NotificationStore, Planned
-from services.social.domain import account as acc
 from services.social.domain.errors import EventLogUnavailable, Invalid, NotServing
 from services.social.domain.notifications.fanout import FanoutProgress
 from services.social.domain.notifications.rules import (
@@ -482,20 +481,11 @@ class PostNotificationsTail(_CauseTail):
         self._batch_size = batch_size
 
     def _mentioned(self, name: str) -> str | None:
-        """The user a mention names: a handle's holder, else a user id the service knows."""
+        """The user a mention names (SocialHandlers.mention_owner), None for nobody."""
         try:
-            owner = self._accounts.handle_owner(name.lower())
-        except (NotServing, ValueError):
-            owner = None
-        if owner is not None:
-            return owner
-        try:
-            check_user_id(name)
-            state = self._accounts.account(name)
-        except (Invalid, NotServing, ValueError):
+            return self._accounts.mention_owner(name)
+        except NotServing:
             return None
-        return name if (state.version or state.kyc_verified_at_ms
-                        or acc.has_identity(state)) else None
 
     async def apply(self, tp: TopicPartition,
                     records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:

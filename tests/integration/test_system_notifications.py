@@ -109,6 +109,11 @@ def test_each_notification_reaches_its_recipient_once_on_either_gateway(
             (1, "follow", belled)]
         assert (marker["last_position"], marker["read_up_to"], marker["unread"]) == (1, 0, 1)
 
+        # A mention must name a user: an unknown one refuses the post, naming it.
+        ghost = unique("ghost")
+        refused = api.post("/v1/posts", json={"body": "BTC range", "mentions": [fan, ghost]},
+                           headers={**mint(api, creator), "Idempotency-Key": unique("req")})
+        assert refused.status_code == 422 and f"@{ghost}" in refused.text, refused.text
         post = api.post("/v1/posts", json={"body": "BTC range", "mentions": [fan]},
                         headers={**mint(api, creator), "Idempotency-Key": unique("req")})
         assert post.status_code == 201, post.text

@@ -466,15 +466,21 @@ class CheckPublisherRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
+    MENTIONS_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
+    @_builtins.property
+    def mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The post's @mentions (handles or user ids, at most 20): each must name a user."""
+
     def __init__(
         self,
         *,
         user_id: _builtins.str = ...,
+        mentions: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["mentions", b"mentions", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -486,18 +492,24 @@ class PublisherStatus(_message.Message):
 
     MAY_PUBLISH_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
+    UNKNOWN_MENTIONS_FIELD_NUMBER: _builtins.int
     may_publish: _builtins.bool
     reason: _builtins.str
     """Why not, written for the end user ("open a creator identity first", ...)."""
+    @_builtins.property
+    def unknown_mentions(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The mentions of the request that name nobody (in request order); the post is refused."""
+
     def __init__(
         self,
         *,
         may_publish: _builtins.bool = ...,
         reason: _builtins.str = ...,
+        unknown_mentions: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["may_publish", b"may_publish", "reason", b"reason"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["may_publish", b"may_publish", "reason", b"reason", "unknown_mentions", b"unknown_mentions"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -49,6 +49,9 @@ from services.social.domain.errors import Invalid
 from services.social.domain.validation import ProfileFields, check_profile
 
 _GATEWAY_ONLY = frozenset({GATEWAY})
+# Content allows 20 mentions per post (services/content/domain/validation.py); a bound here keeps
+# one call's work small whatever a caller sends.
+MAX_MENTIONS = 20
 POLICY: MethodPolicy = {
     **{method_name(SERVICE_NAME, m): _GATEWAY_ONLY for m in (
         "OpenIdentity", "ChangeHandle", "UpdateProfile", "SuspendIdentity",
@@ -75,6 +78,9 @@ class SocialUseCases(Protocol):
 
     def publisher_refusal(self, user_id: str) -> str:
         """"" when the user may publish; else why not."""
+
+    def mention_owner(self, name: str) -> str | None:
+        """The user an @mention names; None for nobody."""
 
     async def open_identity(self, user_id: str, handle: str,
                             profile: ProfileFields) -> rpc.Identity:
@@ -276,8 +282,12 @@ class SocialServicer(RelationsRpc, TrackRecordRpc, NotificationsRpc,
         """Whether the creator the call is made for may publish now, and why not."""
         async def call() -> rpc.PublisherStatus:
             _holder(current_caller(), request.user_id)
+            if len(request.mentions) > MAX_MENTIONS:
+                raise Invalid(f"at most {MAX_MENTIONS} mentions are checked per call")
             reason = self._h.publisher_refusal(request.user_id)
-            return rpc.PublisherStatus(may_publish=not reason, reason=reason)
+            unknown = [m for m in request.mentions if self._h.mention_owner(m) is None]
+            return rpc.PublisherStatus(may_publish=not reason, reason=reason,
+                                       unknown_mentions=unknown)
         result: rpc.PublisherStatus = await self._run(context, call)
         return result
 

@@ -49,6 +49,19 @@ async def test_only_kyc_verified_users_open_and_publishing_follows_the_identity(
         status = await stub.CheckPublisher(check, metadata=_as(service_auth, "erin",
                                                                service=CONTENT), timeout=10)
         assert status.may_publish
+        # Mentions resolve to a handle's holder or a user id social knows; the others are
+        # named back (content refuses the post), in the order asked.
+        mentioning = rpc.CheckPublisherRequest(
+            user_id="erin", mentions=["Erin_T", "erin", "ghost", "no_such_handle"])
+        status = await stub.CheckPublisher(mentioning, metadata=_as(
+            service_auth, "erin", service=CONTENT), timeout=10)
+        assert status.may_publish and list(status.unknown_mentions) == [
+            "ghost", "no_such_handle"]
+        with pytest.raises(grpc.aio.AioRpcError) as too_many:
+            await stub.CheckPublisher(
+                rpc.CheckPublisherRequest(user_id="erin", mentions=["erin"] * 21),
+                metadata=_as(service_auth, "erin", service=CONTENT), timeout=10)
+        assert too_many.value.code() == grpc.StatusCode.INVALID_ARGUMENT
 
         await stub.SuspendIdentity(rpc.IdentityActionRequest(user_id="erin", reason="spam"),
                                    metadata=_as(service_auth, "olga", ("operator",)), timeout=10)

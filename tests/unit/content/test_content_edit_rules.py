@@ -5,7 +5,7 @@ equal to the live one."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -56,7 +56,8 @@ class MemoryLog:
 class Nobody:
     """No other replica, and every creator may publish."""
 
-    async def refusal(self, creator_id: str, caller: Caller) -> str:
+    async def refusal(self, creator_id: str, caller: Caller,
+                      mentions: Sequence[str] = ()) -> str:
         return ""
 
     async def close(self) -> None:

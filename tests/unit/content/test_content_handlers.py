@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import pytest
@@ -88,7 +88,8 @@ class Identities:
         self.refusals = refusals or {}
         self.asked: list[str] = []
 
-    async def refusal(self, creator_id: str, caller: Caller) -> str:
+    async def refusal(self, creator_id: str, caller: Caller,
+                      mentions: Sequence[str] = ()) -> str:
         self.asked.append(creator_id)
         return self.refusals.get(creator_id, "")
 
