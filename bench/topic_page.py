@@ -428,7 +428,7 @@ async def main(args: argparse.Namespace) -> int:
         for e in endpoints:
             cell = cells[e.label, c]
             print(f"  {e.label:<34} | {cell.pct(0.5):7.2f} | {cell.pct(0.99):7.2f} | "
-                  f"{len(cell.latencies) / cell.seconds:7.0f} | "
+                  f"{len(cell.latencies) / cell.seconds:7.1f} | "
                   f"{cell.pct(0.99) / floor.pct(0.99):6.1f}x | "
                   f"{cell.pct(0.99) / authed.pct(0.99):6.1f}x | {cell.errors or '-'}")
     return 0
