@@ -17,6 +17,14 @@ class Health:
     def __init__(self, service_name: str) -> None:
         self.service_name = service_name
         self.servicer = HealthServicer()
+        # grpc_health's servicer answers SERVING for the server ("") from construction: the
+        # port would say ready before its service has restored anything (a probe or a client
+        # checking "" would send traffic to a replica still reading its changelog). Nothing
+        # watches yet, so the table is set directly rather than through the async ``set``.
+        self.servicer._server_status = {
+            "": health_pb2.HealthCheckResponse.NOT_SERVING,
+            service_name: health_pb2.HealthCheckResponse.NOT_SERVING,
+        }
 
     async def set_serving(self, serving: bool) -> None:
         """Report the overall and the named service's status."""
