@@ -57,13 +57,13 @@ from services.content.domain.topic_entries import touched_topics
 from services.content.domain.topics import (
     Arena,
     Arenas,
-    Engagement,
+    EngagementCounts,
     InvalidTopic,
     Order,
     Sanctions,
     check_arena,
     normalise_topic,
-    rank_engaged,
+    rank_engaged_top,
     topics_of,
 )
 from services.content.domain.validation import InvalidPost
@@ -90,8 +90,8 @@ class TopicIndex(Protocol):
     def posts(self, topic: str, post_ids: list[str]) -> dict[str, Post]:
         """The topic's entries among ``post_ids``."""
 
-    def engagements(self, topic: str, now_ms: int, window_ms: int) -> list[Engagement]:
-        """Engagements inside the window."""
+    def counts(self, topic: str) -> EngagementCounts:
+        """The topic's engagement counts and keys (the most-engaged ranking reads them)."""
 
     def put_published(self, topic: str, post: Post) -> None:
         """Index a post just committed here."""
@@ -246,18 +246,17 @@ class TopicHandlers:
     def _engaged(self, store: TopicIndex, topic: str, order: Order, offset: int,
                  limit: int) -> TopicPage:
         now = self._clock_ms()
-        engagements = store.engagements(topic, now, order.window_ms)
-        found = store.posts(topic, sorted({e.post_id for e in engagements}))
-        candidates = {p.post_id: (p.creator_id, p.published_at_ms) for p in found.values()}
-        ranked = [r for r in rank_engaged(
-            candidates, engagements, now, order.window_ms,
-            lambda user: self._sanctions.is_sanctioned(user, now)) if r.engaged_users > 0]
-        window = ranked[offset:offset + limit]
         following = offset + limit
+        # The ranking's first offset + limit + 1 posts: one more says whether a next page is.
+        ranked = rank_engaged_top(store.counts(topic), now, order.window_ms,
+                                  lambda user: self._sanctions.is_sanctioned(user, now),
+                                  following + 1)
+        window = ranked[offset:following]
+        found = store.posts(topic, [r.post_id for r in window])
         next_cursor = (f"o{following}" if following < len(ranked)
                        and following <= MAX_ENGAGED_OFFSET else "")
-        return TopicPage(topic, [(found[r.post_id], r.engaged_users) for r in window],
-                         next_cursor)
+        return TopicPage(topic, [(found[r.post_id], r.engaged_users) for r in window
+                                 if r.post_id in found], next_cursor)
 
     async def list_arena_posts(self, arena_id: str, cursor: str, limit: int,
                                caller: Caller) -> TopicPage:

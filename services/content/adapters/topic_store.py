@@ -5,10 +5,12 @@ A record of the topic is a post's PostPublished envelope under the key of one of
 (the post is logged once per topic, in the transaction that publishes it), so the record's key
 names the entry's topic; or a TopicEngagement (someone engaged a post of the topic, logged in
 the interaction's transaction: services/content/topic_engagement.py), kept as one key per
-(topic, UTC day, post, user). Each fetch is written with the next offset to read in one write batch
-(a restart catches up from there; a crash never leaves the store's position and contents
-apart). The topic is this store's changelog: a store that is missing, of another format or
-ahead of its topic is rebuilt from offset 0.
+(topic, UTC day, post, user), with per (topic, day, post) user counts and per (topic, day)
+lists of posts by count in the same batch (the most-engaged ranking reads those first). Each
+fetch is written with the next offset to read in one write batch (a restart catches up from
+there; a crash never leaves the store's position and contents apart). The topic is this
+store's changelog: a store that is missing, of another format or ahead of its topic is
+rebuilt from offset 0.
 
 Entries hold the whole post (as the RPC message), so a page is one range scan on one replica.
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -45,15 +47,23 @@ from services.content.domain.topics import (
     FORMAT,
     KEPT_DAYS,
     Engagement,
+    EngagementCounts,
+    by_count_key,
+    by_count_prefix,
+    count_from_value,
+    count_key,
+    count_value,
     day_from_value,
     day_of,
     day_value,
     days_in_window,
     engaged_key,
+    engaged_post_prefix,
     engaged_prefix,
     entry_key,
     newest_day_key,
     reverse_key,
+    split_by_count_key,
     split_engaged_key,
     start_after,
     topic_prefix,
@@ -235,31 +245,50 @@ class TopicIndexStore:
         # The horizon never moves back, and nothing before it is written: what is kept does
         # not depend on how the log was cut into fetches (a rebuild equals the live store).
         horizon = newest_day - KEPT_DAYS
-        latest: dict[bytes, int] = {}
+        latest: dict[tuple[bytes, int, str], int] = {}
         for e in found:
             day = day_of(e.at_ms)
             if day < horizon:
                 continue
-            key = engaged_key(topic, day, e.post_id, e.user_id)
-            latest[key] = max(latest.get(key, 0), e.at_ms)
+            slot = (engaged_key(topic, day, e.post_id, e.user_id), day, e.post_id)
+            latest[slot] = max(latest.get(slot, 0), e.at_ms)
         if newest_day > known_newest or raw_newest is None:
             batch.put(hkey, day_value(newest_day))
         if not latest:
             return 0
-        keys: list[str | int | float | bytes | bool] = list(latest)
+        keys: list[str | int | float | bytes | bool] = [k for k, _, _ in latest]
         known = cast(list[bytes | None], self._db.get(keys))
-        new = 0
-        for key, stored in zip(latest, known, strict=True):
-            at = latest[key]
+        added: dict[tuple[int, str], int] = {}
+        for (key, day, post_id), stored in zip(latest, known, strict=True):
+            at = latest[key, day, post_id]
             if stored is None:
-                new += 1
+                added[day, post_id] = added.get((day, post_id), 0) + 1
             elif int.from_bytes(stored, "big") >= at:
                 continue
             batch.put(key, at.to_bytes(_TIME_BYTES, "big"))
-        # Expire whole days past the horizon (one range delete per topic and write).
+        self._count(batch, topic, added)
+        # Expire whole days past the horizon (one range delete per kind, topic and write).
         if horizon > 0 and newest_day > known_newest:
             batch.delete_range(engaged_prefix(topic, 0), engaged_prefix(topic, horizon))
-        return new
+            batch.delete_range(count_key(topic, 0), count_key(topic, horizon))
+            batch.delete_range(by_count_prefix(topic, 0), by_count_prefix(topic, horizon))
+        return sum(added.values())
+
+    def _count(self, batch: WriteBatch, topic: str, added: Mapping[tuple[int, str], int]
+               ) -> None:
+        """Raise each (day, post)'s user count by its new keys, and move it in the day's list
+        (a fold of the ``g:`` keys: a rebuild writes the same counts)."""
+        if not added:
+            return
+        keys: list[str | int | float | bytes | bool] = [
+            count_key(topic, day) + post_id.encode() for day, post_id in added]
+        known = cast(list[bytes | None], self._db.get(keys))
+        for ((day, post_id), more), ckey, raw in zip(added.items(), keys, known, strict=True):
+            before = 0 if raw is None else count_from_value(raw)
+            if before:
+                batch.delete(by_count_key(topic, day, before, post_id))
+            batch.put(by_count_key(topic, day, before + more, post_id), b"")
+            batch.put(ckey, count_value(before + more))
 
     def engagements(self, topic: str, now_ms: int, window_ms: int) -> list[Engagement]:
         """Every (post, user) engagement of the topic inside the window (one per day kept)."""
@@ -279,6 +308,10 @@ class TopicIndexStore:
         del it
         return out
 
+    def counts(self, topic: str) -> EngagementCounts:
+        """The topic's day counts and keys as the most-engaged ranking reads them."""
+        return _TopicCounts(self, topic)
+
     def reset(self) -> None:
         """Delete the store and start empty (rebuilt from offset 0 by the tail)."""
         self._db.close()
@@ -289,6 +322,65 @@ class TopicIndexStore:
     def close(self) -> None:
         """Flush and close."""
         self._db.close()
+
+
+class _TopicCounts:
+    """One topic's engagement counts in a TopicIndexStore (domain/topics.EngagementCounts)."""
+
+    def __init__(self, store: TopicIndexStore, topic: str) -> None:
+        self._store = store
+        self._topic = topic
+
+    def by_count(self, day: int) -> Iterator[tuple[int, str]]:
+        """(users, post id) of the day's posts, most users first."""
+        prefix = by_count_prefix(self._topic, day)
+        it = self._store._db.iter()
+        try:
+            it.seek(prefix)
+            while it.valid():
+                key = bytes(it.key())
+                if not key.startswith(prefix):
+                    break
+                yield split_by_count_key(key, prefix)
+                it.next()
+        finally:
+            del it
+
+    def bounds(self, days: Sequence[int], post_ids: Sequence[str]) -> dict[str, int]:
+        """Each post's day counts summed over ``days`` (one multi-get)."""
+        if not post_ids:
+            return {}
+        prefixes = [count_key(self._topic, day) for day in days]
+        keys: list[str | int | float | bytes | bool] = [
+            p + post_id.encode() for post_id in post_ids for p in prefixes]
+        raw = cast(list[bytes | None], self._store._db.get(keys))
+        out: dict[str, int] = {}
+        n = len(prefixes)
+        for i, post_id in enumerate(post_ids):
+            out[post_id] = sum(count_from_value(v) for v in raw[i * n:(i + 1) * n]
+                               if v is not None)
+        return out
+
+    def users(self, days: Sequence[int], post_id: str) -> Iterator[tuple[str, int]]:
+        """(user, latest time that day) of each of the post's keys on ``days``."""
+        it = self._store._db.iter()
+        try:
+            for day in days:
+                prefix = engaged_post_prefix(self._topic, day, post_id)
+                it.seek(prefix)
+                while it.valid():
+                    key = bytes(it.key())
+                    if not key.startswith(prefix):
+                        break
+                    yield key[len(prefix):].decode(), int.from_bytes(bytes(it.value()), "big")
+                    it.next()
+        finally:
+            del it
+
+    def listed(self, post_ids: Sequence[str]) -> Mapping[str, tuple[str, int]]:
+        """(author, published ms) of those posts listed on the topic's pages."""
+        return {p: (post.creator_id, post.published_at_ms)
+                for p, post in self._store.posts(self._topic, post_ids).items()}
 
 
 class TopicIndexStores(PartitionDirs[TopicIndexStore]):

@@ -36,6 +36,22 @@ audience's size over all time, and no approximate sketch is involved.
   ``g:<topic length><topic><UTC day, 4 bytes><post id length, 2 bytes><post id><user id>``
       -> the latest time (ms, 8 bytes) that user engaged that post that day
   ``h:<topic length><topic>`` -> the newest engagement day the topic has seen (4 bytes)
+  ``c:<topic length><topic><UTC day><post id>`` -> how many ``g:`` keys (users) that post has
+      that day (4 bytes), written in the batch that writes a new ``g:`` key
+  ``k:<topic length><topic><UTC day><inverted count, 4 bytes><post id>`` -> nothing: the
+      day's posts, most users first (the ``c:`` count's key in sorted order)
+
+**Ranking without reading the window** (rank_engaged_top). The sum of a post's day counts over
+the window's days is an upper bound of its distinct users there (a user on two days counts
+twice; times outside the window on its edge days, the author and sanctioned accounts are in
+it). The ranking reads each day's ``k:`` list most first (the *threshold*: no post not read yet
+has more than the sum of the lists' current counts), looks up the whole bound of each post it
+meets, and counts exactly (its ``g:`` keys of the window's days, as rank_engaged counts them)
+the posts in decreasing bound; it stops once neither a bound left nor the threshold reaches
+the wanted-th exact count found. A post whose bound is below that count has fewer users than
+each of the wanted posts, so ties on the count are always counted out and the result equals
+rank_engaged's full ranking cut to the same length (tested against it). The cost follows the
+users of the posts on the page and their rivals, not the topic's whole window.
 
 The horizon is the newest day seen minus KEPT_DAYS, kept per topic and never moving back: an
 engagement older than it is not written, and each write deletes the days before it. So what a
@@ -49,18 +65,22 @@ not withdraw it).
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import struct
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol
 
 from services.content.domain.author_index import Cursor
 from services.content.domain.markdown import POLICY_VERSION
 
 # 2: (topic, post) entries fold edits and deletions (domain/topic_entries.py), and hold the
 # body rendered under the Markdown policy (its version is part of the format, as for posts).
-FORMAT = b"content-topic-posts/2.md%d" % POLICY_VERSION
+# 3: per (topic, day, post) user counts and the per-day lists by count (``c:``, ``k:``).
+FORMAT = b"content-topic-posts/3.md%d" % POLICY_VERSION
 MAX_TOPIC_CHARS = 50
 DAY_MS = 86_400_000
 WINDOW_24H_MS = DAY_MS
@@ -73,6 +93,10 @@ _ENTRY = b"t:"
 _REVERSE = b"q:"
 _ENGAGED = b"g:"
 _HORIZON = b"h:"
+_COUNT = b"c:"
+_BY_COUNT = b"k:"
+_COUNT_VALUE = struct.Struct(">I")
+_MAX_COUNT = 2**32 - 1
 _LEN = struct.Struct(">H")
 _TIME = struct.Struct(">Q")
 _DAY = struct.Struct(">I")
@@ -196,6 +220,44 @@ def split_engaged_key(key: bytes, prefix: bytes) -> tuple[str, str]:
     return rest[2:2 + n].decode(), rest[2 + n:].decode()
 
 
+def count_key(topic: str, day: int) -> bytes:
+    """The first bytes of the user counts of ``topic``'s posts on ``day`` (a post id follows)."""
+    return _COUNT + _topic_bytes(topic) + _DAY.pack(day)
+
+
+def by_count_prefix(topic: str, day: int) -> bytes:
+    """The first bytes of ``day``'s list of ``topic``'s posts, most users first."""
+    return _BY_COUNT + _topic_bytes(topic) + _DAY.pack(day)
+
+
+def by_count_key(topic: str, day: int, count: int, post_id: str) -> bytes:
+    """A post's place in its day's list: ascending is most users first."""
+    return by_count_prefix(topic, day) + _COUNT_VALUE.pack(_MAX_COUNT - count) + post_id.encode()
+
+
+def split_by_count_key(key: bytes, prefix: bytes) -> tuple[int, str]:
+    """(count, post id) of a key of the list under ``prefix``."""
+    (inverted,) = _COUNT_VALUE.unpack_from(key, len(prefix))
+    return _MAX_COUNT - int(inverted), key[len(prefix) + _COUNT_VALUE.size:].decode()
+
+
+def count_value(count: int) -> bytes:
+    """A user count as stored."""
+    return _COUNT_VALUE.pack(count)
+
+
+def count_from_value(raw: bytes) -> int:
+    """A stored user count."""
+    (count,) = _COUNT_VALUE.unpack(raw)
+    return int(count)
+
+
+def engaged_post_prefix(topic: str, day: int, post_id: str) -> bytes:
+    """The first bytes of every engagement key of one post on one day (a user id follows)."""
+    post = post_id.encode()
+    return engaged_prefix(topic, day) + _LEN.pack(len(post)) + post
+
+
 def days_in_window(now_ms: int, window_ms: int) -> range:
     """The UTC days a window ending at ``now_ms`` touches."""
     return range(day_of(now_ms - window_ms), day_of(now_ms) + 1)
@@ -251,6 +313,96 @@ def rank_engaged(
               for post_id, (_, ms) in posts.items()]
     ranked.sort(key=lambda r: (-r.engaged_users, -r.published_at_ms, r.post_id))
     return ranked
+
+
+class EngagementCounts(Protocol):
+    """What rank_engaged_top reads of one topic (adapters/topic_store.TopicIndexStore)."""
+
+    def by_count(self, day: int) -> Iterator[tuple[int, str]]:
+        """(users, post id) of the day's posts, most users first."""
+
+    def bounds(self, days: Sequence[int], post_ids: Sequence[str]) -> dict[str, int]:
+        """Each post's day counts summed over ``days``."""
+
+    def users(self, days: Sequence[int], post_id: str) -> Iterator[tuple[str, int]]:
+        """(user, latest time that day) of each of the post's keys on ``days``."""
+
+    def listed(self, post_ids: Sequence[str]) -> Mapping[str, tuple[str, int]]:
+        """(author, published ms) of those posts listed on the topic's pages."""
+
+
+# Sorted reads and exact counts go in small batches (one multi-get each).
+_READ_BATCH = 32
+
+
+def rank_engaged_top(
+    counts: EngagementCounts,
+    now_ms: int,
+    window_ms: int,
+    sanctioned: Callable[[str], bool],
+    want: int,
+) -> list[RankedPost]:
+    """The first ``want`` posts of the ranking rank_engaged gives of every post engaged in the
+    window (posts with no counted user left out), read by threshold (module docstring)."""
+    since = now_ms - window_ms
+    days = list(days_in_window(now_ms, window_ms))
+    lists = [counts.by_count(day) for day in days]
+    heads: list[tuple[int, str] | None] = [next(it, None) for it in lists]
+    seen: set[str] = set()
+    pending: list[tuple[int, str]] = []  # (-bound, post id) of posts met, not yet counted
+    best: list[tuple[int, int, str]] = []  # (-users, -published, post id), at most ``want``
+    verdicts: dict[str, bool] = {}
+
+    def threshold() -> int:
+        return sum(h[0] for h in heads if h is not None)
+
+    def banned(user: str) -> bool:
+        verdict = verdicts.get(user)
+        if verdict is None:
+            verdict = verdicts[user] = sanctioned(user)
+        return verdict
+
+    def count(post_ids: list[str]) -> None:
+        found = counts.listed(post_ids)
+        for post_id in post_ids:
+            if post_id not in found:
+                continue  # deleted, removed or never listed under this topic
+            author, published = found[post_id]
+            users = {u for u, at in counts.users(days, post_id)
+                     if since < at <= now_ms and u != author and not banned(u)}
+            if users:
+                bisect.insort(best, (-len(users), -published, post_id))
+                del best[want:]
+
+    while want > 0:
+        top = -pending[0][0] if pending else 0
+        frontier = max(top, threshold())
+        if frontier == 0 or (len(best) >= want and frontier < -best[-1][0]):
+            break
+        if pending and top >= threshold():
+            # Count the posts whose bound is at least every unread post's, most first.
+            floor = threshold()
+            batch: list[str] = []
+            while pending and -pending[0][0] >= floor and len(batch) < _READ_BATCH:
+                batch.append(heapq.heappop(pending)[1])
+            count(batch)
+            continue
+        # Read on in the list whose current count is highest (lowers the threshold most).
+        i = max(range(len(heads)), key=lambda j: _head_count(heads[j]))
+        met: list[str] = []
+        while (head := heads[i]) is not None and len(met) < _READ_BATCH:
+            _, post_id = head
+            if post_id not in seen:
+                seen.add(post_id)
+                met.append(post_id)
+            heads[i] = next(lists[i], None)
+        for post_id, bound in counts.bounds(days, met).items():
+            heapq.heappush(pending, (-bound, post_id))
+    return [RankedPost(post_id, -users, -published) for users, published, post_id in best]
+
+
+def _head_count(head: tuple[int, str] | None) -> int:
+    return -1 if head is None else head[0]
 
 
 MAX_ARENA_ID_CHARS = 40
