@@ -249,8 +249,7 @@ class TopicHandlers:
         following = offset + limit
         # The ranking's first offset + limit + 1 posts: one more says whether a next page is.
         ranked = rank_engaged_top(store.counts(topic), now, order.window_ms,
-                                  lambda user: self._sanctions.is_sanctioned(user, now),
-                                  following + 1)
+                                  self._sanctions.standing_at(now), following + 1)
         window = ranked[offset:following]
         found = store.posts(topic, [r.post_id for r in window])
         next_cursor = (f"o{following}" if following < len(ranked)

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -44,7 +44,9 @@ from services.content.domain.topic_entries import (
     split_reverse_value,
 )
 from services.content.domain.topics import (
+    DAY_MS,
     FORMAT,
+    HOUR_MS,
     KEPT_DAYS,
     Engagement,
     EngagementCounts,
@@ -61,16 +63,30 @@ from services.content.domain.topics import (
     engaged_post_prefix,
     engaged_prefix,
     entry_key,
+    hour_count_keys,
+    hour_count_prefix,
+    hour_of,
+    latest_after,
+    latest_day_count_keys,
+    latest_day_count_prefix,
+    latest_key,
+    latest_post_prefix,
+    latest_prefix,
     newest_day_key,
     reverse_key,
     split_by_count_key,
     split_engaged_key,
+    split_latest_key,
     start_after,
     topic_prefix,
 )
 
 log = logging.getLogger(__name__)
 _TIME_BYTES = 8
+_HOURS_PER_DAY = DAY_MS // HOUR_MS
+# Counting a post from its day keys reads them in sequence; from the latest counts, point
+# reads (about twice the cost of a key read in sequence, measured): the cheaper way is taken.
+_SCAN_PER_READ = 2
 
 
 def _value(post: Post) -> bytes:
@@ -259,6 +275,7 @@ class TopicIndexStore:
         keys: list[str | int | float | bytes | bool] = [k for k, _, _ in latest]
         known = cast(list[bytes | None], self._db.get(keys))
         added: dict[tuple[int, str], int] = {}
+        raised: dict[tuple[str, str], int] = {}  # (post, user) -> the latest time written
         for (key, day, post_id), stored in zip(latest, known, strict=True):
             at = latest[key, day, post_id]
             if stored is None:
@@ -266,13 +283,61 @@ class TopicIndexStore:
             elif int.from_bytes(stored, "big") >= at:
                 continue
             batch.put(key, at.to_bytes(_TIME_BYTES, "big"))
+            user_id = key[len(engaged_prefix(topic, day)) + 2 + len(post_id.encode()):].decode()
+            raised[post_id, user_id] = max(raised.get((post_id, user_id), 0), at)
         self._count(batch, topic, added)
+        self._latest(batch, topic, raised, range(max(horizon, 0), newest_day + 1))
         # Expire whole days past the horizon (one range delete per kind, topic and write).
         if horizon > 0 and newest_day > known_newest:
+            hours = horizon * (DAY_MS // HOUR_MS)
             batch.delete_range(engaged_prefix(topic, 0), engaged_prefix(topic, horizon))
             batch.delete_range(count_key(topic, 0), count_key(topic, horizon))
             batch.delete_range(by_count_prefix(topic, 0), by_count_prefix(topic, horizon))
+            batch.delete_range(latest_prefix(topic, 0), latest_prefix(topic, hours))
+            batch.delete_range(hour_count_prefix(topic, 0), hour_count_prefix(topic, hours))
+            batch.delete_range(latest_day_count_prefix(topic, 0),
+                               latest_day_count_prefix(topic, horizon))
         return sum(added.values())
+
+    def _latest(self, batch: WriteBatch, topic: str, raised: Mapping[tuple[str, str], int],
+                kept: range) -> None:
+        """Move each (post, user) whose day keys got a later time to that time's hour, and
+        the hours' counts with it: the ``l:`` key is always the latest of the user's day keys
+        kept (a fold of them: a rebuild writes the same keys)."""
+        if not raised:
+            return
+        keys: list[str | int | float | bytes | bool] = [
+            engaged_key(topic, day, post_id, user_id)
+            for post_id, user_id in raised for day in kept]
+        known = cast(list[bytes | None], self._db.get(keys))
+        n = len(kept)
+        moved: dict[tuple[int, str], int] = {}
+        for i, ((post_id, user_id), at) in enumerate(raised.items()):
+            stored = [int.from_bytes(v, "big") for v in known[i * n:(i + 1) * n] if v]
+            before = max(stored, default=None)
+            if before is not None and before >= at:
+                continue
+            if before is not None:
+                batch.delete(latest_key(topic, post_id, before, user_id))
+                moved[hour_of(before), post_id] = moved.get((hour_of(before), post_id), 0) - 1
+            batch.put(latest_key(topic, post_id, at, user_id), b"")
+            moved[hour_of(at), post_id] = moved.get((hour_of(at), post_id), 0) + 1
+        by_day: dict[tuple[int, str], int] = {}
+        for (hour, post_id), delta in moved.items():
+            day = hour // (DAY_MS // HOUR_MS)
+            by_day[day, post_id] = by_day.get((day, post_id), 0) + delta
+        changed = [(hour_count_prefix(topic, hour) + post_id.encode(), delta)
+                   for (hour, post_id), delta in moved.items() if delta]
+        changed += [(latest_day_count_prefix(topic, day) + post_id.encode(), delta)
+                    for (day, post_id), delta in by_day.items() if delta]
+        hkeys: list[str | int | float | bytes | bool] = [k for k, _ in changed]
+        counts = cast(list[bytes | None], self._db.get(hkeys)) if hkeys else []
+        for (hkey, delta), raw in zip(changed, counts, strict=True):
+            after = (0 if raw is None else count_from_value(raw)) + delta
+            if after > 0:
+                batch.put(hkey, count_value(after))
+            else:
+                batch.delete(hkey)
 
     def _count(self, batch: WriteBatch, topic: str, added: Mapping[tuple[int, str], int]
                ) -> None:
@@ -361,7 +426,92 @@ class _TopicCounts:
                                if v is not None)
         return out
 
-    def users(self, days: Sequence[int], post_id: str) -> Iterator[tuple[str, int]]:
+    def distinct(self, post_id: str, since_ms: int, now_ms: int, excluded: Collection[str],
+                 bound: int) -> int:
+        """How many users of the post have a day key in ``(since, now]``, ``excluded`` left
+        out: from the days' and hours' latest counts (domain/topics.py), or from its day keys
+        when those (at most ``bound``) are fewer to read."""
+        days = range(day_of(since_ms), day_of(now_ms) + 1)
+        first, last = hour_of(since_ms), hour_of(now_ms)
+        raw_newest = cast(bytes | None, self._store._db.get(newest_day_key(self._topic)))
+        newest = 0 if raw_newest is None else day_from_value(raw_newest)
+        # Hours of the window's first and last days (and any later day a skewed clock
+        # wrote), whole days between them.
+        end = (max(days[-1], newest) + 1) * _HOURS_PER_DAY
+        if len(days) > 2:
+            hours = [*range(first + 1, (days[0] + 1) * _HOURS_PER_DAY),
+                     *range(days[-1] * _HOURS_PER_DAY, end)]
+            whole = days[1:-1]
+        else:
+            hours, whole = list(range(first + 1, end)), range(0)
+        reads = len(hours) + len(whole) + len(excluded) * len(days)
+        if bound <= _SCAN_PER_READ * reads:
+            return len({u for u, at in self._users(days, post_id)
+                        if since_ms < at <= now_ms and u not in excluded})
+        keys: list[str | int | float | bytes | bool] = [
+            *hour_count_keys(self._topic, hours, post_id),
+            *latest_day_count_keys(self._topic, whole, post_id)]
+        counts = cast(list[bytes | None], self._store._db.get(keys))
+        total = sum(count_from_value(raw) for raw in counts[len(hours):] if raw is not None)
+        later: list[str] = []  # users whose latest time is after now (one key each)
+        for hour, raw in zip(hours, counts, strict=False):
+            if raw is None:
+                continue
+            if hour < last:
+                total += count_from_value(raw)
+            elif hour == last:
+                total += count_from_value(raw)
+                found = self._latest_after(hour, post_id, now_ms)
+                total -= len(found)
+                later += found
+            else:
+                later += self._latest_after(hour, post_id, -1)
+        # The window's first hour: the latest times after its start (and not after now).
+        for user_id, at in self._latest_in(first, post_id, since_ms):
+            if at <= now_ms:
+                total += 1
+            elif first != last:
+                continue  # after now: counted in its own hour's list already (``later``)
+            else:
+                later.append(user_id)
+        checked = [*later, *(set(excluded) - set(later))]
+        counted = self._counted(days, post_id, checked, since_ms, now_ms)
+        total += sum(1 for u in later if counted[u])
+        total -= sum(1 for u in excluded if counted[u])
+        return total
+
+    def _latest_in(self, hour: int, post_id: str, after_ms: int) -> list[tuple[str, int]]:
+        """(user, ms) of the post's latest-time keys in ``hour`` later than ``after_ms``."""
+        prefix = latest_post_prefix(self._topic, hour, post_id)
+        out: list[tuple[str, int]] = []
+        it = self._store._db.iter()
+        it.seek(latest_after(prefix, after_ms))
+        while it.valid():
+            key = bytes(it.key())
+            if not key.startswith(prefix):
+                break
+            at, user_id = split_latest_key(key, prefix)
+            out.append((user_id, at))
+            it.next()
+        del it
+        return out
+
+    def _latest_after(self, hour: int, post_id: str, after_ms: int) -> list[str]:
+        return [u for u, _ in self._latest_in(hour, post_id, after_ms)]
+
+    def _counted(self, days: range, post_id: str, users: Sequence[str], since_ms: int,
+                 now_ms: int) -> dict[str, bool]:
+        """Whether each user has a day key of the post in ``(since, now]`` (point reads)."""
+        if not users:
+            return {}
+        keys: list[str | int | float | bytes | bool] = [
+            engaged_key(self._topic, day, post_id, u) for u in users for day in days]
+        raw = cast(list[bytes | None], self._store._db.get(keys))
+        n = len(days)
+        return {u: any(v is not None and since_ms < int.from_bytes(v, "big") <= now_ms
+                       for v in raw[i * n:(i + 1) * n]) for i, u in enumerate(users)}
+
+    def _users(self, days: range, post_id: str) -> Iterator[tuple[str, int]]:
         """(user, latest time that day) of each of the post's keys on ``days``."""
         it = self._store._db.iter()
         try:

@@ -40,6 +40,13 @@ audience's size over all time, and no approximate sketch is involved.
       that day (4 bytes), written in the batch that writes a new ``g:`` key
   ``k:<topic length><topic><UTC day><inverted count, 4 bytes><post id>`` -> nothing: the
       day's posts, most users first (the ``c:`` count's key in sorted order)
+  ``l:<topic length><topic><UTC hour, 4 bytes><post id length><post id><ms, 8 bytes><user id>``
+      -> nothing: the latest time (over the days kept) the user engaged the post, filed
+      under its hour
+  ``m:<topic length><topic><UTC hour><post id>`` -> how many users' latest time (``l:``) is
+      in that hour (4 bytes; no key at 0)
+  ``n:<topic length><topic><UTC day><post id>`` -> the same per day (whole days inside a
+      window read one key, not 24)
 
 **Ranking without reading the window** (rank_engaged_top). The sum of a post's day counts over
 the window's days is an upper bound of its distinct users there (a user on two days counts
@@ -50,13 +57,17 @@ meets, and counts exactly (its ``g:`` keys of the window's days, as rank_engaged
 the posts in decreasing bound; it stops once neither a bound left nor the threshold reaches
 the wanted-th exact count found. A post whose bound is below that count has fewer users than
 each of the wanted posts, so ties on the count are always counted out and the result equals
-rank_engaged's full ranking cut to the same length (tested against it). The cost follows the
-users of the posts on the page and their rivals, not the topic's whole window.
+rank_engaged's full ranking cut to the same length (tested against it).
 
-The horizon is the newest day seen minus KEPT_DAYS, kept per topic and never moving back: an
-engagement older than it is not written, and each write deletes the days before it. So what a
-store keeps is "every engagement of the last KEPT_DAYS days before the newest", whatever the
-fetches' boundaries were: a store rebuilt from the log equals the live one.
+**Counting a post exactly without reading its users.** A user counts when one of their day
+keys in the window is in ``(now - window, now]``; as a day key holds that day's latest time,
+that is when their latest time over the days kept is in it (or, for a time after ``now`` from
+a skewed clock, when an earlier day key is: checked one by one). So the count is the ``n:``
+and ``m:`` counts of the days and hours wholly inside the window, plus the ``l:`` keys of the
+window's first hour after its start, minus those of the current hour after ``now``, minus the
+author and each sanctioned user who counted (point reads of their day keys). A post with
+fewer day keys than that takes reads is counted from its ``g:`` keys instead. Either way the
+cost follows the number of posts counted, not their audiences.
 
 Engagement reaches the index as TopicEngagement facts (domain/topic_engagement.py says what
 counts: comments, replies, likes of the post or its comments, shares; unlikes and deletes do
@@ -69,7 +80,7 @@ import bisect
 import heapq
 import struct
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from typing import Protocol
@@ -95,6 +106,10 @@ _ENGAGED = b"g:"
 _HORIZON = b"h:"
 _COUNT = b"c:"
 _BY_COUNT = b"k:"
+_LATEST = b"l:"
+_BY_HOUR = b"m:"
+_BY_LATEST_DAY = b"n:"
+HOUR_MS = 3_600_000
 _COUNT_VALUE = struct.Struct(">I")
 _MAX_COUNT = 2**32 - 1
 _LEN = struct.Struct(">H")
@@ -252,6 +267,62 @@ def count_from_value(raw: bytes) -> int:
     return int(count)
 
 
+def hour_of(at_ms: int) -> int:
+    """The UTC hour number of a time."""
+    return max(at_ms, 0) // HOUR_MS
+
+
+def latest_prefix(topic: str, hour: int) -> bytes:
+    """The first bytes of the latest-time keys of ``topic`` filed under ``hour``."""
+    return _LATEST + _topic_bytes(topic) + _DAY.pack(hour)
+
+
+def latest_post_prefix(topic: str, hour: int, post_id: str) -> bytes:
+    """The first bytes of the latest-time keys of one post in one hour (ms, user follow)."""
+    post = post_id.encode()
+    return latest_prefix(topic, hour) + _LEN.pack(len(post)) + post
+
+
+def latest_key(topic: str, post_id: str, at_ms: int, user_id: str) -> bytes:
+    """A user's latest engagement with a post, under its hour (ascending: oldest first)."""
+    return (latest_post_prefix(topic, hour_of(at_ms), post_id) + _TIME.pack(at_ms)
+            + user_id.encode())
+
+
+def split_latest_key(key: bytes, prefix: bytes) -> tuple[int, str]:
+    """(ms, user id) of a latest-time key under a post's hour ``prefix``."""
+    (at,) = _TIME.unpack_from(key, len(prefix))
+    return int(at), key[len(prefix) + _TIME.size:].decode()
+
+
+def latest_after(prefix: bytes, at_ms: int) -> bytes:
+    """The first latest-time key under ``prefix`` later than ``at_ms``."""
+    return prefix + _TIME.pack(max(at_ms + 1, 0))
+
+
+def hour_count_prefix(topic: str, hour: int) -> bytes:
+    """The first bytes of the per-hour latest counts of ``topic`` (a post id follows)."""
+    return _BY_HOUR + _topic_bytes(topic) + _DAY.pack(hour)
+
+
+def latest_day_count_prefix(topic: str, day: int) -> bytes:
+    """The first bytes of the per-day latest counts of ``topic`` (a post id follows)."""
+    return _BY_LATEST_DAY + _topic_bytes(topic) + _DAY.pack(day)
+
+
+def hour_count_keys(topic: str, hours: Iterable[int], post_id: str) -> list[bytes]:
+    """The per-hour latest counts' keys of one post (built from one prefix: a read makes
+    up to 48 of them per post)."""
+    base, post = _BY_HOUR + _topic_bytes(topic), post_id.encode()
+    return [base + _DAY.pack(hour) + post for hour in hours]
+
+
+def latest_day_count_keys(topic: str, days: Iterable[int], post_id: str) -> list[bytes]:
+    """The per-day latest counts' keys of one post."""
+    base, post = _BY_LATEST_DAY + _topic_bytes(topic), post_id.encode()
+    return [base + _DAY.pack(day) + post for day in days]
+
+
 def engaged_post_prefix(topic: str, day: int, post_id: str) -> bytes:
     """The first bytes of every engagement key of one post on one day (a user id follows)."""
     post = post_id.encode()
@@ -324,8 +395,10 @@ class EngagementCounts(Protocol):
     def bounds(self, days: Sequence[int], post_ids: Sequence[str]) -> dict[str, int]:
         """Each post's day counts summed over ``days``."""
 
-    def users(self, days: Sequence[int], post_id: str) -> Iterator[tuple[str, int]]:
-        """(user, latest time that day) of each of the post's keys on ``days``."""
+    def distinct(self, post_id: str, since_ms: int, now_ms: int, excluded: Collection[str],
+                 bound: int) -> int:
+        """How many users of the post have a day key in ``(since, now]``, those in
+        ``excluded`` left out (``bound``: its day counts' sum, to choose how to count)."""
 
     def listed(self, post_ids: Sequence[str]) -> Mapping[str, tuple[str, int]]:
         """(author, published ms) of those posts listed on the topic's pages."""
@@ -339,11 +412,12 @@ def rank_engaged_top(
     counts: EngagementCounts,
     now_ms: int,
     window_ms: int,
-    sanctioned: Callable[[str], bool],
+    sanctioned: Collection[str],
     want: int,
 ) -> list[RankedPost]:
     """The first ``want`` posts of the ranking rank_engaged gives of every post engaged in the
-    window (posts with no counted user left out), read by threshold (module docstring)."""
+    window (posts with no counted user left out), read by threshold (module docstring).
+    ``sanctioned``: the accounts under a sanction standing at ``now_ms``."""
     since = now_ms - window_ms
     days = list(days_in_window(now_ms, window_ms))
     lists = [counts.by_count(day) for day in days]
@@ -351,27 +425,19 @@ def rank_engaged_top(
     seen: set[str] = set()
     pending: list[tuple[int, str]] = []  # (-bound, post id) of posts met, not yet counted
     best: list[tuple[int, int, str]] = []  # (-users, -published, post id), at most ``want``
-    verdicts: dict[str, bool] = {}
 
     def threshold() -> int:
         return sum(h[0] for h in heads if h is not None)
 
-    def banned(user: str) -> bool:
-        verdict = verdicts.get(user)
-        if verdict is None:
-            verdict = verdicts[user] = sanctioned(user)
-        return verdict
-
-    def count(post_ids: list[str]) -> None:
-        found = counts.listed(post_ids)
-        for post_id in post_ids:
+    def count(batch: list[tuple[int, str]]) -> None:
+        found = counts.listed([post_id for _, post_id in batch])
+        for bound, post_id in batch:
             if post_id not in found:
                 continue  # deleted, removed or never listed under this topic
             author, published = found[post_id]
-            users = {u for u, at in counts.users(days, post_id)
-                     if since < at <= now_ms and u != author and not banned(u)}
+            users = counts.distinct(post_id, since, now_ms, {author, *sanctioned}, bound)
             if users:
-                bisect.insort(best, (-len(users), -published, post_id))
+                bisect.insort(best, (-users, -published, post_id))
                 del best[want:]
 
     while want > 0:
@@ -382,9 +448,10 @@ def rank_engaged_top(
         if pending and top >= threshold():
             # Count the posts whose bound is at least every unread post's, most first.
             floor = threshold()
-            batch: list[str] = []
+            batch: list[tuple[int, str]] = []
             while pending and -pending[0][0] >= floor and len(batch) < _READ_BATCH:
-                batch.append(heapq.heappop(pending)[1])
+                minus_bound, post_id = heapq.heappop(pending)
+                batch.append((-minus_bound, post_id))
             count(batch)
             continue
         # Read on in the list whose current count is highest (lowers the threshold most).
@@ -495,6 +562,10 @@ class Sanctions:
     def clear(self) -> None:
         """Forget every sanction (the table is read again from the start)."""
         self._by_user.clear()
+
+    def standing_at(self, now_ms: int) -> frozenset[str]:
+        """Every user with a sanction standing at ``now_ms``."""
+        return frozenset(u for u in self._by_user if self.is_sanctioned(u, now_ms))
 
     def is_sanctioned(self, user_id: str, now_ms: int) -> bool:
         """True when any of the user's sanctions stands at ``now_ms``."""

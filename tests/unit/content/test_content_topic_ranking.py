@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import pytest
 
+from planet.content.v1 import topics_pb2 as tpb
 from planetkit.service_auth import Caller
 from services.content.adapters.topic_store import TopicIndexStore, TopicIndexStores
 from services.content.domain.components import Instruments
@@ -21,6 +23,7 @@ from services.content.domain.topics import (
     DAY_MS,
     Arenas,
     Engagement,
+    EngagementCounts,
     Order,
     RankedPost,
     Sanctions,
@@ -28,10 +31,14 @@ from services.content.domain.topics import (
     count_from_value,
     count_key,
     engaged_prefix,
+    hour_count_prefix,
+    latest_day_count_prefix,
+    latest_prefix,
     rank_engaged,
     rank_engaged_top,
     split_by_count_key,
     split_engaged_key,
+    split_latest_key,
 )
 from services.content.handlers import Ownership
 from services.content.topics import MAX_ENGAGED_OFFSET, TopicHandlers
@@ -42,13 +49,36 @@ TOPIC = "btc"
 
 
 class _NoPeers:
-    async def list_topic_posts(self, *_: object) -> None:
+    async def list_topic_posts(self, addr: str, request: tpb.ListTopicPostsRequest,
+                               caller: Caller) -> tpb.ListTopicPostsResponse:
         raise AssertionError("a local topic is never forwarded")
 
 
 class _NoLog:
-    async def append(self, *_: object) -> None:
+    async def append(self, fact: tpb.ArenaDefined) -> None:
         raise AssertionError("no arena is written here")
+
+
+class _Forced:
+    """The store's counts, with each exact count forced down one of its two ways: the hours'
+    latest counts (``bound`` huge) or the post's day keys (``bound`` 0)."""
+
+    def __init__(self, counts: EngagementCounts, bound: int) -> None:
+        self._counts = counts
+        self._bound = bound
+
+    def by_count(self, day: int) -> Iterator[tuple[int, str]]:
+        return self._counts.by_count(day)
+
+    def bounds(self, days: Sequence[int], post_ids: Sequence[str]) -> dict[str, int]:
+        return self._counts.bounds(days, post_ids)
+
+    def distinct(self, post_id: str, since_ms: int, now_ms: int, excluded: Collection[str],
+                 bound: int) -> int:
+        return self._counts.distinct(post_id, since_ms, now_ms, excluded, self._bound)
+
+    def listed(self, post_ids: Sequence[str]) -> Mapping[str, tuple[str, int]]:
+        return self._counts.listed(post_ids)
 
 
 def _oracle(store: TopicIndexStore, now: int, window: int, sanctions: Sanctions
@@ -104,9 +134,11 @@ def test_the_threshold_ranking_equals_the_full_scan(tmp_path: Path, seed: int) -
         for window in (DAY_MS, 7 * DAY_MS):
             full = _oracle(store, now, window, sanctions)
             for want in sorted({1, 2, 3, 5, 8, 21, len(full), len(full) + 1, 500}):
-                got = rank_engaged_top(store.counts(TOPIC), now, window,
-                                       lambda u: sanctions.is_sanctioned(u, now), want)
-                assert got == full[:want], (now, window, want)
+                for counts in (store.counts(TOPIC), _Forced(store.counts(TOPIC), 0),
+                               _Forced(store.counts(TOPIC), 10**9)):
+                    got = rank_engaged_top(counts, now, window, sanctions.standing_at(now),
+                                           want)
+                    assert got == full[:want], (now, window, want)
     store.close()
 
 
@@ -145,16 +177,47 @@ def test_day_counts_are_a_fold_of_the_engagement_keys(tmp_path: Path, seed: int)
     keys: Counter[tuple[int, str]] = Counter()
     counts: dict[tuple[int, str], int] = {}
     lists: dict[tuple[int, str], int] = {}
+    latest: dict[tuple[str, str], int] = {}
     for day in range(250, 320):
         prefix = engaged_prefix(TOPIC, day)
-        for key, _ in _scan(store, prefix):
-            keys[day, split_engaged_key(key, prefix)[0]] += 1
+        for key, value in _scan(store, prefix):
+            post_id, user_id = split_engaged_key(key, prefix)
+            keys[day, post_id] += 1
+            at = int.from_bytes(value, "big")
+            latest[post_id, user_id] = max(latest.get((post_id, user_id), at), at)
         for key, value in _scan(store, count_key(TOPIC, day)):
             counts[day, key[len(count_key(TOPIC, day)):].decode()] = count_from_value(value)
         for key, _ in _scan(store, by_count_prefix(TOPIC, day)):
             n, post_id = split_by_count_key(key, by_count_prefix(TOPIC, day))
             lists[day, post_id] = n
     assert counts == dict(keys) == lists
+    # Each (post, user) has one latest-time key, under its hour, and the hours count them.
+    filed: dict[tuple[str, str], int] = {}
+    by_hour: Counter[tuple[int, str]] = Counter()
+    hour_counts: dict[tuple[int, str], int] = {}
+    for hour in range(250 * 24, 320 * 24):
+        for key, _ in _scan(store, latest_prefix(TOPIC, hour)):
+            rest = key[len(latest_prefix(TOPIC, hour)):]
+            n = int.from_bytes(rest[:2], "big")
+            post_id = rest[2:2 + n].decode()
+            at, user_id = split_latest_key(key, latest_prefix(TOPIC, hour) + rest[:2 + n])
+            assert (post_id, user_id) not in filed
+            assert at // 3_600_000 == hour
+            filed[post_id, user_id] = at
+            by_hour[hour, post_id] += 1
+        for key, value in _scan(store, hour_count_prefix(TOPIC, hour)):
+            post_id = key[len(hour_count_prefix(TOPIC, hour)):].decode()
+            hour_counts[hour, post_id] = count_from_value(value)
+    assert filed == latest
+    assert hour_counts == dict(by_hour)
+    by_day: Counter[tuple[int, str]] = Counter()
+    for (hour, post_id), n in by_hour.items():
+        by_day[hour // 24, post_id] += n
+    day_counts = {(day, key[len(latest_day_count_prefix(TOPIC, day)):].decode()):
+                  count_from_value(value)
+                  for day in range(250, 320)
+                  for key, value in _scan(store, latest_day_count_prefix(TOPIC, day))}
+    assert day_counts == dict(by_day)
     assert min(day for day, _ in counts) >= (NOW + 10 * DAY_MS) // DAY_MS - 8
     store.close()
 
