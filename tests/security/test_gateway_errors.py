@@ -45,6 +45,7 @@ from tests.security.gateway_apps import (
     dev_token,
 )
 from tests.security.gateway_drafts_standin import Drafts
+from tests.security.gateway_reports_standin import Reports
 
 
 def test_a_16kb_post_id_is_a_4xx_and_never_reaches_a_backend() -> None:
@@ -125,7 +126,8 @@ def _fuzzed_app() -> Any:
         yield Backends(Content(calls), Incentive(calls), Events(),
                        lambda: time.time_ns() // 1_000_000, Analytics(calls), Social(calls),
                        topics=Topics(calls), lifecycle=Lifecycle(calls),
-                       interactions=Interactions(calls), drafts=Drafts(calls))
+                       interactions=Interactions(calls), drafts=Drafts(calls),
+                       reports=Reports(calls))
 
     limits = {"rate_ip_token_uses_per_minute": 100_000, "rate_ip_writes_per_minute": 100_000,
               "rate_user_writes_per_minute": 100_000, "rate_ip_token_mints_per_minute": 100_000}

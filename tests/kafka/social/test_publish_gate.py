@@ -16,7 +16,7 @@ from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_dev import DevServiceAuth
 from planetkit.service_identities import CONTENT, GATEWAY
 from planetkit.settings import KafkaSettings, TopicSettings
-from planetkit.topics import AUTHOR_POSTS, INTERACTIONS, POSTS, with_suffix
+from planetkit.topics import AUTHOR_POSTS, DRAFTS, INTERACTIONS, MODERATION, POSTS, with_suffix
 from services.content.bootstrap import start as start_content
 from services.content.settings import ContentSettings
 from services.content.topics import TopicTopics
@@ -30,7 +30,9 @@ async def test_publishing_while_social_is_down_is_unavailable_not_allowed(
     auth = DevServiceAuth.create(tmp_path / "keys")
     await ensure_topics(kafka_bootstrap, [with_suffix(POSTS, topic_suffix),
                                           with_suffix(AUTHOR_POSTS, topic_suffix),
-                                          with_suffix(INTERACTIONS, topic_suffix)])
+                                          with_suffix(INTERACTIONS, topic_suffix),
+                                          with_suffix(DRAFTS, topic_suffix),
+                                          with_suffix(MODERATION, topic_suffix)])
     await ensure_topics(kafka_bootstrap, TopicTopics.with_suffix(topic_suffix).all())
     content = await start_content(ContentSettings(
         grpc_port=0, shutdown_grace_s=0, auth=auth.settings(CONTENT),
