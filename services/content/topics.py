@@ -14,7 +14,10 @@ Most engaged (``domain/topics.py`` defines it): the owner keeps, per (topic, UTC
 user), that the user engaged (fed by the TopicEngagement copies each comment, like and share
 appends to the post's topics in its own transaction: topic_engagement.py); a page ranks
 the topic's posts engaged in the window by distinct users, the author and sanctioned
-accounts excluded. The cursor of an engaged page is its
+accounts excluded. It reads the per-day counts kept beside those keys by threshold and counts
+exactly only the posts that can reach the page (domain/topics.rank_engaged_top: the same
+ranking as a scan of the whole window, at a cost that follows the page's depth, not the
+topic's engagement). The cursor of an engaged page is its
 position in that ranking (``o`` and a number, at most MAX_ENGAGED_OFFSET): the ranking moves
 as people engage, so a later page may repeat or skip a post that moved; newest-first pages
 are exact (a position in a fixed order).

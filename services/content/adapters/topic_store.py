@@ -356,7 +356,9 @@ class TopicIndexStore:
             batch.put(ckey, count_value(before + more))
 
     def engagements(self, topic: str, now_ms: int, window_ms: int) -> list[Engagement]:
-        """Every (post, user) engagement of the topic inside the window (one per day kept)."""
+        """Every (post, user) engagement of the topic inside the window (one per day kept):
+        the full scan the ranking's definition reads (domain/topics.rank_engaged; pages read
+        the counts instead, and tests compare the two)."""
         out: list[Engagement] = []
         it = self._db.iter()
         for day in days_in_window(now_ms, window_ms):

@@ -11,7 +11,7 @@ every other reason they were counted; counting acts keeps one key per (topic, da
 and nothing else, and gains a farmer nothing: one account is one user however often it toggles.
 
 **Who never counts.** The post's author engaging their own post: no fact is even written (and
-the ranking drops it again, domain/topics.rank_engaged). Sanctioned accounts are left out at
+the ranking drops it again, domain/topics.rank_engaged_top). Sanctioned accounts are left out at
 read time, against the sanctions standing then, so a lifted sanction counts again.
 
 The fact's event id is derived from the interaction's event id and the topic, so a replayed or
