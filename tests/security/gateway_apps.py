@@ -8,7 +8,7 @@ error handlers, limits and middleware.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -365,6 +365,26 @@ def app_client(settings: GatewaySettings, events: EventSink | None = None,
 def dev_token(user_id: str, roles: list[str] | None = None) -> str:
     """An HS256 dev-mode token."""
     return issue_token(SECRET, user_id, roles or [], now_s=int(time.time()), ttl_s=600)
+
+
+class FreshBearer(Mapping[str, str]):
+    """The Authorization header of a dev token minted at each use: a module-level token is
+    minted at collection and expires (10 min) before a long suite reaches its test."""
+
+    def __init__(self, user_id: str, roles: list[str] | None = None) -> None:
+        self._user_id = user_id
+        self._roles = roles
+
+    def __getitem__(self, key: str) -> str:
+        if key != "Authorization":
+            raise KeyError(key)
+        return f"Bearer {dev_token(self._user_id, self._roles)}"
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(("Authorization",))
+
+    def __len__(self) -> int:
+        return 1
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -8,10 +8,15 @@ import re
 
 from gateway.routes.drafts import DRAFT_ID_PATTERN
 from services.content.domain.drafts import draft_id_for, is_draft_id
-from tests.security.gateway_apps import Calls, app_client, bearer, dev_settings, dev_token
+from tests.security.gateway_apps import (
+    Calls,
+    FreshBearer,
+    app_client,
+    dev_settings,
+)
 from tests.security.gateway_drafts_standin import DRAFT
 
-ALICE, BOB = bearer(dev_token("alice")), bearer(dev_token("bob"))
+ALICE, BOB = FreshBearer("alice"), FreshBearer("bob")
 
 
 def test_the_author_saves_lists_resumes_and_publishes_their_own_drafts() -> None:

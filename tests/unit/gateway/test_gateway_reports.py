@@ -4,10 +4,15 @@ and decide, ids and bodies are checked before content is asked."""
 
 from __future__ import annotations
 
-from tests.security.gateway_apps import Calls, app_client, bearer, dev_settings, dev_token
+from tests.security.gateway_apps import (
+    Calls,
+    FreshBearer,
+    app_client,
+    dev_settings,
+)
 
-ALICE, BOB = bearer(dev_token("alice")), bearer(dev_token("bob"))
-OLGA = bearer(dev_token("olga", ["operator"]))
+ALICE, BOB = FreshBearer("alice"), FreshBearer("bob")
+OLGA = FreshBearer("olga", ["operator"])
 POST = "post_" + "0" * 24
 COMMENT = "cmt_" + "0" * 24 + "_" + "1" * 24
 
