@@ -15,7 +15,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
 import grpc
-from google.protobuf.message import Message
 
 from planet.content.v1 import interactions_pb2 as pb
 from planet.content.v1 import interactions_pb2_grpc as pb_grpc
@@ -24,6 +23,7 @@ from planetkit.service_auth import Caller, current_caller
 from planetkit.service_auth_assertion import AssertionSigner
 from planetkit.service_auth_server import ANY_TRUSTED_CALLER, MethodPolicy, method_name
 from planetkit.service_identities import CONTENT, GATEWAY
+from services.content.adapters.forwarding import ForwardingPeers
 from services.content.adapters.peers import PeerFailed
 from services.content.domain.errors import (
     EventLogUnavailable,
@@ -176,49 +176,12 @@ _PASSED_THROUGH = frozenset({
 })
 
 
-class InteractionPeersClient:
-    """Forwards InteractionService calls to the replica owning the post, one channel per
-    address, signed as content for the same end user."""
+class InteractionPeersClient(ForwardingPeers):
+    """Forwards InteractionService calls to the replica owning the post (adapters/forwarding.py)."""
 
     def __init__(self, signer: AssertionSigner | None, audience: str, timeout_s: float) -> None:
-        self._signer = signer
-        self._audience = audience
-        self._timeout_s = timeout_s
-        self._channels: dict[str, grpc.aio.Channel] = {}
-
-    def _stub(self, addr: str) -> pb_grpc.InteractionServiceAsyncStub:
-        channel = self._channels.get(addr)
-        if channel is None:
-            channel = grpc.aio.insecure_channel(addr)
-            self._channels[addr] = channel
-        return pb_grpc.InteractionServiceStub(channel)
-
-    async def forward(self, addr: str, method: str, request: Message, caller: Caller
-                      ) -> Message:
-        """The owner's answer to ``request`` (PeerFailed when it does not give one)."""
-        if self._signer is None:
-            raise PeerFailed(grpc.StatusCode.UNAVAILABLE,
-                             "this replica has no service key (PLANET_SERVICE_AUTH_KEY_FILE), "
-                             "so it cannot reach the replica that owns this post")
-        call = getattr(self._stub(addr), method)
-        try:
-            answer: Message = await call(
-                request, timeout=self._timeout_s,
-                metadata=self._signer.metadata(self._audience, caller.user_id, caller.roles))
-        except grpc.aio.AioRpcError as exc:
-            code = exc.code()
-            if code in _PASSED_THROUGH:
-                raise PeerFailed(code, exc.details() or "") from None
-            raise PeerFailed(grpc.StatusCode.UNAVAILABLE,
-                             f"the replica that owns this post ({addr}) did not answer: "
-                             f"{code.name} {(exc.details() or '')[:200]}") from None
-        return answer
-
-    async def close(self) -> None:
-        """Close every channel."""
-        for channel in self._channels.values():
-            await channel.close(None)
-        self._channels.clear()
+        super().__init__(signer, audience, timeout_s, pb_grpc.InteractionServiceStub,
+                         _PASSED_THROUGH)
 
 
 def add_interactions(server: grpc.aio.Server, handlers: InteractionUseCases) -> None:
