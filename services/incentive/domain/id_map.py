@@ -1,0 +1,74 @@
+"""Envelope ids (strings: user ids, post ids, comment ids) as the model's int64 ids.
+
+The model works on int64 columns; the platform's ids are strings. The mapping must be a pure
+function of the string, so that settling the same log anywhere, any number of times, gives the
+same ints (and so the same canonical bytes and Merkle root): the id is the first 8 bytes of
+BLAKE2b-64 of ``<kind>\\0<string>``, big-endian, with the top bit cleared (0 … 2**63 − 1, the
+model's id range). Each kind (consumer, creator, item) is its own space: a user who is both a
+consumer and a creator maps to unrelated ints in each, as the model's columns keep them apart.
+
+Two strings of one kind landing on one int (a 63-bit collision: about 2**-23 for a million ids,
+never in practice, but never assumed) would silently merge two people or two items, so an
+``IdMap`` remembers which string each int came from and refuses a second one with
+``IdCollision`` naming both: the week is not settled until an operator looks (the fix would be
+a salt change, a new policy version). Python's ``hash`` is never used: it is salted per process.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import Enum
+
+_TOP_BIT_CLEARED = (1 << 63) - 1
+
+
+class IdKind(Enum):
+    """The id spaces of the model's columns."""
+
+    CONSUMER = "consumer"
+    CREATOR = "creator"
+    ITEM = "item"
+
+
+class IdCollision(ValueError):
+    """Two different strings of one kind map to one int id."""
+
+    def __init__(self, kind: IdKind, value: int, first: str, second: str) -> None:
+        self.kind, self.value, self.first, self.second = kind, value, first, second
+        super().__init__(f"{kind.value} ids {first!r} and {second!r} both map to {value}: "
+                         "refusing to merge them (settlement needs an operator)")
+
+
+def int_id(kind: IdKind, text: str, bits: int = 63) -> int:
+    """The model's id of ``text`` in ``kind``'s space (``bits`` < 63 only in tests, to make
+    collisions reachable)."""
+    if not 1 <= bits <= 63:
+        raise ValueError(f"bits must be 1 to 63, not {bits}")
+    if not text:
+        raise ValueError(f"an empty {kind.value} id has no model id")
+    digest = hashlib.blake2b(f"{kind.value}\0{text}".encode(), digest_size=8).digest()
+    return (int.from_bytes(digest, "big") & _TOP_BIT_CLEARED) >> (63 - bits)
+
+
+class IdMap:
+    """Maps strings to model ids, remembering each int's string to detect collisions and to
+    name results (int -> string) after settlement."""
+
+    def __init__(self, bits: int = 63) -> None:
+        self._bits = bits
+        self._names: dict[IdKind, dict[int, str]] = {kind: {} for kind in IdKind}
+
+    def intern(self, kind: IdKind, text: str) -> int:
+        """``text``'s model id; IdCollision when another string of ``kind`` has it."""
+        value = int_id(kind, text, self._bits)
+        seen = self._names[kind].setdefault(value, text)
+        if seen != text:
+            raise IdCollision(kind, value, seen, text)
+        return value
+
+    def name(self, kind: IdKind, value: int) -> str:
+        """The string ``value`` was interned from (KeyError when it never was)."""
+        return self._names[kind][value]
+
+    def __len__(self) -> int:
+        return sum(len(names) for names in self._names.values())
