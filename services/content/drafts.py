@@ -61,9 +61,9 @@ from services.content.domain.drafts import (
     owned,
     publish_command,
 )
-from services.content.domain.errors import NotServing
 from services.content.domain.model import Post, Published
 from services.content.domain.validation import InvalidPost
+from services.content.routing import owner_address
 
 # The caller a draft's owner replica publishes as: the end user of the draft call, decided
 # here. Not ``content``: a PublishDraft forwarded to this replica was checked nowhere yet, so
@@ -161,16 +161,7 @@ class DraftHandlers:
     def _owner(self, partition: int, caller: Caller) -> str | None:
         """None when this replica decides for ``partition``; else the owner's address (a
         forwarded call is never forwarded again)."""
-        own = self._ownership
-        if not own.serving:
-            raise NotServing("content is restoring or rebalancing its partitions; retry")
-        if partition in own.local:
-            return None
-        addr = own.owners.get(partition)
-        if caller.service == CONTENT or not addr or addr == own.addr:
-            raise NotServing(f"partition {partition} of the drafts is moving between "
-                             "replicas; retry")
-        return addr
+        return owner_address(self._ownership, partition, caller, "drafts")
 
     async def _forward(self, addr: str, method: str, request: object, caller: Caller
                        ) -> object:

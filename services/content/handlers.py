@@ -51,6 +51,7 @@ from services.content.domain.errors import EventLogUnavailable, NotPublisher, No
 from services.content.domain.ids import event_id_for, post_id_for
 from services.content.domain.model import Post, Published
 from services.content.domain.validation import validate
+from services.content.routing import owner_address
 from services.content.topics import PublishHooks, ReferenceTable
 
 SOURCE = CONTENT
@@ -199,16 +200,7 @@ class ContentHandlers:
 
     def _owner(self, partition: int, caller: Caller) -> str | None:
         """None when this replica serves ``partition``; else the owner's address to forward to."""
-        own = self._ownership
-        if not own.serving:
-            raise NotServing("content is restoring or rebalancing its partitions; retry")
-        if partition in own.local:
-            return None
-        addr = own.owners.get(partition)
-        if caller.service == CONTENT or not addr or addr == own.addr:
-            raise NotServing(f"partition {partition} of the posts is moving between replicas; "
-                             "retry")
-        return addr
+        return owner_address(self._ownership, partition, caller, "posts")
 
     async def publish_post(self, cmd: PublishPost, caller: Caller) -> Published:
         """Validate, append PostPublished, then store it; a repeated request returns the first."""

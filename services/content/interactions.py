@@ -55,6 +55,7 @@ from services.content.domain.interactions import (
 )
 from services.content.domain.interactions_layout import ThreadCursor, encode_cursor
 from services.content.domain.model import Post
+from services.content.routing import owner_address
 from services.content.topic_engagement import Record, TopicEngagementCopies
 
 __all__ = ["EventLogUnavailable", "InteractionHandlers", "NotServing"]
@@ -177,16 +178,7 @@ class InteractionHandlers:
 
     def _owner(self, partition: int, caller: Caller) -> str | None:
         """None when this replica decides for ``partition``; else the owner's address."""
-        own = self._ownership
-        if not own.serving:
-            raise NotServing("content is restoring or rebalancing its partitions; retry")
-        if partition in own.local:
-            return None
-        addr = own.owners.get(partition)
-        if caller.service == CONTENT or not addr or addr == own.addr:
-            raise NotServing(f"partition {partition} of the posts is moving between replicas; "
-                             "retry")
-        return addr
+        return owner_address(self._ownership, partition, caller, "posts")
 
     def _post(self, partition: int, post_id: str) -> Post:
         post = self._posts.store(partition).get(post_id)

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from google.protobuf.message import Message
 
@@ -63,8 +63,11 @@ from services.content.domain.moderation import (
     report_id_for,
 )
 from services.content.domain.post_rules import is_operator
+from services.content.routing import owner_address
 
 PostModeration = rp.ItemRemoved | rp.ItemRestored
+# The answer a forwarded call is checked to be.
+_Answer = TypeVar("_Answer", bound=Message)
 
 
 class ModerationStore(Protocol):
@@ -183,19 +186,10 @@ class Moderation:
     # Placement ----------------------------------------------------------------------------
 
     def _owner(self, partition: int, caller: Caller) -> str | None:
-        own = self._ownership
-        if not own.serving:
-            raise NotServing("content is restoring or rebalancing its partitions; retry")
-        if partition in own.local:
-            return None
-        addr = own.owners.get(partition)
-        if caller.service == CONTENT or not addr or addr == own.addr:
-            raise NotServing(f"partition {partition} of the posts is moving between replicas; "
-                             "retry")
-        return addr
+        return owner_address(self._ownership, partition, caller, "posts")
 
     async def _forward(self, addr: str, method: str, request: Message, caller: Caller,
-                       answer_type: type[Message]) -> Message:
+                       answer_type: type[_Answer]) -> _Answer:
         answer = await self._peers.forward(addr, method, request, caller)
         assert isinstance(answer, answer_type)
         return answer
@@ -278,7 +272,6 @@ class Moderation:
         if owner is not None:
             answer = await self._forward(owner, "ReportItem", request, caller,
                                          rp.ReportItemResponse)
-            assert isinstance(answer, rp.ReportItemResponse)
             return answer
         store = self._stores.store(partition)
         lock = self._lock(post_id)
@@ -363,7 +356,6 @@ class Moderation:
         if owner is not None:
             answer = await self._forward(owner, "DecideReports", request, caller,
                                          rp.ItemModeration)
-            assert isinstance(answer, rp.ItemModeration)
             return answer
         store = self._stores.store(partition)
         lock = self._lock(post_id)
@@ -422,7 +414,6 @@ class Moderation:
         if owner is not None:
             answer = await self._forward(owner, "AppealRemoval", request, caller,
                                          rp.ItemModeration)
-            assert isinstance(answer, rp.ItemModeration)
             return answer
         store = self._stores.store(partition)
         lock = self._lock(post_id)
@@ -463,7 +454,6 @@ class Moderation:
         if owner is not None:
             answer = await self._forward(owner, "DecideAppeal", request, caller,
                                          rp.ItemModeration)
-            assert isinstance(answer, rp.ItemModeration)
             return answer
         store = self._stores.store(partition)
         lock = self._lock(post_id)
@@ -509,7 +499,6 @@ class Moderation:
             answer = await self._forward(owner, "GetModeration",
                                          rp.GetModerationRequest(item_id=item_id), caller,
                                          rp.ItemModeration)
-            assert isinstance(answer, rp.ItemModeration)
             return answer
         state = self._stores.store(partition).state(item_id)
         if state is not None and not is_operator(caller.roles):

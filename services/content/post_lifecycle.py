@@ -25,7 +25,6 @@ from planetkit.service_auth import Caller
 from planetkit.service_identities import CONTENT
 from services.content.domain.codec import component_to_pb, post_from_pb
 from services.content.domain.edits import EditPost, edited
-from services.content.domain.errors import NotServing
 from services.content.domain.ids import event_id_for
 from services.content.domain.model import Post
 from services.content.domain.post_events import Applied, PostEvent, post_deleted, post_edited
@@ -37,6 +36,7 @@ from services.content.domain.post_rules import (
     visible_to,
 )
 from services.content.handlers import EventLog, Ownership
+from services.content.routing import owner_address
 
 
 class LifecycleStore(Protocol):
@@ -146,16 +146,7 @@ class PostLifecycle:
     def _owner(self, partition: int, caller: Caller) -> str | None:
         """None when this replica serves ``partition``; else the owner to forward to (as
         ContentHandlers decides: a forwarded call is never forwarded again)."""
-        own = self._ownership
-        if not own.serving:
-            raise NotServing("content is restoring or rebalancing its partitions; retry")
-        if partition in own.local:
-            return None
-        addr = own.owners.get(partition)
-        if caller.service == CONTENT or not addr or addr == own.addr:
-            raise NotServing(f"partition {partition} of the posts is moving between replicas; "
-                             "retry")
-        return addr
+        return owner_address(self._ownership, partition, caller, "posts")
 
     async def edit_post(self, cmd: EditPost, caller: Caller) -> Post:
         """The post after the edit (a retried request answers the post as it is now)."""

@@ -34,7 +34,6 @@ from planet.content.v1 import topics_pb2 as tpb
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.kafka.partitioning import partition_for
 from planetkit.service_auth import Caller
-from planetkit.service_identities import CONTENT
 from planetkit.topics import (
     ARENAS,
     INSTRUMENTS,
@@ -53,7 +52,6 @@ from services.content.domain.author_index import (
 from services.content.domain.codec import post_from_pb
 from services.content.domain.commands import PublishPost
 from services.content.domain.components import Instruments, instrument_problems
-from services.content.domain.errors import NotServing
 from services.content.domain.model import Post
 from services.content.domain.post_events import PostEvent
 from services.content.domain.topic_entries import touched_topics
@@ -70,6 +68,7 @@ from services.content.domain.topics import (
     topics_of,
 )
 from services.content.domain.validation import InvalidPost
+from services.content.routing import owner_address
 
 OPERATOR_ROLES = frozenset({"operator", "admin"})
 MAX_ENGAGED_OFFSET = 1_000
@@ -211,16 +210,7 @@ class TopicHandlers:
     # -- reads --------------------------------------------------------------------------
 
     def _owner(self, partition: int, caller: Caller) -> str | None:
-        own = self._ownership
-        if not own.serving:
-            raise NotServing("content is restoring or rebalancing its partitions; retry")
-        if partition in own.local:
-            return None
-        addr = own.owners.get(partition)
-        if caller.service == CONTENT or not addr or addr == own.addr:
-            raise NotServing(f"partition {partition} of the topics is moving between "
-                             "replicas; retry")
-        return addr
+        return owner_address(self._ownership, partition, caller, "topics")
 
     async def list_topic_posts(self, raw_topic: str, order: Order, cursor: str, limit: int,
                                caller: Caller) -> TopicPage:
