@@ -33,7 +33,10 @@ from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeCharged
 from planet.exchange.v2 import events_pb2 as exchange_v2
+from planet.exchange.v2 import payouts_pb2 as payouts
 from planet.exchange.v2.instruments_pb2 import InstrumentListed
+from planet.incentive.v1 import facts_pb2 as facts
+from planet.incentive.v1 import weekly_pool_pb2 as pool
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, EngagementDeltas
 from planet.social.v1 import events_pb2 as social
 from planet.social.v1 import graph_pb2 as graph
@@ -361,6 +364,64 @@ SOCIAL_NOTIFICATIONS = Topic(
     SOCIAL,
 )
 
+# ---- The weekly pool (docs/incentives.md, "The pool, live") ----
+# Views and dwell from client telemetry, deduplicated, at full detail (FactRows), written by the
+# aggregator in the same transaction as its offsets; partition p holds what input partition p
+# of planet.engagement.batches.v1 accepted (same key, same count). Kept forever: the log a
+# week's settlement is replayed from.
+VIEW_FACTS = Topic(
+    "planet.incentive.view-facts.v1", "consumer id", (facts.FactRows,), ENGAGEMENT_AGGREGATOR
+)
+# Comments, replies, likes, shares (content) and follows (social) as FactRows, one record per
+# source event (its event id is the fact's), written by the incentive processor exactly once.
+INTERACTION_FACTS = Topic(
+    "planet.incentive.interaction-facts.v1", "consumer id", (facts.FactRows,), INCENTIVE
+)
+# The whole current status of each user (KYC, identity periods, sanctions, trailing fees) and
+# each item (owner, removals), one record per change: compaction keeps the latest, so the topics
+# hold one value per user and per item whatever their history.
+USER_STATUS = Topic(
+    "planet.incentive.user-status.v1", "user id", (facts.UserStatus,), INCENTIVE, compacted=True
+)
+ITEM_STATUS = Topic(
+    "planet.incentive.item-status.v1", "item id", (facts.ItemStatus,), INCENTIVE, compacted=True
+)
+# Operators' decisions: fundings, policies, early closes, held amounts. One partition: the
+# pool's decisions are few and read in one order by every replica.
+INCENTIVE_OPERATIONS = Topic(
+    "planet.incentive.operations.v1", "ISO week (\"policy\" for policies)",
+    (pool.PoolFunded, pool.PolicyPublished, pool.WeekCloseRequested, pool.HeldDecided),
+    INCENTIVE, partitions=1,
+)
+# Each week's close (with its cut of the fact topics), settlement and late facts. One
+# partition: weeks are settled in order, and "written once" is checked on one log.
+INCENTIVE_WEEKS = Topic(
+    "planet.incentive.weeks.v1", "ISO week", (pool.WeekClosed, pool.WeekSettled, pool.FactsLate),
+    INCENTIVE, partitions=1,
+)
+# Per-creator results of settled weeks, written in the settlement's transaction.
+CREATOR_WEEKS = Topic(
+    "planet.incentive.creator-weeks.v1", "creator id", (pool.CreatorWeekResult,), INCENTIVE
+)
+# The running estimate per creator; written only when it changed; compacted (latest wins).
+ESTIMATES = Topic(
+    "planet.incentive.estimates.v1", "creator id", (pool.CreatorEstimate,), INCENTIVE,
+    compacted=True,
+)
+# Each weekly payout's state as the incentive service sees it.
+PAYOUT_STATES = Topic(
+    "planet.incentive.payouts.v1", "creator id", (pool.PayoutStateChanged,), INCENTIVE
+)
+# The payout command to the exchange (idempotent by payout id) and the exchange's answers.
+PAYOUT_INSTRUCTIONS = Topic(
+    "planet.exchange.payout-instructions.v1", "creator id", (payouts.PayoutInstructed,),
+    INCENTIVE,
+)
+PAYOUTS = Topic(
+    "planet.exchange.payouts.v1", "creator id",
+    (payouts.PayoutConfirmed, payouts.PayoutRefused), EXCHANGE,
+)
+
 ALL: tuple[Topic, ...] = (
     POSTS,
     AUTHOR_POSTS,
@@ -387,6 +448,17 @@ ALL: tuple[Topic, ...] = (
     SOCIAL_BLOCKS,
     SOCIAL_GRAPH_INBOUND,
     SOCIAL_NOTIFICATIONS,
+    VIEW_FACTS,
+    INTERACTION_FACTS,
+    USER_STATUS,
+    ITEM_STATUS,
+    INCENTIVE_OPERATIONS,
+    INCENTIVE_WEEKS,
+    CREATOR_WEEKS,
+    ESTIMATES,
+    PAYOUT_STATES,
+    PAYOUT_INSTRUCTIONS,
+    PAYOUTS,
 )
 _BY_NAME: dict[str, Topic] = {t.name: t for t in ALL}
 

@@ -22,19 +22,70 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from planet.incentive.v1 import weekly_pool_pb2 as planet_dot_incentive_dot_v1_dot_weekly__pool__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+planet/incentive/v1/incentive_service.proto\x12\x13planet.incentive.v1\"<\n\x18GetWeeklyEstimateRequest\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\x0c\n\x04week\x18\x02 \x01(\t\"\xbe\x01\n\x0eWeeklyEstimate\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\x0c\n\x04week\x18\x02 \x01(\t\x12\r\n\x05posts\x18\x03 \x01(\x04\x12\r\n\x05views\x18\x04 \x01(\x04\x12\x15\n\rdwell_seconds\x18\x05 \x01(\x04\x12\x14\n\x0cinteractions\x18\x06 \x01(\x04\x12\x19\n\x11\x65ngaged_consumers\x18\x07 \x01(\x04\x12\x13\n\x0bscore_milli\x18\x08 \x01(\x04\x12\x0f\n\x07\x66ormula\x18\t \x01(\t2{\n\x10IncentiveService\x12g\n\x11GetWeeklyEstimate\x12-.planet.incentive.v1.GetWeeklyEstimateRequest\x1a#.planet.incentive.v1.WeeklyEstimateb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n+planet/incentive/v1/incentive_service.proto\x12\x13planet.incentive.v1\x1a%planet/incentive/v1/weekly_pool.proto\"6\n\x12\x43reatorWeekRequest\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\x0c\n\x04week\x18\x02 \x01(\t\"Q\n\x17ListCreatorWeeksRequest\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x13\n\x0b\x62\x65\x66ore_week\x18\x03 \x01(\t\"\xbc\x01\n\x12\x43reatorWeekSummary\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x17\n\x0f\x61llocated_minor\x18\x02 \x01(\x03\x12\x15\n\rpayable_minor\x18\x03 \x01(\x03\x12\x1a\n\x12rollover_out_minor\x18\x04 \x01(\x03\x12\x12\n\nheld_minor\x18\x05 \x01(\x03\x12\r\n\x05\x61sset\x18\x06 \x01(\t\x12\x14\n\x0cpayout_state\x18\x07 \x01(\t\x12\x13\n\x0bmerkle_root\x18\x08 \x01(\t\"`\n\x0c\x43reatorWeeks\x12\x36\n\x05weeks\x18\x01 \x03(\x0b\x32\'.planet.incentive.v1.CreatorWeekSummary\x12\x18\n\x10next_before_week\x18\x02 \x01(\t\"J\n\x15ListItemLedgerRequest\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"I\n\x0eItemLedgerWeek\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x12\x13\n\x0bpolicy_hash\x18\x03 \x01(\t\"x\n\nItemLedger\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x16\n\x0elifetime_minor\x18\x02 \x01(\x03\x12\r\n\x05\x61sset\x18\x03 \x01(\t\x12\x32\n\x05weeks\x18\x04 \x03(\x0b\x32#.planet.incentive.v1.ItemLedgerWeek\"U\n\x0eItemLedgerPage\x12.\n\x05items\x18\x01 \x03(\x0b\x32\x1f.planet.incentive.v1.ItemLedger\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"N\n\x14\x43reatorCenterRequest\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\x11\n\tfrom_week\x18\x02 \x01(\t\x12\x0f\n\x07to_week\x18\x03 \x01(\t\"\xc8\x01\n\rItemWeekStats\x12\x0f\n\x07item_id\x18\x01 \x01(\t\x12\x0c\n\x04week\x18\x02 \x01(\t\x12\r\n\x05views\x18\x03 \x01(\x04\x12\x16\n\x0eunique_viewers\x18\x04 \x01(\x04\x12\x15\n\rdwell_seconds\x18\x05 \x01(\x04\x12*\n\"effective_interaction_milli_points\x18\x06 \x01(\x03\x12\x17\n\x0f\x65stimated_minor\x18\x07 \x01(\x03\x12\x15\n\rsettled_minor\x18\x08 \x01(\x03\"\xe5\x01\n\x10\x43reatorWeekStats\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\r\n\x05views\x18\x02 \x01(\x04\x12\x16\n\x0eunique_viewers\x18\x03 \x01(\x04\x12\x15\n\rdwell_seconds\x18\x04 \x01(\x04\x12*\n\"effective_interaction_milli_points\x18\x05 \x01(\x03\x12\x18\n\x10\x66ollowers_gained\x18\x06 \x01(\x04\x12\x17\n\x0f\x65stimated_minor\x18\x07 \x01(\x03\x12\x15\n\rsettled_minor\x18\x08 \x01(\x03\x12\x0f\n\x07settled\x18\t \x01(\x08\"\x9b\x01\n\rCreatorCenter\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\r\n\x05\x61sset\x18\x02 \x01(\t\x12\x34\n\x05weeks\x18\x03 \x03(\x0b\x32%.planet.incentive.v1.CreatorWeekStats\x12\x31\n\x05items\x18\x04 \x03(\x0b\x32\".planet.incentive.v1.ItemWeekStats\"=\n\x17ListSettledWeeksRequest\x12\r\n\x05limit\x18\x01 \x01(\r\x12\x13\n\x0b\x62\x65\x66ore_week\x18\x02 \x01(\t\"Y\n\x0cSettledWeeks\x12/\n\x05weeks\x18\x01 \x03(\x0b\x32 .planet.incentive.v1.WeekSettled\x12\x18\n\x10next_before_week\x18\x02 \x01(\t\"X\n\x0f\x46undPoolRequest\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x14\n\x0c\x61mount_minor\x18\x02 \x01(\x03\x12\r\n\x05\x61sset\x18\x03 \x01(\t\x12\x12\n\nfunding_id\x18\x04 \x01(\t\"Q\n\x0bPoolFunding\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x14\n\x0c\x66unded_minor\x18\x02 \x01(\x03\x12\r\n\x05\x61sset\x18\x03 \x01(\t\x12\x0f\n\x07\x61pplied\x18\x04 \x01(\x08\"T\n\x14PublishPolicyRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_week\x18\x02 \x01(\t\x12\x13\n\x0bpolicy_json\x18\x03 \x01(\x0c\"C\n\x14ShadowCompareRequest\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x1d\n\x15\x63\x61ndidate_policy_json\x18\x02 \x01(\x0c\"l\n\x11\x43reatorDifference\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\x15\n\rcurrent_minor\x18\x02 \x01(\x03\x12\x17\n\x0f\x63\x61ndidate_minor\x18\x03 \x01(\x03\x12\x13\n\x0b\x64\x65lta_minor\x18\x04 \x01(\x03\"\xd0\x01\n\x10ShadowComparison\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x1b\n\x13\x63urrent_policy_hash\x18\x02 \x01(\t\x12\x1d\n\x15\x63\x61ndidate_policy_hash\x18\x03 \x01(\t\x12\x12\n\npool_minor\x18\x04 \x01(\x03\x12\x13\n\x0bmoved_minor\x18\x05 \x01(\x03\x12;\n\x0b\x64ifferences\x18\x06 \x03(\x0b\x32&.planet.incentive.v1.CreatorDifference\x12\x0c\n\x04mode\x18\x07 \x01(\t\"D\n\x10\x43loseWeekRequest\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"A\n\x0f\x43loseWeekAnswer\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x10\n\x08\x61\x63\x63\x65pted\x18\x02 \x01(\x08\x12\x0e\n\x06\x64\x65tail\x18\x03 \x01(\t\"\x97\x01\n\x11\x44\x65\x63ideHeldRequest\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\x12\n\ncreator_id\x18\x02 \x01(\t\x12;\n\x08\x64\x65\x63ision\x18\x03 \x01(\x0e\x32).planet.incentive.v1.HeldDecided.Decision\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x13\n\x0b\x64\x65\x63ision_id\x18\x05 \x01(\t\"C\n\x14ListLateFactsRequest\x12\x0c\n\x04week\x18\x01 \x01(\t\x12\r\n\x05limit\x18\x02 \x01(\r\x12\x0e\n\x06\x63ursor\x18\x03 \x01(\t\"R\n\rLateFactsPage\x12,\n\x04late\x18\x01 \x03(\x0b\x32\x1e.planet.incentive.v1.FactsLate\x12\x13\n\x0bnext_cursor\x18\x02 \x01(\t\"<\n\x18GetWeeklyEstimateRequest\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\x0c\n\x04week\x18\x02 \x01(\t\"\xbe\x01\n\x0eWeeklyEstimate\x12\x12\n\ncreator_id\x18\x01 \x01(\t\x12\x0c\n\x04week\x18\x02 \x01(\t\x12\r\n\x05posts\x18\x03 \x01(\x04\x12\r\n\x05views\x18\x04 \x01(\x04\x12\x15\n\rdwell_seconds\x18\x05 \x01(\x04\x12\x14\n\x0cinteractions\x18\x06 \x01(\x04\x12\x19\n\x11\x65ngaged_consumers\x18\x07 \x01(\x04\x12\x13\n\x0bscore_milli\x18\x08 \x01(\x04\x12\x0f\n\x07\x66ormula\x18\t \x01(\t2\xfe\t\n\x10IncentiveService\x12g\n\x11GetWeeklyEstimate\x12-.planet.incentive.v1.GetWeeklyEstimateRequest\x1a#.planet.incentive.v1.WeeklyEstimate\x12\x63\n\x12GetCreatorEstimate\x12\'.planet.incentive.v1.CreatorWeekRequest\x1a$.planet.incentive.v1.CreatorEstimate\x12\x63\n\x10ListCreatorWeeks\x12,.planet.incentive.v1.ListCreatorWeeksRequest\x1a!.planet.incentive.v1.CreatorWeeks\x12\x61\n\x0eGetCreatorWeek\x12\'.planet.incentive.v1.CreatorWeekRequest\x1a&.planet.incentive.v1.CreatorWeekResult\x12\x61\n\x0eListItemLedger\x12*.planet.incentive.v1.ListItemLedgerRequest\x1a#.planet.incentive.v1.ItemLedgerPage\x12\x61\n\x10GetCreatorCenter\x12).planet.incentive.v1.CreatorCenterRequest\x1a\".planet.incentive.v1.CreatorCenter\x12\x63\n\x10ListSettledWeeks\x12,.planet.incentive.v1.ListSettledWeeksRequest\x1a!.planet.incentive.v1.SettledWeeks\x12R\n\x08\x46undPool\x12$.planet.incentive.v1.FundPoolRequest\x1a .planet.incentive.v1.PoolFunding\x12`\n\rPublishPolicy\x12).planet.incentive.v1.PublishPolicyRequest\x1a$.planet.incentive.v1.PolicyPublished\x12\x61\n\rShadowCompare\x12).planet.incentive.v1.ShadowCompareRequest\x1a%.planet.incentive.v1.ShadowComparison\x12X\n\tCloseWeek\x12%.planet.incentive.v1.CloseWeekRequest\x1a$.planet.incentive.v1.CloseWeekAnswer\x12V\n\nDecideHeld\x12&.planet.incentive.v1.DecideHeldRequest\x1a .planet.incentive.v1.HeldDecided\x12^\n\rListLateFacts\x12).planet.incentive.v1.ListLateFactsRequest\x1a\".planet.incentive.v1.LateFactsPageb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'planet.incentive.v1.incentive_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETWEEKLYESTIMATEREQUEST']._serialized_start=68
-  _globals['_GETWEEKLYESTIMATEREQUEST']._serialized_end=128
-  _globals['_WEEKLYESTIMATE']._serialized_start=131
-  _globals['_WEEKLYESTIMATE']._serialized_end=321
-  _globals['_INCENTIVESERVICE']._serialized_start=323
-  _globals['_INCENTIVESERVICE']._serialized_end=446
+  _globals['_CREATORWEEKREQUEST']._serialized_start=107
+  _globals['_CREATORWEEKREQUEST']._serialized_end=161
+  _globals['_LISTCREATORWEEKSREQUEST']._serialized_start=163
+  _globals['_LISTCREATORWEEKSREQUEST']._serialized_end=244
+  _globals['_CREATORWEEKSUMMARY']._serialized_start=247
+  _globals['_CREATORWEEKSUMMARY']._serialized_end=435
+  _globals['_CREATORWEEKS']._serialized_start=437
+  _globals['_CREATORWEEKS']._serialized_end=533
+  _globals['_LISTITEMLEDGERREQUEST']._serialized_start=535
+  _globals['_LISTITEMLEDGERREQUEST']._serialized_end=609
+  _globals['_ITEMLEDGERWEEK']._serialized_start=611
+  _globals['_ITEMLEDGERWEEK']._serialized_end=684
+  _globals['_ITEMLEDGER']._serialized_start=686
+  _globals['_ITEMLEDGER']._serialized_end=806
+  _globals['_ITEMLEDGERPAGE']._serialized_start=808
+  _globals['_ITEMLEDGERPAGE']._serialized_end=893
+  _globals['_CREATORCENTERREQUEST']._serialized_start=895
+  _globals['_CREATORCENTERREQUEST']._serialized_end=973
+  _globals['_ITEMWEEKSTATS']._serialized_start=976
+  _globals['_ITEMWEEKSTATS']._serialized_end=1176
+  _globals['_CREATORWEEKSTATS']._serialized_start=1179
+  _globals['_CREATORWEEKSTATS']._serialized_end=1408
+  _globals['_CREATORCENTER']._serialized_start=1411
+  _globals['_CREATORCENTER']._serialized_end=1566
+  _globals['_LISTSETTLEDWEEKSREQUEST']._serialized_start=1568
+  _globals['_LISTSETTLEDWEEKSREQUEST']._serialized_end=1629
+  _globals['_SETTLEDWEEKS']._serialized_start=1631
+  _globals['_SETTLEDWEEKS']._serialized_end=1720
+  _globals['_FUNDPOOLREQUEST']._serialized_start=1722
+  _globals['_FUNDPOOLREQUEST']._serialized_end=1810
+  _globals['_POOLFUNDING']._serialized_start=1812
+  _globals['_POOLFUNDING']._serialized_end=1893
+  _globals['_PUBLISHPOLICYREQUEST']._serialized_start=1895
+  _globals['_PUBLISHPOLICYREQUEST']._serialized_end=1979
+  _globals['_SHADOWCOMPAREREQUEST']._serialized_start=1981
+  _globals['_SHADOWCOMPAREREQUEST']._serialized_end=2048
+  _globals['_CREATORDIFFERENCE']._serialized_start=2050
+  _globals['_CREATORDIFFERENCE']._serialized_end=2158
+  _globals['_SHADOWCOMPARISON']._serialized_start=2161
+  _globals['_SHADOWCOMPARISON']._serialized_end=2369
+  _globals['_CLOSEWEEKREQUEST']._serialized_start=2371
+  _globals['_CLOSEWEEKREQUEST']._serialized_end=2439
+  _globals['_CLOSEWEEKANSWER']._serialized_start=2441
+  _globals['_CLOSEWEEKANSWER']._serialized_end=2506
+  _globals['_DECIDEHELDREQUEST']._serialized_start=2509
+  _globals['_DECIDEHELDREQUEST']._serialized_end=2660
+  _globals['_LISTLATEFACTSREQUEST']._serialized_start=2662
+  _globals['_LISTLATEFACTSREQUEST']._serialized_end=2729
+  _globals['_LATEFACTSPAGE']._serialized_start=2731
+  _globals['_LATEFACTSPAGE']._serialized_end=2813
+  _globals['_GETWEEKLYESTIMATEREQUEST']._serialized_start=2815
+  _globals['_GETWEEKLYESTIMATEREQUEST']._serialized_end=2875
+  _globals['_WEEKLYESTIMATE']._serialized_start=2878
+  _globals['_WEEKLYESTIMATE']._serialized_end=3068
+  _globals['_INCENTIVESERVICE']._serialized_start=3071
+  _globals['_INCENTIVESERVICE']._serialized_end=4349
 # @@protoc_insertion_point(module_scope)

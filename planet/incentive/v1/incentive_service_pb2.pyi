@@ -3,8 +3,11 @@
 isort:skip_file
 """
 
+from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf.internal import containers as _containers
+from planet.incentive.v1 import weekly_pool_pb2 as _weekly_pool_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -15,6 +18,711 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+@_typing.final
+class CreatorWeekRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    creator_id: _builtins.str
+    week: _builtins.str
+    """ISO week; empty = the current week (estimate) or the latest settled one."""
+    def __init__(
+        self,
+        *,
+        creator_id: _builtins.str = ...,
+        week: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["creator_id", b"creator_id", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatorWeekRequest: _TypeAlias = CreatorWeekRequest  # noqa: Y015
+
+@_typing.final
+class ListCreatorWeeksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    BEFORE_WEEK_FIELD_NUMBER: _builtins.int
+    creator_id: _builtins.str
+    limit: _builtins.int
+    before_week: _builtins.str
+    """Exclusive: weeks older than this ISO week; empty = from the newest."""
+    def __init__(
+        self,
+        *,
+        creator_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        before_week: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before_week", b"before_week", "creator_id", b"creator_id", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCreatorWeeksRequest: _TypeAlias = ListCreatorWeeksRequest  # noqa: Y015
+
+@_typing.final
+class CreatorWeekSummary(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    ALLOCATED_MINOR_FIELD_NUMBER: _builtins.int
+    PAYABLE_MINOR_FIELD_NUMBER: _builtins.int
+    ROLLOVER_OUT_MINOR_FIELD_NUMBER: _builtins.int
+    HELD_MINOR_FIELD_NUMBER: _builtins.int
+    ASSET_FIELD_NUMBER: _builtins.int
+    PAYOUT_STATE_FIELD_NUMBER: _builtins.int
+    MERKLE_ROOT_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    allocated_minor: _builtins.int
+    payable_minor: _builtins.int
+    rollover_out_minor: _builtins.int
+    held_minor: _builtins.int
+    asset: _builtins.str
+    payout_state: _builtins.str
+    """"pending" | "paid" | "refused" | "held" | "released" | "forfeited" | "rolled_over" """
+    merkle_root: _builtins.str
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        allocated_minor: _builtins.int = ...,
+        payable_minor: _builtins.int = ...,
+        rollover_out_minor: _builtins.int = ...,
+        held_minor: _builtins.int = ...,
+        asset: _builtins.str = ...,
+        payout_state: _builtins.str = ...,
+        merkle_root: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocated_minor", b"allocated_minor", "asset", b"asset", "held_minor", b"held_minor", "merkle_root", b"merkle_root", "payable_minor", b"payable_minor", "payout_state", b"payout_state", "rollover_out_minor", b"rollover_out_minor", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatorWeekSummary: _TypeAlias = CreatorWeekSummary  # noqa: Y015
+
+@_typing.final
+class CreatorWeeks(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEKS_FIELD_NUMBER: _builtins.int
+    NEXT_BEFORE_WEEK_FIELD_NUMBER: _builtins.int
+    next_before_week: _builtins.str
+    @_builtins.property
+    def weeks(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreatorWeekSummary]: ...
+    def __init__(
+        self,
+        *,
+        weeks: _abc.Iterable[Global___CreatorWeekSummary] | None = ...,
+        next_before_week: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_before_week", b"next_before_week", "weeks", b"weeks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatorWeeks: _TypeAlias = CreatorWeeks  # noqa: Y015
+
+@_typing.final
+class ListItemLedgerRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    creator_id: _builtins.str
+    limit: _builtins.int
+    cursor: _builtins.str
+    def __init__(
+        self,
+        *,
+        creator_id: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["creator_id", b"creator_id", "cursor", b"cursor", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListItemLedgerRequest: _TypeAlias = ListItemLedgerRequest  # noqa: Y015
+
+@_typing.final
+class ItemLedgerWeek(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    POLICY_HASH_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    amount_minor: _builtins.int
+    policy_hash: _builtins.str
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        amount_minor: _builtins.int = ...,
+        policy_hash: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "policy_hash", b"policy_hash", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemLedgerWeek: _TypeAlias = ItemLedgerWeek  # noqa: Y015
+
+@_typing.final
+class ItemLedger(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    LIFETIME_MINOR_FIELD_NUMBER: _builtins.int
+    ASSET_FIELD_NUMBER: _builtins.int
+    WEEKS_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    lifetime_minor: _builtins.int
+    asset: _builtins.str
+    @_builtins.property
+    def weeks(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemLedgerWeek]: ...
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        lifetime_minor: _builtins.int = ...,
+        asset: _builtins.str = ...,
+        weeks: _abc.Iterable[Global___ItemLedgerWeek] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset", b"asset", "item_id", b"item_id", "lifetime_minor", b"lifetime_minor", "weeks", b"weeks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemLedger: _TypeAlias = ItemLedger  # noqa: Y015
+
+@_typing.final
+class ItemLedgerPage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEMS_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    next_cursor: _builtins.str
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemLedger]: ...
+    def __init__(
+        self,
+        *,
+        items: _abc.Iterable[Global___ItemLedger] | None = ...,
+        next_cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["items", b"items", "next_cursor", b"next_cursor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemLedgerPage: _TypeAlias = ItemLedgerPage  # noqa: Y015
+
+@_typing.final
+class CreatorCenterRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    FROM_WEEK_FIELD_NUMBER: _builtins.int
+    TO_WEEK_FIELD_NUMBER: _builtins.int
+    creator_id: _builtins.str
+    from_week: _builtins.str
+    """Inclusive ISO week range; empty = the last 8 weeks through the current one."""
+    to_week: _builtins.str
+    def __init__(
+        self,
+        *,
+        creator_id: _builtins.str = ...,
+        from_week: _builtins.str = ...,
+        to_week: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["creator_id", b"creator_id", "from_week", b"from_week", "to_week", b"to_week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatorCenterRequest: _TypeAlias = CreatorCenterRequest  # noqa: Y015
+
+@_typing.final
+class ItemWeekStats(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    WEEK_FIELD_NUMBER: _builtins.int
+    VIEWS_FIELD_NUMBER: _builtins.int
+    UNIQUE_VIEWERS_FIELD_NUMBER: _builtins.int
+    DWELL_SECONDS_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_INTERACTION_MILLI_POINTS_FIELD_NUMBER: _builtins.int
+    ESTIMATED_MINOR_FIELD_NUMBER: _builtins.int
+    SETTLED_MINOR_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    week: _builtins.str
+    views: _builtins.int
+    unique_viewers: _builtins.int
+    dwell_seconds: _builtins.int
+    effective_interaction_milli_points: _builtins.int
+    """Interactions that counted (after the policy's rules), in milli-points."""
+    estimated_minor: _builtins.int
+    settled_minor: _builtins.int
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        week: _builtins.str = ...,
+        views: _builtins.int = ...,
+        unique_viewers: _builtins.int = ...,
+        dwell_seconds: _builtins.int = ...,
+        effective_interaction_milli_points: _builtins.int = ...,
+        estimated_minor: _builtins.int = ...,
+        settled_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dwell_seconds", b"dwell_seconds", "effective_interaction_milli_points", b"effective_interaction_milli_points", "estimated_minor", b"estimated_minor", "item_id", b"item_id", "settled_minor", b"settled_minor", "unique_viewers", b"unique_viewers", "views", b"views", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemWeekStats: _TypeAlias = ItemWeekStats  # noqa: Y015
+
+@_typing.final
+class CreatorWeekStats(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    VIEWS_FIELD_NUMBER: _builtins.int
+    UNIQUE_VIEWERS_FIELD_NUMBER: _builtins.int
+    DWELL_SECONDS_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_INTERACTION_MILLI_POINTS_FIELD_NUMBER: _builtins.int
+    FOLLOWERS_GAINED_FIELD_NUMBER: _builtins.int
+    ESTIMATED_MINOR_FIELD_NUMBER: _builtins.int
+    SETTLED_MINOR_FIELD_NUMBER: _builtins.int
+    SETTLED_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    views: _builtins.int
+    unique_viewers: _builtins.int
+    dwell_seconds: _builtins.int
+    effective_interaction_milli_points: _builtins.int
+    followers_gained: _builtins.int
+    estimated_minor: _builtins.int
+    settled_minor: _builtins.int
+    settled: _builtins.bool
+    """true once the week is settled (settled_minor is then final)."""
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        views: _builtins.int = ...,
+        unique_viewers: _builtins.int = ...,
+        dwell_seconds: _builtins.int = ...,
+        effective_interaction_milli_points: _builtins.int = ...,
+        followers_gained: _builtins.int = ...,
+        estimated_minor: _builtins.int = ...,
+        settled_minor: _builtins.int = ...,
+        settled: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dwell_seconds", b"dwell_seconds", "effective_interaction_milli_points", b"effective_interaction_milli_points", "estimated_minor", b"estimated_minor", "followers_gained", b"followers_gained", "settled", b"settled", "settled_minor", b"settled_minor", "unique_viewers", b"unique_viewers", "views", b"views", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatorWeekStats: _TypeAlias = CreatorWeekStats  # noqa: Y015
+
+@_typing.final
+class CreatorCenter(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    ASSET_FIELD_NUMBER: _builtins.int
+    WEEKS_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    creator_id: _builtins.str
+    asset: _builtins.str
+    @_builtins.property
+    def weeks(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreatorWeekStats]: ...
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemWeekStats]: ...
+    def __init__(
+        self,
+        *,
+        creator_id: _builtins.str = ...,
+        asset: _builtins.str = ...,
+        weeks: _abc.Iterable[Global___CreatorWeekStats] | None = ...,
+        items: _abc.Iterable[Global___ItemWeekStats] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["asset", b"asset", "creator_id", b"creator_id", "items", b"items", "weeks", b"weeks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatorCenter: _TypeAlias = CreatorCenter  # noqa: Y015
+
+@_typing.final
+class ListSettledWeeksRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LIMIT_FIELD_NUMBER: _builtins.int
+    BEFORE_WEEK_FIELD_NUMBER: _builtins.int
+    limit: _builtins.int
+    before_week: _builtins.str
+    def __init__(
+        self,
+        *,
+        limit: _builtins.int = ...,
+        before_week: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["before_week", b"before_week", "limit", b"limit"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSettledWeeksRequest: _TypeAlias = ListSettledWeeksRequest  # noqa: Y015
+
+@_typing.final
+class SettledWeeks(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEKS_FIELD_NUMBER: _builtins.int
+    NEXT_BEFORE_WEEK_FIELD_NUMBER: _builtins.int
+    next_before_week: _builtins.str
+    @_builtins.property
+    def weeks(self) -> _containers.RepeatedCompositeFieldContainer[_weekly_pool_pb2.WeekSettled]: ...
+    def __init__(
+        self,
+        *,
+        weeks: _abc.Iterable[_weekly_pool_pb2.WeekSettled] | None = ...,
+        next_before_week: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_before_week", b"next_before_week", "weeks", b"weeks"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SettledWeeks: _TypeAlias = SettledWeeks  # noqa: Y015
+
+@_typing.final
+class FundPoolRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    AMOUNT_MINOR_FIELD_NUMBER: _builtins.int
+    ASSET_FIELD_NUMBER: _builtins.int
+    FUNDING_ID_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    amount_minor: _builtins.int
+    asset: _builtins.str
+    funding_id: _builtins.str
+    """The caller's idempotency key: the same key funds once."""
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        amount_minor: _builtins.int = ...,
+        asset: _builtins.str = ...,
+        funding_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_minor", b"amount_minor", "asset", b"asset", "funding_id", b"funding_id", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FundPoolRequest: _TypeAlias = FundPoolRequest  # noqa: Y015
+
+@_typing.final
+class PoolFunding(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    FUNDED_MINOR_FIELD_NUMBER: _builtins.int
+    ASSET_FIELD_NUMBER: _builtins.int
+    APPLIED_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    funded_minor: _builtins.int
+    """The week's funded total so far (fundings only, before carried amounts)."""
+    asset: _builtins.str
+    applied: _builtins.bool
+    """false when this funding_id had already been applied."""
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        funded_minor: _builtins.int = ...,
+        asset: _builtins.str = ...,
+        applied: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applied", b"applied", "asset", b"asset", "funded_minor", b"funded_minor", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PoolFunding: _TypeAlias = PoolFunding  # noqa: Y015
+
+@_typing.final
+class PublishPolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VERSION_FIELD_NUMBER: _builtins.int
+    EFFECTIVE_WEEK_FIELD_NUMBER: _builtins.int
+    POLICY_JSON_FIELD_NUMBER: _builtins.int
+    version: _builtins.str
+    effective_week: _builtins.str
+    policy_json: _builtins.bytes
+    """The policy as JSON (the fields of services/incentive/domain/policy.py)."""
+    def __init__(
+        self,
+        *,
+        version: _builtins.str = ...,
+        effective_week: _builtins.str = ...,
+        policy_json: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["effective_week", b"effective_week", "policy_json", b"policy_json", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublishPolicyRequest: _TypeAlias = PublishPolicyRequest  # noqa: Y015
+
+@_typing.final
+class ShadowCompareRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    CANDIDATE_POLICY_JSON_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    candidate_policy_json: _builtins.bytes
+    """A candidate policy as JSON; empty = the latest published one."""
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        candidate_policy_json: _builtins.bytes = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_policy_json", b"candidate_policy_json", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShadowCompareRequest: _TypeAlias = ShadowCompareRequest  # noqa: Y015
+
+@_typing.final
+class CreatorDifference(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    CURRENT_MINOR_FIELD_NUMBER: _builtins.int
+    CANDIDATE_MINOR_FIELD_NUMBER: _builtins.int
+    DELTA_MINOR_FIELD_NUMBER: _builtins.int
+    creator_id: _builtins.str
+    current_minor: _builtins.int
+    candidate_minor: _builtins.int
+    delta_minor: _builtins.int
+    def __init__(
+        self,
+        *,
+        creator_id: _builtins.str = ...,
+        current_minor: _builtins.int = ...,
+        candidate_minor: _builtins.int = ...,
+        delta_minor: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_minor", b"candidate_minor", "creator_id", b"creator_id", "current_minor", b"current_minor", "delta_minor", b"delta_minor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatorDifference: _TypeAlias = CreatorDifference  # noqa: Y015
+
+@_typing.final
+class ShadowComparison(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    CURRENT_POLICY_HASH_FIELD_NUMBER: _builtins.int
+    CANDIDATE_POLICY_HASH_FIELD_NUMBER: _builtins.int
+    POOL_MINOR_FIELD_NUMBER: _builtins.int
+    MOVED_MINOR_FIELD_NUMBER: _builtins.int
+    DIFFERENCES_FIELD_NUMBER: _builtins.int
+    MODE_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    current_policy_hash: _builtins.str
+    candidate_policy_hash: _builtins.str
+    pool_minor: _builtins.int
+    moved_minor: _builtins.int
+    mode: _builtins.str
+    """"final" for a closed week's cut, "estimate" for the current week so far."""
+    @_builtins.property
+    def differences(self) -> _containers.RepeatedCompositeFieldContainer[Global___CreatorDifference]: ...
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        current_policy_hash: _builtins.str = ...,
+        candidate_policy_hash: _builtins.str = ...,
+        pool_minor: _builtins.int = ...,
+        moved_minor: _builtins.int = ...,
+        differences: _abc.Iterable[Global___CreatorDifference] | None = ...,
+        mode: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidate_policy_hash", b"candidate_policy_hash", "current_policy_hash", b"current_policy_hash", "differences", b"differences", "mode", b"mode", "moved_minor", b"moved_minor", "pool_minor", b"pool_minor", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ShadowComparison: _TypeAlias = ShadowComparison  # noqa: Y015
+
+@_typing.final
+class CloseWeekRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    REQUEST_ID_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    reason: _builtins.str
+    request_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        reason: _builtins.str = ...,
+        request_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["reason", b"reason", "request_id", b"request_id", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseWeekRequest: _TypeAlias = CloseWeekRequest  # noqa: Y015
+
+@_typing.final
+class CloseWeekAnswer(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    ACCEPTED_FIELD_NUMBER: _builtins.int
+    DETAIL_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    accepted: _builtins.bool
+    detail: _builtins.str
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        accepted: _builtins.bool = ...,
+        detail: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["accepted", b"accepted", "detail", b"detail", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseWeekAnswer: _TypeAlias = CloseWeekAnswer  # noqa: Y015
+
+@_typing.final
+class DecideHeldRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    CREATOR_ID_FIELD_NUMBER: _builtins.int
+    DECISION_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    DECISION_ID_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    creator_id: _builtins.str
+    decision: _weekly_pool_pb2.HeldDecided.Decision.ValueType
+    reason: _builtins.str
+    decision_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        creator_id: _builtins.str = ...,
+        decision: _weekly_pool_pb2.HeldDecided.Decision.ValueType = ...,
+        reason: _builtins.str = ...,
+        decision_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["creator_id", b"creator_id", "decision", b"decision", "decision_id", b"decision_id", "reason", b"reason", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DecideHeldRequest: _TypeAlias = DecideHeldRequest  # noqa: Y015
+
+@_typing.final
+class ListLateFactsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    WEEK_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    CURSOR_FIELD_NUMBER: _builtins.int
+    week: _builtins.str
+    limit: _builtins.int
+    cursor: _builtins.str
+    def __init__(
+        self,
+        *,
+        week: _builtins.str = ...,
+        limit: _builtins.int = ...,
+        cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cursor", b"cursor", "limit", b"limit", "week", b"week"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLateFactsRequest: _TypeAlias = ListLateFactsRequest  # noqa: Y015
+
+@_typing.final
+class LateFactsPage(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    LATE_FIELD_NUMBER: _builtins.int
+    NEXT_CURSOR_FIELD_NUMBER: _builtins.int
+    next_cursor: _builtins.str
+    @_builtins.property
+    def late(self) -> _containers.RepeatedCompositeFieldContainer[_weekly_pool_pb2.FactsLate]: ...
+    def __init__(
+        self,
+        *,
+        late: _abc.Iterable[_weekly_pool_pb2.FactsLate] | None = ...,
+        next_cursor: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["late", b"late", "next_cursor", b"next_cursor"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___LateFactsPage: _TypeAlias = LateFactsPage  # noqa: Y015
 
 @_typing.final
 class GetWeeklyEstimateRequest(_message.Message):

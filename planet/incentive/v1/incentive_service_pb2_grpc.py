@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from planet.incentive.v1 import incentive_service_pb2 as planet_dot_incentive_dot_v1_dot_incentive__service__pb2
+from planet.incentive.v1 import weekly_pool_pb2 as planet_dot_incentive_dot_v1_dot_weekly__pool__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -39,6 +40,66 @@ class IncentiveServiceStub:
                 request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.GetWeeklyEstimateRequest.SerializeToString,
                 response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.WeeklyEstimate.FromString,
                 _registered_method=True)
+        self.GetCreatorEstimate = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/GetCreatorEstimate',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeekRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.CreatorEstimate.FromString,
+                _registered_method=True)
+        self.ListCreatorWeeks = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/ListCreatorWeeks',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListCreatorWeeksRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeeks.FromString,
+                _registered_method=True)
+        self.GetCreatorWeek = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/GetCreatorWeek',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeekRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.CreatorWeekResult.FromString,
+                _registered_method=True)
+        self.ListItemLedger = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/ListItemLedger',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListItemLedgerRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ItemLedgerPage.FromString,
+                _registered_method=True)
+        self.GetCreatorCenter = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/GetCreatorCenter',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorCenterRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorCenter.FromString,
+                _registered_method=True)
+        self.ListSettledWeeks = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/ListSettledWeeks',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListSettledWeeksRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.SettledWeeks.FromString,
+                _registered_method=True)
+        self.FundPool = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/FundPool',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.FundPoolRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.PoolFunding.FromString,
+                _registered_method=True)
+        self.PublishPolicy = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/PublishPolicy',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.PublishPolicyRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.PolicyPublished.FromString,
+                _registered_method=True)
+        self.ShadowCompare = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/ShadowCompare',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ShadowCompareRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ShadowComparison.FromString,
+                _registered_method=True)
+        self.CloseWeek = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/CloseWeek',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CloseWeekRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CloseWeekAnswer.FromString,
+                _registered_method=True)
+        self.DecideHeld = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/DecideHeld',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.DecideHeldRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.HeldDecided.FromString,
+                _registered_method=True)
+        self.ListLateFacts = channel.unary_unary(
+                '/planet.incentive.v1.IncentiveService/ListLateFacts',
+                request_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListLateFactsRequest.SerializeToString,
+                response_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.LateFactsPage.FromString,
+                _registered_method=True)
 
 
 class IncentiveServiceServicer:
@@ -51,6 +112,87 @@ class IncentiveServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetCreatorEstimate(self, request, context):
+        """---- creator (their own only; operators any) ----
+        The current week's running estimate with its breakdown.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCreatorWeeks(self, request, context):
+        """Settled weeks, newest first, each with its payout state.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCreatorWeek(self, request, context):
+        """One settled week: amount, breakdown (explains 100 %), Merkle proof, root.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListItemLedger(self, request, context):
+        """Per-item ledger: every week each item earned, lifetime totals.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCreatorCenter(self, request, context):
+        """Creator center: per post and per week, views, unique viewers, dwell,
+        effective interactions, followers gained, estimated and settled earnings.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSettledWeeks(self, request, context):
+        """---- public ----
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FundPool(self, request, context):
+        """---- operator ----
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishPolicy(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ShadowCompare(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CloseWeek(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideHeld(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListLateFacts(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IncentiveServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -58,6 +200,66 @@ def add_IncentiveServiceServicer_to_server(servicer, server):
                     servicer.GetWeeklyEstimate,
                     request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.GetWeeklyEstimateRequest.FromString,
                     response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.WeeklyEstimate.SerializeToString,
+            ),
+            'GetCreatorEstimate': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCreatorEstimate,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeekRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.CreatorEstimate.SerializeToString,
+            ),
+            'ListCreatorWeeks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCreatorWeeks,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListCreatorWeeksRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeeks.SerializeToString,
+            ),
+            'GetCreatorWeek': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCreatorWeek,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeekRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.CreatorWeekResult.SerializeToString,
+            ),
+            'ListItemLedger': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListItemLedger,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListItemLedgerRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ItemLedgerPage.SerializeToString,
+            ),
+            'GetCreatorCenter': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCreatorCenter,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorCenterRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorCenter.SerializeToString,
+            ),
+            'ListSettledWeeks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSettledWeeks,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListSettledWeeksRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.SettledWeeks.SerializeToString,
+            ),
+            'FundPool': grpc.unary_unary_rpc_method_handler(
+                    servicer.FundPool,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.FundPoolRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.PoolFunding.SerializeToString,
+            ),
+            'PublishPolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.PublishPolicy,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.PublishPolicyRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.PolicyPublished.SerializeToString,
+            ),
+            'ShadowCompare': grpc.unary_unary_rpc_method_handler(
+                    servicer.ShadowCompare,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ShadowCompareRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ShadowComparison.SerializeToString,
+            ),
+            'CloseWeek': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseWeek,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CloseWeekRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CloseWeekAnswer.SerializeToString,
+            ),
+            'DecideHeld': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideHeld,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.DecideHeldRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.HeldDecided.SerializeToString,
+            ),
+            'ListLateFacts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLateFacts,
+                    request_deserializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListLateFactsRequest.FromString,
+                    response_serializer=planet_dot_incentive_dot_v1_dot_incentive__service__pb2.LateFactsPage.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -87,6 +289,330 @@ class IncentiveService:
             '/planet.incentive.v1.IncentiveService/GetWeeklyEstimate',
             planet_dot_incentive_dot_v1_dot_incentive__service__pb2.GetWeeklyEstimateRequest.SerializeToString,
             planet_dot_incentive_dot_v1_dot_incentive__service__pb2.WeeklyEstimate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCreatorEstimate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/GetCreatorEstimate',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeekRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.CreatorEstimate.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCreatorWeeks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/ListCreatorWeeks',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListCreatorWeeksRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeeks.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCreatorWeek(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/GetCreatorWeek',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorWeekRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.CreatorWeekResult.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListItemLedger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/ListItemLedger',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListItemLedgerRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ItemLedgerPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCreatorCenter(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/GetCreatorCenter',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorCenterRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CreatorCenter.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSettledWeeks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/ListSettledWeeks',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListSettledWeeksRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.SettledWeeks.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FundPool(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/FundPool',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.FundPoolRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.PoolFunding.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishPolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/PublishPolicy',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.PublishPolicyRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.PolicyPublished.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ShadowCompare(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/ShadowCompare',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ShadowCompareRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ShadowComparison.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseWeek(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/CloseWeek',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CloseWeekRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.CloseWeekAnswer.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideHeld(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/DecideHeld',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.DecideHeldRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_weekly__pool__pb2.HeldDecided.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLateFacts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.incentive.v1.IncentiveService/ListLateFacts',
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.ListLateFactsRequest.SerializeToString,
+            planet_dot_incentive_dot_v1_dot_incentive__service__pb2.LateFactsPage.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from grpc import aio as _aio
 from planet.incentive.v1 import incentive_service_pb2 as _incentive_service_pb2
+from planet.incentive.v1 import weekly_pool_pb2 as _weekly_pool_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -33,12 +34,58 @@ class IncentiveServiceStub:
     def __new__(cls, channel: _aio.Channel) -> IncentiveServiceAsyncStub: ...
     GetWeeklyEstimate: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.GetWeeklyEstimateRequest, _incentive_service_pb2.WeeklyEstimate]
     """The running estimate of a creator's week so far."""
+    GetCreatorEstimate: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.CreatorWeekRequest, _weekly_pool_pb2.CreatorEstimate]
+    """---- creator (their own only; operators any) ----
+    The current week's running estimate with its breakdown.
+    """
+    ListCreatorWeeks: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.ListCreatorWeeksRequest, _incentive_service_pb2.CreatorWeeks]
+    """Settled weeks, newest first, each with its payout state."""
+    GetCreatorWeek: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.CreatorWeekRequest, _weekly_pool_pb2.CreatorWeekResult]
+    """One settled week: amount, breakdown (explains 100 %), Merkle proof, root."""
+    ListItemLedger: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.ListItemLedgerRequest, _incentive_service_pb2.ItemLedgerPage]
+    """Per-item ledger: every week each item earned, lifetime totals."""
+    GetCreatorCenter: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.CreatorCenterRequest, _incentive_service_pb2.CreatorCenter]
+    """Creator center: per post and per week, views, unique viewers, dwell,
+    effective interactions, followers gained, estimated and settled earnings.
+    """
+    ListSettledWeeks: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.ListSettledWeeksRequest, _incentive_service_pb2.SettledWeeks]
+    """---- public ----"""
+    FundPool: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.FundPoolRequest, _incentive_service_pb2.PoolFunding]
+    """---- operator ----"""
+    PublishPolicy: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.PublishPolicyRequest, _weekly_pool_pb2.PolicyPublished]
+    ShadowCompare: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.ShadowCompareRequest, _incentive_service_pb2.ShadowComparison]
+    CloseWeek: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.CloseWeekRequest, _incentive_service_pb2.CloseWeekAnswer]
+    DecideHeld: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.DecideHeldRequest, _weekly_pool_pb2.HeldDecided]
+    ListLateFacts: _grpc.UnaryUnaryMultiCallable[_incentive_service_pb2.ListLateFactsRequest, _incentive_service_pb2.LateFactsPage]
 
 @_typing.type_check_only
 class IncentiveServiceAsyncStub(IncentiveServiceStub):
     def __init__(self, channel: _aio.Channel) -> None: ...
     GetWeeklyEstimate: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.GetWeeklyEstimateRequest, _incentive_service_pb2.WeeklyEstimate]  # type: ignore[assignment]
     """The running estimate of a creator's week so far."""
+    GetCreatorEstimate: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.CreatorWeekRequest, _weekly_pool_pb2.CreatorEstimate]  # type: ignore[assignment]
+    """---- creator (their own only; operators any) ----
+    The current week's running estimate with its breakdown.
+    """
+    ListCreatorWeeks: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.ListCreatorWeeksRequest, _incentive_service_pb2.CreatorWeeks]  # type: ignore[assignment]
+    """Settled weeks, newest first, each with its payout state."""
+    GetCreatorWeek: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.CreatorWeekRequest, _weekly_pool_pb2.CreatorWeekResult]  # type: ignore[assignment]
+    """One settled week: amount, breakdown (explains 100 %), Merkle proof, root."""
+    ListItemLedger: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.ListItemLedgerRequest, _incentive_service_pb2.ItemLedgerPage]  # type: ignore[assignment]
+    """Per-item ledger: every week each item earned, lifetime totals."""
+    GetCreatorCenter: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.CreatorCenterRequest, _incentive_service_pb2.CreatorCenter]  # type: ignore[assignment]
+    """Creator center: per post and per week, views, unique viewers, dwell,
+    effective interactions, followers gained, estimated and settled earnings.
+    """
+    ListSettledWeeks: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.ListSettledWeeksRequest, _incentive_service_pb2.SettledWeeks]  # type: ignore[assignment]
+    """---- public ----"""
+    FundPool: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.FundPoolRequest, _incentive_service_pb2.PoolFunding]  # type: ignore[assignment]
+    """---- operator ----"""
+    PublishPolicy: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.PublishPolicyRequest, _weekly_pool_pb2.PolicyPublished]  # type: ignore[assignment]
+    ShadowCompare: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.ShadowCompareRequest, _incentive_service_pb2.ShadowComparison]  # type: ignore[assignment]
+    CloseWeek: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.CloseWeekRequest, _incentive_service_pb2.CloseWeekAnswer]  # type: ignore[assignment]
+    DecideHeld: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.DecideHeldRequest, _weekly_pool_pb2.HeldDecided]  # type: ignore[assignment]
+    ListLateFacts: _aio.UnaryUnaryMultiCallable[_incentive_service_pb2.ListLateFactsRequest, _incentive_service_pb2.LateFactsPage]  # type: ignore[assignment]
 
 class IncentiveServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -48,5 +95,100 @@ class IncentiveServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_incentive_service_pb2.WeeklyEstimate, _abc.Awaitable[_incentive_service_pb2.WeeklyEstimate]]:
         """The running estimate of a creator's week so far."""
+
+    @_abc_1.abstractmethod
+    def GetCreatorEstimate(
+        self,
+        request: _incentive_service_pb2.CreatorWeekRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_weekly_pool_pb2.CreatorEstimate, _abc.Awaitable[_weekly_pool_pb2.CreatorEstimate]]:
+        """---- creator (their own only; operators any) ----
+        The current week's running estimate with its breakdown.
+        """
+
+    @_abc_1.abstractmethod
+    def ListCreatorWeeks(
+        self,
+        request: _incentive_service_pb2.ListCreatorWeeksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_incentive_service_pb2.CreatorWeeks, _abc.Awaitable[_incentive_service_pb2.CreatorWeeks]]:
+        """Settled weeks, newest first, each with its payout state."""
+
+    @_abc_1.abstractmethod
+    def GetCreatorWeek(
+        self,
+        request: _incentive_service_pb2.CreatorWeekRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_weekly_pool_pb2.CreatorWeekResult, _abc.Awaitable[_weekly_pool_pb2.CreatorWeekResult]]:
+        """One settled week: amount, breakdown (explains 100 %), Merkle proof, root."""
+
+    @_abc_1.abstractmethod
+    def ListItemLedger(
+        self,
+        request: _incentive_service_pb2.ListItemLedgerRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_incentive_service_pb2.ItemLedgerPage, _abc.Awaitable[_incentive_service_pb2.ItemLedgerPage]]:
+        """Per-item ledger: every week each item earned, lifetime totals."""
+
+    @_abc_1.abstractmethod
+    def GetCreatorCenter(
+        self,
+        request: _incentive_service_pb2.CreatorCenterRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_incentive_service_pb2.CreatorCenter, _abc.Awaitable[_incentive_service_pb2.CreatorCenter]]:
+        """Creator center: per post and per week, views, unique viewers, dwell,
+        effective interactions, followers gained, estimated and settled earnings.
+        """
+
+    @_abc_1.abstractmethod
+    def ListSettledWeeks(
+        self,
+        request: _incentive_service_pb2.ListSettledWeeksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_incentive_service_pb2.SettledWeeks, _abc.Awaitable[_incentive_service_pb2.SettledWeeks]]:
+        """---- public ----"""
+
+    @_abc_1.abstractmethod
+    def FundPool(
+        self,
+        request: _incentive_service_pb2.FundPoolRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_incentive_service_pb2.PoolFunding, _abc.Awaitable[_incentive_service_pb2.PoolFunding]]:
+        """---- operator ----"""
+
+    @_abc_1.abstractmethod
+    def PublishPolicy(
+        self,
+        request: _incentive_service_pb2.PublishPolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_weekly_pool_pb2.PolicyPublished, _abc.Awaitable[_weekly_pool_pb2.PolicyPublished]]: ...
+
+    @_abc_1.abstractmethod
+    def ShadowCompare(
+        self,
+        request: _incentive_service_pb2.ShadowCompareRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_incentive_service_pb2.ShadowComparison, _abc.Awaitable[_incentive_service_pb2.ShadowComparison]]: ...
+
+    @_abc_1.abstractmethod
+    def CloseWeek(
+        self,
+        request: _incentive_service_pb2.CloseWeekRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_incentive_service_pb2.CloseWeekAnswer, _abc.Awaitable[_incentive_service_pb2.CloseWeekAnswer]]: ...
+
+    @_abc_1.abstractmethod
+    def DecideHeld(
+        self,
+        request: _incentive_service_pb2.DecideHeldRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_weekly_pool_pb2.HeldDecided, _abc.Awaitable[_weekly_pool_pb2.HeldDecided]]: ...
+
+    @_abc_1.abstractmethod
+    def ListLateFacts(
+        self,
+        request: _incentive_service_pb2.ListLateFactsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_incentive_service_pb2.LateFactsPage, _abc.Awaitable[_incentive_service_pb2.LateFactsPage]]: ...
 
 def add_IncentiveServiceServicer_to_server(servicer: IncentiveServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
