@@ -410,6 +410,7 @@ class CreatorWeekResult(_message.Message):
     MERKLE_ROOT_FIELD_NUMBER: _builtins.int
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
     POLICY_HASH_FIELD_NUMBER: _builtins.int
+    ACTIVITY_FIELD_NUMBER: _builtins.int
     week: _builtins.str
     creator_id: _builtins.str
     creator_int_id: _builtins.int
@@ -434,6 +435,12 @@ class CreatorWeekResult(_message.Message):
     def discounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DiscountLine]: ...
     @_builtins.property
     def proof(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProofStep]: ...
+    @_builtins.property
+    def activity(self) -> Global___WeekActivity:
+        """Raw activity of the week on the creator's items (before the policy's
+        rules), for the creator center; followers_gained counts new follows.
+        """
+
     def __init__(
         self,
         *,
@@ -455,14 +462,77 @@ class CreatorWeekResult(_message.Message):
         merkle_root: _builtins.str = ...,
         policy_version: _builtins.str = ...,
         policy_hash: _builtins.str = ...,
+        activity: Global___WeekActivity | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocated_minor", b"allocated_minor", "asset", b"asset", "creator_id", b"creator_id", "creator_int_id", b"creator_int_id", "discounts", b"discounts", "held_minor", b"held_minor", "items", b"items", "merkle_root", b"merkle_root", "payable_minor", b"payable_minor", "policy_hash", b"policy_hash", "policy_version", b"policy_version", "proof", b"proof", "rollover_in_minor", b"rollover_in_minor", "rollover_out_minor", b"rollover_out_minor", "score", b"score", "status", b"status", "tiers", b"tiers", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "allocated_minor", b"allocated_minor", "asset", b"asset", "creator_id", b"creator_id", "creator_int_id", b"creator_int_id", "discounts", b"discounts", "held_minor", b"held_minor", "items", b"items", "merkle_root", b"merkle_root", "payable_minor", b"payable_minor", "policy_hash", b"policy_hash", "policy_version", b"policy_version", "proof", b"proof", "rollover_in_minor", b"rollover_in_minor", "rollover_out_minor", b"rollover_out_minor", "score", b"score", "status", b"status", "tiers", b"tiers", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CreatorWeekResult: _TypeAlias = CreatorWeekResult  # noqa: Y015
+
+@_typing.final
+class WeekActivity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    VIEWS_FIELD_NUMBER: _builtins.int
+    UNIQUE_VIEWERS_FIELD_NUMBER: _builtins.int
+    DWELL_SECONDS_FIELD_NUMBER: _builtins.int
+    FOLLOWERS_GAINED_FIELD_NUMBER: _builtins.int
+    ITEMS_FIELD_NUMBER: _builtins.int
+    views: _builtins.int
+    unique_viewers: _builtins.int
+    dwell_seconds: _builtins.int
+    followers_gained: _builtins.int
+    @_builtins.property
+    def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemActivity]:
+        """Per item: views, unique viewers and dwell of the week."""
+
+    def __init__(
+        self,
+        *,
+        views: _builtins.int = ...,
+        unique_viewers: _builtins.int = ...,
+        dwell_seconds: _builtins.int = ...,
+        followers_gained: _builtins.int = ...,
+        items: _abc.Iterable[Global___ItemActivity] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dwell_seconds", b"dwell_seconds", "followers_gained", b"followers_gained", "items", b"items", "unique_viewers", b"unique_viewers", "views", b"views"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WeekActivity: _TypeAlias = WeekActivity  # noqa: Y015
+
+@_typing.final
+class ItemActivity(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ITEM_ID_FIELD_NUMBER: _builtins.int
+    VIEWS_FIELD_NUMBER: _builtins.int
+    UNIQUE_VIEWERS_FIELD_NUMBER: _builtins.int
+    DWELL_SECONDS_FIELD_NUMBER: _builtins.int
+    item_id: _builtins.str
+    views: _builtins.int
+    unique_viewers: _builtins.int
+    dwell_seconds: _builtins.int
+    def __init__(
+        self,
+        *,
+        item_id: _builtins.str = ...,
+        views: _builtins.int = ...,
+        unique_viewers: _builtins.int = ...,
+        dwell_seconds: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["dwell_seconds", b"dwell_seconds", "item_id", b"item_id", "unique_viewers", b"unique_viewers", "views", b"views"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ItemActivity: _TypeAlias = ItemActivity  # noqa: Y015
 
 @_typing.final
 class ItemAmount(_message.Message):
@@ -600,6 +670,7 @@ class CreatorEstimate(_message.Message):
     DISCOUNTS_FIELD_NUMBER: _builtins.int
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
     POLICY_HASH_FIELD_NUMBER: _builtins.int
+    ACTIVITY_FIELD_NUMBER: _builtins.int
     week: _builtins.str
     creator_id: _builtins.str
     as_of_ms: _builtins.int
@@ -615,6 +686,8 @@ class CreatorEstimate(_message.Message):
     def tiers(self) -> _containers.RepeatedCompositeFieldContainer[Global___TierAmount]: ...
     @_builtins.property
     def discounts(self) -> _containers.RepeatedCompositeFieldContainer[Global___DiscountLine]: ...
+    @_builtins.property
+    def activity(self) -> Global___WeekActivity: ...
     def __init__(
         self,
         *,
@@ -630,10 +703,11 @@ class CreatorEstimate(_message.Message):
         discounts: _abc.Iterable[Global___DiscountLine] | None = ...,
         policy_version: _builtins.str = ...,
         policy_hash: _builtins.str = ...,
+        activity: Global___WeekActivity | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_ms", b"as_of_ms", "asset", b"asset", "creator_id", b"creator_id", "discounts", b"discounts", "estimated_minor", b"estimated_minor", "items", b"items", "policy_hash", b"policy_hash", "policy_version", b"policy_version", "pool_minor", b"pool_minor", "score", b"score", "tiers", b"tiers", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "as_of_ms", b"as_of_ms", "asset", b"asset", "creator_id", b"creator_id", "discounts", b"discounts", "estimated_minor", b"estimated_minor", "items", b"items", "policy_hash", b"policy_hash", "policy_version", b"policy_version", "pool_minor", b"pool_minor", "score", b"score", "tiers", b"tiers", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
