@@ -68,6 +68,23 @@ def merkle_proof(leaves: Sequence[tuple[int, int]], creator_id: int) -> tuple[Pr
     return tuple(steps)
 
 
+def merkle_proofs(leaves: Sequence[tuple[int, int]]) -> dict[int, tuple[ProofStep, ...]]:
+    """Every leaf's proof at once (the tree is built once: per-leaf merkle_proof calls would
+    rebuild it for each of a week's creators)."""
+    ordered = sorted(leaves)
+    levels = _levels(ordered)[:-1] if ordered else []
+    out: dict[int, tuple[ProofStep, ...]] = {}
+    for start, (creator_id, _) in enumerate(ordered):
+        index, steps = start, []
+        for level in levels:
+            sibling = index ^ 1
+            if sibling < len(level):
+                steps.append(ProofStep(level[sibling], sibling_on_left=sibling < index))
+            index //= 2
+        out[creator_id] = tuple(steps)
+    return out
+
+
 def verify_proof(root: bytes, creator_id: int, amount_minor: int,
                  proof: Sequence[ProofStep]) -> bool:
     """Whether (creator_id, amount_minor) is a leaf under root."""
