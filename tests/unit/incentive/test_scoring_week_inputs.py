@@ -1,0 +1,202 @@
+"""The week's model input from stored facts: what the settlement, the estimate and the
+reconciliation all build on (services/incentive/scoring/week_inputs.py)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from planet.incentive.v1.facts_pb2 import DayFees, FactRows, ItemStatus, Period, UserStatus
+from planetkit.fact_rows import COMMENT, FOLLOW, LIKE, VIEW, FactRow, build_facts
+from services.incentive.domain.breakdown import encode_result
+from services.incentive.domain.facts import IsoWeek
+from services.incentive.domain.id_map import IdKind
+from services.incentive.domain.merkle import ProofStep, verify_proof
+from services.incentive.domain.policy import default_policy
+from services.incentive.domain.settlement import settle
+from services.incentive.scoring import week_inputs
+from services.incentive.scoring.results import creator_results, week_settled
+from services.incentive.scoring.week_inputs import (
+    EventIdCollision,
+    WeekInputs,
+    removed_at,
+)
+
+WEEK = IsoWeek.parse("2026-W48")
+T0 = WEEK.start_ms
+HOUR = 3_600_000
+CLOSE = WEEK.end_ms + HOUR
+
+
+def _user(uid: str, *, kyc: bool = True, open_: bool = True, fees: int = 0,
+          sanctioned_from: int | None = None) -> UserStatus:
+    s = UserStatus(user_id=uid, kyc_verified_at_ms=T0 - 10 * HOUR if kyc else 0)
+    if open_:
+        s.identity_open.append(Period(from_ms=T0 - 20 * HOUR))
+    if fees:
+        s.fees.append(DayFees(day=T0 // 86_400_000 - 3, quote_minor=fees, quote_asset="USDT"))
+    if sanctioned_from is not None:
+        s.sanctioned.append(Period(from_ms=sanctioned_from))
+    return s
+
+
+def _week_rows() -> list[tuple[str, FactRow]]:
+    """(consumer, row): views, a comment, a like, a follow of a home page."""
+    return [
+        ("carol", FactRow("e1", "post-1", "ada", T0 + HOUR, VIEW, 240)),
+        ("carol", FactRow("e2", "post-1", "ada", T0 + HOUR + 5, COMMENT, 0, 50)),
+        ("carol", FactRow("e3", "post-2", "bo", T0 + 2 * HOUR, VIEW, 900)),
+        ("dan", FactRow("e4", "post-1", "ada", T0 + 3 * HOUR, LIKE)),
+        ("dan", FactRow("e5", "home:bo", "bo", T0 + 3 * HOUR, FOLLOW)),
+        ("dan", FactRow("e6", "post-2", "bo", T0 + 4 * HOUR, VIEW, 30)),
+        # Another week's fact in the same record: not this week's.
+        ("dan", FactRow("e7", "post-2", "bo", T0 - HOUR, VIEW, 30)),
+    ]
+
+
+def _inputs(rows: list[tuple[str, FactRow]], chunk: int = 100) -> WeekInputs:
+    inputs = WeekInputs(WEEK)
+    for n in range(0, len(rows), chunk):
+        part = rows[n:n + chunk]
+        for consumer in sorted({c for c, _ in part}):
+            inputs.add_facts(build_facts(f"r{n}-{consumer}", consumer,
+                                         [r for c, r in part if c == consumer]))
+    for uid, fees in (("ada", 0), ("bo", 0), ("carol", 50_00), ("dan", 0)):
+        inputs.set_user(_user(uid, fees=fees))
+    inputs.set_item(ItemStatus(item_id="post-1", creator_id="ada", item_kind="post"))
+    inputs.set_item(ItemStatus(item_id="post-2", creator_id="bo", item_kind="post"))
+    return inputs
+
+
+def _encoded(inputs: WeekInputs, **policy: int) -> bytes:
+    built = inputs.build(pool_minor=10_000, rollovers={}, quote_asset="USDT",
+                         status_at_ms=CLOSE)
+    p = default_policy().evolve(version="t", **policy) if policy else default_policy()
+    return encode_result(settle(built.facts, p))
+
+
+def test_rows_outside_the_week_are_left_out_and_the_rest_kept() -> None:
+    inputs = _inputs(_week_rows())
+    assert len(inputs) == 6
+    built = inputs.build(pool_minor=10_000, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    assert len(built.facts.events) == 6
+    result = settle(built.facts, default_policy())
+    amounts = {built.ids.name(IdKind.CREATOR, c): a for c, a in result.amounts().items()}
+    assert sum(amounts.values()) + result.unallocated_minor == 10_000
+    assert amounts["ada"] > 0 and amounts["bo"] > 0
+
+
+@pytest.mark.parametrize("policy", [{}, {"min_dwell_seconds": 60, "dwell_cap_seconds": 300}])
+def test_any_split_into_records_and_any_order_gives_the_same_bytes(policy: dict[str, int]) \
+        -> None:
+    rows = _week_rows()
+    want = _encoded(_inputs(rows), **policy)
+    rng = random.Random(7)
+    for chunk in (1, 2, 3):
+        shuffled = rows[:]
+        rng.shuffle(shuffled)
+        assert _encoded(_inputs(shuffled, chunk), **policy) == want
+
+
+def test_a_redelivered_fact_changes_nothing_but_the_duplicate_counter() -> None:
+    rows = _week_rows()
+    once = settle(_inputs(rows).build(pool_minor=10_000, rollovers={}, quote_asset="USDT",
+                                      status_at_ms=CLOSE).facts, default_policy())
+    twice = settle(_inputs(rows + rows[:2]).build(pool_minor=10_000, rollovers={},
+                                                  quote_asset="USDT",
+                                                  status_at_ms=CLOSE).facts, default_policy())
+    assert once.amounts() == twice.amounts()
+    assert once.merkle_root == twice.merkle_root
+
+
+def test_statuses_are_read_as_of_the_close() -> None:
+    inputs = _inputs(_week_rows())
+    # Sanctioned only after the close: the week settles as if not sanctioned.
+    inputs.set_user(_user("bo", sanctioned_from=CLOSE + 1))
+    built = inputs.build(pool_minor=10_000, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    bo = built.ids.intern(IdKind.CREATOR, "bo")
+    assert not next(c for c in built.facts.creators if c.creator_id == bo).sanctioned
+    # Sanctioned before the close: held.
+    inputs.set_user(_user("bo", sanctioned_from=T0))
+    built = inputs.build(pool_minor=10_000, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    result = settle(built.facts, default_policy())
+    held = result.creator(bo)
+    assert held is not None and held.status == "held" and held.held_minor > 0
+
+
+def test_removed_then_restored_item_earns_and_a_standing_removal_stops_it() -> None:
+    status = ItemStatus(item_id="post-1", creator_id="ada")
+    status.removed.append(Period(from_ms=T0 + 2 * HOUR, until_ms=T0 + 5 * HOUR))
+    assert removed_at(status, CLOSE) is None
+    status.removed.append(Period(from_ms=T0 + 6 * HOUR))
+    assert removed_at(status, CLOSE) == T0 + 6 * HOUR
+    assert removed_at(status, T0 + 5 * HOUR + 1) is None
+
+
+def test_items_without_status_belong_to_the_creator_their_earliest_fact_names() -> None:
+    inputs = _inputs(_week_rows())
+    built = inputs.build(pool_minor=10_000, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    home = built.ids.intern(IdKind.ITEM, "home:bo")
+    bo = built.ids.intern(IdKind.CREATOR, "bo")
+    assert any(i.item_id == home and i.creator_id == bo for i in built.facts.items)
+    assert len(built.facts.items) == len({i.item_id for i in built.facts.items}) == 3
+
+
+def test_trailing_fees_count_only_the_window_before_the_week_in_the_pool_asset() -> None:
+    inputs = _inputs(_week_rows())
+    carol = _user("carol")
+    day = T0 // 86_400_000
+    carol.fees.extend([DayFees(day=day - 1, quote_minor=100, quote_asset="USDT"),
+                       DayFees(day=day - 30, quote_minor=10, quote_asset="USDT"),
+                       DayFees(day=day - 31, quote_minor=1_000, quote_asset="USDT"),
+                       DayFees(day=day, quote_minor=1_000, quote_asset="USDT"),
+                       DayFees(day=day - 2, quote_minor=1_000, quote_asset="BTC")])
+    inputs.set_user(carol)
+    built = inputs.build(pool_minor=1, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    cid = built.ids.intern(IdKind.CONSUMER, "carol")
+    assert next(c for c in built.facts.consumers if c.consumer_id == cid) \
+        .trailing_fees_minor == 110
+
+
+def test_activity_counts_views_viewers_dwell_and_followers() -> None:
+    built = _inputs(_week_rows()).build(pool_minor=1, rollovers={}, quote_asset="USDT",
+                                        status_at_ms=CLOSE)
+    bo = built.activity["bo"]
+    assert (bo.views, bo.unique_viewers, bo.dwell_seconds, bo.followers_gained) == \
+        (2, 2, 930, 1)
+    assert [(i.item_id, i.views, i.dwell_seconds) for i in bo.items] == [("post-2", 2, 930)]
+
+
+def test_results_name_creators_and_every_proof_verifies() -> None:
+    inputs = _inputs(_week_rows())
+    built = inputs.build(pool_minor=10_000, rollovers={"cy": 80}, quote_asset="USDT",
+                         status_at_ms=CLOSE)
+    result = settle(built.facts, default_policy())
+    records = creator_results(result, built, "USDT")
+    by_name = {r.creator_id: r for r in records}
+    assert by_name["cy"].status == "rolled_over" and by_name["cy"].rollover_out_minor == 80
+    summary = week_settled(result, "USDT", settled_at_ms=CLOSE, facts_counted=6, facts_late=0)
+    assert summary.payable_minor + summary.rollover_out_minor + summary.held_minor \
+        + summary.unallocated_minor == summary.pool_minor + summary.rollover_in_minor
+    for r in records:
+        assert r.allocated_minor == sum(i.amount_minor for i in r.items)
+        if r.allocated_minor:
+            proof = [ProofStep(bytes.fromhex(s.sibling), s.sibling_is_left) for s in r.proof]
+            assert verify_proof(bytes.fromhex(summary.merkle_root), r.creator_int_id,
+                                r.allocated_minor, proof)
+
+
+def test_two_event_ids_on_one_model_id_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(week_inputs, "event_int", lambda text: 42)
+    inputs = WeekInputs(WEEK)
+    inputs.add_facts(build_facts("r", "carol", [FactRow("a", "post-1", "ada", T0, VIEW, 9),
+                                                FactRow("b", "post-1", "ada", T0, VIEW, 9)]))
+    with pytest.raises(EventIdCollision, match="'a' and 'b'"):
+        inputs.build(pool_minor=1, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+
+
+def test_a_malformed_record_is_refused_with_its_reason() -> None:
+    bad = FactRows(rows_id="x", consumer_id="carol", event_ids=["a"], item_ids=[])
+    with pytest.raises(ValueError, match="columns"):
+        WeekInputs(WEEK).add_facts(bad)
