@@ -44,6 +44,8 @@ class Ports:
     social: int = 50058
     # A second gateway process: each pushes every notification to its own sockets.
     gateway2: int = 8081
+    # The simulated exchange's payout desk (simulators/exchange/payouts.py).
+    exchange_payouts_health: int = 50063
 
     @classmethod
     def free(cls) -> Ports:
@@ -142,6 +144,11 @@ class Stack:
                          "PLANET_ANALYTICS_CHDB_PATH": str(self.run_dir / "chdb"),
                          "PLANET_ANALYTICS_PSEUDONYM_KEY": self.pseudonym_key},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.analytics_health}")),
+                # The exchange's payout desk answers payout instructions (confirms, refuses,
+                # sometimes twice); SERVING once its ledger is read back from PAYOUTS.
+                Service("exchange-payouts", "simulators.exchange.payouts",
+                        {"PLANET_EXCHANGE_PAYOUTS_HEALTH_PORT": str(p.exchange_payouts_health)},
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.exchange_payouts_health}")),
                 Service("gateway", "gateway",
                         {"PLANET_GATEWAY_HOST": "127.0.0.1",
                          "PLANET_GATEWAY_PORT": str(p.gateway),

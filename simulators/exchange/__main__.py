@@ -1,9 +1,13 @@
-"""Command line: ``python -m simulators.exchange kyc|fee|fill|random|instruments ...``."""
+"""Command line: ``python -m simulators.exchange kyc|fee|fill|random|instruments|payouts ...``.
+
+``payouts`` is the long-running one: the exchange's payout desk (simulators/exchange/payouts.py).
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import NoReturn
 
@@ -11,6 +15,7 @@ from planetkit.kafka.admin import TopicContractError, require_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.service_identities import EXCHANGE
 from planetkit.settings import KafkaSettings, TopicSettings
+from simulators.exchange import payouts
 from simulators.exchange.facts import (
     DEFAULT_QUOTE_ASSET,
     ExchangeTopics,
@@ -96,7 +101,26 @@ def parser() -> argparse.ArgumentParser:
     inst.add_argument("--symbol", help="one instrument, BASE/QUOTE (default: the demo list)")
     inst.add_argument("--last-price", default="", help="decimal string (with --symbol)")
     inst.add_argument("--status", choices=("trading", "halted", "delisted"), default="trading")
+    pay = sub.add_parser("payouts", help="answer payout instructions until stopped (SIGTERM)")
+    pay.add_argument("--refuse-creator", action="append", default=[], metavar="CREATOR_ID",
+                     help="refuse this creator's payouts (repeatable)")
+    pay.add_argument("--duplicate-every", type=_count,
+                     help="answer every Nth new payout twice (0 = never)")
+    pay.add_argument("--duplicate-probability",
+                     help="answer this share (0..1) of payouts twice, chosen by payout id")
     return p
+
+
+def _payouts(args: argparse.Namespace) -> None:
+    """The flags are the desk's settings (PLANET_EXCHANGE_PAYOUTS_*), which they override."""
+    prefix = "PLANET_EXCHANGE_PAYOUTS_"
+    if args.refuse_creator:
+        os.environ[f"{prefix}REFUSED_CREATORS"] = ",".join(args.refuse_creator)
+    if args.duplicate_every is not None:
+        os.environ[f"{prefix}DUPLICATE_EVERY"] = str(args.duplicate_every)
+    if args.duplicate_probability is not None:
+        os.environ[f"{prefix}DUPLICATE_PROBABILITY"] = args.duplicate_probability
+    payouts.main()
 
 
 async def _instruments(args: argparse.Namespace, bootstrap: str, suffix: str) -> str:
@@ -154,6 +178,9 @@ async def _run(args: argparse.Namespace) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Parse, publish, print one line; exit 2 on bad input."""
     args = parser().parse_args(argv)
+    if args.command == "payouts":
+        _payouts(args)  # runs until stopped, then exits with the runner's code
+        return 0
     try:
         print(asyncio.run(_run(args)))
     except ValueError as exc:
