@@ -8,12 +8,17 @@ from typing import Any
 
 from planetkit.kafka.dead_letter import dead_letter
 from planetkit.service_identities import INCENTIVE
+from services.incentive.adapters.faust_transactions import send_in_source_transaction
 
 log = logging.getLogger(__name__)
 
 
 class DeadLetters:
-    """Sends DeadLetter protos for Faust messages (topic, partition, offset, key, value)."""
+    """Sends DeadLetter protos for Faust messages (topic, partition, offset, key, value).
+
+    ``topic`` is the Faust topic of planet.dlq.scoring-processor.v1 (under the suffix). The
+    letter is written in the source record's transaction, so a record is dead-lettered once.
+    """
 
     def __init__(self, topic: Any, now_ms: Callable[[], int]) -> None:
         self._topic = topic
@@ -28,4 +33,7 @@ class DeadLetters:
             extra={"topic": message.topic, "partition": message.partition,
                    "offset": message.offset, "reason": reason},
         )
-        await self._topic.send(key=str(message.topic).encode(), value=letter.SerializeToString())
+        await send_in_source_transaction(
+            self._topic.app, message, self._topic.get_topic_name(), self._topic.partitions,
+            str(message.topic), letter.SerializeToString(),
+        )

@@ -1,0 +1,50 @@
+"""Send a record in the Kafka transaction of the source record being processed.
+
+Faust (exactly_once) commits each source partition's offsets in a transaction of its own,
+with the transactional id ``<app id>-<topic group>-<partition>``; its changelog writes join
+that transaction because tables are co-partitioned with their sources. A plain ``topic.send``
+does not: Faust picks the transaction by the DESTINATION partition, and for a topic the app
+does not consume it finds no group and sends outside any transaction (at least once). Our
+outputs are keyed by something else than their source (a consumer id, an item id), so they
+are sent here with the source partition's transactional id and an explicit partition (Kafka's
+own murmur2 of the key): they commit, or abort, with the source offset and the table writes.
+
+The processing of one record does not yield between its table writes and these sends in the
+usual case (metadata cached, buffer not full), so a commit cannot fall between them; if it
+ever did, a crash there would replay the record: its status records are whole values (the same
+value again) and its facts carry the source event id (readers deduplicate by it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+
+from planetkit.kafka.partitioning import partition_for
+
+log = logging.getLogger(__name__)
+
+
+async def send_in_source_transaction(
+    app: Any, source: Any, topic: str, partitions: int, key: str, value: bytes
+) -> None:
+    """Send ``key``/``value`` to ``topic`` in the transaction of Faust message ``source``."""
+    partition = partition_for(key, partitions)
+    tid: str | None = None
+    if app.in_transaction:
+        group = app.assignor.group_for_topic(source.topic)
+        tid = f"{app.conf.id}-{group}-{source.partition}"
+    pending = await app.producer.send(
+        topic, key.encode(), value, partition, None, None, transactional_id=tid
+    )
+    # The transaction's commit waits for delivery; a failure there fails the commit. Log the
+    # record's own failure too, so the reason is next to the topic it concerns.
+    if isinstance(pending, asyncio.Future):
+        pending.add_done_callback(partial(_log_failure, topic=topic))
+
+
+def _log_failure(fut: asyncio.Future[Any], *, topic: str) -> None:
+    if not fut.cancelled() and fut.exception() is not None:
+        log.error("send failed", extra={"topic": topic, "error": repr(fut.exception())})
