@@ -15,7 +15,7 @@ from planetkit.topics import (
     ENGAGEMENT_BATCHES,
     ENGAGEMENT_DEDUP,
     ENGAGEMENT_DEDUP_SNAPSHOT,
-    ENGAGEMENT_DELTAS,
+    VIEW_FACTS,
     Topic,
     with_suffix,
 )
@@ -30,24 +30,30 @@ NAME = ENGAGEMENT_AGGREGATOR
 
 
 def topics_of(settings: AggregatorSettings) -> list[Topic]:
-    """Batches, deltas, dedup snapshot and dead letters, suffixed for this deployment."""
+    """Batches, view facts, dedup snapshot and dead letters, suffixed for this deployment."""
     suffix = settings.topics.topic_suffix
     return [
         with_suffix(t, suffix)
-        for t in (ENGAGEMENT_BATCHES, ENGAGEMENT_DELTAS, ENGAGEMENT_DEDUP_SNAPSHOT, DLQ_AGGREGATOR)
+        for t in (ENGAGEMENT_BATCHES, VIEW_FACTS, ENGAGEMENT_DEDUP_SNAPSHOT, DLQ_AGGREGATOR)
     ]
 
 
 async def build(settings: AggregatorSettings) -> EngagementAggregator:
     """Check the topics against the registry, then wire the loop (nothing started yet)."""
     bootstrap = settings.kafka.bootstrap_servers
-    batches, deltas, dedup, dead_letters = topics_of(settings)
+    batches, facts, dedup, dead_letters = topics_of(settings)
+    if facts.partitions != batches.partitions:
+        # Facts of input partition p go to partition p: the counts are one contract.
+        raise SystemExit(
+            f"{NAME}: {facts.name} has {facts.partitions} partitions, {batches.name} "
+            f"{batches.partitions}; they must be equal"
+        )
     await wait_for_broker(bootstrap)
     # Created by the topics tool, never here. Placement (and so dedup) assumes the
     # registered partition count: a topic changed in place would hash consumers elsewhere,
     # so refuse to start rather than count twice (a new count is a new topic version).
     try:
-        await require_topics(bootstrap, [batches, deltas, dedup, dead_letters])
+        await require_topics(bootstrap, [batches, facts, dedup, dead_letters])
     except TopicContractError as exc:
         raise SystemExit(f"{NAME}: {exc}") from None
     partitions = settings.owned_partitions(batches.partitions)
@@ -79,7 +85,7 @@ async def build(settings: AggregatorSettings) -> EngagementAggregator:
             fetch_timeout_ms=settings.fetch_timeout_ms,
             snapshot_min_tail_ids=settings.snapshot_min_tail_ids,
         ),
-        OutputTopics(deltas.name, deltas.partitions, dedup.name, dead_letters.name),
+        OutputTopics(facts.name, dedup.name, dead_letters.name),
         InputLog(consumer, batches.name, partitions),
         TransactionalOutput(producer, group),
         SnapshotStore(

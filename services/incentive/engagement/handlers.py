@@ -1,14 +1,15 @@
-"""The exactly-once aggregation loop: one Kafka transaction per fetch.
+"""The exactly-once loop: one Kafka transaction per fetch.
 
 Per fetch: decode every batch, refuse batches that are not on their consumer's
-partition, drop duplicate event ids, fold the rest into per-(creator, week,
-consumer) deltas, then in ONE transaction write the deltas (one record per
-deltas-topic partition), the accepted ids (the dedup snapshot's tail, or a new
-snapshot generation), tombstones for what left the horizon, any dead letters,
-and the input offsets carrying the snapshot position. Either all of it becomes
+partition, drop duplicate event ids (and rows that are not views), then in ONE
+transaction write the accepted views at full detail (one FactRows record per
+input partition and consumer, on the view-facts partition of the same number),
+the accepted ids (the dedup snapshot's tail, or a new snapshot generation),
+tombstones for what left the horizon, any dead letters, and the input offsets
+carrying the snapshot position. Either all of it becomes
 visible to read_committed readers or none of it does, so a crash at any point
 replays the fetch from the last committed offsets against the memory restored
-from committed snapshot records: nothing lost, nothing counted twice.
+from committed snapshot records: every view fact written once, none lost.
 
 Nothing here builds a client or reads the clock: bootstrap.py hands them in.
 """
@@ -27,7 +28,6 @@ from planetkit.runner import Lifecycle
 from services.incentive.engagement.adapters.kafka_input import Fetched, InputLog
 from services.incentive.engagement.adapters.kafka_output import TransactionalOutput
 from services.incentive.engagement.adapters.snapshot_store import SnapshotStore
-from services.incentive.engagement.domain.aggregate import FetchAggregate, book_accepted
 from services.incentive.engagement.domain.dedup import DedupMemory
 from services.incentive.engagement.domain.placement import Placement
 from services.incentive.engagement.domain.records import (
@@ -42,6 +42,7 @@ from services.incentive.engagement.domain.snapshot import (
     SnapshotPosition,
     encode_position,
 )
+from services.incentive.engagement.domain.views import FetchViews, book_accepted
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,12 @@ class LoopStats:
     events: int = 0
     fetches: int = 0
     duplicates: int = 0
+    late: int = 0
+    # Rows dropped for a missing id or for not being a view (``not_views`` of them).
+    invalid: int = 0
+    not_views: int = 0
+    fact_rows: int = 0
+    fact_records: int = 0
     dead_letters: int = 0
     snapshots: int = 0
     restored_ids: int = 0
@@ -87,7 +94,7 @@ class _Fetch:
 
 
 class EngagementAggregator:
-    """Owns a set of input partitions and aggregates them exactly once."""
+    """Owns a set of input partitions and turns their views into facts exactly once."""
 
     def __init__(
         self,
@@ -108,7 +115,6 @@ class EngagementAggregator:
         self._now_ms = now_ms
         self._timer = timer
         self._placement = Placement(config.input_partitions)
-        self._partition_cache: dict[str, int] = {}
         self._memories: dict[int, DedupMemory] = {}
         self._ledgers: dict[int, PartitionLedger] = {}
         self.stats = LoopStats()
@@ -119,11 +125,11 @@ class EngagementAggregator:
         return self._memories
 
     async def run(self, lifecycle: Lifecycle) -> None:
-        """Restore, position, report ready, aggregate until the runner asks to stop."""
+        """Restore, position, report ready, then run fetches until the runner asks to stop."""
         await self._loop(lifecycle.ready, lifecycle.stopping, until_caught_up=False)
 
     async def drain(self) -> LoopStats:
-        """Restore, then aggregate until no input is left (benchmarks, tools)."""
+        """Restore, then run fetches until no input is left (benchmarks, tools)."""
 
         async def nothing() -> None:
             return None
@@ -162,7 +168,7 @@ class EngagementAggregator:
                 if fetched:
                     if not self.stats.first_fetch_at:
                         self.stats.first_fetch_at = self._timer()
-                    fetch = self._aggregate(fetched)
+                    fetch = self._accept(fetched)
                     if in_flight is not None:
                         await in_flight
                     in_flight = asyncio.create_task(self._commit(fetch))
@@ -197,8 +203,8 @@ class EngagementAggregator:
             },
         )
 
-    def _aggregate(self, fetched: Fetched) -> _Fetch:
-        aggregate = FetchAggregate(self._partition_cache)
+    def _accept(self, fetched: Fetched) -> _Fetch:
+        views = FetchViews()
         next_offsets: dict[int, int] = {}
         dead: list[Record] = []
         now_ms = self._now_ms()
@@ -208,7 +214,7 @@ class EngagementAggregator:
                 try:
                     batch = decode(rec.value, EngagementBatch).payload
                     self._placement.check(batch.consumer_id, tp.partition)
-                    aggregate.add_batch(tp.partition, rec.offset, batch, memory)
+                    views.add_batch(tp.partition, rec.offset, batch, memory)
                 except (UndecodableEvent, ValueError) as exc:
                     dl = dead_letter(rec, reason=str(exc), consumer=SOURCE, now_ms=now_ms)
                     dead.append(
@@ -219,11 +225,11 @@ class EngagementAggregator:
                             dl.SerializeToString(),
                         )
                     )
-                    aggregate.skip(tp.partition, rec.offset)
+                    views.skip(tp.partition, rec.offset)
             next_offsets[tp.partition] = records[-1].offset + 1
-        pruned = book_accepted(aggregate, self._memories)
+        pruned = book_accepted(views, self._memories)
         outgoing = build_outgoing(
-            aggregate,
+            views,
             pruned,
             self._memories,
             self._ledgers,
@@ -233,11 +239,28 @@ class EngagementAggregator:
             min_tail_ids=self._config.snapshot_min_tail_ids,
         )
         outgoing.records += dead
-        self.stats.events += aggregate.events
-        self.stats.duplicates += sum(t.duplicates for t in aggregate.partitions.values())
-        self.stats.dead_letters += len(dead)
+        tallies = views.partitions.values()
+        stats = self.stats
+        stats.events += views.events
+        stats.duplicates += sum(t.duplicates for t in tallies)
+        stats.late += sum(t.late for t in tallies)
+        invalid = sum(t.invalid for t in tallies)
+        not_views = sum(t.not_views for t in tallies)
+        stats.invalid += invalid
+        stats.not_views += not_views
+        stats.fact_rows += outgoing.fact_rows
+        stats.fact_records += outgoing.fact_records
+        stats.dead_letters += len(dead)
         if dead:
             log.warning("dead-lettered records", extra={"count": len(dead)})
+        if invalid:
+            # Counted, not dead-lettered: the record's valid views were accepted, so the
+            # record is not one nobody could read. The partition's dedup record of this
+            # commit carries the count too (invalid_dropped) when it accepted anything.
+            log.warning(
+                "telemetry rows dropped",
+                extra={"invalid": invalid, "not_views": not_views, "total_invalid": stats.invalid},
+            )
         return _Fetch(outgoing, next_offsets)
 
     async def _commit(self, fetch: _Fetch) -> None:

@@ -1,4 +1,4 @@
-"""The volume path on the real broker: exactly-once through crashes, duplicates and junk."""
+"""The volume path on the real broker: every view fact once through crashes, retries and junk."""
 
 from __future__ import annotations
 
@@ -17,49 +17,60 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
-from planet.incentive.v1.engagement_pb2 import EngagementDeltas
+from planet.incentive.v1.facts_pb2 import FactRows
 from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
-from planetkit.engagement_deltas import iter_deltas
 from planetkit.envelope import decode, encode, wrap
+from planetkit.fact_rows import VIEW as FACT_VIEW
+from planetkit.fact_rows import FactRow, iter_facts
 from planetkit.kafka.admin import ensure_topics
+from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.replay import read_committed
+from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import (
     DLQ_AGGREGATOR,
     ENGAGEMENT_BATCHES,
     ENGAGEMENT_DEDUP_SNAPSHOT,
-    ENGAGEMENT_DELTAS,
+    VIEW_FACTS,
     with_suffix,
 )
 from planetkit.weeks import week_start_ms
+from services.incentive.engagement.bootstrap import build
+from services.incentive.engagement.settings import AggregatorSettings
 
 pytestmark = pytest.mark.kafka
 ROOT = Path(__file__).resolve().parents[3]
 T0 = week_start_ms("2026-W48") + 3_600_000
-Totals = Counter[tuple[str, str, str, str]]
+# (consumer, row, partition it was written to)
+Facts = Counter[tuple[str, FactRow, int]]
 
 
-def make_batches(n_batches: int, per_batch: int, seed: int) -> tuple[list[EngagementBatch], Totals]:
-    """Synthetic batches and the exact totals they must produce."""
+def make_batches(n_batches: int, per_batch: int, seed: int) -> tuple[list[EngagementBatch], Facts]:
+    """Synthetic batches and the view facts they must produce, each exactly once.
+
+    Three rows in ten claim a comment, which telemetry must not carry (the gateway refuses
+    them): they are dropped, never written.
+    """
     rng = random.Random(seed)
-    batches, expected = [], Counter()
+    batches: list[EngagementBatch] = []
+    expected: Facts = Counter()
     for b in range(n_batches):
         consumer = f"u{rng.randrange(50)}"
+        p = partition_for(consumer, ENGAGEMENT_BATCHES.partitions)
         rows = []
         for e in range(per_batch):
             creator = f"c{rng.randrange(20)}"
+            item = f"i{rng.randrange(30)}"
             eid = f"b{b}e{e}"
             if rng.random() < 0.7:
                 dwell = rng.randrange(1, 120)
-                rows.append(EngagementRow(eid, "i", creator, T0 + b, VIEW, dwell_seconds=dwell))
-                expected[(creator, "2026-W48", consumer, "views")] += 1
-                expected[(creator, "2026-W48", consumer, "dwell")] += dwell
+                rows.append(EngagementRow(eid, item, creator, T0 + b, VIEW, dwell_seconds=dwell))
+                expected[(consumer, FactRow(eid, item, creator, T0 + b, FACT_VIEW, dwell), p)] += 1
             else:
                 rows.append(
                     EngagementRow(
-                        eid, "i", creator, T0 + b, INTERACTION_KINDS["comment"], text_length=40
+                        eid, item, creator, T0 + b, INTERACTION_KINDS["comment"], text_length=40
                     )
                 )
-                expected[(creator, "2026-W48", consumer, "interactions")] += 1
         batches.append(build_batch(f"batch{b}", consumer, rows))
     return batches, expected
 
@@ -88,15 +99,29 @@ async def read_all(bootstrap: str, topic: str, partitions: int) -> list[bytes]:
     return [r.value async for r in read_committed(bootstrap, topic, range(partitions))]
 
 
-async def committed_totals(bootstrap: str, topic: str) -> Totals:
-    totals: Totals = Counter()
-    for value in await read_all(bootstrap, topic, ENGAGEMENT_DELTAS.partitions):
-        for d in iter_deltas(decode(value, EngagementDeltas).payload):
-            key = (d.creator_id, d.week, d.consumer_id)
-            totals[(*key, "views")] += d.views
-            totals[(*key, "dwell")] += d.dwell_seconds
-            totals[(*key, "interactions")] += d.interactions
-    return +totals
+async def committed_facts(bootstrap: str, topic: str) -> Facts:
+    """Every committed view fact, with its consumer and partition; rows_id never repeats."""
+    facts: Facts = Counter()
+    rows_ids: Counter[str] = Counter()
+    async for r in read_committed(bootstrap, topic, range(VIEW_FACTS.partitions)):
+        env = decode(r.value, FactRows)
+        rows = env.payload
+        assert env.event_id == rows.rows_id and r.key == rows.consumer_id.encode()
+        rows_ids[rows.rows_id] += 1
+        for row in iter_facts(rows):
+            facts[(rows.consumer_id, row, r.partition)] += 1
+    assert max(rows_ids.values(), default=1) == 1, "a rows_id was written twice"
+    return facts
+
+
+async def undisturbed_run(bootstrap: str, suffix: str, batches: list[EngagementBatch]) -> Facts:
+    """The same input through an aggregator that nothing interrupts, on topics of its own."""
+    await ensure_topics(bootstrap, topics(suffix))
+    await produce(bootstrap, with_suffix(ENGAGEMENT_BATCHES, suffix).name, batches)
+    settings = AggregatorSettings(kafka=KafkaSettings(bootstrap_servers=bootstrap),
+                                  topics=TopicSettings(topic_suffix=suffix), max_records=50)
+    await (await build(settings)).drain()
+    return await committed_facts(bootstrap, with_suffix(VIEW_FACTS, suffix).name)
 
 
 async def lag(bootstrap: str, group: str, topic: str) -> int:
@@ -149,26 +174,27 @@ async def wait_until(predicate, timeout_s: float = 60.0) -> None:  # type: ignor
 def topics(suffix: str):  # type: ignore[no-untyped-def]
     return [
         with_suffix(t, suffix)
-        for t in (ENGAGEMENT_BATCHES, ENGAGEMENT_DELTAS, ENGAGEMENT_DEDUP_SNAPSHOT, DLQ_AGGREGATOR)
+        for t in (ENGAGEMENT_BATCHES, VIEW_FACTS, ENGAGEMENT_DEDUP_SNAPSHOT, DLQ_AGGREGATOR)
     ]
 
 
 @pytest.mark.slow
-async def test_kill_mid_stream_and_restart_counts_every_event_once(
+async def test_kill_mid_stream_and_restart_writes_every_view_fact_once(
     kafka_bootstrap: str, topic_suffix: str
 ) -> None:
-    batches_t, deltas_t, _, _ = topics(topic_suffix)
+    batches_t, facts_t, _, _ = topics(topic_suffix)
     await ensure_topics(kafka_bootstrap, topics(topic_suffix))
     batches, expected = make_batches(600, 40, seed=7)
     # Client retries: the same batches sent again must not count twice.
-    await produce(kafka_bootstrap, batches_t.name, batches + batches[100:160])
+    sent = batches + batches[100:160]
+    await produce(kafka_bootstrap, batches_t.name, sent)
     group = f"engagement-aggregator-{topic_suffix}"
 
     proc = start_aggregator(kafka_bootstrap, topic_suffix)
     try:
 
         async def some_progress() -> bool:
-            return bool(await committed_totals(kafka_bootstrap, deltas_t.name))
+            return bool(await committed_facts(kafka_bootstrap, facts_t.name))
 
         await wait_until(some_progress)
         assert await lag(kafka_bootstrap, group, batches_t.name) > 0, "killed too late"
@@ -186,13 +212,17 @@ async def test_kill_mid_stream_and_restart_counts_every_event_once(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    assert await committed_totals(kafka_bootstrap, deltas_t.name) == +expected
+    crashed = await committed_facts(kafka_bootstrap, facts_t.name)
+    # The multiset of (consumer, row, partition): nothing lost, nothing twice, each view on
+    # its input partition, at full detail; as an undisturbed run writes it.
+    assert crashed == expected
+    assert crashed == await undisturbed_run(kafka_bootstrap, f"{topic_suffix}u", sent)
 
 
 async def test_undecodable_record_is_dead_lettered_and_the_rest_counts(
     kafka_bootstrap: str, topic_suffix: str
 ) -> None:
-    batches_t, deltas_t, _, dlq_t = topics(topic_suffix)
+    batches_t, facts_t, _, dlq_t = topics(topic_suffix)
     await ensure_topics(kafka_bootstrap, topics(topic_suffix))
     batches, expected = make_batches(20, 5, seed=3)
     producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
@@ -211,7 +241,13 @@ async def test_undecodable_record_is_dead_lettered_and_the_rest_counts(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    assert await committed_totals(kafka_bootstrap, deltas_t.name) == +expected
+    log = proc.stderr.read().decode() if proc.stderr else ""
+    assert await committed_facts(kafka_bootstrap, facts_t.name) == expected
+    claimed = sum(1 for b in batches for k in b.kinds if k != VIEW)
+    dropped = [line for line in log.splitlines() if 'msg="telemetry rows dropped"' in line]
+    assert claimed and dropped, log[-2000:]
+    assert sum(int(line.split("not_views=")[1].split()[0]) for line in dropped) == claimed
+    # Only the undecodable record is dead-lettered; the comment rows are counted and logged.
     dead = [
         DeadLetter.FromString(v)
         for v in await read_all(kafka_bootstrap, dlq_t.name, dlq_t.partitions)

@@ -11,6 +11,7 @@ import sys
 import time
 import zlib
 from collections import Counter
+from collections.abc import Mapping
 from pathlib import Path
 
 import grpc
@@ -20,16 +21,17 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.events.v1.envelope_pb2 import DeadLetter
-from planet.incentive.v1.engagement_pb2 import EngagementDeltas
+from planet.incentive.v1.facts_pb2 import FactRows
 from planetkit.engagement_batches import VIEW, EngagementRow, build_batch
-from planetkit.engagement_deltas import iter_deltas
 from planetkit.envelope import decode, encode, wrap
+from planetkit.fact_rows import iter_facts
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.replay import read_committed
 from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.weeks import week_start_ms
 from services.incentive.engagement.adapters.snapshot_store import SnapshotStore
 from services.incentive.engagement.bootstrap import build, topics_of
+from services.incentive.engagement.domain.dedup import DedupMemory
 from services.incentive.engagement.settings import AggregatorSettings
 
 pytestmark = pytest.mark.kafka
@@ -68,19 +70,26 @@ async def produce(
         await producer.stop()
 
 
-async def views_counted(bootstrap: str, topic: str) -> Counter[str]:
-    views: Counter[str] = Counter()
+async def view_facts(bootstrap: str, topic: str) -> Counter[tuple[str, str, int]]:
+    """(consumer, event id, partition) of every committed view fact."""
+    views: Counter[tuple[str, str, int]] = Counter()
     async for r in read_committed(bootstrap, topic, range(PARTITIONS)):
-        for d in iter_deltas(decode(r.value, EngagementDeltas).payload):
-            views[d.consumer_id] += d.views
+        rows = decode(r.value, FactRows).payload
+        for row in iter_facts(rows):
+            views[(rows.consumer_id, row.event_id, r.partition)] += 1
     return views
+
+
+def facts_of(consumer: str, ids: list[str]) -> Counter[tuple[str, str, int]]:
+    """Each id once, on the consumer's partition (the input's, murmur2)."""
+    return Counter((consumer, i, partition_for(consumer, PARTITIONS)) for i in ids)
 
 
 async def test_a_batch_on_a_foreign_partition_is_dead_lettered_and_counted_zero_times(
     kafka_bootstrap: str, topic_suffix: str, registered_topics: str
 ) -> None:
     settings = settings_for(kafka_bootstrap, topic_suffix)
-    batches_t, deltas_t, _, dlq_t = topics_of(settings)
+    batches_t, facts_t, _, dlq_t = topics_of(settings)
     # A consumer that kcat's default partitioner (consistent_random: crc32 of the key)
     # puts on another partition than Kafka's default (murmur2).
     consumer = next(
@@ -95,9 +104,9 @@ async def test_a_batch_on_a_foreign_partition_is_dead_lettered_and_counted_zero_
     await produce(kafka_bootstrap, batches_t.name, [(batch, wrong), (batch, None), (other, None)])
     stats = await aggregator.drain()
 
-    assert await views_counted(kafka_bootstrap, deltas_t.name) == Counter(
-        {consumer: 10, "someone-else": 2}
-    )
+    assert await view_facts(kafka_bootstrap, facts_t.name) == facts_of(
+        consumer, [f"e{i}" for i in range(10)]
+    ) + facts_of("someone-else", ["x1", "x2"])
     dead = [DeadLetter.FromString(r.value)
             async for r in read_committed(kafka_bootstrap, dlq_t.name, range(dlq_t.partitions))]
     assert len(dead) == 1 and stats.dead_letters == 1
@@ -106,11 +115,8 @@ async def test_a_batch_on_a_foreign_partition_is_dead_lettered_and_counted_zero_
     assert "misplaced" in dead[0].reason and "murmur2" in dead[0].reason
 
 
-def memory_view(memories: dict[int, object]) -> dict[int, dict[str, list[str]]]:
-    return {
-        p: {w: sorted(ids) for w, ids in m.weeks().items()}  # type: ignore[attr-defined]
-        for p, m in memories.items()
-    }
+def memory_view(memories: Mapping[int, DedupMemory]) -> dict[int, dict[str, list[str]]]:
+    return {p: {w: sorted(ids) for w, ids in m.weeks().items()} for p, m in memories.items()}
 
 
 @pytest.mark.slow
@@ -120,7 +126,7 @@ async def test_restart_after_many_fetches_restores_exactly_the_same_memory_from_
     min_tail = 60
     settings = settings_for(kafka_bootstrap, topic_suffix, max_records=3,
                             snapshot_min_tail_ids=min_tail, dedup_horizon_weeks=2)
-    batches_t, _, dedup_t, _ = topics_of(settings)
+    batches_t, facts_t, dedup_t, _ = topics_of(settings)
     aggregator = await build(settings)
     weeks = ["2026-W45", "2026-W46", "2026-W47", "2026-W48"]
     sends: list[tuple[EngagementBatch, int | None]] = []
@@ -134,6 +140,11 @@ async def test_restart_after_many_fetches_restores_exactly_the_same_memory_from_
     await produce(kafka_bootstrap, batches_t.name, sends)
     stats = await aggregator.drain()
     assert stats.fetches > 50 and stats.snapshots > 4, stats
+    # Written once each, retries or not, whichever generation the dedup was in.
+    assert await view_facts(kafka_bootstrap, facts_t.name) == sum(
+        (facts_of(f"user-{n % 13}", [f"b{n}e{i}" for i in range(8)]) for n in range(240)),
+        Counter(),
+    )
     before = memory_view(aggregator.memories)
     assert {w for m in before.values() for w in m} == {"2026-W47", "2026-W48"}
 
@@ -206,7 +217,7 @@ async def test_a_group_left_by_the_v1_aggregator_is_migrated_from_the_v1_topic(
     from services.incentive.engagement.adapters.snapshot_store import committed_positions
 
     settings = settings_for(kafka_bootstrap, topic_suffix)
-    batches_t, deltas_t, _, _ = topics_of(settings)
+    batches_t, facts_t, _, _ = topics_of(settings)
     v1 = with_suffix(ENGAGEMENT_DEDUP, topic_suffix)
     consumer = "user-7"
     p = partition_for(consumer, PARTITIONS)
@@ -236,7 +247,8 @@ async def test_a_group_left_by_the_v1_aggregator_is_migrated_from_the_v1_topic(
     retry = batch_of(consumer, "retry", ["seen-1", "seen-2", "new-1"], "2026-W48")
     await produce(kafka_bootstrap, batches_t.name, [(retry, None)])
     stats = await aggregator.drain()
-    assert await views_counted(kafka_bootstrap, deltas_t.name) == Counter({consumer: 1})
+    assert await view_facts(kafka_bootstrap, facts_t.name) == facts_of(consumer, ["new-1"])
     assert stats.duplicates == 2 and stats.snapshots == 1
     positions = await committed_positions(kafka_bootstrap, settings.group(), batches_t.name, [p])
-    assert positions[p] is not None and positions[p].generation == 1
+    position = positions[p]
+    assert position is not None and position.generation == 1

@@ -11,7 +11,6 @@ from planetkit.engagement_batches import VIEW, EngagementRow, build_batch
 from planetkit.envelope import decode
 from planetkit.kafka.partitioning import partition_for
 from planetkit.weeks import week_start_ms
-from services.incentive.engagement.domain.aggregate import FetchAggregate, book_accepted
 from services.incentive.engagement.domain.dedup import DedupMemory
 from services.incentive.engagement.domain.placement import MisplacedRecord, Placement
 from services.incentive.engagement.domain.records import OutputTopics, build_outgoing
@@ -24,8 +23,9 @@ from services.incentive.engagement.domain.snapshot import (
     encode_position,
     parse_key,
 )
+from services.incentive.engagement.domain.views import FetchViews, book_accepted
 
-TOPICS = OutputTopics("deltas", 4, "dedup", "dlq")
+TOPICS = OutputTopics("facts", "dedup", "dlq")
 
 
 def test_a_batch_on_its_murmur2_partition_passes_and_elsewhere_is_refused() -> None:
@@ -63,16 +63,16 @@ def test_keys_and_positions_round_trip_and_foreign_metadata_is_refused() -> None
         parse_key(b"p1")
 
 
-def _fetch(memory: DedupMemory, ids: list[str], week: str, offset: int) -> FetchAggregate:
+def _fetch(memory: DedupMemory, ids: list[str], week: str, offset: int) -> FetchViews:
     at = week_start_ms(week) + 3_600_000
     rows = [EngagementRow(i, "item", "c1", at, VIEW, dwell_seconds=1) for i in ids]
-    agg = FetchAggregate()
+    agg = FetchViews()
     agg.add_batch(0, offset, build_batch(f"b{offset}", "u1", rows), memory)
     return agg
 
 
 def _commit(
-    agg: FetchAggregate, memory: DedupMemory, ledger: PartitionLedger, min_tail: int
+    agg: FetchViews, memory: DedupMemory, ledger: PartitionLedger, min_tail: int
 ) -> list[tuple[str, int, bytes, bytes | None]]:
     pruned = book_accepted(agg, {0: memory})
     out = build_outgoing(

@@ -1,6 +1,6 @@
-"""The records one fetch commits: deltas, dedup ids (tail or a new snapshot), tombstones.
+"""The records one fetch commits: view facts, dedup ids (tail or a new snapshot), tombstones.
 
-Pure: given the fetch's aggregate, the memories (already updated with the fetch) and
+Pure: given the fetch's accepted views, the memories (already updated with the fetch) and
 the ledgers, it returns records and, per partition that starts a new snapshot
 generation, the index of the record whose offset the generation starts at.
 """
@@ -9,19 +9,25 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, WeekEventIds
-from planetkit.engagement_deltas import encode_deltas
+from planet.incentive.v1.facts_pb2 import FactKind, FactRows
 from planetkit.envelope import encode, wrap
 from planetkit.service_identities import ENGAGEMENT_AGGREGATOR
-from services.incentive.engagement.domain.aggregate import FetchAggregate
 from services.incentive.engagement.domain.dedup import DedupMemory
 from services.incentive.engagement.domain.snapshot import SNAP, TAIL, PartitionLedger
+from services.incentive.engagement.domain.views import FetchViews, ViewColumns
 
 SOURCE = ENGAGEMENT_AGGREGATOR
-# ~40 bytes a row and ~20 bytes an id: records stay well under the 8 MiB limit.
-MAX_ROWS_PER_RECORD = 50_000
+# ~20 bytes an id: dedup records stay well under the 8 MiB limit.
 MAX_IDS_PER_RECORD = 100_000
+# A fact record aims at ~1 MiB (a consumer's views of one fetch are split beyond it), far
+# from the broker's 8 MiB limit even when every id character takes 4 bytes of UTF-8.
+MAX_FACT_BYTES = 1 << 20
+# Bytes a view row adds besides its three ids' characters: a length byte per id and, in the
+# packed columns, up to 10 for the time, 5 for dwell, 1 each for kind and text length.
+_ROW_OVERHEAD = 20
 # (topic, partition, key, value); partition -1 lets the producer's partitioner choose;
 # a None value is a tombstone (compaction removes the key).
 Record = tuple[str, int, bytes, bytes | None]
@@ -29,10 +35,9 @@ Record = tuple[str, int, bytes, bytes | None]
 
 @dataclass(frozen=True)
 class OutputTopics:
-    """Names and partition counts of what the aggregator writes."""
+    """Names of what the aggregator writes (view facts: partition p for input partition p)."""
 
-    deltas: str
-    deltas_partitions: int
+    view_facts: str
     dedup: str
     dead_letters: str
 
@@ -44,10 +49,65 @@ class Outgoing:
     records: list[Record] = field(default_factory=list)
     # input partition -> (new generation, index in ``records`` of its first snapshot record)
     new_generations: dict[int, tuple[int, int]] = field(default_factory=dict)
+    # View rows and fact records among ``records``.
+    fact_rows: int = 0
+    fact_records: int = 0
+
+
+def view_facts(
+    commit_id: str, partition: int, first_n: int, consumer_id: str, views: ViewColumns,
+    max_bytes: int = MAX_FACT_BYTES,
+) -> list[FactRows]:
+    """A consumer's accepted views of one fetch as FactRows, each of about ``max_bytes``
+    at most (one record unless the views are many), in fetch order.
+
+    Record k is ``rows_id = "<commit_id>:<partition>:<first_n + k>"``: the caller numbers
+    the records of a partition in a commit consecutively, so ids never repeat (a commit id
+    names every partition's last offset of its fetch) and a replay of the same fetch
+    builds the same ids.
+    """
+    out: list[FactRows] = []
+    if not len(views):
+        return out
+    for start, stop in _pieces(views, 0, len(views), max_bytes):
+        count = stop - start
+        out.append(
+            FactRows(
+                rows_id=f"{commit_id}:{partition}:{first_n + len(out)}",
+                consumer_id=consumer_id,
+                event_ids=views.event_ids[start:stop],
+                item_ids=views.item_ids[start:stop],
+                creator_ids=views.creator_ids[start:stop],
+                occurred_at_ms=views.occurred_at_ms[start:stop],
+                kinds=[FactKind.FACT_KIND_VIEW] * count,
+                dwell_seconds=views.dwell_seconds[start:stop],
+                text_lengths=[0] * count,  # a view carries no text (the model refuses one)
+            )
+        )
+    return out
+
+
+def _estimated_bytes(views: ViewColumns, start: int, stop: int) -> int:
+    chars = sum(map(len, views.event_ids[start:stop]))
+    chars += sum(map(len, views.item_ids[start:stop]))
+    chars += sum(map(len, views.creator_ids[start:stop]))
+    return chars + _ROW_OVERHEAD * (stop - start)
+
+
+def _pieces(views: ViewColumns, start: int, stop: int, max_bytes: int) -> Iterator[tuple[int, int]]:
+    """Row ranges of about ``max_bytes`` at most, in order (one row is never split)."""
+    size = _estimated_bytes(views, start, stop)
+    if size <= max_bytes or stop - start <= 1:
+        yield start, stop
+        return
+    parts = min(size // max_bytes + 1, stop - start)
+    bounds = [start + (stop - start) * k // parts for k in range(parts + 1)]
+    for lo, hi in pairwise(bounds):
+        yield from _pieces(views, lo, hi, max_bytes)
 
 
 def build_outgoing(
-    aggregate: FetchAggregate,
+    fetch: FetchViews,
     pruned: Mapping[int, list[str]],
     memories: Mapping[int, DedupMemory],
     ledgers: Mapping[int, PartitionLedger],
@@ -57,11 +117,12 @@ def build_outgoing(
     now_ms: int,
     min_tail_ids: int,
 ) -> Outgoing:
-    """Deltas, then per input partition its dedup records; updates the ledgers."""
-    span = ",".join(f"p{p}@{t.last_offset}" for p, t in sorted(aggregate.partitions.items()))
+    """Per input partition its view facts, then its dedup records; updates the ledgers."""
+    span = ",".join(f"p{p}@{t.last_offset}" for p, t in sorted(fetch.partitions.items()))
     commit_id = f"{group_id}:{span}"
-    out = Outgoing(list(_delta_records(aggregate, topics, commit_id, now_ms)))
-    for p, tally in sorted(aggregate.partitions.items()):
+    out = Outgoing()
+    for p, tally in sorted(fetch.partitions.items()):
+        _add_view_facts(out, topics.view_facts, commit_id, p, tally.views, now_ms)
         ledger = ledgers[p]
         tombstones = ledger.pending_tombstones + ledger.drop_weeks(pruned.get(p, []))
         ledger.pending_tombstones = []
@@ -107,18 +168,27 @@ def _chunks(weeks: Mapping[str, list[str]]) -> Iterator[tuple[str, list[str]]]:
             yield week, ids[start : start + MAX_IDS_PER_RECORD]
 
 
-def _delta_records(
-    aggregate: FetchAggregate, topics: OutputTopics, commit_id: str, now_ms: int
-) -> Iterator[Record]:
-    for q, items in sorted(aggregate.by_output_partition(topics.deltas_partitions).items()):
-        # Chunked so no record nears the broker's message size limit.
-        for n, start in enumerate(range(0, len(items), MAX_ROWS_PER_RECORD)):
-            msg = encode_deltas(f"{commit_id}:q{q}:{n}", items[start : start + MAX_ROWS_PER_RECORD])
+def _add_view_facts(
+    out: Outgoing,
+    topic: str,
+    commit_id: str,
+    partition: int,
+    views: Mapping[str, ViewColumns],
+    now_ms: int,
+) -> None:
+    """Partition ``partition`` of the facts topic, keyed by consumer like the input: a
+    consumer's views stay on one partition, in order, whatever the fetch boundaries."""
+    n = 0
+    for consumer, columns in views.items():
+        for facts in view_facts(commit_id, partition, n, consumer, columns):
             env = wrap(
-                msg,
-                event_id=msg.commit_id,
+                facts,
+                event_id=facts.rows_id,
                 source=SOURCE,
-                aggregate_id=f"q{q}",
+                aggregate_id=consumer,
                 occurred_at_ms=now_ms,
             )
-            yield topics.deltas, q, env.aggregate_id.encode(), encode(env)
+            out.records.append((topic, partition, consumer.encode(), encode(env)))
+            out.fact_rows += len(facts.event_ids)
+            n += 1
+    out.fact_records += n
