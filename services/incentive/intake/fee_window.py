@@ -1,9 +1,12 @@
 """Trade fees → the per-UTC-day quote values of a UserStatus, for a trailing window only.
 
-The model weighs a consumer by their trailing 30-day fees as of a week's close; the status
-keeps WINDOW_DAYS (35) days counted back from the newest fee day folded in, so a week settled
-up to a few days late still finds its 30 days, and no value grows with a user's history: an
-older day is dropped as a newer one arrives, and a fee older than the window is not counted.
+The model weighs a consumer by their fees of the 30 UTC days before a week
+(services/incentive/scoring/week_inputs.py); the status keeps WINDOW_DAYS days counted back
+from the newest fee day folded in: those 30, the week itself, and 8 more days, because the
+settlement reads the status as it stood at the week's cut, which a user trading on may have
+moved up to a day past the week's end (the grace), or more when a close runs late. No value
+grows with a user's history: an older day is dropped as a newer one arrives, and a fee older
+than the window is not counted.
 The window moves with the log (the newest fee day), never with a clock, so a replay folds
 the same.
 
@@ -26,7 +29,8 @@ from services.incentive.intake.interaction_facts import occurred_at
 from services.incentive.intake.user_status import fresh
 
 DAY_MS = 86_400_000
-WINDOW_DAYS = 35
+# 30 trailing days + the 7 of the week + 8 for the grace and a late close.
+WINDOW_DAYS = 45
 _DIGEST = 8
 _INT64_MAX = 2**63 - 1
 
