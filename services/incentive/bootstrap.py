@@ -1,7 +1,12 @@
 """Composition root: the ONLY place that builds the incentive service's app, clients and clock.
 
-One deployable: a Faust worker folding the domain events into per creator-week tables, and
-the gRPC API answering estimates from those tables, on one event loop (planetkit.runner's).
+One deployable, on one event loop (planetkit.runner's):
+- the intake (Faust agents, services/incentive/adapters/faust_intake.py): source events →
+  interaction facts and item/user statuses;
+- the read side (Faust agents + GlobalTables, adapters/faust_readside.py): the pool's output
+  topics → tables any replica answers from;
+- the gRPC API (IncentiveService) over those tables, writing operator decisions to
+  INCENTIVE_OPERATIONS.
 """
 
 from __future__ import annotations
@@ -15,26 +20,20 @@ from planetkit.kafka.admin import TopicContractError, ensure_topics, require_top
 from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import INCENTIVE
 from planetkit.topics import POSTS, profile_named, with_suffix
-from services.incentive.adapters import faust_patches
+from services.incentive.adapters import faust_intake, faust_patches
 from services.incentive.adapters.dead_letters import DeadLetters
-from services.incentive.adapters.faust_agents import register
-from services.incentive.adapters.faust_readiness import TableReadiness
-from services.incentive.adapters.faust_tables import (
-    ProcessorTables,
-    changelog_topics,
-    declare_tables,
-)
-from services.incentive.adapters.faust_topics import (
-    SOURCES,
-    ProcessorTopics,
-    declare_topics,
-    registry_topics,
+from services.incentive.adapters.faust_readiness import SourcesCaughtUp, TableReadiness
+from services.incentive.adapters.faust_readside import (
+    READSIDE_SOURCES,
+    declare_readside_tables,
+    readside_changelogs,
+    register_readside,
 )
 from services.incentive.adapters.grpc_server import IncentiveGrpcServer
 from services.incentive.adapters.grpc_servicer import IncentiveServicer
+from services.incentive.adapters.pool_operations import PoolOperations
+from services.incentive.adapters.shadow_runner import ShadowRunner
 from services.incentive.adapters.worker import EmbeddedWorker, IncentiveWorker
-from services.incentive.domain.estimate.read_model import TableReadModel
-from services.incentive.handlers import on_deltas, on_fee, on_kyc, on_post
 from services.incentive.settings import IncentiveSettings
 
 # The service's one name: health, logs, envelopes, dead letters and the chart all use it.
@@ -68,63 +67,44 @@ def create_app(settings: IncentiveSettings) -> faust.App:
     )
 
 
-def register_agents(
-    app: faust.App, topics: ProcessorTopics, tables: ProcessorTables, dead_letters: DeadLetters,
-    quote_asset: str,
-) -> None:
-    """The agents: which handler folds which topic into which table."""
-    # Count PostPublished per creator and ISO week.
-    register(app, topics.posts, "count-posts",
-             lambda m: on_post(m.value, m.partition, tables.posts), dead_letters)
-    # Sum TradeFeeCharged quote values per consumer and ISO week, once per fee id.
-    register(app, topics.trade_fees, "sum-fees",
-             lambda m: on_fee(m.value, tables.fees, quote_asset), dead_letters)
-    # Remember KYC-verified users.
-    register(app, topics.kyc, "mark-verified",
-             lambda m: on_kyc(m.value, tables.kyc), dead_letters)
-    # Apply engagement-delta records, one table write per (creator, week) per record.
-    register(app, topics.engagement_deltas, "apply-engagement-deltas",
-             lambda m: on_deltas(m.value, m.partition, tables.creator_weeks,
-                                 tables.applied_deltas),
-             dead_letters)
-
-
 async def build(settings: IncentiveSettings) -> IncentiveWorker:
     """Check the caller keys and the topics, then wire the worker and the API (not started)."""
     # First: a service that cannot authenticate its callers must not start at all.
     verifier = load_verifier(settings.identity, settings.auth)
     bootstrap = settings.kafka.bootstrap_servers
     suffix = settings.topics.topic_suffix
+    app_id = settings.full_app_id()
     await wait_for_broker(bootstrap)
     # Registered topics are the topics tool's to create; a missing one stops the start.
+    readside_topics = [with_suffix(t, suffix) for t in READSIDE_SOURCES]
     try:
-        await require_topics(bootstrap, registry_topics(suffix))
+        await require_topics(bootstrap, [*faust_intake.registry_topics(suffix), *readside_topics])
     except TopicContractError as exc:
         raise SystemExit(f"{NAME}: {exc}") from None
     # The changelogs are internal to this service, so it creates them, before the worker
     # starts: left to Faust, an agent can see "0 partitions" on a fresh broker and crash
-    # for good (faust_tables.changelog_topics).
+    # for good.
     await ensure_topics(
-        bootstrap, changelog_topics(settings.full_app_id()),
+        bootstrap, [*faust_intake.changelog_topics(app_id), *readside_changelogs(app_id)],
         profile=profile_named(settings.topics.topic_profile),
     )
     app = create_app(settings)
-    topics = declare_topics(app, suffix)
-    tables = declare_tables(app)
-    register_agents(app, topics, tables, DeadLetters(topics.dead_letters, now_ms),
-                    settings.quote_asset)
-    ready = TableReadiness(
-        app, {with_suffix(t, suffix).name: t.partitions for t in SOURCES}
-    )
-    read_model = TableReadModel(
-        creator_weeks=tables.creator_weeks,
-        posts=tables.posts,
-        fees=tables.fees,
-        kyc=tables.kyc,
-        posts_partitions=POSTS.partitions,
-    )
+    intake = faust_intake.declare_intake(app, suffix)
+    dead_letters = DeadLetters(intake.dead_letters, now_ms)
+    faust_intake.register_intake(app, intake, dead_letters, settings.quote_asset)
+    tables = declare_readside_tables(app)
+    register_readside(app, suffix, tables, dead_letters)
+    # The Faust group id is the app id: the read side is caught up once that group has
+    # processed what its sources held at start.
+    caught_up = SourcesCaughtUp(bootstrap, app_id, [t.name for t in readside_topics])
+    ready = TableReadiness(app, caught_up)
+    operations = PoolOperations(bootstrap, suffix)
     grpc_server = IncentiveGrpcServer(
-        IncentiveServicer(read_model, now_ms, ready=ready),
+        IncentiveServicer(
+            creators_table=tables.creators, weeks_table=tables.weeks, operations=operations,
+            shadow=ShadowRunner(bootstrap, suffix, settings.quote_asset),
+            quote_asset=settings.quote_asset, now_ms=now_ms, ready=ready,
+        ),
         f"{settings.grpc_host}:{settings.grpc_port}",
         verifier,
     )
@@ -132,6 +112,8 @@ async def build(settings: IncentiveSettings) -> IncentiveWorker:
     return IncentiveWorker(
         worker, grpc_server, ready,
         poll_s=settings.readiness_poll_s,
-        # In-flight estimates finish within a slice of the grace; the worker gets the rest.
+        # In-flight calls finish within a slice of the grace; the worker gets the rest.
         grpc_grace_s=min(2.0, settings.shutdown_grace_s / 4),
+        clients=[operations],
+        background=[caught_up.run],
     )

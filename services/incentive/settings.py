@@ -34,11 +34,12 @@ class IncentiveSettings(RunSettings):
     store: str = "memory://"
     # How soon a crashed worker leaves the group, so a restarted one gets its partitions back.
     session_timeout_s: float = Field(default=10.0, gt=0)
-    # How often readiness (tables recovered, every partition assigned) is re-evaluated for
-    # the health service; the estimate RPC checks it on every call.
+    # How often readiness (tables recovered and caught up with their sources) is
+    # re-evaluated for the health service; every RPC checks it on every call.
     readiness_poll_s: float = Field(default=0.1, gt=0)
     # The pool's quote asset: fees count by their value in it as the exchange reports it
-    # (TradeFeeCharged.quote_value); amounts of other assets are never added in.
+    # (TradeFeeCharged.quote_value); amounts of other assets are never added in. FundPool
+    # accepts only this asset.
     quote_asset: str = Field(default="USDT", pattern=r"^[A-Z0-9]{2,12}$")
     # The audience callers address their assertions to.
     identity: str = INCENTIVE

@@ -11,8 +11,9 @@ loop instead of through ``execute_from_commandline``:
 - logs: the runner's structured logs. The worker neither reconfigures logging nor redirects
   stdout (``override_logging=False``, ``redirect_stdouts=False``);
 - readiness: reported by this loop from the app's state (``TableReadiness``): SERVING on the
-  runner's health port and on the API port only while the tables are recovered and every
-  partition is held, NOT_SERVING before, during any later rebalance, and while stopping;
+  runner's health port and on the API port only while the tables are recovered and have
+  caught up with their sources, NOT_SERVING before, during any later rebalance, and while
+  stopping;
 - failure: a crashed Faust service (the worker marks itself crashed) ends ``run`` with the
   crash reason, so the process exits 1 and its supervisor restarts it, as it did before.
 """
@@ -22,8 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any, Protocol
 
 import faust
 
@@ -48,6 +49,16 @@ class EmbeddedWorker(faust.Worker):
         """None: SIGTERM/SIGINT belong to planetkit.runner, which stops us in order."""
 
 
+class Startable(Protocol):
+    """A client the API needs while it serves (the operations producer)."""
+
+    async def start(self) -> None:
+        """Connect."""
+
+    async def stop(self) -> None:
+        """Flush and close."""
+
+
 class WorkerCrashedError(RuntimeError):
     """The Faust worker crashed; the process must exit so it is restarted."""
 
@@ -63,8 +74,12 @@ class IncentiveWorker:
         *,
         poll_s: float,
         grpc_grace_s: float,
+        clients: Sequence[Startable] = (),
+        background: Sequence[Callable[[], Coroutine[None, None, None]]] = (),
     ) -> None:
         self._worker = worker
+        self._clients = clients
+        self._background = background
         self._grpc = grpc_server
         self._ready = ready
         self._poll_s = poll_s
@@ -72,6 +87,12 @@ class IncentiveWorker:
 
     async def run(self, lifecycle: Lifecycle) -> None:
         """Serve until ``lifecycle.stopping``; raise if the worker crashes."""
+        for client in self._clients:
+            await client.start()
+        # Readiness inputs computed beside the worker (the sources' catch-up at start).
+        tasks: list[asyncio.Task[None]] = [
+            asyncio.create_task(job(), name="incentive.readiness") for job in self._background
+        ]
         await self._grpc.start()
         log.info("incentive gRPC listening (NOT_SERVING until the tables are recovered)",
                  extra={"grpc_port": self._grpc.port})
@@ -79,13 +100,22 @@ class IncentiveWorker:
         # App.on_started waits for it); readiness is watched below meanwhile.
         starting = asyncio.create_task(self._worker.start(), name="incentive.faust-start")
         try:
-            await self._watch(lifecycle, starting)
+            await self._watch(lifecycle, starting, tasks)
         finally:
+            for task in tasks:
+                task.cancel()
             await self._stop(lifecycle, starting)
+            for client in self._clients:
+                await client.stop()
 
-    async def _watch(self, lifecycle: Lifecycle, starting: asyncio.Task[None]) -> None:
+    async def _watch(self, lifecycle: Lifecycle, starting: asyncio.Task[None],
+                     tasks: Sequence[asyncio.Task[None]]) -> None:
         serving = False
         while not lifecycle.stopping.is_set():
+            failed = next((t for t in tasks if t.done() and not t.cancelled()
+                           and t.exception() is not None), None)
+            if failed is not None:
+                raise WorkerCrashedError(f"{failed.get_name()} failed") from failed.exception()
             crashed = next((s for s in (self._worker, self._worker.app) if s.crashed), None)
             if crashed is not None:
                 raise WorkerCrashedError(f"faust crashed: {crashed.crash_reason!r}")
