@@ -17,7 +17,9 @@ a salt change, a new policy version). Python's ``hash`` is never used: it is sal
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from enum import Enum
+from types import MappingProxyType
 
 _TOP_BIT_CLEARED = (1 << 63) - 1
 
@@ -69,6 +71,10 @@ class IdMap:
     def name(self, kind: IdKind, value: int) -> str:
         """The string ``value`` was interned from (KeyError when it never was)."""
         return self._names[kind][value]
+
+    def names(self, kind: IdKind) -> Mapping[int, str]:
+        """Every int of ``kind`` interned so far and its string (read-only; for bulk naming)."""
+        return MappingProxyType(self._names[kind])
 
     def __len__(self) -> int:
         return sum(len(names) for names in self._names.values())

@@ -88,6 +88,16 @@ class WeekInputs:
                                           "text_length")}
         self._users: dict[str, UserStatus] = {}
         self._items: dict[str, ItemStatus] = {}
+        # string -> model id, per kind: a week repeats the same creators and items millions of
+        # times, and IdMap.intern hashes on every call.
+        self._known: dict[IdKind, dict[str, int]] = {kind: {} for kind in IdKind}
+
+    def _intern(self, kind: IdKind, text: str) -> int:
+        known = self._known[kind]
+        value = known.get(text)
+        if value is None:
+            value = known[text] = self._ids.intern(kind, text)
+        return value
 
     def __len__(self) -> int:
         return len(self._event_names)
@@ -99,16 +109,19 @@ class WeekInputs:
         keep = [i for i, at in enumerate(rows.occurred_at_ms) if start <= at < end]
         if not keep:
             return 0
-        intern = self._ids.intern
-        consumer = intern(IdKind.CONSUMER, rows.consumer_id)
+        consumer = self._intern(IdKind.CONSUMER, rows.consumer_id)
         cols = self._cols
         event_ids, item_ids, creator_ids = rows.event_ids, rows.item_ids, rows.creator_ids
         names = [event_ids[i] for i in keep]
         self._event_names.extend(names)
-        cols["event_id"].extend(event_int(n) for n in names)
+        cols["event_id"].extend([event_int(n) for n in names])
         cols["consumer_id"].extend([consumer] * len(keep))
-        cols["creator_id"].extend(intern(IdKind.CREATOR, creator_ids[i]) for i in keep)
-        cols["item_id"].extend(intern(IdKind.ITEM, item_ids[i]) for i in keep)
+        creators, items = self._known[IdKind.CREATOR], self._known[IdKind.ITEM]
+        cols["creator_id"].extend([
+            creators.get(t) or self._intern(IdKind.CREATOR, t)
+            for t in (creator_ids[i] for i in keep)])
+        cols["item_id"].extend([
+            items.get(t) or self._intern(IdKind.ITEM, t) for t in (item_ids[i] for i in keep)])
         for name, col in (("occurred_at_ms", rows.occurred_at_ms), ("kind", rows.kinds),
                           ("dwell_seconds", rows.dwell_seconds),
                           ("text_length", rows.text_lengths)):
@@ -138,8 +151,7 @@ class WeekInputs:
             ids.intern(IdKind.CREATOR, creator)
         creator_ints = set(columns["creator_id"].tolist()) | {
             ids.intern(IdKind.CREATOR, c) for c in rollovers}
-        items = tuple(self._item(i, columns, status_at_ms)
-                      for i in sorted(set(columns["item_id"].tolist())))
+        items = self._item_statuses(columns, status_at_ms)
         # Item owners are creators too (their eligibility decides an item's events).
         creator_ints |= {i.creator_id for i in items}
         creators = tuple(self._creator(c, status_at_ms) for c in sorted(creator_ints))
@@ -184,50 +196,76 @@ class WeekInputs:
             identity_open=holds_at(status.identity_open, at_ms),
             sanctioned=holds_at(status.sanctioned, at_ms))
 
-    def _item(self, item: int, columns: Mapping[str, np.ndarray],
-              at_ms: int) -> model.ItemStatus:
+    def _item_statuses(self, columns: Mapping[str, np.ndarray],
+                       at_ms: int) -> tuple[model.ItemStatus, ...]:
+        """One status per item of the week, by item id."""
         ids = self._ids
-        status = self._items.get(ids.name(IdKind.ITEM, item))
-        if status is not None and status.creator_id:
-            owner = ids.intern(IdKind.CREATOR, status.creator_id)
-            return model.ItemStatus(item, owner, removed_at(status, at_ms))
-        # No status from content (a follow's home page, or a post not folded yet): the
-        # creator named by the item's earliest fact (time, then event id) owns it.
-        rows = np.flatnonzero(columns["item_id"] == item)
-        first = min(rows.tolist(), key=lambda r: (int(columns["occurred_at_ms"][r]),
-                                                  int(columns["event_id"][r])))
-        return model.ItemStatus(item, int(columns["creator_id"][first]))
+        item_col = columns["item_id"]
+        if not len(item_col):
+            return ()
+        # The earliest fact of each item (time, then event id): one lexsort, not a scan per
+        # item. An item without a status from content belongs to the creator it names.
+        order = np.lexsort((columns["event_id"], columns["occurred_at_ms"], item_col))
+        ordered = item_col[order]
+        first = order[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+        out = []
+        for item, creator in zip(item_col[first].tolist(), columns["creator_id"][first].tolist(),
+                                 strict=True):
+            status = self._items.get(ids.name(IdKind.ITEM, item))
+            if status is not None and status.creator_id:
+                owner = self._intern(IdKind.CREATOR, status.creator_id)
+                out.append(model.ItemStatus(item, owner, removed_at(status, at_ms)))
+            else:
+                out.append(model.ItemStatus(item, creator))
+        return tuple(out)
 
     def _activity(self, columns: Mapping[str, np.ndarray]) -> dict[str, WeekActivity]:
         """Raw activity per creator and item (before the policy): views, unique viewers,
-        dwell, followers gained."""
-        ids = self._ids
+        dwell, followers gained. Sorted runs, not a Python pass per event (10 M events)."""
+        creator_names = self._ids.names(IdKind.CREATOR)
+        item_names = self._ids.names(IdKind.ITEM)
         out: dict[str, WeekActivity] = {}
-        kind, creator, item = columns["kind"], columns["creator_id"], columns["item_id"]
-        consumer, dwell = columns["consumer_id"], columns["dwell_seconds"]
+        kind = columns["kind"]
         views = kind == int(VIEW)
+        creator, item = columns["creator_id"][views], columns["item_id"][views]
+        consumer, dwell = columns["consumer_id"][views], columns["dwell_seconds"][views]
+        if len(creator):
+            order = np.lexsort((consumer, item, creator))
+            c, i, who, sec = creator[order], item[order], consumer[order], dwell[order]
+            new_pair = np.concatenate(([True], (c[1:] != c[:-1]) | (i[1:] != i[:-1])))
+            new_viewer = new_pair | np.concatenate(([True], who[1:] != who[:-1]))
+            starts = np.flatnonzero(new_pair)
+            counts = np.diff(np.append(starts, len(c)))
+            dwell_sums = np.add.reduceat(sec, starts)
+            viewer_counts = np.add.reduceat(new_viewer.astype(np.int64), starts)
+            for cr, it, n, d, u in zip(c[starts].tolist(), i[starts].tolist(), counts.tolist(),
+                                       dwell_sums.tolist(), viewer_counts.tolist(),
+                                       strict=True):
+                act = out.get(cr_name := creator_names[cr])
+                if act is None:
+                    act = out[cr_name] = WeekActivity()
+                act.items.append(ItemActivity(item_id=item_names[it], views=n,
+                                              unique_viewers=u, dwell_seconds=d))
+                act.views += n
+                act.dwell_seconds += d
+            for cr, n in self._distinct_per_creator(creator, consumer).items():
+                out[creator_names[cr]].unique_viewers = n
         follows = kind == int(FOLLOW)
-        per_item: dict[tuple[int, int], list[int]] = {}
-        for c, i, who, sec in zip(creator[views].tolist(), item[views].tolist(),
-                                  consumer[views].tolist(), dwell[views].tolist(),
-                                  strict=True):
-            per_item.setdefault((c, i), []).extend((who, sec))
-        viewers: dict[int, set[int]] = {}
-        for (c, i), flat in sorted(per_item.items()):
-            who, secs = flat[0::2], flat[1::2]
-            act = out.setdefault(ids.name(IdKind.CREATOR, c), WeekActivity())
-            act.items.append(ItemActivity(item_id=ids.name(IdKind.ITEM, i), views=len(who),
-                                          unique_viewers=len(set(who)),
-                                          dwell_seconds=sum(secs)))
-            act.views += len(who)
-            act.dwell_seconds += sum(secs)
-            viewers.setdefault(c, set()).update(who)
-        for c, who in viewers.items():
-            out[ids.name(IdKind.CREATOR, c)].unique_viewers = len(who)
-        gained: dict[int, set[int]] = {}
-        for c, who in zip(creator[follows].tolist(), consumer[follows].tolist(), strict=True):
-            gained.setdefault(c, set()).add(who)
-        for c, who in gained.items():
-            out.setdefault(ids.name(IdKind.CREATOR, c), WeekActivity()).followers_gained = \
-                len(who)
+        gained = self._distinct_per_creator(columns["creator_id"][follows],
+                                            columns["consumer_id"][follows])
+        for cr, n in gained.items():
+            out.setdefault(creator_names[cr], WeekActivity()).followers_gained = n
         return out
+
+    @staticmethod
+    def _distinct_per_creator(creator: np.ndarray, consumer: np.ndarray) -> dict[int, int]:
+        """creator -> number of distinct consumers among the (creator, consumer) rows."""
+        if not len(creator):
+            return {}
+        order = np.lexsort((consumer, creator))
+        c, who = creator[order], consumer[order]
+        new_creator = np.concatenate(([True], c[1:] != c[:-1]))
+        new_pair = new_creator | np.concatenate(([True], who[1:] != who[:-1]))
+        starts = np.flatnonzero(new_creator)
+        distinct = np.add.reduceat(new_pair.astype(np.int64), starts)
+        return dict(zip(c[starts].tolist(), distinct.tolist(), strict=True))
