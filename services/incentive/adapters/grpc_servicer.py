@@ -20,7 +20,7 @@ import asyncio
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import NoReturn, Protocol
+from typing import NoReturn, Protocol, TypeVar
 
 import grpc
 from google.protobuf.message import Message
@@ -65,6 +65,7 @@ from services.incentive.readside.codec import ReadTable
 from services.incentive.readside.keys import SEP
 
 Context = grpc.aio.ServicerContext[object, object]
+V = TypeVar("V")
 # Who may see any creator's data and run the operator RPCs.
 OVERSEERS = frozenset({"operator", "admin"})
 MAX_PAGE = 200
@@ -273,6 +274,7 @@ class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
         event_id = await self._operations.write(week, PoolFunded(
             funding_id=funding_id, week=week, amount_minor=request.amount_minor,
             asset=request.asset, operator_id=caller.user_id, at_ms=now), now)
+        # Answer from the projection: the first record of a funding id is the one that counts.
         applied = await self._projected(lambda: weeks.funding(self._weeks, week, funding_id))
         if applied is None:
             await _abort(context, grpc.StatusCode.UNAVAILABLE,
@@ -318,7 +320,17 @@ class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
             version=version, effective_week=effective, policy_json=policy.canonical_bytes(),
             policy_hash=policy.hash, operator_id=caller.user_id, at_ms=now)
         await self._operations.write("policy", published, now)
-        return published
+        # Answer from the projection (first publication of a version wins), so a retry never
+        # writes twice and a concurrent publication of the version is told apart.
+        won = await self._projected(lambda: weeks.published_policy(self._weeks, version))
+        if won is None:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE,
+                         f"policy {version} was written but is not projected yet; retry")
+        if won.policy_hash != policy.hash:
+            await _abort(context, grpc.StatusCode.ALREADY_EXISTS,
+                         f"version {version} was published with another policy "
+                         f"(hash {won.policy_hash})")
+        return won
 
     async def ShadowCompare(self, request: ShadowCompareRequest,
                             context: Context) -> ShadowComparison:
@@ -400,7 +412,16 @@ class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
             amount_minor=result.held_minor, asset=result.asset, operator_id=caller.user_id,
             reason=request.reason, at_ms=now, decision_id=decision_id)
         await self._operations.write(week, decided, now)
-        return decided
+        won = await self._projected(lambda: weeks.held_decision(self._weeks, week, creator_id))
+        if won is None:
+            await _abort(context, grpc.StatusCode.UNAVAILABLE,
+                         f"decision {decision_id} was written but is not projected yet; retry "
+                         "with the same decision_id")
+        if won.decision_id != decision_id:
+            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION,
+                         f"already decided ({HeldDecided.Decision.Name(won.decision)}) by "
+                         f"decision {won.decision_id}")
+        return won
 
     async def ListLateFacts(self, request: ListLateFactsRequest,
                             context: Context) -> LateFactsPage:
@@ -413,8 +434,7 @@ class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
         return weeks.late_facts_page(self._weeks, week, cursor=request.cursor,
                                      limit=_limit(request.limit))
 
-    async def _projected(self, read: Callable[[], dict[str, object] | None]
-                         ) -> dict[str, object] | None:
+    async def _projected(self, read: Callable[[], V | None]) -> V | None:
         """Poll the (local replica's) table until ``read`` finds the value, or give up."""
         deadline = time.monotonic() + PROJECTION_WAIT_S
         while time.monotonic() < deadline:

@@ -144,7 +144,7 @@ async def read_all(bootstrap: str, topic: str) -> list[tuple[str, Any]]:
                                 enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
     try:
-        out = []
+        out: list[tuple[str, Any]] = []
         while True:
             batch = await consumer.getmany(timeout_ms=1000)
             if not batch:
