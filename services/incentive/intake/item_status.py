@@ -1,11 +1,14 @@
 """Posts, comments and moderation → one item's whole ItemStatus.
 
-An item's owner comes from content: PostPublished (a post or an article), CommentPosted (a
-comment: likes of comments are facts on the comment), or the author named by a removal
-that happened to be read first (the three are different topics, read in no fixed order
-relative to each other; later records fill in what an earlier one could not say). Removal
-periods start at ItemRemoved's time and end at ItemRestored's; the owner never changes, and a
-record naming another owner is inconsistent (dead-lettered).
+An item's owner is what content published: PostPublished (a post or an article) or
+CommentPosted (a comment: likes of comments are facts on the comment). Moderation records are
+on another topic, read in no fixed order relative to the publication, so a removal read first
+names the owner provisionally (its author_id) until the publication says; the publication
+always wins, and a moderation record never contradicts an owner (which record would be
+refused would depend on read order, and a replay must fold the same). Two publications of one
+id naming different owners are inconsistent (the second is dead-lettered: both are on one
+partition, so which one is second never changes). Removal periods start at ItemRemoved's time
+and end at ItemRestored's.
 """
 
 from __future__ import annotations
@@ -58,42 +61,38 @@ def fold_item(current: ItemStatus | None, event: DomainEvent[Message]) -> ItemSt
     before = status.SerializeToString(deterministic=True)
     p = event.payload
     if isinstance(p, PostPublished):
-        _own(status, p.creator_id, event)
+        _publish(status, p.creator_id, event)
         kind = _POST_KINDS.get(p.kind)
         if kind is None:
             raise UndecodableEvent(f"PostPublished {event.event_id}: unknown post kind {p.kind}")
         status.item_kind = kind
         status.published_at_ms = status.published_at_ms or occurred_at(event, p.published_at_ms)
     elif isinstance(p, ix.CommentPosted):
-        _own(status, p.author_id, event)
+        _publish(status, p.author_id, event)
         status.item_kind = "comment"
         status.published_at_ms = status.published_at_ms or occurred_at(event, p.at_ms)
     elif isinstance(p, reports.ItemRemoved):
-        if p.author_id:
-            _own(status, p.author_id, event)
+        status.creator_id = status.creator_id or p.author_id
         status.item_kind = status.item_kind or _MODERATED_KINDS.get(p.kind, "")
         periods.start(status.removed, occurred_at(event, p.at_ms), f"ItemRemoved {event.event_id}")
     elif isinstance(p, reports.ItemRestored):
-        if p.author_id:
-            _own(status, p.author_id, event)
+        status.creator_id = status.creator_id or p.author_id
         periods.end_open(status.removed, occurred_at(event, p.at_ms),
                          f"ItemRestored {event.event_id}")
-    if not status.creator_id:
-        raise UndecodableEvent(f"{type(p).__name__} {event.event_id} names no owner for "
-                               f"item {item_id}")
     if status.SerializeToString(deterministic=True) == before:
         return None
     status.updated_at_ms = max(status.updated_at_ms, occurred_at(event, _payload_time(p)))
     return status
 
 
-def _own(status: ItemStatus, owner: str, event: DomainEvent[Message]) -> None:
+def _publish(status: ItemStatus, owner: str, event: DomainEvent[Message]) -> None:
+    """Set the owner content published; only another publication's owner is a conflict."""
     if not owner:
         _missing(event, "author")
-    if status.creator_id and status.creator_id != owner:
+    if status.published_at_ms and status.creator_id != owner:
         raise UndecodableEvent(
-            f"{type(event.payload).__name__} {event.event_id} names {owner!r} as the owner of "
-            f"{status.item_id}, already owned by {status.creator_id!r}"
+            f"{type(event.payload).__name__} {event.event_id} publishes {status.item_id} for "
+            f"{owner!r}, already published for {status.creator_id!r}"
         )
     status.creator_id = owner
 

@@ -1,25 +1,35 @@
-"""The scoring processor as a real subprocess, with its own topics, app id, ports and state dir."""
+"""The incentive service as a real subprocess, with its own topics, app id, ports and state."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
+from intake_harness import SourceEvents
 from scoring_harness import ProcessorProcess
 
-from planetkit.kafka.admin import ensure_topics
-from services.incentive.adapters.faust_topics import registry_topics
+INTAKE_ONLY = (str(Path(__file__).with_name("intake_only_worker.py")),)
 
 
 @pytest.fixture
-def processor(
-    kafka_bootstrap: str, topic_suffix: str, tmp_path: Path
-) -> Iterator[ProcessorProcess]:
-    """A processor on topics of its own (created up front, as the deployment scripts do)."""
-    asyncio.run(ensure_topics(kafka_bootstrap, registry_topics(topic_suffix)))
-    p = ProcessorProcess(kafka_bootstrap, topic_suffix, tmp_path)
+def processor(kafka_bootstrap: str, registered_topics: str,
+              tmp_path: Path) -> Iterator[ProcessorProcess]:
+    """The service on topics of its own (every registered topic, created up front as the
+    deployment scripts do)."""
+    p = ProcessorProcess(kafka_bootstrap, registered_topics, tmp_path, INTAKE_ONLY)
     p.start()
     yield p
     p.stop()
+
+
+@pytest.fixture
+async def events(kafka_bootstrap: str, topic_suffix: str) -> AsyncIterator[SourceEvents]:
+    # The test stands in for every writer of the intake's sources (content, social, exchange),
+    # so it uses a producer bound to none of them.
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, enable_idempotence=True,
+                                acks="all", linger_ms=0)
+    await producer.start()
+    yield SourceEvents(producer, topic_suffix)
+    await producer.stop()

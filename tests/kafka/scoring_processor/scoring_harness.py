@@ -32,9 +32,11 @@ def free_port() -> int:
 
 
 class ProcessorProcess:
-    """Starts, kills and restarts `python -m services.incentive`."""
+    """Starts, kills and restarts `python -m services.incentive` (or ``command``)."""
 
-    def __init__(self, bootstrap: str, suffix: str, workdir: Path) -> None:
+    def __init__(self, bootstrap: str, suffix: str, workdir: Path,
+                 command: tuple[str, ...] = ("-m", "services.incentive")) -> None:
+        self.command = command
         self.grpc_port = free_port()
         self.health_port = free_port()
         self.data_dir = workdir / "state"
@@ -68,7 +70,7 @@ class ProcessorProcess:
     def start(self) -> None:
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "services.incentive"],
+            [sys.executable, *self.command],
             cwd=REPO,
             env=self.env,
             stdout=log,
@@ -90,6 +92,9 @@ class ProcessorProcess:
         except subprocess.TimeoutExpired:
             self.kill9()
 
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
     def log_tail(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
@@ -104,7 +109,7 @@ class ProcessorProcess:
                     r = await stub.Check(health_pb2.HealthCheckRequest(), timeout=1)
                 except grpc.aio.AioRpcError:
                     return False
-                return r.status == health_pb2.HealthCheckResponse.SERVING
+                return bool(r.status == health_pb2.HealthCheckResponse.SERVING)
 
             await poll_until(probe, lambda ok: ok, timeout_s, "processor gRPC never SERVING")
 

@@ -90,8 +90,8 @@ def test_a_bad_record_raises_before_any_write() -> None:
     items: dict[str, bytes] = {}
     on_item_record(registry.POSTS, raw(published(), "p1"), items)
     before = dict(items)
-    with pytest.raises(UndecodableEvent, match="already owned"):
-        on_item_record(registry.MODERATION, raw(removed(author="u_x"), "m"), items)
+    with pytest.raises(UndecodableEvent, match="already published"):
+        on_item_record(registry.POSTS, raw(published(creator="u_x"), "p2"), items)
     with pytest.raises(UndecodableEvent):
         on_item_record(registry.POSTS, b"not an envelope", items)
     with pytest.raises(UndecodableEvent, match="unexpected event type"):

@@ -66,10 +66,17 @@ def test_a_comment_is_an_item_of_its_author() -> None:
         ("cmt_7", "u_c", "comment")
 
 
-def test_another_owner_or_a_restoration_before_its_removal_is_inconsistent() -> None:
+def test_a_publication_owns_the_item_whatever_a_removal_read_before_it_said() -> None:
+    status = items(removed(author="u_other"), published())
+    assert status is not None and status.creator_id == "u_p"
+    after = items(published(), removed(author="u_other"))
+    assert after is not None and after.creator_id == "u_p" and len(after.removed) == 1
+
+
+def test_another_publisher_or_a_restoration_before_its_removal_is_inconsistent() -> None:
     first = fold_item(None, event(published(), "e1"))
-    with pytest.raises(UndecodableEvent, match="already owned"):
-        fold_item(first, event(removed(author="u_other"), "e2"))
+    with pytest.raises(UndecodableEvent, match="already published for"):
+        fold_item(first, event(published(creator="u_other"), "e2"))
     gone = fold_item(first, event(removed(), "e3"))
     with pytest.raises(UndecodableEvent, match="began later"):
         fold_item(gone, event(restored(at_ms=T0), "e4"))
