@@ -20,6 +20,7 @@ from gateway.ports import Backends
 from gateway.routes import (
     analytics,
     comments,
+    creator_center_page,
     creator_posts,
     creators,
     dev,
@@ -31,6 +32,7 @@ from gateway.routes import (
     telemetry,
     topics,
     track_record,
+    weekly_pool,
 )
 from gateway.routes import drafts as draft_routes
 from gateway.routes import notifications as notification_routes
@@ -62,6 +64,12 @@ def _description(settings: GatewaySettings) -> str:
         f'be JSON of at most {settings.ws_max_message_bytes} bytes; `{{"type": "ping"}}` is '
         "answered with `{\"type\": \"pong\"}`. Close codes: 1003 binary frame, 1007 not JSON, "
         "1008 authentication or authorization failed, 1009 frame too large, 1013 try again later."
+        " The server sends the current estimate (the JSON of `GET /v1/creators/{creator_id}/"
+        "estimate`), then each newer one as the scoring job writes it (pushed, about every "
+        "15 s while engagement changes it); a client too slow to read is closed with 1013: "
+        "reconnect for the current estimate."
+        "\n\n**Money** is always an integer number of minor units of its `asset` "
+        "(`amount_minor`, `asset`), never a float."
         "\n\n**WebSocket** `/v1/ws/notifications`: authenticate the same way, then send "
         '`{"after": <last position seen>}`; the server sends each notification after it '
         '(`{"type": "notification", "position", ...}`), `{"type": "caught_up", ...}`, then '
@@ -133,6 +141,7 @@ def create_app(
     app.include_router(posts.router)
     app.include_router(telemetry.router)
     app.include_router(estimates.router)
+    app.include_router(weekly_pool.router)
     app.include_router(analytics.router)
     app.include_router(creators.router)
     app.include_router(creator_posts.router)
@@ -145,4 +154,6 @@ def create_app(
     app.include_router(reactions.router)
     app.include_router(report_routes.router)
     app.include_router(draft_routes.router)
+    # A static page (no data, no token to load it) that calls the API above from the browser.
+    app.include_router(creator_center_page.router)
     return app

@@ -19,6 +19,7 @@ from gateway.adapters.reports_client import GrpcReports
 from gateway.adapters.service_calls import CallSigner
 from gateway.adapters.social_client import GrpcSocial
 from gateway.adapters.topics_client import GrpcTopics
+from gateway.estimate_hub import EstimateHub
 from gateway.notification_hub import NotificationHub
 from gateway.ports import Backends
 from gateway.settings import GatewaySettings
@@ -27,12 +28,13 @@ from planetkit.kafka.admin import require_topics
 from planetkit.kafka.producer import make_producer
 from planetkit.service_auth_assertion import load_signer
 from planetkit.service_identities import GATEWAY
-from planetkit.topics import ENGAGEMENT_BATCHES, SOCIAL_NOTIFICATIONS, with_suffix
+from planetkit.topics import ENGAGEMENT_BATCHES, ESTIMATES, SOCIAL_NOTIFICATIONS, with_suffix
 
 
 @asynccontextmanager
 async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
-    """gRPC channels to content, incentive, analytics and social, and an idempotent Kafka producer.
+    """gRPC channels to content, incentive, analytics and social, an idempotent Kafka producer
+    and the live notification and estimate hubs (one Kafka consumer each).
 
     Every gRPC call is signed with the gateway's own key for the user it is made for; without
     a key the gateway does not start.
@@ -41,15 +43,21 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
     topic = with_suffix(ENGAGEMENT_BATCHES, settings.topics.topic_suffix)
     bootstrap = settings.kafka.bootstrap_servers
     notifications = with_suffix(SOCIAL_NOTIFICATIONS, settings.topics.topic_suffix)
-    await require_topics(bootstrap, [topic, notifications])
+    estimates = with_suffix(ESTIMATES, settings.topics.topic_suffix)
+    await require_topics(bootstrap, [topic, notifications, estimates])
     producer = make_producer(bootstrap, writer=GATEWAY)
     await producer.start()
     # Every gateway process reads every notification for its own sockets (no group).
     hub = NotificationHub(lambda: AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
         isolation_level="read_committed"), notifications.name, notifications.partitions)
+    # Likewise every estimate, pushed to this process's estimate sockets (no poll per socket).
+    estimate_hub = EstimateHub(lambda: AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False,
+        isolation_level="read_committed"), estimates.name, estimates.partitions)
     try:
         await hub.start()
+        await estimate_hub.start()
         async with (
             grpc.aio.insecure_channel(settings.content_addr) as content,
             grpc.aio.insecure_channel(settings.incentive_addr) as incentive,
@@ -78,7 +86,9 @@ async def open_backends(settings: GatewaySettings) -> AsyncIterator[Backends]:
                                   CallSigner(signer, settings.content_identity)),
                 reports=GrpcReports(content, settings.grpc_timeout_s,
                                     CallSigner(signer, settings.content_identity)),
+                estimates=estimate_hub,
             )
     finally:
+        await estimate_hub.stop()
         await hub.stop()
         await producer.stop()

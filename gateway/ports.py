@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from gateway.auth import Principal
+from gateway.estimate_hub import EstimateHub
 from gateway.notification_hub import NotificationHub
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import drafts_pb2 as drafts
@@ -20,6 +21,7 @@ from planet.content.v1 import reports_pb2 as reports
 from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
+from planet.incentive.v1 import weekly_pool_pb2 as pool
 from planet.social.v1 import social_service_pb2 as social
 from planet.social.v1.track_record_pb2 import TrackRecord
 
@@ -45,12 +47,59 @@ class ContentPort(Protocol):
 
 
 class IncentivePort(Protocol):
-    """The incentive service's estimates."""
+    """The incentive service: estimates, the weekly pool's results and its operations.
 
-    async def weekly_estimate(
-        self, caller: Principal, creator_id: str, week: str
-    ) -> incentive.WeeklyEstimate:
-        """The running estimate of a creator's week ("" = current week)."""
+    Its FAILED_PRECONDITION arrives as a 409 Conflict (a week not closable or not settled
+    yet, a held amount already decided): the state of the pool, not the caller's identity.
+    """
+
+    async def creator_estimate(self, caller: Principal, request: incentive.CreatorWeekRequest
+                               ) -> pool.CreatorEstimate:
+        """The running estimate of a creator's current week ("" = current week)."""
+
+    async def creator_weeks(self, caller: Principal, request: incentive.ListCreatorWeeksRequest
+                            ) -> incentive.CreatorWeeks:
+        """A creator's settled weeks, newest first."""
+
+    async def creator_week(self, caller: Principal, request: incentive.CreatorWeekRequest
+                           ) -> pool.CreatorWeekResult:
+        """One settled week of a creator: breakdown, proof, root."""
+
+    async def item_ledger(self, caller: Principal, request: incentive.ListItemLedgerRequest
+                          ) -> incentive.ItemLedgerPage:
+        """A page of a creator's per-item ledger."""
+
+    async def creator_center(self, caller: Principal, request: incentive.CreatorCenterRequest
+                             ) -> incentive.CreatorCenter:
+        """A creator's center: per week and per item activity and earnings."""
+
+    async def settled_weeks(self, caller: Principal, request: incentive.ListSettledWeeksRequest
+                            ) -> incentive.SettledWeeks:
+        """Settled weeks (public), newest first."""
+
+    async def fund_pool(self, caller: Principal, request: incentive.FundPoolRequest
+                        ) -> incentive.PoolFunding:
+        """Operators: fund a week's pool (idempotent by funding id)."""
+
+    async def publish_policy(self, caller: Principal, request: incentive.PublishPolicyRequest
+                             ) -> pool.PolicyPublished:
+        """Operators: publish a policy taking effect from a future week."""
+
+    async def shadow_compare(self, caller: Principal, request: incentive.ShadowCompareRequest
+                             ) -> incentive.ShadowComparison:
+        """Operators: a candidate policy's per-creator differences on a week."""
+
+    async def close_week(self, caller: Principal, request: incentive.CloseWeekRequest
+                         ) -> incentive.CloseWeekAnswer:
+        """Operators: ask to close a week early (honoured only by policy)."""
+
+    async def decide_held(self, caller: Principal, request: incentive.DecideHeldRequest
+                          ) -> pool.HeldDecided:
+        """Operators: release or forfeit a creator's held amount."""
+
+    async def late_facts(self, caller: Principal, request: incentive.ListLateFactsRequest
+                         ) -> incentive.LateFactsPage:
+        """Operators: a page of a closed week's late facts."""
 
 
 class SocialPort(Protocol):
@@ -311,3 +360,5 @@ class Backends:
     drafts: DraftsPort | None = None
     # Content's ReportService (same process and channel); None: not wired.
     reports: ReportsPort | None = None
+    # This process's live estimates (one Kafka consumer of ESTIMATES); None: no live socket.
+    estimates: EstimateHub | None = None

@@ -1,4 +1,11 @@
-"""A creator's weekly estimate, once over HTTP or live over a WebSocket."""
+"""A creator's running weekly estimate, once over HTTP or pushed over a WebSocket.
+
+The estimate is the scoring job's (``CreatorEstimate``: the settlement's own function run on
+the week so far, with its breakdown and reason codes). The socket sends the current estimate
+first (one gRPC call to the incentive service), then every change the scoring job writes to
+the estimates topic, pushed by this process's one consumer of it (gateway/estimate_hub.py):
+no socket polls anything.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +19,14 @@ from fastapi import APIRouter, HTTPException, Path, Query, WebSocket, WebSocketD
 
 from gateway.auth import InvalidToken, Principal
 from gateway.deps import BackendsDep, SettingsDep, UserDep, VerifierDep, authenticate
-from gateway.errors import GatewayError
+from gateway.errors import GatewayError, NotFound, UpstreamUnavailable
+from gateway.estimate_hub import EstimateHub, Subscription
 from gateway.ids import MAX_USER_ID_LENGTH
 from gateway.openapi import AUTHED, errors
-from gateway.schemas import EstimateOut, estimate_out
+from gateway.ports import IncentivePort
+from gateway.schemas_weekly_pool import CreatorEstimateOut, creator_estimate_out
+from planet.incentive.v1 import incentive_service_pb2 as rpc
+from planet.incentive.v1.weekly_pool_pb2 import CreatorEstimate
 from planetkit.weeks import parse_iso_week
 
 router = APIRouter(tags=["estimates"])
@@ -33,6 +44,9 @@ TRY_AGAIN_LATER = 1013
 PROTOCOL = "planet.v1"
 BEARER_PREFIX = "bearer."
 MAX_TOKEN_CHARS = 8192
+# A socket whose client does not take a frame for this long is closed (1013).
+SEND_TIMEOUT_S = 10.0
+ESTIMATE_404 = "No estimate of this creator's week yet (nothing engaged with their items)."
 
 CreatorId = Annotated[str, Path(min_length=1, max_length=MAX_USER_ID_LENGTH,
                                  description="The creator's user id (from the exchange).")]
@@ -47,20 +61,30 @@ def _week(week: str) -> str:
     if week:
         try:
             parse_iso_week(week)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from None
+        except ValueError:
+            raise HTTPException(422, f"week: not an ISO week of that year (YYYY-Www): "
+                                     f"{week!r}") from None
     return week
 
 
-@router.get("/v1/creators/{creator_id}/estimate", response_model=EstimateOut,
-            responses=errors(*AUTHED, 403))
+def _request(creator_id: str, week: str) -> rpc.CreatorWeekRequest:
+    return rpc.CreatorWeekRequest(creator_id=creator_id, week=week)
+
+
+@router.get("/v1/creators/{creator_id}/estimate", response_model=CreatorEstimateOut,
+            responses=errors(*AUTHED, 403, 404, 409, s404=ESTIMATE_404,
+                             s409="The week asked for has no running estimate (not current)."))
 async def get_estimate(
     creator_id: CreatorId, user: UserDep, backends: BackendsDep, week: Week = ""
-) -> EstimateOut:
-    """The creator's running estimate for ``week`` (YYYY-Www; default the current week)."""
+) -> CreatorEstimateOut:
+    """The creator's running estimate of the week so far (``week``: YYYY-Www, default the
+    current week): the amount in minor units of ``asset``, its breakdown per item (dwell and
+    interaction parts), per consumer value tier and every discount with its reason code, and
+    the week's raw activity. The creator only, or an operator."""
     if not _may_see(user, creator_id):
         raise HTTPException(403, "only the creator (or an operator) may see this estimate")
-    return estimate_out(await backends.incentive.weekly_estimate(user, creator_id, _week(week)))
+    return creator_estimate_out(
+        await backends.incentive.creator_estimate(user, _request(creator_id, _week(week))))
 
 
 class Refused(Exception):
@@ -130,7 +154,7 @@ async def watch_estimate(
     token: str = "",
     week: str = "",
 ) -> None:
-    """Send the estimate now and again whenever it changes; see the API description."""
+    """Send the current estimate, then every change pushed; see the API description."""
     offered = websocket.scope.get("subprotocols", [])
     # Accept first so the client sees the close code; a refused handshake is a bare 403.
     await websocket.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
@@ -147,7 +171,10 @@ async def watch_estimate(
             week = _week(week)
         except HTTPException as exc:
             raise Refused(POLICY_VIOLATION, str(exc.detail)) from None
-        await _stream(websocket, user, creator_id, week, backends, settings.ws_poll_s, max_bytes)
+        if backends.estimates is None:
+            raise Refused(TRY_AGAIN_LATER, "live estimates are not available here")
+        await _EstimateStream(websocket, user, backends.incentive, backends.estimates,
+                              max_bytes).run(creator_id, week)
     except Refused as refused:
         with contextlib.suppress(RuntimeError, WebSocketDisconnect):
             await websocket.close(refused.code, refused.reason)
@@ -155,29 +182,95 @@ async def watch_estimate(
         pass
 
 
-async def _stream(websocket: WebSocket, user: Principal, creator_id: str, week: str,
-                  backends: BackendsDep, poll_s: float, max_bytes: int) -> None:
-    # Reading concurrently is how client frames are answered between polls.
-    listener = asyncio.create_task(_answer_frames(websocket, max_bytes))
-    last: EstimateOut | None = None
-    try:
-        while not listener.done():
-            if user.expires_at_s is not None and time.time() >= user.expires_at_s:
-                raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
-            try:
-                current = estimate_out(
-                    await backends.incentive.weekly_estimate(user, creator_id, week))
-            except GatewayError as exc:
+def _newer(estimate: CreatorEstimate, last: CreatorEstimate | None, week: str) -> bool:
+    """Whether ``estimate`` is news to a socket that sent ``last`` and watches ``week`` ("":
+    whichever week is current, so the socket follows the week when it turns)."""
+    if week and estimate.week != week:
+        return False
+    if last is None or estimate.week > last.week:  # "2026-W52" < "2027-W01": ISO weeks sort
+        return True
+    return estimate.week == last.week and estimate.as_of_ms > last.as_of_ms
+
+
+class _EstimateStream:
+    """One socket: the current estimate, then each newer one the hub pushes."""
+
+    def __init__(self, websocket: WebSocket, user: Principal, incentive: IncentivePort,
+                 hub: EstimateHub, max_bytes: int) -> None:
+        self._ws = websocket
+        self._user = user
+        self._incentive = incentive
+        self._hub = hub
+        self._max_bytes = max_bytes
+        self._last: CreatorEstimate | None = None
+
+    async def _send(self, estimate: CreatorEstimate, sub: Subscription) -> None:
+        if sub.overflowed.is_set():
+            raise Refused(TRY_AGAIN_LATER, "too slow: reconnect for the current estimate")
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await self._ws.send_json(creator_estimate_out(estimate).model_dump())
+        except TimeoutError:
+            raise Refused(TRY_AGAIN_LATER, "too slow: reconnect for the current estimate") \
+                from None
+        self._last = estimate
+
+    async def _current(self, creator_id: str, week: str) -> CreatorEstimate | None:
+        try:
+            return await self._incentive.creator_estimate(self._user,
+                                                          _request(creator_id, week))
+        except NotFound:
+            return None  # nothing yet: the first estimate the scoring job writes is pushed
+        except UpstreamUnavailable as exc:
+            raise Refused(TRY_AGAIN_LATER, exc.message) from None
+        except GatewayError as exc:
+            if exc.status >= 500:
                 raise Refused(TRY_AGAIN_LATER, exc.message) from None
-            if current != last:
-                await websocket.send_json(current.model_dump())
-                last = current
-            await asyncio.wait({listener}, timeout=poll_s)
-        listener.result()  # a Refused or a disconnect from the listener surfaces here
-    finally:
-        listener.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Refused, WebSocketDisconnect):
-            await listener
+            raise Refused(POLICY_VIOLATION, exc.message) from None
+
+    async def run(self, creator_id: str, week: str) -> None:
+        """Subscribe, send the current estimate, then forward; returns when the client
+        leaves. Subscribing first: an estimate written after the fetch is not missed."""
+        sub = self._hub.subscribe(creator_id)
+        # Reading concurrently is how client frames are answered between pushes.
+        listener = asyncio.create_task(_answer_frames(self._ws, self._max_bytes))
+        try:
+            current = await self._current(creator_id, week)
+            if current is not None:
+                await self._send(current, sub)
+            await self._forward(sub, week, listener)
+        finally:
+            self._hub.unsubscribe(sub)
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Refused, WebSocketDisconnect):
+                await listener
+
+    async def _forward(self, sub: Subscription, week: str, listener: asyncio.Task[None]
+                       ) -> None:
+        expires = self._user.expires_at_s
+        while True:
+            # No poll: the wait ends on a pushed estimate, an overflow, a client frame's
+            # outcome, or the token's expiry.
+            timeout = None if expires is None else max(0.0, expires - time.time())
+            getter = asyncio.ensure_future(sub.queue.get())
+            overflow = asyncio.ensure_future(sub.overflowed.wait())
+            await asyncio.wait({getter, overflow, listener}, timeout=timeout,
+                               return_when=asyncio.FIRST_COMPLETED)
+            got = getter.done()
+            overflow.cancel()
+            if not got:
+                getter.cancel()  # an item a cancelled get() was woken for stays queued
+            if listener.done():
+                listener.result()  # a Refused or a disconnect surfaces here
+                return
+            if sub.overflowed.is_set():
+                raise Refused(TRY_AGAIN_LATER, "too slow: reconnect for the current estimate")
+            if expires is not None and time.time() >= expires:
+                raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
+            if got:
+                estimate = getter.result()
+                if _newer(estimate, self._last, week):
+                    await self._send(estimate, sub)
 
 
 async def _answer_frames(websocket: WebSocket, max_bytes: int) -> None:

@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 from gateway.app import create_app
 from gateway.auth import Principal, issue_token
 from gateway.errors import NotFound
+from gateway.estimate_hub import EstimateHub
 from gateway.ports import Backends, EventSink, QueryAnswer
 from gateway.settings import GatewaySettings
 from planet.content.v1 import content_service_pb2 as content
@@ -26,6 +27,7 @@ from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
+from planet.incentive.v1 import weekly_pool_pb2 as pool
 from planet.social.v1 import social_service_pb2 as social
 from planet.social.v1.track_record_pb2 import TrackRecord
 from services.content.domain.ids import post_id_for
@@ -34,6 +36,7 @@ from tests.security.gateway_reports_standin import Reports
 
 SECRET = "security-test-secret-of-at-least-32-bytes"
 POST = post_id_for("alice", "first")
+SETTLED_WEEK = "2026-W01"
 
 
 @dataclass
@@ -106,16 +109,113 @@ class Lifecycle:
 
 
 class Incentive:
-    """A fixed estimate."""
+    """The weekly pool as the incentive service would answer it for alice, who has an
+    estimate, one settled week (2026-W01) and one item; other creators have nothing (404).
+    Authorization is the gateway's to check here, so the stand-in answers whoever asks."""
 
     def __init__(self, calls: Calls) -> None:
         self.calls = calls
 
-    async def weekly_estimate(self, caller: Principal, creator_id: str, week: str
-                              ) -> incentive.WeeklyEstimate:
-        self.calls.names.append("weekly_estimate")
-        return incentive.WeeklyEstimate(creator_id=creator_id, week=week or "2026-W01",
-                                        score_milli=1000, formula="fixed")
+    async def creator_estimate(self, caller: Principal, request: incentive.CreatorWeekRequest
+                               ) -> pool.CreatorEstimate:
+        self.calls.names.append("creator_estimate")
+        return pool.CreatorEstimate(
+            creator_id=request.creator_id, week=request.week or "2026-W01", as_of_ms=1,
+            estimated_minor=1_500_000, score=1000, asset="USDT", pool_minor=10_000_000,
+            items=[pool.ItemAmount(item_id=POST, amount_minor=1_500_000,
+                                   dwell_minor=1_000_000, interaction_minor=500_000)],
+            tiers=[pool.TierAmount(tier="verified", amount_minor=1_500_000, consumers=3)],
+            discounts=[pool.DiscountLine(reason="self_engagement", item_id=POST, events=1,
+                                         quantity=30)],
+            policy_version="v1", policy_hash="ab" * 32,
+            activity=pool.WeekActivity(views=5, unique_viewers=3, dwell_seconds=90))
+
+    async def creator_weeks(self, caller: Principal,
+                            request: incentive.ListCreatorWeeksRequest) -> incentive.CreatorWeeks:
+        self.calls.names.append("creator_weeks")
+        if request.creator_id != "alice":
+            return incentive.CreatorWeeks()
+        return incentive.CreatorWeeks(weeks=[incentive.CreatorWeekSummary(
+            week=SETTLED_WEEK, allocated_minor=1_500_000, payable_minor=1_500_000, asset="USDT",
+            payout_state="paid", merkle_root="cd" * 32)])
+
+    async def creator_week(self, caller: Principal, request: incentive.CreatorWeekRequest
+                           ) -> pool.CreatorWeekResult:
+        self.calls.names.append("creator_week")
+        if request.creator_id != "alice" or request.week != SETTLED_WEEK:
+            raise NotFound("no settled result of this creator in this week")
+        return pool.CreatorWeekResult(
+            week=SETTLED_WEEK, creator_id="alice", creator_int_id=7, status="paid", score=1000,
+            allocated_minor=1_500_000, payable_minor=1_500_000, asset="USDT",
+            items=[pool.ItemAmount(item_id=POST, amount_minor=1_500_000)],
+            proof=[pool.ProofStep(sibling="ef" * 32, sibling_is_left=True)],
+            merkle_root="cd" * 32, policy_version="v1", policy_hash="ab" * 32)
+
+    async def item_ledger(self, caller: Principal, request: incentive.ListItemLedgerRequest
+                          ) -> incentive.ItemLedgerPage:
+        self.calls.names.append("item_ledger")
+        return incentive.ItemLedgerPage(items=[incentive.ItemLedger(
+            item_id=POST, lifetime_minor=1_500_000, asset="USDT",
+            weeks=[incentive.ItemLedgerWeek(week=SETTLED_WEEK, amount_minor=1_500_000)])])
+
+    async def creator_center(self, caller: Principal, request: incentive.CreatorCenterRequest
+                             ) -> incentive.CreatorCenter:
+        self.calls.names.append("creator_center")
+        return incentive.CreatorCenter(
+            creator_id=request.creator_id, asset="USDT",
+            weeks=[incentive.CreatorWeekStats(week=SETTLED_WEEK, views=5, settled_minor=1,
+                                              settled=True)],
+            items=[incentive.ItemWeekStats(item_id=POST, week=SETTLED_WEEK, views=5)])
+
+    async def settled_weeks(self, caller: Principal,
+                            request: incentive.ListSettledWeeksRequest) -> incentive.SettledWeeks:
+        self.calls.names.append("settled_weeks")
+        return incentive.SettledWeeks(weeks=[pool.WeekSettled(
+            week=SETTLED_WEEK, pool_minor=10_000_000, asset="USDT", creators_paid=1,
+            creators=1, merkle_root="cd" * 32)])
+
+    async def fund_pool(self, caller: Principal, request: incentive.FundPoolRequest
+                        ) -> incentive.PoolFunding:
+        self.calls.names.append("fund_pool")
+        return incentive.PoolFunding(week=request.week, funded_minor=request.amount_minor,
+                                     asset=request.asset, applied=True)
+
+    async def publish_policy(self, caller: Principal, request: incentive.PublishPolicyRequest
+                             ) -> pool.PolicyPublished:
+        self.calls.names.append("publish_policy")
+        return pool.PolicyPublished(version=request.version,
+                                    effective_week=request.effective_week,
+                                    policy_json=request.policy_json, policy_hash="ab" * 32,
+                                    operator_id=caller.user_id, at_ms=1)
+
+    async def shadow_compare(self, caller: Principal, request: incentive.ShadowCompareRequest
+                             ) -> incentive.ShadowComparison:
+        self.calls.names.append("shadow_compare")
+        return incentive.ShadowComparison(week=request.week, mode="final",
+                                          differences=[incentive.CreatorDifference(
+                                              creator_id="alice", current_minor=2,
+                                              candidate_minor=1, delta_minor=-1)])
+
+    async def close_week(self, caller: Principal, request: incentive.CloseWeekRequest
+                         ) -> incentive.CloseWeekAnswer:
+        self.calls.names.append("close_week")
+        return incentive.CloseWeekAnswer(week=request.week, accepted=False,
+                                         detail="the week's policy does not allow early close")
+
+    async def decide_held(self, caller: Principal, request: incentive.DecideHeldRequest
+                          ) -> pool.HeldDecided:
+        self.calls.names.append("decide_held")
+        return pool.HeldDecided(week=request.week, creator_id=request.creator_id,
+                                decision=request.decision, amount_minor=5, asset="USDT",
+                                operator_id=caller.user_id, reason=request.reason, at_ms=1,
+                                decision_id=request.decision_id)
+
+    async def late_facts(self, caller: Principal, request: incentive.ListLateFactsRequest
+                         ) -> incentive.LateFactsPage:
+        self.calls.names.append("late_facts")
+        return incentive.LateFactsPage(late=[pool.FactsLate(
+            week=request.week, topic="planet.incentive.view-facts.v1", partition=0, offset=9,
+            rows=2, reason="after the cut", event_ids=["e1"])])
 
 
 class Analytics:
@@ -357,9 +457,19 @@ def app_client(settings: GatewaySettings, events: EventSink | None = None,
                        lambda: time.time_ns() // 1_000_000, social=Social(calls),
                        topics=Topics(calls), lifecycle=Lifecycle(calls),
                        interactions=Interactions(calls), drafts=Drafts(calls),
-                       reports=Reports(calls))
+                       reports=Reports(calls), estimates=idle_estimate_hub())
 
     return TestClient(create_app(settings, factory))
+
+
+def idle_estimate_hub() -> EstimateHub:
+    """An estimate hub that is never started (no Kafka here): sockets subscribe to it and
+    get the current estimate; a test may ``deliver`` to it by hand."""
+
+    def no_consumer() -> Any:
+        raise AssertionError("the idle estimate hub never reads Kafka")
+
+    return EstimateHub(no_consumer, "planet.incentive.estimates.v1", 1)
 
 
 def dev_token(user_id: str, roles: list[str] | None = None) -> str:

@@ -90,7 +90,7 @@ def test_openapi_documents_the_real_error_body_and_every_status() -> None:
         ("post", "/v1/posts"): {400, 401, 403, 409, 413, 422, 429, 503},
         ("get", "/v1/posts/{post_id}"): {401, 403, 404, 422, 429, 503},
         ("post", "/v1/telemetry/batches"): {400, 401, 403, 413, 422, 429, 503},
-        ("get", "/v1/creators/{creator_id}/estimate"): {401, 403, 422, 429, 503},
+        ("get", "/v1/creators/{creator_id}/estimate"): {401, 403, 404, 409, 422, 429, 503},
         ("post", "/v1/analytics/query"): {400, 401, 403, 413, 422, 429, 503},
         ("post", "/v1/dev/tokens"): {400, 413, 422, 429},
     }

@@ -36,7 +36,7 @@ def test_the_token_travels_in_a_subprotocol_and_only_the_protocol_is_echoed(
         PATH, subprotocols=["planet.v1", f"bearer.{dev_token('alice')}"]
     ) as ws:
         assert ws.accepted_subprotocol == "planet.v1"
-        assert ws.receive_json()["score_milli"] == 1000
+        assert ws.receive_json()["estimated_minor"] == 1_500_000
 
 
 def test_the_token_can_be_the_first_message(client: TestClient) -> None:

@@ -17,6 +17,7 @@ from gateway.settings import GatewaySettings
 from planet.content.v1 import content_service_pb2 as content
 from planet.events.v1.envelope_pb2 import Envelope
 from planet.incentive.v1 import incentive_service_pb2 as incentive
+from planet.incentive.v1 import weekly_pool_pb2 as pool
 from services.content.domain.ids import post_id_for
 
 SECRET = "unit-test-secret-of-at-least-32-bytes!"
@@ -66,19 +67,19 @@ class FakeContent:
 
 @dataclass
 class FakeIncentive:
-    """Returns a fixed estimate with a settable score."""
+    """Returns a fixed estimate with a settable amount."""
 
-    score_milli: int = 1500
+    estimated_minor: int = 1500
     callers: list[Principal] = field(default_factory=list)
 
-    async def weekly_estimate(
-        self, caller: Principal, creator_id: str, week: str
-    ) -> incentive.WeeklyEstimate:
+    async def creator_estimate(
+        self, caller: Principal, request: incentive.CreatorWeekRequest
+    ) -> pool.CreatorEstimate:
         self.callers.append(caller)
-        return incentive.WeeklyEstimate(
-            creator_id=creator_id, week=week or "2025-W48", views=3,
-            score_milli=self.score_milli, formula="test",
-        )
+        return pool.CreatorEstimate(
+            creator_id=request.creator_id, week=request.week or "2025-W48", as_of_ms=NOW_MS,
+            estimated_minor=self.estimated_minor, asset="USDT",
+            activity=pool.WeekActivity(views=3))
 
 
 @dataclass

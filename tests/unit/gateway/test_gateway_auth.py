@@ -103,7 +103,7 @@ def test_healthz_and_docs_need_no_token(client: TestClient) -> None:
 
 def test_estimates_are_for_the_creator_or_an_operator(client: TestClient) -> None:
     path = "/v1/creators/alice/estimate?week=2025-W48"
-    assert client.get(path, headers=bearer("alice")).json()["score_milli"] == 1500
+    assert client.get(path, headers=bearer("alice")).json()["estimated_minor"] == 1500
     assert client.get(path, headers=bearer("ops", ["operator"])).status_code == 200
     forbidden = client.get(path, headers=bearer("mallory"))
     assert forbidden.status_code == 403 and "only the creator" in forbidden.json()["error"]
