@@ -1,8 +1,8 @@
 """Restart time of the engagement aggregator after a week of dedup history.
 
 Loads ``--ids`` engagement events of one ISO week into fresh topics of the real
-broker and lets the production aggregator commit them (deltas, dedup snapshot,
-offsets). Then measures, on the same ids:
+broker and lets the production aggregator commit them (view facts, dedup
+snapshot, offsets). Then measures, on the same ids:
 
 - new design: a fresh ``python -m services.incentive.engagement`` process, from
   spawn to grpc.health SERVING (restore reads only the last snapshot generation

@@ -6,13 +6,15 @@ the same run, measures:
 
 - baseline: a raw aiokafka ``getmany`` loop over the one-per-record topic,
   counting only (no decoding, no state, no commits);
-- pipeline: the production EngagementAggregator (decode, dedup, aggregate, one
-  Kafka transaction per fetch with deltas + dedup checkpoints + offsets) over
-  the batched topic, from the first fetch to the last committed transaction;
+- pipeline: the production EngagementAggregator (decode, dedup, the accepted
+  views at full detail as FactRows, one Kafka transaction per fetch with view
+  facts + dedup snapshot records + offsets) over the batched topic, from the
+  first fetch to the last committed transaction;
 
-checks that the committed deltas account for every event exactly once, and
+checks that the committed view facts hold every view exactly once (and none of
+the rows that are not views, when ``--not-views-every`` mixes some in), and
 prints events/s of both, their ratio and per-transaction commit latency.
-Usage: python -m bench.engagement_throughput [--events 2000000]
+Usage: python -m bench.engagement_throughput [--events 2000000] [--not-views-every 0]
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import uuid
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
-from planet.incentive.v1.engagement_pb2 import EngagementDeltas
+from planet.incentive.v1.facts_pb2 import FactRows
 from planetkit.engagement_batches import (
     INTERACTION_KINDS,
     VIEW,
@@ -37,7 +39,6 @@ from planetkit.engagement_batches import (
     build_batch,
     iter_rows,
 )
-from planetkit.engagement_deltas import iter_deltas
 from planetkit.envelope import decode, encode, wrap
 from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.kafka.replay import read_committed
@@ -52,13 +53,14 @@ T0 = week_start_ms("2026-W48")
 
 
 def synth_batches(
-    events: int, per_batch: int, creators: int, consumers: int, seed: int
+    events: int, per_batch: int, creators: int, consumers: int, seed: int, not_views_every: int
 ) -> list[EngagementBatch]:
     """Heavy-tailed synthetic telemetry, as an analytics SDK would batch it.
 
     Creator popularity is Zipf-like; each consumer follows 20 creators drawn by
-    popularity and a batch (one consumer's session) engages with those: views
-    with dwell, and one event in four an interaction.
+    popularity and a batch (one consumer's session) views those, with dwell. Telemetry
+    carries views only (the gateway refuses interaction claims); ``not_views_every`` > 0
+    makes one row in that many a like anyway, which the aggregator must drop.
     """
     rng = random.Random(seed)
     creator_ids = [f"creator-{i}" for i in range(creators)]
@@ -75,7 +77,8 @@ def synth_batches(
         rows = []
         for j in range(n):
             at = T0 + (made + j) * 100
-            kind = VIEW if j % 4 else INTERACTION_KINDS["like"]
+            like = not_views_every > 0 and j % not_views_every == 0
+            kind = INTERACTION_KINDS["like"] if like else VIEW
             rows.append(
                 EngagementRow(
                     event_id=f"e{made + j}",
@@ -154,13 +157,15 @@ async def raw_getmany(bootstrap: str, topic: str, expected: int) -> float:
         await consumer.stop()
 
 
-async def committed_event_count(bootstrap: str, topic: Topic) -> int:
-    """Views + interactions in every committed delta: must equal the events loaded."""
-    total = 0
+async def committed_views(bootstrap: str, topic: Topic) -> tuple[int, int]:
+    """(view rows in every committed fact record, distinct event ids among them)."""
+    rows = 0
+    ids: set[str] = set()
     async for record in read_committed(bootstrap, topic.name, range(topic.partitions)):
-        for d in iter_deltas(decode(record.value, EngagementDeltas).payload):
-            total += d.views + d.interactions
-    return total
+        facts = decode(record.value, FactRows).payload
+        rows += len(facts.event_ids)
+        ids.update(facts.event_ids)
+    return rows, len(ids)
 
 
 async def main(args: argparse.Namespace) -> int:
@@ -174,15 +179,18 @@ async def main(args: argparse.Namespace) -> int:
         kafka=KafkaSettings(bootstrap_servers=bootstrap),
         topics=TopicSettings(topic_suffix=suffix),
     )
-    batches_t, deltas_t, dedup_t, dead_t = topics_of(settings)
+    batches_t, facts_t, dedup_t, dead_t = topics_of(settings)
     single = Topic(f"bench.engagement.single.{suffix}", "consumer id", (), GATEWAY, enveloped=False)
-    await ensure_topics(bootstrap, [batches_t, deltas_t, dedup_t, dead_t, single])
+    await ensure_topics(bootstrap, [batches_t, facts_t, dedup_t, dead_t, single])
     print(
         f"synthesising {args.events:,} events ({args.per_batch}/batch, {args.creators:,} "
         f"creators, {args.consumers:,} consumers)...",
         flush=True,
     )
-    batches = synth_batches(args.events, args.per_batch, args.creators, args.consumers, 42)
+    batches = synth_batches(
+        args.events, args.per_batch, args.creators, args.consumers, 42, args.not_views_every
+    )
+    views = sum(1 for b in batches for k in b.kinds if k == VIEW)
     batched_s, single_s = await load(bootstrap, batches_t, single.name, batches)
     print(
         f"load: batched {args.events / batched_s:,.0f} events/s "
@@ -197,7 +205,7 @@ async def main(args: argparse.Namespace) -> int:
     pipe_s = stats.last_commit_at - stats.first_fetch_at
     pipe_rate = stats.events_per_second()
 
-    counted = await committed_event_count(bootstrap, deltas_t)
+    rows, distinct = await committed_views(bootstrap, facts_t)
     lat = sorted(stats.commit_seconds)
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
     print(
@@ -205,9 +213,10 @@ async def main(args: argparse.Namespace) -> int:
         f"{raw_rate:,.0f} events/s ({raw_s:.2f} s)"
     )
     print(
-        f"pipeline exactly-once (decode + dedup + aggregate + 1 transaction/fetch): "
+        f"pipeline exactly-once (decode + dedup + view facts + 1 transaction/fetch): "
         f"{pipe_rate:,.0f} events/s ({pipe_s:.2f} s from first fetch to last commit, "
-        f"{stats.fetches} transactions, {stats.snapshots} dedup snapshots)"
+        f"{stats.fetches} transactions, {stats.fact_records:,} fact records, "
+        f"{stats.snapshots} dedup snapshots)"
     )
     print(
         f"commit latency per transaction: p50 {statistics.median(lat) * 1000:.1f} ms, "
@@ -215,11 +224,12 @@ async def main(args: argparse.Namespace) -> int:
     )
     print(f"ratio pipeline / raw: {pipe_rate / raw_rate:.2f} (bar: >= 0.50)")
     print(
-        f"committed deltas account for {counted:,} of {args.events:,} events; "
-        f"duplicates dropped: {stats.duplicates}"
+        f"committed view facts: {rows:,} rows, {distinct:,} distinct event ids, of {views:,} "
+        f"views among {args.events:,} events; dropped: {stats.not_views:,} not views, "
+        f"{stats.duplicates} duplicates"
     )
-    if counted != args.events:
-        print("FAIL: committed deltas do not account for every event exactly once", file=sys.stderr)
+    if not rows == distinct == views or stats.not_views != args.events - views:
+        print("FAIL: the committed view facts are not every view exactly once", file=sys.stderr)
         return 1
     return 0
 
@@ -231,4 +241,5 @@ if __name__ == "__main__":
     parser.add_argument("--creators", type=int, default=10_000)
     parser.add_argument("--consumers", type=int, default=100_000)
     parser.add_argument("--max-records", type=int, default=2000)
+    parser.add_argument("--not-views-every", type=int, default=0)
     sys.exit(asyncio.run(main(parser.parse_args())))
