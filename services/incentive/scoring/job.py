@@ -175,6 +175,7 @@ class ScoringJob:
         self._failed: dict[str, int] = {}
         self._live: LiveWeek | None = None
         self._live_start: dict[str, dict[int, int]] = {}
+        self._facts_behind: dict[str, dict[int, int]] | None = None
         self._late_found: list[FactsLate] = []
         self._rollover_cache: tuple[str, bool, dict[str, int]] | None = None
         self._next_estimate_ms = 0
@@ -216,9 +217,8 @@ class ScoringJob:
         await self._statuses.poll(self._fold_status)
         await self._read_facts(self._now_ms())
         now = self._now_ms()
-        if now >= self._next_estimate_ms:
+        if now >= self._next_estimate_ms and await self._estimate(now):
             self._next_estimate_ms = now + self.config.estimate_interval_ms
-            await self._estimate(now)
 
     # ---- folding the logs -----------------------------------------------------------------
 
@@ -447,6 +447,9 @@ class ScoringJob:
             late = self.late.scan_start(topic, at) or {}
             start[topic] = {p: min(o, late.get(p, o)) for p, o in at.items()}
         await self._facts.seek(start)
+        # Until the tail has read what is stored now, the live week is partial: no estimate
+        # (a restarted job would otherwise publish a dip).
+        self._facts_behind = await self._facts.ends()
 
     async def _read_facts(self, now: int) -> None:
         live = self._live_week()
@@ -457,6 +460,10 @@ class ScoringJob:
         deadline = self._timer() + max(self.config.tick_s, 1.0)
         while await self._facts.poll(self._fold_fact, 100) and self._timer() < deadline:
             pass
+        if self._facts_behind is not None and await self._facts.reached(self._facts_behind):
+            self._facts_behind = None
+            log.info("live week read up to now", extra={"week": str(live.week),
+                                                        "records": live.records})
         await self._write_late()
 
     def _fold_fact(self, record: Record) -> None:
@@ -497,11 +504,15 @@ class ScoringJob:
             cache = self._rollover_cache = (week, settled, amounts)
         return cache[2]
 
-    async def _estimate(self, now: int) -> None:
+    async def _estimate(self, now: int) -> bool:
+        """Settle the current week as of now and write what changed; False when the week
+        cannot be estimated yet (its stored facts not read up to now)."""
         live = self._live_week()
         week = str(live.week)
         if self.book.closed(week) is not None:
-            return  # closed early: its settlement replaces the estimate
+            return True  # closed early: its settlement replaces the estimate
+        if self._facts_behind is not None:
+            return False  # still reading the week's stored facts
         started = self._timer()
         policy = self.book.policy_for(week)
         pool = self.book.pool_minor(week)
@@ -513,7 +524,7 @@ class ScoringJob:
         except ValueError as exc:
             log.error("estimate not computed: the model refused the week's input",
                       extra={"week": week, "reason": str(exc)})
-            return
+            return True
         fresh = estimates(result, built, asset, now)
         changed = self.tracker.changed(week, fresh, as_of_ms=now, pool_minor=pool, asset=asset,
                                        policy_version=policy.version, policy_hash=policy.hash)
@@ -529,4 +540,5 @@ class ScoringJob:
             log.info("estimates written", extra={
                 "week": week, "creators": len(changed), "rows": built.rows,
                 "seconds": round(self._timer() - started, 3)})
+        return True
 

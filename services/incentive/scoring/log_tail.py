@@ -69,6 +69,21 @@ class LogTail:
             out.setdefault(tp.topic, {})[tp.partition] = await c.position(tp)
         return out
 
+    async def ends(self) -> dict[str, dict[int, int]]:
+        """The end offsets (last stable) of every partition now."""
+        c = self._c()
+        ends = await c.end_offsets(list(c.assignment()))
+        out: dict[str, dict[int, int]] = {}
+        for tp, offset in ends.items():
+            out.setdefault(tp.topic, {})[tp.partition] = offset
+        return out
+
+    async def reached(self, ends: Mapping[str, Mapping[int, int]]) -> bool:
+        """Whether every partition has been read up to ``ends``."""
+        positions = await self.positions()
+        return all(positions.get(t, {}).get(p, 0) >= o
+                   for t, by_p in ends.items() for p, o in by_p.items())
+
     async def catch_up(self, handle: Callable[[Record], None]) -> int:
         """Hand every record up to the end offsets (last stable) at call time; records read."""
         c = self._c()

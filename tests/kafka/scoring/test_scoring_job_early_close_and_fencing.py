@@ -64,6 +64,8 @@ def test_early_close_by_policy_and_a_fenced_zombie(
             reader.estimates, lambda es: any(e.creator_id == "cre-bo" for e in es), 60,
             f"no estimate from the second instance\n{second.log_tail()}"))
         assert [e.creator_id for e in estimates].count("cre-bo") == 1
+        # The restarted instance waited for the week's stored facts: no dip to zero.
+        assert all(e.estimated_minor > 0 for e in estimates), estimates
         assert second.proc is not None and second.proc.poll() is None
         second.stop()
 
