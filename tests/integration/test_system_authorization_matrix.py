@@ -55,6 +55,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # Liveness gives nothing away, so it needs no token.
     ("GET", "/healthz"): dict.fromkeys(PERSONAS, 200),
     ("GET", "/readyz"): dict.fromkeys(PERSONAS, 200),
+    # A static page (no data; the browser calls the API with the creator's token).
+    ("GET", "/creator-center"): dict.fromkeys(PERSONAS, 200),
     # Dev mode only (the stack under test runs in dev mode): mints tokens for anyone.
     ("POST", "/v1/dev/tokens"): dict.fromkeys(PERSONAS, 200),
     # Only an open creator identity publishes (the owner has one; nobody else here does).
