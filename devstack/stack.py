@@ -42,6 +42,7 @@ class Ports:
     incentive_health: int = 50056
     analytics_health: int = 50057
     social: int = 50058
+    scoring_health: int = 50059
     # A second gateway process: each pushes every notification to its own sockets.
     gateway2: int = 8081
     # The simulated exchange's payout desk (simulators/exchange/payouts.py).
@@ -134,6 +135,13 @@ class Stack:
                         {"PLANET_AGGREGATOR_HEALTH_HOST": "127.0.0.1",
                          "PLANET_AGGREGATOR_HEALTH_PORT": str(p.aggregator_health)},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.aggregator_health}")),
+                # The weekly pool's scoring job: closes and settles weeks, keeps the estimate.
+                # SERVING once it has fenced any earlier instance and folded the operations,
+                # weeks and payout logs (planetkit.runner).
+                Service("scoring", "services.incentive.scoring",
+                        {"PLANET_SCORING_HEALTH_HOST": "127.0.0.1",
+                         "PLANET_SCORING_HEALTH_PORT": str(p.scoring_health)},
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.scoring_health}")),
                 # SERVING only once the store is open and migrated and the sink's consumer
                 # has its partitions (planetkit.runner; the gRPC port answers the same).
                 Service("analytics", "services.analytics",
