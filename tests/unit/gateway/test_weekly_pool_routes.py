@@ -1,6 +1,6 @@
 """The weekly pool's routes through the real app, the real incentive gRPC client and a
-stand-in incentive server (weekly_pool_standin.py): creators read their own data only,
-operators any and alone run the pool, every call is made for the token's subject, shapes
+stand-in incentive server (tests/security/gateway_pool_standin.py): creators read their own
+data only, operators any and alone run the pool, every call is made for the token's subject, shapes
 are checked before any call, money is integer minor units with its asset, and the service's
 status codes map to documented HTTP statuses."""
 
@@ -10,10 +10,10 @@ from pathlib import Path
 
 import grpc
 import pytest
-from weekly_pool_standin import WEEK, pool_client
 
 from planet.incentive.v1 import weekly_pool_pb2 as pool
 from tests.security.gateway_apps import FreshBearer
+from tests.security.gateway_pool_standin import WEEK, pool_client
 
 ALICE, BOB = FreshBearer("alice"), FreshBearer("bob")
 OPS, ADMIN = FreshBearer("ops", ["operator"]), FreshBearer("root", ["admin"])

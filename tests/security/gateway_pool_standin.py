@@ -1,4 +1,5 @@
-"""A stand-in incentive gRPC server behind a real gateway app, for the weekly pool's routes.
+"""A stand-in incentive gRPC server behind a real gateway app, for the weekly pool's routes
+(tests/unit/gateway/test_weekly_pool_*.py, tests/kafka/gateway/test_estimate_hub.py).
 
 The gateway's real incentive client (gateway/adapters/incentive_client.py) calls a real
 grpc.aio server on a local port; the server checks every call's signed assertion with the
@@ -10,8 +11,8 @@ own event loop.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -184,15 +185,12 @@ class StandInIncentive(rpc_grpc.IncentiveServiceServicer):
             next_cursor="c:2")
 
 
-def pool_client(tmp_path: Path, standin: StandInIncentive | None = None,
-                hub: EstimateHub | None = None, **overrides: Any
-                ) -> tuple[TestClient, StandInIncentive]:
-    """A TestClient of the real app whose incentive backend is the real gRPC client of a
-    stand-in server (started in the app's lifespan), and the stand-in."""
-    auth = DevServiceAuth.create(tmp_path / "service-auth")
-    standin = standin or StandInIncentive()
+def pool_backends(standin: StandInIncentive, auth: DevServiceAuth,
+                  estimates: EstimateHub | None, *, start_hub: bool = False
+                  ) -> Callable[[GatewaySettings], AbstractAsyncContextManager[Backends]]:
+    """A backends factory: the stand-in server on a local port and the real incentive client
+    calling it, both on the app's loop; ``start_hub``: the hub reads Kafka while it runs."""
     standin.auth = auth
-    estimates = hub or idle_estimate_hub()
 
     @asynccontextmanager
     async def factory(settings: GatewaySettings) -> AsyncIterator[Backends]:
@@ -200,6 +198,8 @@ def pool_client(tmp_path: Path, standin: StandInIncentive | None = None,
         rpc_grpc.add_IncentiveServiceServicer_to_server(standin, server)
         port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
+        if start_hub and estimates is not None:
+            await estimates.start()
         try:
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
                 calls = Calls()
@@ -207,6 +207,21 @@ def pool_client(tmp_path: Path, standin: StandInIncentive | None = None,
                     channel, settings.grpc_timeout_s, CallSigner(auth.signer(GATEWAY), INCENTIVE)),
                     Events(), lambda: time.time_ns() // 1_000_000, estimates=estimates)
         finally:
+            if start_hub and estimates is not None:
+                await estimates.stop()
             await server.stop(0)
 
+    return factory
+
+
+def pool_client(tmp_path: Path, standin: StandInIncentive | None = None,
+                hub: EstimateHub | None = None, live: bool = True, **overrides: Any
+                ) -> tuple[TestClient, StandInIncentive]:
+    """A TestClient of the real app whose incentive backend is the real gRPC client of a
+    stand-in server (started in the app's lifespan), and the stand-in. ``live`` False: a
+    gateway without an estimate hub."""
+    auth = DevServiceAuth.create(tmp_path / "service-auth")
+    standin = standin or StandInIncentive()
+    estimates = (hub or idle_estimate_hub()) if live else None
+    factory = pool_backends(standin, auth, estimates)
     return TestClient(create_app(dev_settings(**overrides), factory)), standin
