@@ -11,13 +11,9 @@ SVG bar per post per week. A screenshot is kept under .local/test-artefacts/.
 from __future__ import annotations
 
 import asyncio
-import os
-import shutil
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent import futures
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -31,24 +27,14 @@ from planet.incentive.v1 import incentive_service_pb2_grpc as inc_grpc
 from planet.incentive.v1 import weekly_pool_pb2 as pool
 from planetkit.kafka.admin import ensure_topics
 from planetkit.topics import ENGAGEMENT_BATCHES, ESTIMATES, SOCIAL_NOTIFICATIONS, with_suffix
+from tests.kafka.gateway.creator_center_browser import chromium, load, screenshot
 from tests.security.gateway_process import SECRET, Gateway, gateway_process
 
 pytestmark = [pytest.mark.kafka, pytest.mark.slow]
 
-ROOT = Path(__file__).resolve().parents[3]
-ARTEFACTS = ROOT / ".local" / "test-artefacts"
 CREATOR = "alice"
 # 2^53 + 1 minor units: a float would print ...992 or ...994; the page must print ...993.
 HUGE = 2**53 + 1
-
-
-def _chromium() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    if found:
-        return found
-    if os.environ.get("CI"):
-        pytest.fail("chromium is missing in CI: .ci/run installs it with scripts/chromium.sh")
-    pytest.skip("no chromium on PATH: run scripts/chromium.sh (Debian's chromium package)")
 
 
 class CenterIncentive(inc_grpc.IncentiveServiceServicer):
@@ -139,63 +125,6 @@ def gateway(tmp_path: Path, kafka_bootstrap: str, topic_suffix: str,
         yield gw
 
 
-class Dom(HTMLParser):
-    """The dumped DOM's table cells (by row key and column) and SVG bars."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.body: dict[str, str] = {}
-        self.rows: dict[tuple[str, str], dict[str, str]] = {}
-        self.bars: dict[str, list[dict[str, str]]] = {}
-        self.fields: dict[str, str] = {}
-        self._section = ""
-        self._row: tuple[str, str] | None = None
-        self._cell: tuple[dict[str, str], str] | None = None
-        self._text: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "body":
-            self.body = a
-        if tag == "section" and "data-week" in a:
-            self._section = a["data-week"]
-        if tag == "table" and a.get("id") == "weeks-table":
-            self._section = "overview"
-        if tag == "tr" and ("data-week" in a or "data-item" in a):
-            self._row = (self._section, a.get("data-week") or a["data-item"])
-            self.rows[self._row] = {}
-        if tag in ("td", "div") and ("data-col" in a or "data-field" in a):
-            self._cell = (a, tag)
-            self._text = []
-        if tag == "rect" and "bar" in a.get("class", "").split():
-            chart = "overview" if self._section in ("", "overview") else self._section
-            self.bars.setdefault(chart, []).append(a)
-
-    def handle_data(self, data: str) -> None:
-        if self._cell is not None:
-            self._text.append(data)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self._cell is not None and tag == self._cell[1]:
-            attrs, _ = self._cell
-            text = "".join(self._text).strip()
-            if "data-field" in attrs:
-                self.fields[attrs["data-field"]] = text
-            elif self._row is not None:
-                self.rows[self._row][attrs["data-col"]] = text
-            self._cell = None
-
-
-def _browse(chromium: str, url: str, profile: Path, *extra: str
-            ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [chromium, "--headless=new", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-extensions", "--hide-scrollbars", f"--user-data-dir={profile}",
-         "--window-size=1280,2000", "--virtual-time-budget=15000", "--enable-logging=stderr",
-         "--v=0", *extra, url],
-        capture_output=True, text=True, timeout=120, check=False)
-
-
 def test_the_page_is_static_public_cacheable_and_locked_down(gateway: Gateway) -> None:
     with httpx.Client(base_url=gateway.base, timeout=10) as http:
         page = http.get("/creator-center")
@@ -218,15 +147,13 @@ def test_the_page_is_static_public_cacheable_and_locked_down(gateway: Gateway) -
 
 def test_headless_chromium_shows_the_creator_center(
         gateway: Gateway, incentive: tuple[str, CenterIncentive], tmp_path: Path) -> None:
-    chromium = _chromium()
+    binary = chromium()
     token = issue_token(SECRET, CREATOR, ["creator"], now_s=int(time.time()), ttl_s=600)
     url = f"{gateway.base}/creator-center#token={token}"
-    dumped = _browse(chromium, url, tmp_path / "profile-dom", "--dump-dom")
-    assert dumped.returncode == 0, dumped.stderr[-3000:]
-    assert "Content Security Policy" not in dumped.stderr, dumped.stderr[-3000:]
-    dom = Dom()
-    dom.feed(dumped.stdout)
-    assert dom.body.get("data-state") == "ready", dumped.stdout[-3000:]
+    page = load(binary, url, tmp_path / "profile-dom")
+    dom = page.dom
+    assert dom.body.get("data-state") == "ready", page.html[-3000:]
+    assert dom.status == "Creator alice: 3 weeks, 3 posts, in USDT."
 
     # The running week's estimate, with its activity.
     assert dom.fields == {"estimated": "987.65 USDT", "pool": "100,000.00 USDT", "views": "42",
@@ -257,12 +184,7 @@ def test_headless_chromium_shows_the_creator_center(
     assert [b["data-value"] for b in dom.bars["2026-W46"]] == [str(HUGE)]
     assert "estimated" in dom.bars["2026-W48"][0]["class"]
 
-    ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    shot = ARTEFACTS / "creator-center.png"
-    shot.unlink(missing_ok=True)
-    taken = _browse(chromium, url, tmp_path / "profile-shot", f"--screenshot={shot}")
-    assert taken.returncode == 0 and shot.stat().st_size > 10_000, taken.stderr[-3000:]
-    print(f"\ncreator center screenshot: {shot}")
+    screenshot(binary, url, tmp_path / "profile-shot", "creator-center.png")
 
     # The token went in the Authorization header only: never in a URL the gateway logged.
     log = gateway.log()
