@@ -4,7 +4,7 @@
 PY := $(CURDIR)/.venv/bin/python
 SRC := planetkit services gateway simulators devstack bench
 
-.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck imports unit bench bench-settle bench-restart helm-lint clean topics
+.PHONY: run stop test bootstrap kafka proto check-proto proto-breaking lint typecheck imports unit bench bench-settle bench-restart helm-lint clean topics reconcile
 
 run: bootstrap kafka
 	$(PY) -m devstack up
@@ -66,6 +66,13 @@ bench-restart: bootstrap kafka
 
 bench-settle: bootstrap
 	$(PY) -m bench.settle_week
+
+# Reconcile a settled week (make reconcile WEEK=2026-W48): its counted engagement recomputed in
+# ClickHouse SQL from the log (chdb in a temporary directory, or the server at CLICKHOUSE_URL),
+# compared with the model, and its records checked. Exit 0: no difference, 1: differences.
+reconcile: bootstrap
+	$(if $(WEEK),,$(error WEEK=YYYY-Www is required, e.g. make reconcile WEEK=2026-W48))
+	$(PY) -m services.incentive.reconcile --week $(WEEK)
 
 clean: stop
 	rm -rf .local
