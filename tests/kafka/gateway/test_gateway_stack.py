@@ -16,7 +16,7 @@ import httpx
 import pytest
 import uvicorn
 import websockets
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from gateway.app import create_app
 from gateway.auth import issue_token
@@ -24,12 +24,13 @@ from gateway.settings import GatewaySettings
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.incentive.v1 import incentive_service_pb2 as inc
 from planet.incentive.v1 import incentive_service_pb2_grpc as inc_grpc
+from planet.incentive.v1 import weekly_pool_pb2 as pool
 from planetkit.engagement_batches import iter_rows
-from planetkit.envelope import decode
+from planetkit.envelope import decode, encode, wrap
 from planetkit.service_auth_dev import DevServiceAuth
-from planetkit.service_identities import CONTENT, GATEWAY
+from planetkit.service_identities import CONTENT, GATEWAY, INCENTIVE
 from planetkit.settings import KafkaSettings, TopicSettings
-from planetkit.topics import ENGAGEMENT_BATCHES, with_suffix
+from planetkit.topics import ENGAGEMENT_BATCHES, ESTIMATES, with_suffix
 from services.content.bootstrap import start as start_content
 from services.content.domain.ids import post_id_for
 from services.content.settings import ContentSettings
@@ -41,15 +42,14 @@ GHOST = post_id_for("nobody", "ghost")
 
 
 class FixedIncentive(inc_grpc.IncentiveServiceServicer):
-    """Answers a fixed estimate whose score the test can change."""
+    """Answers a fixed current estimate."""
 
-    def __init__(self) -> None:
-        self.score_milli = 1000
-
-    async def GetWeeklyEstimate(self, request: inc.GetWeeklyEstimateRequest,
-                                context: Any) -> inc.WeeklyEstimate:
-        return inc.WeeklyEstimate(creator_id=request.creator_id, week=request.week or "2026-W48",
-                                  views=7, score_milli=self.score_milli, formula="fixed")
+    async def GetCreatorEstimate(self, request: inc.CreatorWeekRequest,
+                                 context: Any) -> pool.CreatorEstimate:
+        return pool.CreatorEstimate(creator_id=request.creator_id,
+                                    week=request.week or "2026-W48", as_of_ms=1,
+                                    estimated_minor=1000, asset="USDT",
+                                    activity=pool.WeekActivity(views=7))
 
 
 @dataclass
@@ -58,6 +58,7 @@ class Stack:
     topic: str
     incentive: FixedIncentive
     bootstrap: str
+    estimates: str
 
 
 @pytest.fixture
@@ -96,7 +97,7 @@ async def stack(kafka_bootstrap: str, registered_topics: str, tmp_path: Path
         await asyncio.sleep(0.02)
     try:
         yield Stack(f"http://127.0.0.1:{port}", with_suffix(ENGAGEMENT_BATCHES, topic_suffix).name,
-                    fixed, kafka_bootstrap)
+                    fixed, kafka_bootstrap, with_suffix(ESTIMATES, topic_suffix).name)
     finally:
         server.should_exit = True
         await serving
@@ -189,21 +190,31 @@ async def test_estimates_over_http_and_websocket(stack: Stack) -> None:
     async with httpx.AsyncClient(base_url=stack.base) as http:
         got = await http.get("/v1/creators/alice/estimate?week=2026-W47", headers=_auth("alice"))
         assert got.status_code == 200
-        assert got.json()["score_milli"] == 1000 and got.json()["week"] == "2026-W47"
+        assert got.json()["estimated_minor"] == 1000 and got.json()["week"] == "2026-W47"
 
     ws_base = stack.base.replace("http", "ws")
     token = _auth("alice")["Authorization"].removeprefix("Bearer ")
     async with websockets.connect(f"{ws_base}/v1/ws/creators/alice/estimate?token={token}") as ws:
         first = json.loads(await asyncio.wait_for(ws.recv(), 5))
-        assert first["score_milli"] == 1000
-        stack.incentive.score_milli = 2500
-        second = json.loads(await asyncio.wait_for(ws.recv(), 5))
-        assert second["score_milli"] == 2500
+        assert first["estimated_minor"] == 1000
+        # The scoring job's next estimate, pushed by the gateway's one estimates consumer.
+        producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, enable_idempotence=True)
+        await producer.start()
+        try:
+            changed = pool.CreatorEstimate(creator_id="alice", week="2026-W48", as_of_ms=2,
+                                           estimated_minor=2500, asset="USDT")
+            await producer.send_and_wait(stack.estimates, encode(wrap(
+                changed, event_id="est-2", source=INCENTIVE, aggregate_id="alice",
+                occurred_at_ms=2)), key=b"alice")
+        finally:
+            await producer.stop()
+        second = json.loads(await asyncio.wait_for(ws.recv(), 15))
+        assert second["estimated_minor"] == 2500
 
     async with websockets.connect(f"{ws_base}/v1/ws/creators/alice/estimate",
                                   subprotocols=["planet.v1", f"bearer.{token}"]) as ws:
         assert ws.subprotocol == "planet.v1"
-        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["score_milli"] == 2500
+        assert json.loads(await asyncio.wait_for(ws.recv(), 5))["estimated_minor"] == 1000
 
     async with websockets.connect(f"{ws_base}/v1/ws/creators/alice/estimate?token=bad") as ws:
         with pytest.raises(websockets.ConnectionClosed) as closed:
