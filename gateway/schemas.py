@@ -15,7 +15,6 @@ from gateway.ids import (
 from gateway.schemas_track_record import TrackRecordOut, track_record_out
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import events_pb2 as ev
-from planet.incentive.v1 import incentive_service_pb2 as incentive
 from planet.social.v1 import events_pb2 as social_events
 from planet.social.v1 import social_service_pb2 as social
 
@@ -204,20 +203,6 @@ class Accepted(BaseModel):
     accepted: int
 
 
-class EstimateOut(BaseModel):
-    """A creator's running weekly estimate."""
-
-    creator_id: str
-    week: str
-    posts: int
-    views: int
-    dwell_seconds: int
-    interactions: int
-    engaged_consumers: int
-    score_milli: int
-    formula: str
-
-
 _KINDS = {"short": ev.POST_KIND_SHORT, "article": ev.POST_KIND_ARTICLE}
 _SIDES = {"long": ev.TRADE_SIDE_LONG, "short": ev.TRADE_SIDE_SHORT}
 
@@ -301,21 +286,6 @@ def post_out(post: content.Post) -> PostOut:
         edited_at_ms=post.edited_at_ms,
         deleted_at_ms=post.deleted_at_ms,
         removed_at_ms=post.removed_at_ms,
-    )
-
-
-def estimate_out(e: incentive.WeeklyEstimate) -> EstimateOut:
-    """JSON of an estimate."""
-    return EstimateOut(
-        creator_id=e.creator_id,
-        week=e.week,
-        posts=e.posts,
-        views=e.views,
-        dwell_seconds=e.dwell_seconds,
-        interactions=e.interactions,
-        engaged_consumers=e.engaged_consumers,
-        score_milli=e.score_milli,
-        formula=e.formula,
     )
 
 
