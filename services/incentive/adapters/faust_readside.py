@@ -9,10 +9,15 @@ Both are GlobalTables: every replica reads every changelog partition (as standby
 first recovery is done), so any replica of the service answers for any creator and week,
 while each source partition is still projected by the one replica the group gives it. The
 changelogs are co-partitioned with their sources (no ``use_partitioner``), so a table write
-and its source offset commit share one transaction under exactly-once. Faust applies a
-GlobalTable's standby changes one at a time (it sets ``standby_buffer_size=1`` itself; a
-Table's default buffers 1000 before applying), so a replica trails the owner by one record's
-trip through the changelog, not by a batch.
+and its source offset commit share one transaction under exactly-once.
+
+``recovery_buffer_size=1`` is what makes the other replicas see changes at all: Faust lists
+a GlobalTable's changelog partitions as this worker's ACTIVE ones as well as standbys, and
+its changelog reader (tables/recovery.py ``_slurp_changelogs``) buffers an active partition's
+records until ``recovery_buffer_size`` (default 1000) of them arrived before applying them.
+With the default, a replica that does not own a partition showed none of its last <1000
+changes (test_incentive_api_replicas found it); with 1 every change is applied on arrival.
+Faust's own GlobalTable docstring names the same setting.
 
 What each key holds is in services/incentive/readside/{creators,weeks}.py.
 """
@@ -97,7 +102,7 @@ def declare_readside_tables(app: Any) -> ReadSideTables:
     def table(name: str, partitions: int, help_: str) -> Table:
         return cast(Table, app.GlobalTable(
             name, default=None, key_type=str, value_type=bytes, partitions=partitions,
-            help=help_))
+            recovery_buffer_size=1, help=help_))
 
     return ReadSideTables(
         creators=table(CREATORS_TABLE, CREATOR_WEEKS.partitions,
