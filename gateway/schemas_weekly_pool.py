@@ -381,8 +381,9 @@ class PolicyBody(Strict):
                          pattern=r"^[A-Za-z0-9._-]+$")
     effective_week: str = Field(pattern=WEEK_PATTERN, description="ISO week YYYY-Www (future).")
     policy: dict[str, Any] = Field(max_length=MAX_POLICY_KEYS, description=(
-        "The policy's fields (services/incentive/domain/policy.py ScoringPolicy); the service "
-        "checks them."))
+        "The policy's fields (services/incentive/domain/policy.py ScoringPolicy; "
+        "version and effective_from_week are taken from this body); the service checks "
+        "them."))
 
 
 class PolicyPublishedOut(BaseModel):
@@ -422,7 +423,8 @@ class ShadowBody(Strict):
     week: str = Field(pattern=WEEK_PATTERN, description="ISO week YYYY-Www.")
     candidate_policy: dict[str, Any] | None = Field(
         default=None, max_length=MAX_POLICY_KEYS,
-        description="The candidate's fields; null: the latest published policy.")
+        description="A whole candidate policy (every ScoringPolicy field, version and "
+                    "effective_from_week included); null: the latest published policy.")
 
 
 class CreatorDifferenceOut(BaseModel):

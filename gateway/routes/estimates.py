@@ -73,12 +73,13 @@ def _request(creator_id: str, week: str) -> rpc.CreatorWeekRequest:
 
 @router.get("/v1/creators/{creator_id}/estimate", response_model=CreatorEstimateOut,
             responses=errors(*AUTHED, 403, 404, 409, s404=ESTIMATE_404,
-                             s409="The week asked for has no running estimate (not current)."))
+                             s409="The pool is not in a state to estimate this week."))
 async def get_estimate(
     creator_id: CreatorId, user: UserDep, backends: BackendsDep, week: Week = ""
 ) -> CreatorEstimateOut:
-    """The creator's running estimate of the week so far (``week``: YYYY-Www, default the
-    current week): the amount in minor units of ``asset``, its breakdown per item (dwell and
+    """The creator's running estimate of the current week so far (``week``: YYYY-Www, default
+    the current week; another week is a 422: settled weeks are under ``/pool/weeks``): the
+    amount in minor units of ``asset``, its breakdown per item (dwell and
     interaction parts), per consumer value tier and every discount with its reason code, and
     the week's raw activity. The creator only, or an operator."""
     if not _may_see(user, creator_id):

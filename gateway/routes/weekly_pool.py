@@ -167,8 +167,7 @@ async def settled_weeks(user: UserDep, backends: BackendsDep, limit: Limit = 20,
 
 @router.post("/v1/operator/pool/fundings", status_code=201, response_model=PoolFundingOut,
              responses=errors(*AUTHED, *WITH_BODY, 403, 404, 409, s403=OPERATORS_403,
-                              s409="The week is settled already, or the asset is not the "
-                                   "pool's."))
+                              s409="The week is settled already: fund a later week."))
 async def fund_pool(body: FundingBody, user: WriterDep, backends: BackendsDep,
                     idempotency_key: IdempotencyKey) -> PoolFundingOut:
     """Operators: fund a week's pool with an exact amount (integer minor units of ``asset``).
@@ -183,18 +182,20 @@ async def fund_pool(body: FundingBody, user: WriterDep, backends: BackendsDep,
 
 @router.post("/v1/operator/pool/policies", status_code=201, response_model=PolicyPublishedOut,
              responses=errors(*AUTHED, *WITH_BODY, 403, 404, 409, s403=OPERATORS_403,
-                              s409="The version exists with another policy, or the week is "
-                                   "not in the future."))
+                              s409="The effective week is not after the current week."))
 async def publish_policy(body: PolicyBody, user: WriterDep, backends: BackendsDep
                          ) -> PolicyPublishedOut:
     """Operators: publish a scoring policy taking effect from a future week (the service
-    checks every field; a repeat of the same version and policy answers the first)."""
+    checks every field; a repeat of the same version and policy answers the first; the
+    version published with another policy is a 409)."""
     _operator(user)
+    effective = _week(body.effective_week, "effective_week")
+    # The service reads a whole policy, version and first week included; the body names
+    # them once (a policy naming others is refused by the service: 422).
+    whole = {"version": body.version, "effective_from_week": effective, **body.policy}
     return policy_published_out(await backends.incentive.publish_policy(
-        user, rpc.PublishPolicyRequest(version=body.version,
-                                       effective_week=_week(body.effective_week,
-                                                                  "effective_week"),
-                                       policy_json=policy_json(body.policy))))
+        user, rpc.PublishPolicyRequest(version=body.version, effective_week=effective,
+                                       policy_json=policy_json(whole))))
 
 
 @router.post("/v1/operator/pool/shadow", response_model=ShadowComparisonOut,
@@ -212,12 +213,12 @@ async def shadow_compare(body: ShadowBody, user: WriterDep, backends: BackendsDe
 
 @router.post("/v1/operator/pool/weeks/{week}/close", response_model=CloseWeekOut,
              responses=errors(*AUTHED, *WITH_BODY, 403, 404, 409, s403=OPERATORS_403,
-                              s409="The week cannot close early (its policy does not allow "
-                                   "it, or it is closed already)."))
+                              s409="The week has not started yet."))
 async def close_week(week: WeekPath, body: CloseBody, user: WriterDep, backends: BackendsDep,
                      idempotency_key: IdempotencyKey) -> CloseWeekOut:
-    """Operators: ask to close a week before its grace period ends; honoured only when the
-    week's policy allows an early close (``accepted`` and ``detail`` say)."""
+    """Operators: ask to close a week before its grace period ends; the scoring job honours
+    it only when the week's policy allows an early close (``accepted`` false: the week is
+    closed already; ``detail`` says which)."""
     _operator(user)
     return close_week_out(await backends.incentive.close_week(user, rpc.CloseWeekRequest(
         week=_week(week), reason=body.reason, request_id=idempotency_key)))
@@ -226,7 +227,8 @@ async def close_week(week: WeekPath, body: CloseBody, user: WriterDep, backends:
 @router.post("/v1/operator/pool/weeks/{week}/held/{creator_id}", response_model=HeldDecidedOut,
              responses=errors(*AUTHED, *WITH_BODY, 403, 404, 409, s403=OPERATORS_403,
                               s404="The creator has no held amount in this week.",
-                              s409="The held amount was decided already."))
+                              s409="Nothing is held for the creator that week, or it was "
+                                   "decided already (by another decision)."))
 async def decide_held(week: WeekPath, creator_id: HeldCreatorId, body: HeldBody,
                       user: WriterDep, backends: BackendsDep,
                       idempotency_key: IdempotencyKey) -> HeldDecidedOut:

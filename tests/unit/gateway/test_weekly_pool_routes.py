@@ -123,7 +123,8 @@ def test_operators_run_the_pool_and_everyone_else_gets_403(tmp_path: Path) -> No
         "funding_id": "f1", "week": WEEK, "funded_minor": 250_000_000, "asset": "USDT",
         "applied": True}
     assert again.status_code == 201 and again.json()["applied"] is False
-    assert policy.status_code == 201 and policy.json()["policy"] == POLICY["policy"]
+    assert policy.status_code == 201 and policy.json()["policy"] == {
+        **POLICY["policy"], "version": "v4", "effective_from_week": "2026-W20"}
     assert policy.json()["operator_id"] == "root" and policy.json()["policy_hash"] == "ef" * 32
     assert shadow.json()["moved_minor"] == 4 and [d["delta_minor"] for d in shadow.json()[
         "differences"]] == [-4, 4]
@@ -134,7 +135,10 @@ def test_operators_run_the_pool_and_everyone_else_gets_403(tmp_path: Path) -> No
     sent = {c.method: c.request for c in standin.calls}
     assert sent["FundPool"].funding_id == "f1" and sent["FundPool"].amount_minor == 250_000_000
     assert sent["PublishPolicy"].policy_json == (
-        b'{"min_dwell_seconds":5,"tier_lower_bounds":[0,10]}')
+        b'{"effective_from_week":"2026-W20","min_dwell_seconds":5,'
+        b'"tier_lower_bounds":[0,10],"version":"v4"}')
+    assert (sent["PublishPolicy"].version, sent["PublishPolicy"].effective_week) == (
+        "v4", "2026-W20")
     assert sent["ShadowCompare"].candidate_policy_json == b'{"min_dwell_seconds":9}'
     assert sent["CloseWeek"].request_id == "c1" and sent["CloseWeek"].reason == (
         "exchange holiday")
