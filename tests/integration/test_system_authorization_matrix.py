@@ -32,6 +32,7 @@ from moderation_matrix import (
     moderation_grpc_service,
     moderation_items,
 )
+from pool_matrix import POOL_HTTP, pool_call
 from system_helpers import eventually, kyc, mint, open_identity, unique
 
 from devstack.stack import Stack
@@ -192,6 +193,9 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
         user=404, other_user=404, owner=200, analyst=404, operator=200),
     # Drafts: each caller's own; the owner's are 404 to everyone else (drafts_matrix.py).
     **{op: _row(**row) for op, row in DRAFT_HTTP.items()},
+    # The weekly pool: a creator's own (and operators'), public weeks, operators' operations
+    # (pool_matrix.py).
+    **{op: _row(**row) for op, row in POOL_HTTP.items()},
 }
 
 
@@ -292,6 +296,8 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         return moderated
     if (drafted := draft_call(api, world.drafts, method, path, headers)) is not None:
         return drafted
+    if (pooled := pool_call(api, world.owner, method, path, headers)) is not None:
+        return pooled
     target = world.owner
     for action in ("suspend", "reinstate", "close"):
         if path.endswith(f"/{action}"):
