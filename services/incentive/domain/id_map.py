@@ -3,9 +3,10 @@
 The model works on int64 columns; the platform's ids are strings. The mapping must be a pure
 function of the string, so that settling the same log anywhere, any number of times, gives the
 same ints (and so the same canonical bytes and Merkle root): the id is the first 8 bytes of
-BLAKE2b-64 of ``<kind>\\0<string>``, big-endian, with the top bit cleared (0 … 2**63 − 1, the
-model's id range). Each kind (consumer, creator, item) is its own space: a user who is both a
-consumer and a creator maps to unrelated ints in each, as the model's columns keep them apart.
+BLAKE2b-64 of ``<space>\\0<string>``, big-endian, with the top bit cleared (0 … 2**63 − 1, the
+model's id range). Consumers and creators share one space, ``user``: they are the same people,
+and the model recognises self-interaction by ``consumer_id == creator_id`` (separate spaces
+would have paid a creator for liking their own post). Items have their own space.
 
 Two strings of one kind landing on one int (a 63-bit collision: about 2**-23 for a million ids,
 never in practice, but never assumed) would silently merge two people or two items, so an
@@ -32,6 +33,10 @@ class IdKind(Enum):
     ITEM = "item"
 
 
+# Consumers and creators are users: one space (self-interaction is consumer == creator).
+_SPACE = {IdKind.CONSUMER: "user", IdKind.CREATOR: "user", IdKind.ITEM: "item"}
+
+
 class IdCollision(ValueError):
     """Two different strings of one kind map to one int id."""
 
@@ -48,7 +53,7 @@ def int_id(kind: IdKind, text: str, bits: int = 63) -> int:
         raise ValueError(f"bits must be 1 to 63, not {bits}")
     if not text:
         raise ValueError(f"an empty {kind.value} id has no model id")
-    digest = hashlib.blake2b(f"{kind.value}\0{text}".encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(f"{_SPACE[kind]}\0{text}".encode(), digest_size=8).digest()
     return (int.from_bytes(digest, "big") & _TOP_BIT_CLEARED) >> (63 - bits)
 
 
@@ -58,7 +63,11 @@ class IdMap:
 
     def __init__(self, bits: int = 63) -> None:
         self._bits = bits
-        self._names: dict[IdKind, dict[int, str]] = {kind: {} for kind in IdKind}
+        # One name table per space: consumer and creator share the users' table, so a
+        # collision between a consumer and another creator is caught too.
+        users: dict[int, str] = {}
+        self._names: dict[IdKind, dict[int, str]] = {
+            IdKind.CONSUMER: users, IdKind.CREATOR: users, IdKind.ITEM: {}}
 
     def intern(self, kind: IdKind, text: str) -> int:
         """``text``'s model id; IdCollision when another string of ``kind`` has it."""
