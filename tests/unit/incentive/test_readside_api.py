@@ -106,7 +106,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         "127.0.0.1:0", load_verifier(INCENTIVE, auth.settings(INCENTIVE)))
     await server.start()
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield Stack(IncentiveServiceStub(channel), auth, writer, ready)  # type: ignore[misc]
+        yield Stack(IncentiveServiceStub(channel), auth, writer, ready)
     await server.stop(0)
 
 
