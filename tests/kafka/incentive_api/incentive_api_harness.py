@@ -140,19 +140,22 @@ class Records:
 
 async def read_all(bootstrap: str, topic: str) -> list[tuple[str, Any]]:
     """Every committed record of ``topic`` now: (envelope type, envelope)."""
+    return [(env.type, env) for env in map(decode_envelope, await read_values(bootstrap, topic))]
+
+
+async def read_values(bootstrap: str, topic: str) -> list[bytes]:
+    """Every committed record value of ``topic`` now."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
                                 enable_auto_commit=False, isolation_level="read_committed")
     await consumer.start()
     try:
-        out: list[tuple[str, Any]] = []
+        out: list[bytes] = []
         while True:
             batch = await consumer.getmany(timeout_ms=1000)
             if not batch:
                 return out
             for records in batch.values():
-                for r in records:
-                    env = decode_envelope(r.value)
-                    out.append((env.type, env))
+                out += [r.value for r in records if r.value is not None]
     finally:
         await consumer.stop()
 

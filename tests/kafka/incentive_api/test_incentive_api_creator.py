@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import grpc
 import pytest
-from incentive_api_harness import Api, IncentiveProcess, Records
+from incentive_api_harness import Api, IncentiveProcess, Records, read_values
 
+from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.incentive.v1.incentive_service_pb2 import (
     CreatorCenterRequest,
     CreatorWeekRequest,
@@ -79,6 +80,11 @@ async def test_creator_rpcs_answer_what_was_on_the_topics_when_serving_began(
                 activity=WeekActivity(views=3, unique_viewers=3, dwell_seconds=30,
                                       items=[ItemActivity(item_id="p3", views=3)]))),
         ])
+        # Two records the read side cannot project: dead-lettered with a reason, not a crash.
+        async with records.producer.transaction():
+            await records.producer.send(records.topic(registry.CREATOR_WEEKS), b"not protobuf",
+                                        key=b"ana")
+        await records.send([(registry.CREATOR_WEEKS, "x|y", result(w1, "x|y", {"p": 1}))])
     finally:
         await records.producer.stop()
 
@@ -142,3 +148,10 @@ async def test_creator_rpcs_answer_what_was_on_the_topics_when_serving_began(
         code, _ = await api.refused("GetCreatorWeek",
                                     CreatorWeekRequest(creator_id="bob", week=w2), "bob")
         assert code == grpc.StatusCode.NOT_FOUND
+
+    letters = [DeadLetter.FromString(v) for v in await read_values(
+        kafka_bootstrap, records.topic(registry.DLQ_SCORING))]
+    assert sorted(letter.source_topic for letter in letters) == [
+        records.topic(registry.CREATOR_WEEKS)] * 2
+    reasons = " / ".join(letter.reason for letter in letters)
+    assert "Envelope" in reasons and "'x|y' holds '|'" in reasons, reasons
