@@ -252,7 +252,9 @@
     const section = document.getElementById("estimate");
     const cards = document.getElementById("estimate-cards");
     cards.replaceChildren();
-    if (estimate) {
+    // An estimate never computed (as_of_ms 0) is no estimate, whether the API says 404 or
+    // answers an empty one.
+    if (estimate && Number(estimate.as_of_ms) > 0) {
       const a = estimate.activity || {};
       cards.append(
         card(`Estimated (${estimate.week})`, formatMoney(estimate.estimated_minor, estimate.asset),
@@ -268,7 +270,9 @@
         `As of ${asOf}, policy ${estimate.policy_version}: the settlement's own function on ` +
         "the week so far; the final amount is settled after the week closes.";
     } else {
-      document.getElementById("estimate-note").textContent = notes.join(" · ");
+      document.getElementById("estimate-note").textContent = notes.length > 0
+        ? notes.join(" · ")
+        : "No running estimate yet: nothing has engaged with your posts this week.";
     }
     section.hidden = false;
   }
@@ -281,7 +285,15 @@
     return el("td", attrs, value);
   }
 
-  function renderOverview(center, payouts) {
+  /** A week's state in words: settled, running (the current week) or not settled. */
+  function weekState(w, current) {
+    if (w.settled) {
+      return "settled";
+    }
+    return w.week === current ? "running" : "not settled";
+  }
+
+  function renderOverview(center, payouts, current) {
     const asset = center.asset;
     const weeks = [...center.weeks].sort((a, b) => (a.week < b.week ? -1 : 1));
     const chart = document.getElementById("overview-chart");
@@ -303,13 +315,13 @@
         cell(formatCount(w.followers_gained), "followers_gained"),
         cell(formatMoney(w.estimated_minor, asset), "estimated"),
         cell(w.settled ? formatMoney(w.settled_minor, asset) : "not settled", "settled"),
-        cell(payouts.get(w.week) || (w.settled ? "" : "running"), "payout"),
+        cell(payouts.get(w.week) || (w.settled ? "" : weekState(w, current)), "payout"),
       ));
     }
     document.getElementById("overview").hidden = false;
   }
 
-  function renderWeeks(center) {
+  function renderWeeks(center, current) {
     const asset = center.asset;
     const list = document.getElementById("week-list");
     list.replaceChildren();
@@ -323,7 +335,7 @@
       const section = el("section", { class: `week${w.settled ? " settled" : ""}`,
                                       "data-week": w.week });
       section.append(el("h3", {}, w.week,
-                        el("span", { class: "badge" }, w.settled ? "settled" : "estimate")));
+                        el("span", { class: "badge" }, weekState(w, current))));
       const anyEarned = items.some((i) => earned(i, w.settled) > 0n);
       const bars = items.map((i) => anyEarned
         ? { key: i.item_id, label: i.item_id, value: earned(i, w.settled),
@@ -331,10 +343,12 @@
             kind: w.settled ? "settled" : "estimated" }
         : { key: i.item_id, label: i.item_id, value: BigInt(i.views || 0),
             text: `${formatCount(i.views)} views`, kind: "views" });
-      const chart = el("div", { class: "chart" });
-      chart.append(barChart(bars, anyEarned
-        ? `${w.week}: earnings per post` : `${w.week}: views per post (no earnings yet)`));
-      section.append(chart);
+      if (items.length > 0) {
+        const chart = el("div", { class: "chart" });
+        chart.append(barChart(bars, anyEarned
+          ? `${w.week}: earnings per post` : `${w.week}: views per post (no earnings yet)`));
+        section.append(chart);
+      }
       const table = el("table", {},
         el("thead", {}, el("tr", {}, ...["Post", "Views", "Unique viewers", "Dwell",
           "Effective interactions", "Estimated", "Settled"].map((h) => el("th", { scope: "col" },
@@ -392,8 +406,12 @@
       ]);
       const payouts = new Map((weeks ? weeks.weeks : []).map((w) => [w.week, w.payout_state]));
       renderEstimate(estimate, notes);
-      renderOverview(center, payouts);
-      renderWeeks(center);
+      // The current week: the estimate's, else the newest the center shows (its default
+      // range ends with the current week).
+      const current = (estimate && Number(estimate.as_of_ms) > 0 && estimate.week) ||
+        center.weeks.reduce((m, w) => (w.week > m ? w.week : m), "");
+      renderOverview(center, payouts, current);
+      renderWeeks(center, current);
       status(`Creator ${center.creator_id}: ${center.weeks.length} weeks, ` +
              `${new Set(center.items.map((i) => i.item_id)).size} posts, in ${center.asset}.`,
              "ready");
