@@ -152,10 +152,12 @@ class Stack:
                          "PLANET_ANALYTICS_CHDB_PATH": str(self.run_dir / "chdb"),
                          "PLANET_ANALYTICS_PSEUDONYM_KEY": self.pseudonym_key},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.analytics_health}")),
-                # The exchange's payout desk answers payout instructions (confirms, refuses,
-                # sometimes twice); SERVING once its ledger is read back from PAYOUTS.
+                # The exchange's payout desk answers payout instructions (confirms, refuses);
+                # every 2nd payout twice, so the stack always exercises the answers' dedup.
+                # SERVING once its ledger is read back from PAYOUTS.
                 Service("exchange-payouts", "simulators.exchange.payouts",
-                        {"PLANET_EXCHANGE_PAYOUTS_HEALTH_PORT": str(p.exchange_payouts_health)},
+                        {"PLANET_EXCHANGE_PAYOUTS_HEALTH_PORT": str(p.exchange_payouts_health),
+                         "PLANET_EXCHANGE_PAYOUTS_DUPLICATE_EVERY": "2"},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.exchange_payouts_health}")),
                 Service("gateway", "gateway",
                         {"PLANET_GATEWAY_HOST": "127.0.0.1",
