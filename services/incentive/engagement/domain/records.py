@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, WeekEventIds
-from planet.incentive.v1.facts_pb2 import FactKind, FactRows
+from planet.incentive.v1.facts_pb2 import FactRows
 from planetkit.envelope import encode, wrap
+from planetkit.fact_rows import VIEW
 from planetkit.service_identities import ENGAGEMENT_AGGREGATOR
 from services.incentive.engagement.domain.dedup import DedupMemory
 from services.incentive.engagement.domain.snapshot import SNAP, TAIL, PartitionLedger
@@ -79,7 +80,7 @@ def view_facts(
                 item_ids=views.item_ids[start:stop],
                 creator_ids=views.creator_ids[start:stop],
                 occurred_at_ms=views.occurred_at_ms[start:stop],
-                kinds=[FactKind.FACT_KIND_VIEW] * count,
+                kinds=[VIEW] * count,
                 dwell_seconds=views.dwell_seconds[start:stop],
                 text_lengths=[0] * count,  # a view carries no text (the model refuses one)
             )
