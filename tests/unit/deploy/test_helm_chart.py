@@ -163,6 +163,7 @@ def test_every_component_is_deployed_by_default(default_docs: list[Doc]) -> None
         "python -m services.social",
         "python -m services.incentive",
         "python -m services.incentive.engagement",
+        "python -m services.incentive.scoring",
         "python -m services.analytics",
     }
 
@@ -538,6 +539,7 @@ def test_required_values_have_no_default(missing: str) -> None:
         ("social", "social"),
         ("incentive", "incentive"),
         ("aggregator", "engagement-aggregator"),
+        ("scoring", "scoring"),
         ("analytics", "analytics"),
     ],
 )
@@ -559,8 +561,24 @@ def test_each_component_can_be_switched_off(key: str, name: str) -> None:
         "social",
         "incentive",
         "engagement-aggregator",
+        "scoring",
         "analytics",
     } - {name}
+
+
+def test_one_scoring_job_with_grpc_probes(docs: list[Doc]) -> None:
+    """The scoring job is one pod, replaced by Recreate (its transactional id fences any
+    other); readiness asks the whole service, startup and liveness "liveness"."""
+    [w] = [w for w in workloads(docs) if component(w) == "scoring"]
+    assert w["spec"]["replicas"] == 1 and w["spec"]["strategy"]["type"] == "Recreate"
+    [c] = w["spec"]["template"]["spec"]["containers"]
+    port = {p["name"]: p["containerPort"] for p in c["ports"]}["health"]
+    env = env_of(c)
+    assert env["PLANET_SCORING_HEALTH_PORT"]["value"] == str(port)
+    assert env["PLANET_SCORING_HEALTH_HOST"]["value"] == "0.0.0.0"
+    assert c["readinessProbe"]["grpc"] == {"port": port}
+    for probe in ("startupProbe", "livenessProbe"):
+        assert c[probe]["grpc"] == {"port": port, "service": "liveness"}, probe
 
 
 def test_aggregators_have_grpc_readiness_and_liveness_probes(docs: list[Doc]) -> None:
@@ -625,6 +643,8 @@ SETTINGS_OF = {
     "python -m services.incentive": ("services.incentive.settings", "IncentiveSettings"),
     "python -m services.incentive.engagement": (
         "services.incentive.engagement.settings", "AggregatorSettings"),
+    "python -m services.incentive.scoring": (
+        "services.incentive.scoring.settings", "ScoringSettings"),
     "python -m services.analytics": ("services.analytics.settings", "AnalyticsSettings"),
 }
 # Settings a process loads beside its own (none left: each nests what it reads).
