@@ -244,3 +244,25 @@ def check_records_against_model(results: Sequence[CreatorWeekResult], settled: W
         out.append(f"records vs model: result_sha256 {settled.result_sha256} != model "
                    f"{result_sha256}")
     return out
+
+
+def check_carried(results: Sequence[CreatorWeekResult], previous: Sequence[CreatorWeekResult],
+                  previous_settled: bool, settled: WeekSettled, expected_pool: int) -> list[str]:
+    """What the week carried in: each creator's rollover_in is what the previous week's record
+    rolled over (its first record per creator), and the pool is the operations' fundings plus
+    the previous week's unallocated and forfeits (scoring.pool_book)."""
+    out = []
+    carried: dict[str, int] = {}
+    if previous_settled:
+        for r in previous:
+            if r.rollover_out_minor > 0:
+                carried.setdefault(r.creator_id, r.rollover_out_minor)
+    got = {r.creator_id: r.rollover_in_minor for r in results if r.rollover_in_minor}
+    for creator in sorted(set(carried) | set(got)):
+        if carried.get(creator, 0) != got.get(creator, 0):
+            out.append(f"creator {creator!r}: rollover_in {got.get(creator, 0)} != the previous "
+                       f"week's rollover_out {carried.get(creator, 0)}")
+    if settled.pool_minor != expected_pool:
+        out.append(f"week: WeekSettled.pool_minor {settled.pool_minor} != fundings + carried "
+                   f"{expected_pool} (operations log)")
+    return out

@@ -1,11 +1,11 @@
 """The model's int ids, computed here from the documented rule, not by importing it.
 
 docs/incentives.md: an envelope id becomes BLAKE2b-64 of ``<space>\\0<string>``, big-endian,
-top bit cleared; consumers, creators and items each have a space of their own, and event ids
-are hashed in the ``event`` space. The SQL side needs them only where the model's tie-breaks
-and leaves do (the earliest like or follow by time then event id, the smallest full row of a
-redelivered event, a Merkle leaf's creator id): ClickHouse has no BLAKE2b, so the loader
-adds them as columns next to the strings.
+top bit cleared; consumers and creators share the ``user`` space (they are the same people),
+items have the ``item`` space, and event ids are hashed in the ``event`` space. The SQL side
+needs them only where the model's tie-breaks and leaves do (the earliest like or follow by
+time then event id, the smallest full row of a redelivered event, a Merkle leaf's creator id):
+ClickHouse has no BLAKE2b, so the loader adds them as columns next to the strings.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 import hashlib
 
 _TOP_BIT_CLEARED = (1 << 63) - 1
-CONSUMER = "consumer"
-CREATOR = "creator"
+CONSUMER = "user"
+CREATOR = "user"
 ITEM = "item"
 EVENT = "event"
 

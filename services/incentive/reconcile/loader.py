@@ -8,7 +8,8 @@ What is read, and why exactly that:
   settlement reads them; every row goes into ``facts`` (the SQL keeps the week's);
 - USER_STATUS and ITEM_STATUS up to the cut (the whole topic if the cut does not name it):
   every record, with its position, so the SQL itself picks the latest per key;
-- CREATOR_WEEKS whole: the week's CreatorWeekResult records;
+- CREATOR_WEEKS whole: the week's CreatorWeekResult records and the previous week's (their
+  rollovers out are this week's rollovers in);
 - the policy in effect and the pool book from INCENTIVE_OPERATIONS (scoring.pool_book: the
   rule "latest effective week, ties the later publication" is the book's).
 """
@@ -51,6 +52,8 @@ class WeekRecords:
     closed: WeekClosed
     settled: WeekSettled
     results: list[tuple[int, int, CreatorWeekResult]] = field(default_factory=list)
+    # The previous week's results (its rollovers are this week's rollovers in).
+    previous: list[CreatorWeekResult] = field(default_factory=list)
     # Problems found while reading (a malformed record): differences of their own.
     problems: list[str] = field(default_factory=list)
     fact_records: int = 0
@@ -78,8 +81,10 @@ class _Table:
             self._lines = []
 
 
-async def read_week_records(bootstrap: str, topics: PoolTopics, week: str) -> WeekRecords:
-    """The week's close, settlement and creator results; BadInput if it is not settled."""
+async def read_week_records(bootstrap: str, topics: PoolTopics, week: str,
+                            previous_week: str) -> WeekRecords:
+    """The week's close, settlement and creator results (and the previous week's results);
+    BadInput if it is not settled."""
     closed: WeekClosed | None = None
     settled: WeekSettled | None = None
     async for record in read_range(bootstrap, topics.weeks, None, None):
@@ -110,6 +115,8 @@ async def read_week_records(bootstrap: str, topics: PoolTopics, week: str) -> We
             continue
         if result.week == week:
             out.results.append((record.partition, record.offset, result))
+        elif result.week == previous_week:
+            out.previous.append(result)
     return out
 
 

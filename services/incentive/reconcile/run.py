@@ -10,6 +10,7 @@ from services.incentive.domain.settlement import score_week, settle_scored
 from services.incentive.reconcile import compare, loader, sql
 from services.incentive.reconcile.engine import SqlEngine, open_engine
 from services.incentive.scoring.fact_log import PoolTopics, cut_of, load_week, read_pool_book
+from services.incentive.scoring.pool_book import previous_week
 from services.incentive.scoring.results import result_sha256
 
 
@@ -64,7 +65,7 @@ async def reconcile(bootstrap: str, topics: PoolTopics, week_text: str,
         report.seconds[phase] = now - clock
         clock = now
 
-    records = await loader.read_week_records(bootstrap, topics, name)
+    records = await loader.read_week_records(bootstrap, topics, name, previous_week(name))
     settled, closed = records.settled, records.closed
     book = await read_pool_book(bootstrap, topics, settled.asset)
     policy = book.policy_for(name)
@@ -84,15 +85,24 @@ async def reconcile(bootstrap: str, topics: PoolTopics, week_text: str,
     report.differences += records.problems
 
     # The model on the settlement's own input (scoring.fact_log.load_week).
-    built = await load_week(bootstrap, topics, week, cut, book, settled.asset,
-                            status_at_ms=closed.closed_at_ms)
-    scored = score_week(built.facts, policy)
+    try:
+        built = await load_week(bootstrap, topics, week, cut, book, settled.asset,
+                                status_at_ms=closed.closed_at_ms)
+        scored = score_week(built.facts, policy)
+    except ValueError as exc:  # the settlement itself could not have used this input
+        report.differences.append(f"model: the week's input is refused: {exc}")
+        report.differences += compare.check_week(
+            [r for _, _, r in records.results], settled, policy)
+        return report
     lap("model load+stage1")
     model_side = compare.model_stage1(scored.engagement, built.ids)
     report.differences += compare.compare_stage1(sql_side, model_side)
     results = [r for _, _, r in records.results]
     report.differences += compare.check_week(results, settled, policy)
     report.differences += compare.check_records_against_sql(results, sql_side)
+    report.differences += compare.check_carried(
+        results, records.previous, book.settled(previous_week(name)) is not None, settled,
+        book.pool_minor(name))
     model_result = settle_scored(built.facts, policy, scored)
     report.differences += compare.check_records_against_model(
         results, settled, model_result, built.ids, result_sha256(model_result))

@@ -133,3 +133,16 @@ def test_model_ids_follow_the_documented_rule() -> None:
 
     for name in ("ada", "bo", "ü-ß", "x" * 200):
         assert model_id(CREATOR, name) == int_id(IdKind.CREATOR, name)
+
+
+def test_carried_amounts_are_checked() -> None:
+    results, settled = _week()
+    previous = [CreatorWeekResult(week="2026-W47", creator_id="cr4", rollover_out_minor=30),
+                CreatorWeekResult(week="2026-W47", creator_id="cr9", rollover_out_minor=40)]
+    assert compare.check_carried(results, previous, True, settled, 10_001) == []
+    previous[1].rollover_out_minor = 41
+    lines = compare.check_carried(results, previous, True, settled, 10_002)
+    assert any("creator 'cr9': rollover_in 40 != the previous week's rollover_out 41" in line
+               for line in lines), lines
+    assert any("WeekSettled.pool_minor 10001 != fundings + carried 10002" in line
+               for line in lines), lines

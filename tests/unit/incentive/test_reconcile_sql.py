@@ -4,7 +4,8 @@ The same decoded records go to scoring.week_inputs (the settlement's input) and 
 raw tables; the model's Engagement and the SQL's pairs, discounts and item counts must agree
 exactly. The weeks are small and dense so that every rule meets its edge cases: redelivered
 events with other content, ties in time for likes and follows, caps, removed and restored
-items, items without a status, stale status records, sanctions and KYC after the close.
+items, items without a status, stale status records, sanctions and KYC after the close, and (in
+half of them) consumers engaging with their own items.
 """
 
 from __future__ import annotations
@@ -164,7 +165,8 @@ def _both(engine: SqlEngine, case: str, records: list, users: list, items: list,
 @pytest.mark.parametrize("seed", range(30))
 def test_sql_stage1_equals_the_model(engine: SqlEngine, seed: int) -> None:
     rng = random.Random(seed)
-    records, users, items = _week(rng, rng.choice([12, 60, 200]))
+    records, users, items = _week(rng, rng.choice([12, 60, 200]),
+                                  self_engagement=seed % 2 == 1)
     ours, model = _both(engine, f"case{seed}", records, users, items, _policy(rng))
     assert compare.compare_stage1(ours, model) == []
     assert ours.pairs or ours.discounts  # something happened
@@ -175,12 +177,13 @@ def test_every_rule_is_exercised(engine: SqlEngine) -> None:
     reasons: set[str] = set()
     for seed in range(6):
         rng = random.Random(1000 + seed)
-        records, users, items = _week(rng, 200)
+        records, users, items = _week(rng, 200, self_engagement=True)
         ours, _ = _both(engine, f"rules{seed}", records, users, items, _policy(rng))
         reasons |= {r for _, _, r in ours.discounts}
-    assert reasons >= {"duplicate_event", "unknown_item", "item_removed", "creator_ineligible",
-                       "sanctioned_account", "no_value_weight", "below_min_dwell",
-                       "short_text", "repeat_interaction", "dwell_cap", "interaction_cap"}
+    assert reasons >= {"duplicate_event", "self_interaction", "unknown_item", "item_removed",
+                       "creator_ineligible", "sanctioned_account", "no_value_weight",
+                       "below_min_dwell", "short_text", "repeat_interaction", "dwell_cap",
+                       "interaction_cap"}
 
 
 def test_sql_excludes_self_interaction(engine: SqlEngine) -> None:
@@ -196,10 +199,9 @@ def test_sql_excludes_self_interaction(engine: SqlEngine) -> None:
     assert not any(consumer == creator for consumer, creator in ours.pairs)
 
 
-@pytest.mark.xfail(reason="the model compares consumer and creator ints from separate id "
-                          "spaces (id_map), so its self_interaction rule never fires on "
-                          "week_inputs' output; reported to the lead", strict=False)
 def test_model_excludes_self_interaction_too(engine: SqlEngine) -> None:
+    """Consumers and creators share the model's id space (id_map's ``user``), so the model's
+    consumer == creator rule and the SQL's user-id rule agree."""
     rng = random.Random(7)
     records, users, items = _week(rng, 200, self_engagement=True)
     ours, model = _both(engine, "selfmodel", records, users, items, default_policy())
