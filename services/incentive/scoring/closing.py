@@ -94,7 +94,7 @@ def weeks_due(now_ms: int, *, grace_ms: int, closed: Collection[str], start: str
     """
     requests = requests or CloseRequests()
     latest = max(closed, key=IsoWeek.parse) if closed else None
-    week = next_week(latest) if latest is not None else start
+    week = walk_start = next_week(latest) if latest is not None else start
     now_week = IsoWeek.containing(now_ms)
     closes: list[Close] = []
     refusals: list[Refusal] = []
@@ -115,8 +115,8 @@ def weeks_due(now_ms: int, *, grace_ms: int, closed: Collection[str], start: str
             continue
         if IsoWeek.parse(w) > now_week:
             reason = "the week has not started"
-        elif w == week:
-            continue  # refused above
+        elif IsoWeek.parse(w) < IsoWeek.parse(walk_start):
+            reason = f"the job closes weeks from {walk_start} on"
         else:
             reason = f"an earlier week ({week}) is still open"
         refusals.extend(Refusal(w, r.request_id, reason) for r in requests.for_week(w))

@@ -79,3 +79,14 @@ def test_the_clock_starts_at_last_week_or_the_earliest_funded_week() -> None:
     assert current_week(now) == "2026-W49"
     assert first_week(now, []) == "2026-W48"
     assert first_week(now, ["2026-W45", "2026-W52"]) == "2026-W45"
+
+
+def test_a_request_for_a_week_before_the_clock_is_refused_with_the_reason() -> None:
+    requests = CloseRequests()
+    requests.add(_request("2026-W40", "old"))
+    closes, refusals = weeks_due(W49.start_ms + 10, grace_ms=HOUR, closed=[],
+                                 start="2026-W48", requests=requests,
+                                 policy_version=lambda w: "1", early_policies={"1"})
+    assert closes == []
+    assert [(r.request_id, r.reason) for r in refusals] == [
+        ("old", "the job closes weeks from 2026-W48 on")]
