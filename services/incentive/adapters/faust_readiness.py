@@ -31,6 +31,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from aiokafka.structs import TopicPartition
 
 log = logging.getLogger(__name__)
@@ -88,13 +89,10 @@ class SourcesCaughtUp:
             log.info("read side waits for its sources",
                      extra={"partitions": len(targets), "records": sum(targets.values())})
             while targets:
-                committed = await admin.list_consumer_group_offsets(
-                    self._group, partitions=list(targets))
-                short = {tp: (committed[tp].offset if tp in committed else -1)
-                         for tp, end in targets.items()
-                         if tp not in committed or committed[tp].offset < end}
-                targets = {tp: targets[tp] for tp in short
-                           if not await _nothing_before(reader, tp, short[tp], targets[tp])}
+                try:
+                    targets = await self._still_short(reader, admin, targets)
+                except KafkaError as exc:  # a coordinator moving, a broker restarting
+                    log.warning("catch-up check failed; retrying", extra={"error": repr(exc)})
                 if targets:
                     await asyncio.sleep(self._poll_s)
             self._done = True
@@ -102,6 +100,16 @@ class SourcesCaughtUp:
         finally:
             await admin.close()
             await reader.stop()
+
+    async def _still_short(self, reader: AIOKafkaConsumer, admin: AIOKafkaAdminClient,
+                           targets: dict[TopicPartition, int]) -> dict[TopicPartition, int]:
+        committed = await admin.list_consumer_group_offsets(self._group,
+                                                            partitions=list(targets))
+        short = {tp: (committed[tp].offset if tp in committed else -1)
+                 for tp, end in targets.items()
+                 if tp not in committed or committed[tp].offset < end}
+        return {tp: targets[tp] for tp in short
+                if not await _nothing_before(reader, tp, short[tp], targets[tp])}
 
     async def _targets(self, reader: AIOKafkaConsumer) -> dict[TopicPartition, int]:
         tps: list[TopicPartition] = []
