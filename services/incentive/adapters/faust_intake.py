@@ -37,7 +37,7 @@ from planetkit.kafka.producer import check_writer
 from planetkit.service_identities import INCENTIVE
 from planetkit.topics import Topic, with_suffix
 from services.incentive.adapters.dead_letters import DeadLetters
-from services.incentive.adapters.faust_transactions import send_in_source_transaction
+from services.incentive.adapters.faust_transactions import ReplayGuard, send_in_source_transaction
 from services.incentive.intake.dispatch import (
     FOLLOW_SOURCES,
     ITEM_SOURCES,
@@ -148,33 +148,38 @@ def declare_intake(app: Any, suffix: str) -> Intake:
 def register_intake(app: Any, intake: Intake, dead_letters: DeadLetters, quote_asset: str) -> None:
     """Attach the three intake agents."""
     by_name = {with_suffix(t, intake.suffix).name: t for t in SOURCES}
+    guard = ReplayGuard(app)
 
     def source_of(message: Any) -> Topic:
         return by_name[str(message.topic)]
 
-    _agent(app, intake, intake.items_in, "intake-items", dead_letters,
+    _agent(app, intake, intake.items_in, "intake-items", dead_letters, guard,
            lambda m: on_item_record(source_of(m), m.value, intake.tables.items))
-    _agent(app, intake, intake.users_in, "intake-users", dead_letters,
+    _agent(app, intake, intake.users_in, "intake-users", dead_letters, guard,
            lambda m: on_user_record(source_of(m), m.value, intake.tables.users, quote_asset))
-    _agent(app, intake, intake.follows_in, "intake-follows", dead_letters,
+    _agent(app, intake, intake.follows_in, "intake-follows", dead_letters, guard,
            lambda m: on_follow_record(m.value))
 
 
 def _agent(app: Any, intake: Intake, topic: Any, name: str, dead_letters: DeadLetters,
-           fold: Callable[[Any], list[Output]]) -> None:
+           guard: ReplayGuard, fold: Callable[[Any], list[Output]]) -> None:
     async def agent(stream: Any) -> None:
         async for event in stream.events():
             message = event.message
+            if guard.seen(message):
+                continue  # its outputs are in the open transaction already (ReplayGuard)
             try:
                 # Folds and table writes happen here, synchronously, before any send.
                 outputs = fold(message)
             except UndecodableEvent as exc:
                 await dead_letters.send(message, str(exc))
+                guard.mark(message)
                 continue
             for out in outputs:
                 target = intake.outputs[out.topic.name]
                 await send_in_source_transaction(
                     app, message, target.get_topic_name(), target.partitions, out.key, out.value
                 )
+            guard.mark(message)
 
     app.agent(topic, name=name)(agent)

@@ -18,7 +18,7 @@ def processor(kafka_bootstrap: str, registered_topics: str,
               tmp_path: Path) -> Iterator[ProcessorProcess]:
     """The service on topics of its own (every registered topic, created up front as the
     deployment scripts do)."""
-    p = ProcessorProcess(kafka_bootstrap, registered_topics, tmp_path, INTAKE_ONLY)
+    p = ProcessorProcess(kafka_bootstrap, registered_topics, tmp_path)
     p.start()
     yield p
     p.stop()
