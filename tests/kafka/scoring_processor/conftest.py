@@ -10,8 +10,6 @@ from aiokafka import AIOKafkaProducer
 from intake_harness import SourceEvents
 from scoring_harness import ProcessorProcess
 
-INTAKE_ONLY = (str(Path(__file__).with_name("intake_only_worker.py")),)
-
 
 @pytest.fixture
 def processor(kafka_bootstrap: str, registered_topics: str,
