@@ -34,8 +34,14 @@ async def send_in_source_transaction(
     partition = partition_for(key, partitions)
     tid: str | None = None
     if app.in_transaction:
-        group = app.assignor.group_for_topic(source.topic)
-        tid = f"{app.conf.id}-{group}-{source.partition}"
+        try:
+            group = app.assignor.group_for_topic(source.topic)
+        except KeyError:
+            # Not a topic of the consumer group's assignment (never so for the intake's
+            # sources): no transaction to join, so the record is sent at least once.
+            log.warning("no transaction for the source", extra={"topic": str(source.topic)})
+        else:
+            tid = f"{app.conf.id}-{group}-{source.partition}"
     pending = await app.producer.send(
         topic, key.encode(), value, partition, None, None, transactional_id=tid
     )
