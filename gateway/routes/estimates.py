@@ -19,7 +19,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, WebSocket, WebSocketD
 
 from gateway.auth import InvalidToken, Principal
 from gateway.deps import BackendsDep, SettingsDep, UserDep, VerifierDep, authenticate
-from gateway.errors import GatewayError, NotFound, UpstreamUnavailable
+from gateway.errors import GatewayError, NotFound
 from gateway.estimate_hub import EstimateHub, Subscription
 from gateway.ids import MAX_USER_ID_LENGTH
 from gateway.openapi import AUTHED, errors
@@ -46,7 +46,7 @@ BEARER_PREFIX = "bearer."
 MAX_TOKEN_CHARS = 8192
 # A socket whose client does not take a frame for this long is closed (1013).
 SEND_TIMEOUT_S = 10.0
-ESTIMATE_404 = "No estimate of this creator's week yet (nothing engaged with their items)."
+ESTIMATE_404 = "The incentive service knows no such creator or week."
 
 CreatorId = Annotated[str, Path(min_length=1, max_length=MAX_USER_ID_LENGTH,
                                  description="The creator's user id (from the exchange).")]
@@ -222,9 +222,7 @@ class _EstimateStream:
                                                           _request(creator_id, week))
         except NotFound:
             return None  # nothing yet: the first estimate the scoring job writes is pushed
-        except UpstreamUnavailable as exc:
-            raise Refused(TRY_AGAIN_LATER, exc.message) from None
-        except GatewayError as exc:
+        except GatewayError as exc:  # 5xx: the client may come back; 4xx: it may not
             if exc.status >= 500:
                 raise Refused(TRY_AGAIN_LATER, exc.message) from None
             raise Refused(POLICY_VIOLATION, exc.message) from None
