@@ -270,6 +270,10 @@ class IncentiveServicer(incentive_service_pb2_grpc.IncentiveServiceServicer):
         if weeks.settled_week(self._weeks, week) is not None:
             await _abort(context, grpc.StatusCode.FAILED_PRECONDITION,
                          f"week {week} is settled; fund a later week")
+        # Once closed, a week's pool is what its settlement will read: no more fundings.
+        if weeks.closed_week(self._weeks, week) is not None:
+            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION,
+                         f"week {week} is closed; fund a later week")
         now = self._now_ms()
         event_id = await self._operations.write(week, PoolFunded(
             funding_id=funding_id, week=week, amount_minor=request.amount_minor,

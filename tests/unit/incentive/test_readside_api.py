@@ -21,6 +21,7 @@ from planet.incentive.v1.weekly_pool_pb2 import (
     HeldDecided,
     PolicyPublished,
     PoolFunded,
+    WeekClosed,
     WeekCloseRequested,
     WeekSettled,
 )
@@ -36,6 +37,7 @@ from services.incentive.readside.weeks import apply_operation, apply_week_record
 
 NOW_WEEK = "2026-W20"
 PAST = "2026-W19"
+CLOSED = "2026-W18"
 FUTURE = "2026-W22"
 OPERATOR = ("olga", ("operator",))
 
@@ -95,6 +97,7 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
     apply_creator_week(creators, CreatorWeekResult(week=PAST, creator_id="hal", status="held",
                                                    held_minor=9, asset="USDT"))
     apply_week_record(weeks, WeekSettled(week=PAST, pool_minor=14))
+    apply_week_record(weeks, WeekClosed(week=CLOSED, closed_at_ms=1, cause="grace"))
     writer = ProjectingWriter(weeks)
     ready = [True]
     auth = DevServiceAuth.create(tmp_path / "keys")
@@ -174,6 +177,9 @@ async def test_not_ready_answers_unavailable_after_authorization(stack: Stack) -
 @pytest.mark.parametrize(("method", "request_", "code", "words"), [
     ("FundPool", api.FundPoolRequest(week=PAST, amount_minor=1, asset="USDT", funding_id="x"),
      grpc.StatusCode.FAILED_PRECONDITION, "settled"),
+    ("FundPool", api.FundPoolRequest(week=CLOSED, amount_minor=1, asset="USDT",
+                                     funding_id="x"),
+     grpc.StatusCode.FAILED_PRECONDITION, "closed"),
     ("FundPool", api.FundPoolRequest(week=NOW_WEEK, amount_minor=1, asset="USDT"),
      grpc.StatusCode.INVALID_ARGUMENT, "funding_id"),
     ("FundPool", api.FundPoolRequest(week="2026-20", amount_minor=1, asset="USDT",
