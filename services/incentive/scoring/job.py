@@ -198,7 +198,8 @@ class ScoringJob:
             log.info("scoring job ready", extra={"closed": len(self.late.closed_weeks())})
             await lifecycle.ready()
             while not lifecycle.stopping.is_set():
-                await self.step()
+                if await self.step():
+                    continue  # facts still waiting to be read: no pause
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(lifecycle.stopping.wait(), self.config.tick_s)
         finally:
@@ -207,18 +208,20 @@ class ScoringJob:
                 with contextlib.suppress(Exception):
                     await closer()
 
-    async def step(self) -> None:
-        """One pass over everything the job does."""
+    async def step(self) -> bool:
+        """One pass over everything the job does; True when fact records are still waiting
+        (the loop goes on without pausing)."""
         await self._control.catch_up(self._fold_control)
         now = self._now_ms()
         await self._close_due(now)
         await self._settle_closed()
         await self._answer_payouts()
         await self._statuses.poll(self._fold_status)
-        await self._read_facts(self._now_ms())
+        behind = await self._read_facts(self._now_ms())
         now = self._now_ms()
         if now >= self._next_estimate_ms and await self._estimate(now):
             self._next_estimate_ms = now + self.config.estimate_interval_ms
+        return behind
 
     # ---- folding the logs -----------------------------------------------------------------
 
@@ -451,20 +454,26 @@ class ScoringJob:
         # (a restarted job would otherwise publish a dip).
         self._facts_behind = await self._facts.ends()
 
-    async def _read_facts(self, now: int) -> None:
+    async def _read_facts(self, now: int) -> bool:
+        """Read the fact records that arrived, for at most about a tick; True when it stopped
+        at that limit with records left."""
         live = self._live_week()
         if str(live.week) != current_week(now):
             log.info("new week: estimating it from its first facts",
                      extra={"week": current_week(now)})
             await self._position_facts(now)
         deadline = self._timer() + max(self.config.tick_s, 1.0)
-        while await self._facts.poll(self._fold_fact, 100) and self._timer() < deadline:
-            pass
+        behind = False
+        while await self._facts.poll(self._fold_fact, 100):
+            if self._timer() >= deadline:
+                behind = True
+                break
         if self._facts_behind is not None and await self._facts.reached(self._facts_behind):
             self._facts_behind = None
             log.info("live week read up to now", extra={"week": str(live.week),
                                                         "records": live.records})
         await self._write_late()
+        return behind
 
     def _fold_fact(self, record: Record) -> None:
         try:

@@ -87,8 +87,9 @@ def test_late_facts_listed_once_and_estimates_follow_engagement(
         assert latest["cre-ana"].estimated_minor + latest["cre-bo"].estimated_minor == 500_000
         assert latest["cre-bo"].activity.views == 1
 
-        # A restarted job does not list the first late record again, and lists a new one.
-        job.stop()
+        # A job restarted after SIGKILL does not list the first late record again, and lists
+        # a new one.
+        job.kill9()
         job.start()
         asyncio.run(job.wait_serving())
         asyncio.run(feeder.views("con-4", [("late-2", "cre-ana", late_at, 60)], "late-rows-2"))
