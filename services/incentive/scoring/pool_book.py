@@ -5,7 +5,10 @@ replay reaches the same book:
 - a week's pool = its fundings (once per funding id, in the pool's asset only) + the previous
   week's ``unallocated`` + forfeited held amounts decided during the previous week;
 - the policy for week W is the one published with the latest ``effective_week`` <= W (ties: the
-  later publication); the model's default policy until one is published;
+  later publication; a version is published once: its first publication stands); the model's
+  default policy until one is published;
+- one held-amount decision per creator-week (the first); fundings recorded after a week's
+  close do not count for it;
 - a week's first WeekClosed and first WeekSettled are its close and settlement ("written
   once": later copies are ignored, as every reader ignores them).
 """
@@ -49,8 +52,13 @@ class PoolBook:
     """Each week's funding, policy, close and settlement, from the log."""
 
     asset: str
-    _funded: dict[str, int] = field(default_factory=dict)
+    # week -> [(at_ms, amount)]: summed at query time, so a funding recorded after the week's
+    # close (the API refuses those; a race could still log one) is left out whatever order
+    # the operations and weeks logs are read in.
+    _fundings: dict[str, list[tuple[int, int]]] = field(default_factory=dict)
     _funding_ids: set[str] = field(default_factory=set)
+    _versions: set[str] = field(default_factory=set)
+    _held_keys: set[tuple[str, str]] = field(default_factory=set)
     _forfeits: dict[str, int] = field(default_factory=dict)
     _decisions: dict[str, HeldDecided] = field(default_factory=dict)
     _policies: list[_Policy] = field(default_factory=list)
@@ -70,16 +78,23 @@ class PoolBook:
             except (ValueError, TypeError, KeyError) as exc:
                 self.ignored.append(f"policy {message.version!r}: {exc}")
                 return False
+            if message.version in self._versions:
+                return False  # a version is published once: the first publication stands
             if policy.effective_from_week != message.effective_week:
                 self.ignored.append(f"policy {message.version!r}: takes effect "
                                     f"{policy.effective_from_week}, published for "
                                     f"{message.effective_week}")
                 return False
+            self._versions.add(message.version)
             self._policies.append(_Policy(message.effective_week, len(self._policies), policy))
             return True
         if isinstance(message, HeldDecided):
-            if message.decision_id in self._decisions or not message.decision_id:
+            # One decision per held creator-week (the first), whatever its id.
+            key = (message.week, message.creator_id)
+            if message.decision_id in self._decisions or not message.decision_id \
+                    or key in self._held_keys:
                 return False
+            self._held_keys.add(key)
             self._decisions[message.decision_id] = message
             if message.decision == HeldDecided.DECISION_FORFEIT and message.asset == self.asset:
                 week = next_week(str(IsoWeek.containing(message.at_ms)))
@@ -103,12 +118,16 @@ class PoolBook:
                                 f"{funded.asset} is not a positive amount of {self.asset}")
             return False
         self._funding_ids.add(funded.funding_id)
-        self._funded[funded.week] = self._funded.get(funded.week, 0) + funded.amount_minor
+        self._fundings.setdefault(funded.week, []).append((funded.at_ms, funded.amount_minor))
         return True
 
     def funded_minor(self, week: str) -> int:
-        """The week's fundings (before carried amounts)."""
-        return self._funded.get(week, 0)
+        """The week's fundings (before carried amounts); once the week is closed, only those
+        recorded at or before its close."""
+        closed = self._closed.get(week)
+        cutoff = closed.closed_at_ms if closed is not None else None
+        return sum(amount for at, amount in self._fundings.get(week, [])
+                   if cutoff is None or at <= cutoff)
 
     def pool_minor(self, week: str) -> int:
         """Fundings + the previous week's unallocated + forfeits carried into ``week``."""

@@ -82,3 +82,27 @@ def test_a_weeks_first_close_and_settlement_win() -> None:
 def test_week_arithmetic_crosses_years() -> None:
     assert next_week("2026-W53") == "2027-W01"
     assert previous_week("2027-W01") == "2026-W53"
+
+
+def test_a_version_is_published_once_and_a_held_week_decided_once() -> None:
+    book = PoolBook("USDT")
+    assert book.apply(_policy("2", "2026-W50"))
+    assert not book.apply(_policy("2", "2026-W51"))
+    assert book.policy_for("2026-W51").effective_from_week == "2026-W50"
+    first = HeldDecided(week="2026-W48", creator_id="bo", decision_id="a",
+                        decision=HeldDecided.DECISION_RELEASE, amount_minor=5, asset="USDT")
+    assert book.apply(first)
+    assert not book.apply(HeldDecided(week="2026-W48", creator_id="bo", decision_id="b",
+                                      decision=HeldDecided.DECISION_FORFEIT, amount_minor=5,
+                                      asset="USDT"))
+
+
+def test_a_funding_recorded_after_the_close_does_not_count_for_the_week() -> None:
+    book = PoolBook("USDT")
+    book.apply(PoolFunded(funding_id="early", week="2026-W48", amount_minor=100, asset="USDT",
+                          at_ms=10))
+    book.apply(PoolFunded(funding_id="late", week="2026-W48", amount_minor=7, asset="USDT",
+                          at_ms=30))
+    assert book.funded_minor("2026-W48") == 107
+    book.apply(WeekClosed(week="2026-W48", closed_at_ms=20))
+    assert book.funded_minor("2026-W48") == 100
