@@ -31,6 +31,7 @@ from pathlib import Path
 
 import grpc
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
@@ -160,11 +161,32 @@ def time_to_serving(bootstrap: str, suffix: str) -> float:
         proc.wait(timeout=60)
 
 
+async def drop_topics(bootstrap: str, suffix: str) -> None:
+    """Delete this run's suffixed topics: the shared broker's open files are scarce."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.endswith(f".{suffix}")]
+        if names:
+            await admin.delete_topics(names, timeout_ms=30_000)
+    finally:
+        await admin.close()
+
+
 async def main(args: argparse.Namespace) -> int:
-    """Run the benchmark and print its report."""
+    """Run the benchmark, print its report, then drop its topics (unless --keep-topics)."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     await wait_for_broker(bootstrap)
     suffix = f"restart{uuid.uuid4().hex[:8]}"
+    try:
+        return await measure(args, bootstrap, suffix)
+    finally:
+        if not args.keep_topics:
+            await drop_topics(bootstrap, suffix)
+
+
+async def measure(args: argparse.Namespace, bootstrap: str, suffix: str) -> int:
+    """The benchmark itself, on topics under ``suffix``."""
     settings = AggregatorSettings(kafka=KafkaSettings(bootstrap_servers=bootstrap),
                                   topics=TopicSettings(topic_suffix=suffix))
     batches_t, _, dedup_t, _ = topics_of(settings)
@@ -213,4 +235,5 @@ if __name__ == "__main__":
     parser.add_argument("--ids-per-commit", type=int, default=500)
     parser.add_argument("--weeks", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics")
     sys.exit(asyncio.run(main(parser.parse_args())))

@@ -29,6 +29,7 @@ import time
 import uuid
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 from planet.engagement.v1.telemetry_pb2 import EngagementBatch
 from planet.incentive.v1.facts_pb2 import FactRows
@@ -168,11 +169,32 @@ async def committed_views(bootstrap: str, topic: Topic) -> tuple[int, int]:
     return rows, len(ids)
 
 
+async def drop_topics(bootstrap: str, suffix: str) -> None:
+    """Delete this run's suffixed topics: the shared broker's open files are scarce."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.endswith(f".{suffix}")]
+        if names:
+            await admin.delete_topics(names, timeout_ms=30_000)
+    finally:
+        await admin.close()
+
+
 async def main(args: argparse.Namespace) -> int:
-    """Run the benchmark and print its report."""
+    """Run the benchmark, print its report, then drop its topics (unless --keep-topics)."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     await wait_for_broker(bootstrap)
     suffix = f"bench{uuid.uuid4().hex[:8]}"
+    try:
+        return await measure(args, bootstrap, suffix)
+    finally:
+        if not args.keep_topics:
+            await drop_topics(bootstrap, suffix)
+
+
+async def measure(args: argparse.Namespace, bootstrap: str, suffix: str) -> int:
+    """The benchmark itself, on topics under ``suffix``."""
     settings = AggregatorSettings(
         group_id="bench-aggregator",
         max_records=args.max_records,
@@ -242,4 +264,5 @@ if __name__ == "__main__":
     parser.add_argument("--consumers", type=int, default=100_000)
     parser.add_argument("--max-records", type=int, default=2000)
     parser.add_argument("--not-views-every", type=int, default=0)
+    parser.add_argument("--keep-topics", action="store_true", help="leave the run's topics")
     sys.exit(asyncio.run(main(parser.parse_args())))
