@@ -76,7 +76,7 @@ from services.incentive.scoring.fact_log import (
 )
 from services.incentive.scoring.late_facts import LateFacts
 from services.incentive.scoring.log_tail import LogTail, Record
-from services.incentive.scoring.payouts import PayoutLedger
+from services.incentive.scoring.payouts import Outcome, PayoutLedger
 from services.incentive.scoring.pool_book import PoolBook, previous_week
 from services.incentive.scoring.results import creator_results, estimates, week_settled
 from services.incentive.scoring.week_inputs import BuiltWeek
@@ -409,23 +409,23 @@ class ScoringJob:
         answers, self._answers = self._answers, []
         for answer in answers:
             outcome = self.payouts.answer(answer, at)
-            self._take(outcome.records, outcome.note, out, at, payout_id=answer.payout_id)
+            self._take(outcome, out, at, payout_id=answer.payout_id)
         waiting = []
         for decision in self._decisions:
             if self.book.settled(decision.week) is None:
                 waiting.append(decision)  # decided before its week settled: wait for it
                 continue
             outcome = self.payouts.decide(decision, at)
-            self._take(outcome.records, outcome.note, out, at,
-                       decision_id=decision.decision_id)
+            self._take(outcome, out, at, decision_id=decision.decision_id)
         self._decisions = waiting
         await self._commit(out)
 
-    def _take(self, records: Sequence[Message], note: str, out: list[Out], at: int,
-              **context: str) -> None:
-        if note:
-            log.info("payout unchanged", extra={"reason": note, **context})
-        for message in records:
+    def _take(self, outcome: Outcome, out: list[Out], at: int, **context: str) -> None:
+        if outcome.note:
+            # Redeliveries are routine (a restart reads every answer again): debug only.
+            log.log(logging.DEBUG if outcome.duplicate else logging.INFO, "payout unchanged",
+                    extra={"reason": outcome.note, **context})
+        for message in outcome.records:
             # Folded now, so a second answer in the same batch sees the first.
             if isinstance(message, PayoutStateChanged):
                 self.payouts.observe(message)

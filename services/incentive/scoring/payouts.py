@@ -40,6 +40,8 @@ class Outcome:
 
     records: tuple[Message, ...] = ()
     note: str = ""
+    # The note says it was done already (a redelivered answer or decision): routine.
+    duplicate: bool = False
 
 
 @dataclass
@@ -100,7 +102,7 @@ class PayoutLedger:
             return Outcome(note=f"payout {message.payout_id!r} was never instructed")
         if p.states & ANSWERED:
             return Outcome(note=f"payout {message.payout_id!r} was answered already "
-                                f"({', '.join(sorted(p.states & ANSWERED))})")
+                                f"({', '.join(sorted(p.states & ANSWERED))})", duplicate=True)
         if isinstance(message, PayoutConfirmed):
             detail = f"exchange reference {message.exchange_reference}"
             if message.amount_minor != p.amount_minor or message.asset != p.asset:
@@ -121,7 +123,7 @@ class PayoutLedger:
             return Outcome(note=f"{decision.creator_id} has no held amount in {decision.week}")
         if p.states & DECIDED:
             return Outcome(note=f"the held amount of {pid} was decided already "
-                                f"({', '.join(sorted(p.states & DECIDED))})")
+                                f"({', '.join(sorted(p.states & DECIDED))})", duplicate=True)
         if decision.amount_minor != p.amount_minor or decision.asset != p.asset:
             return Outcome(note=f"decision {decision.decision_id!r} names {decision.amount_minor} "
                                 f"{decision.asset}; {pid} holds {p.amount_minor} {p.asset}")

@@ -51,7 +51,7 @@ def test_an_answer_counts_once() -> None:
     assert [(s.state, s.amount_minor) for s in first.records] == [("paid", 700)]
     ledger.observe(first.records[0])
     again = ledger.answer(confirm, 31)
-    assert again.records == () and "answered already" in again.note
+    assert again.records == () and "answered already" in again.note and again.duplicate
     refused = ledger.answer(PayoutRefused(payout_id=pid, creator_id="ana", reason="no"), 32)
     assert refused.records == ()
     assert ledger.states(pid) == {"pending", "paid"}
