@@ -76,6 +76,13 @@ def test_early_close_by_policy_and_a_fenced_zombie(
                                          f"never settled\n{second.log_tail()}"))[0]
         closed = asyncio.run(reader.closed(str(week)))
         assert [c.cause for c in closed] == ["early:close-1"]
+        # No engagement after the last estimate: the estimate was the settled amount.
+        last = {e.creator_id: e for e in asyncio.run(reader.estimates())}
+        results = asyncio.run(reader.creator_weeks(str(week)))
+        assert {r.creator_id: r.allocated_minor for r in results} == {
+            c: e.estimated_minor for c, e in last.items()}
+        assert {r.creator_id: list(r.items) for r in results} == {
+            c: list(e.items) for c, e in last.items()}
         assert settled.pool_minor == 10_000
         assert settled.payable_minor + settled.unallocated_minor == 10_000
 
