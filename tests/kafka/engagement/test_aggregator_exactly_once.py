@@ -256,3 +256,54 @@ async def test_undecodable_record_is_dead_lettered_and_the_rest_counts(
     assert dead[0].source_topic == batches_t.name
     assert dead[0].value == b"\xff\x00not protobuf"
     assert "not a protobuf Envelope" in dead[0].reason
+
+
+@pytest.mark.slow
+async def test_a_second_instance_of_the_same_partitions_fences_the_first_and_nothing_doubles(
+    kafka_bootstrap: str, topic_suffix: str
+) -> None:
+    """A zombie (an old instance still running when its replacement starts) cannot commit:
+    the replacement's transactional id fences it, and its open transaction is aborted."""
+    batches_t, facts_t, _, _ = topics(topic_suffix)
+    await ensure_topics(kafka_bootstrap, topics(topic_suffix))
+    batches, expected = make_batches(600, 40, seed=11)
+    await produce(kafka_bootstrap, batches_t.name, batches + batches[:50])
+    group = f"engagement-aggregator-{topic_suffix}"
+    zombie = start_aggregator(kafka_bootstrap, topic_suffix, max_records=5)
+    replacement = None
+    try:
+
+        async def some_progress() -> bool:
+            return bool(await committed_facts(kafka_bootstrap, facts_t.name))
+
+        await wait_until(some_progress)
+        assert await lag(kafka_bootstrap, group, batches_t.name) > 0, "replaced too late"
+        replacement = start_aggregator(kafka_bootstrap, topic_suffix)
+
+        async def caught_up() -> bool:
+            return await lag(kafka_bootstrap, group, batches_t.name) == 0
+
+        await wait_until(caught_up)
+        # More batches until the zombie tries a transaction after the replacement fenced it
+        # (it may have gone idle before the replacement started).
+        for n in range(60):
+            if zombie.poll() is not None:
+                break
+            more = []
+            for c in range(8):
+                rows = [EngagementRow(f"more{n}-{c}", "i1", "c1", T0, VIEW, dwell_seconds=9)]
+                more.append(build_batch(f"more{n}-{c}", f"u{c}", rows))
+                p = partition_for(f"u{c}", ENGAGEMENT_BATCHES.partitions)
+                expected[(f"u{c}", FactRow(f"more{n}-{c}", "i1", "c1", T0, FACT_VIEW, 9), p)] += 1
+            await produce(kafka_bootstrap, batches_t.name, more)
+            await wait_until(caught_up)
+            await asyncio.sleep(0.5)
+        # The zombie's next transaction was refused: it stops rather than write.
+        assert zombie.wait(timeout=30) != 0
+        assert zombie.stderr is not None and b"ProducerFenced" in zombie.stderr.read()
+    finally:
+        for proc in (zombie, replacement):
+            if proc is not None:
+                proc.terminate()
+                proc.wait(timeout=30)
+    assert await committed_facts(kafka_bootstrap, facts_t.name) == expected
