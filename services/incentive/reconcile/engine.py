@@ -19,8 +19,10 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol, cast
 
 # Settings every statement runs with on either backend: a LEFT JOIN's missing side reads as
-# the type's default (0, ''), which the SQL relies on; 64-bit integers stay JSON numbers.
-_SETTINGS = {"join_use_nulls": 0, "output_format_json_quote_64bit_integers": 0}
+# the type's default (0, ''), which the SQL relies on.
+_SETTINGS = {"join_use_nulls": 0}
+# chdb answers in JSON here: 64-bit integers must stay numbers.
+_CHDB_SETTINGS = {**_SETTINGS, "output_format_json_quote_64bit_integers": 0}
 
 
 class SqlEngine(Protocol):
@@ -62,7 +64,7 @@ class ChdbEngine:
         self.database = database
         open_session = cast("Callable[[str], _ChdbSession]", chdb_session.Session)
         self._session = open_session(path)
-        self._session.query("SET " + ", ".join(f"{k} = {v}" for k, v in _SETTINGS.items()))
+        self._session.query("SET " + ", ".join(f"{k} = {v}" for k, v in _CHDB_SETTINGS.items()))
         self._session.query(f"CREATE DATABASE IF NOT EXISTS {database}")
 
     def execute(self, sql: str) -> None:

@@ -23,19 +23,3 @@ def model_id(space: str, text: str) -> int:
     """The model's int id of ``text`` in ``space``."""
     digest = hashlib.blake2b(f"{space}\0{text}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") & _TOP_BIT_CLEARED
-
-
-class IdCache:
-    """model_id per (space, string), computed once per distinct string (a week repeats its
-    consumers, creators and items many times)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[str, dict[str, int]] = {}
-
-    def get(self, space: str, text: str) -> int:
-        """model_id(space, text), remembered."""
-        known = self._cache.setdefault(space, {})
-        value = known.get(text)
-        if value is None:
-            value = known[text] = model_id(space, text)
-        return value
