@@ -33,6 +33,8 @@ from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import reports_pb2 as reports
 from planet.content.v1 import topics_pb2 as topics
 from planet.incentive.v1 import incentive_service_pb2
+from planet.incentive.v1 import incentive_service_pb2 as pool_api
+from planet.incentive.v1.weekly_pool_pb2 import HeldDecided
 from planet.social.v1 import events_pb2 as social_ev
 from planet.social.v1 import social_service_pb2 as social
 from planetkit.service_auth_assertion import AssertionSigner, ServiceAuthSettings
@@ -47,7 +49,8 @@ from services.content.bootstrap import start as start_content
 from services.content.settings import ContentSettings
 from services.incentive.adapters.grpc_server import IncentiveGrpcServer
 from services.incentive.adapters.grpc_servicer import IncentiveServicer
-from services.incentive.domain.estimate.read_model import TableReadModel
+from services.incentive.domain.policy import ScoringPolicy, default_policy
+from services.incentive.readside.weeks import apply_operation
 from tests.kafka.social.social_harness import open_creators, start_social
 
 pytestmark = pytest.mark.kafka
@@ -88,6 +91,27 @@ class Case:
     denied: As | None
 
 
+class _ProjectingWriter:
+    """The incentive API's operations writer, applying each record to its table at once."""
+
+    def __init__(self, weeks: dict[str, bytes]) -> None:
+        self._weeks = weeks
+        self._n = 0
+
+    async def write(self, key: str, payload: Message, at_ms: int) -> str:
+        self._n += 1
+        apply_operation(self._weeks, payload, f"ev-{self._n}")  # type: ignore[arg-type]
+        return f"ev-{self._n}"
+
+
+class _NoFacts:
+    """ShadowCompare over an empty week."""
+
+    async def compare(self, week: str, candidate: ScoringPolicy | None,
+                      now_ms: int) -> pool_api.ShadowComparison:
+        return pool_api.ShadowComparison(week=week, mode="estimate")
+
+
 def _post(creator: str) -> content_service_pb2.PublishPostRequest:
     return content_service_pb2.PublishPostRequest(
         request_id=f"req-{creator}", creator_id=creator, kind=ev.POST_KIND_SHORT, body="gm")
@@ -114,6 +138,48 @@ CASES: dict[str, Case] = {
     "/planet.incentive.v1.IncentiveService/GetWeeklyEstimate": Case(
         lambda: incentive_service_pb2.GetWeeklyEstimateRequest(creator_id="alice", week=WEEK),
         As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    # The weekly pool's creator RPCs: the creator, or an operator/admin.
+    "/planet.incentive.v1.IncentiveService/GetCreatorEstimate": Case(
+        lambda: pool_api.CreatorWeekRequest(creator_id="alice"),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    "/planet.incentive.v1.IncentiveService/ListCreatorWeeks": Case(
+        lambda: pool_api.ListCreatorWeeksRequest(creator_id="alice"),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    "/planet.incentive.v1.IncentiveService/GetCreatorWeek": Case(
+        lambda: pool_api.CreatorWeekRequest(creator_id="alice", week=WEEK),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    "/planet.incentive.v1.IncentiveService/ListItemLedger": Case(
+        lambda: pool_api.ListItemLedgerRequest(creator_id="alice"),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    "/planet.incentive.v1.IncentiveService/GetCreatorCenter": Case(
+        lambda: pool_api.CreatorCenterRequest(creator_id="alice"),
+        As(GATEWAY, "alice"), As(GATEWAY, "mallory")),
+    # Settled weeks are public to any signed-in user (not to a service acting for itself).
+    "/planet.incentive.v1.IncentiveService/ListSettledWeeks": Case(
+        lambda: pool_api.ListSettledWeeksRequest(),
+        As(GATEWAY, "bob"), As(GATEWAY, "")),
+    # Operator RPCs: operators and admins only.
+    "/planet.incentive.v1.IncentiveService/FundPool": Case(
+        lambda: pool_api.FundPoolRequest(week=WEEK, amount_minor=1, asset="USDT",
+                                         funding_id="f-auth"),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory", ("creator",))),
+    "/planet.incentive.v1.IncentiveService/PublishPolicy": Case(
+        lambda: pool_api.PublishPolicyRequest(policy_json=default_policy().evolve(
+            version="auth", effective_from_week=WEEK).canonical_bytes()),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),
+    "/planet.incentive.v1.IncentiveService/ShadowCompare": Case(
+        lambda: pool_api.ShadowCompareRequest(week="1970-W01"),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),
+    "/planet.incentive.v1.IncentiveService/CloseWeek": Case(
+        lambda: pool_api.CloseWeekRequest(week="1970-W01", request_id="r-auth"),
+        As(GATEWAY, "root", ("admin",)), As(GATEWAY, "mallory")),
+    "/planet.incentive.v1.IncentiveService/DecideHeld": Case(
+        lambda: pool_api.DecideHeldRequest(week=WEEK, creator_id="alice", decision_id="d",
+                                           decision=HeldDecided.DECISION_RELEASE),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "alice")),
+    "/planet.incentive.v1.IncentiveService/ListLateFacts": Case(
+        lambda: pool_api.ListLateFactsRequest(week=WEEK),
+        As(GATEWAY, "olga", ("operator",)), As(GATEWAY, "mallory")),
     # Analyst SQL only through the gateway (the analyst role itself: the servicer's test).
     "/planet.analytics.v1.AnalyticsService/Query": Case(
         lambda: analytics_service_pb2.QueryRequest(sql="SELECT 1"),
@@ -325,9 +391,12 @@ async def stack(
     content = await start_content(ContentSettings(
         grpc_port=0, shutdown_grace_s=0, auth=content_auth, kafka=kafka, topics=topics,
         social_addr=f"127.0.0.1:{social_service.port}"))
+    # The incentive API over dict tables; its operator writes are projected at once.
+    pool_weeks: dict[str, bytes] = {}
     incentive = IncentiveGrpcServer(
-        IncentiveServicer(TableReadModel(creator_weeks={}, posts={}, fees={}, kyc={},
-                                         posts_partitions=1), lambda: 0, ready=lambda: True),
+        IncentiveServicer(creators_table={}, weeks_table=pool_weeks,
+                          operations=_ProjectingWriter(pool_weeks), shadow=_NoFacts(),
+                          quote_asset="USDT", now_ms=lambda: 0, ready=lambda: True),
         "127.0.0.1:0", load_verifier(INCENTIVE, settings(INCENTIVE)))
     await incentive.start()
     await incentive.set_serving(True)
