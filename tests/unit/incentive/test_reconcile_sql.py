@@ -11,6 +11,7 @@ half of them) consumers engaging with their own items.
 from __future__ import annotations
 
 import random
+import uuid
 from collections.abc import Iterator
 
 import pytest
@@ -44,9 +45,14 @@ CLOSE = END + 3_600_000
 KINDS = (VIEW, VIEW, VIEW, LIKE, LIKE, COMMENT, REPLY, SHARE, FOLLOW, FOLLOW, TIP, QA)
 
 
-@pytest.fixture(scope="module")
-def engine() -> Iterator[SqlEngine]:
-    with open_engine("") as opened:
+@pytest.fixture(scope="module", params=["chdb", "server"])
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+           ) -> Iterator[SqlEngine]:
+    """The embedded backend, and the server backend's code on clickhouse-connect's in-process
+    chdb interface (pytest runs one param's tests, closes it, then the other's: one engine
+    directory per process at a time)."""
+    url = "" if request.param == "chdb" else f"chdb://{tmp_path_factory.mktemp('server')}"
+    with open_engine(url) as opened:
         yield opened
 
 
@@ -144,6 +150,7 @@ def _both(engine: SqlEngine, case: str, records: list, users: list, items: list,
                          status_at_ms=CLOSE)
     model = compare.model_stage1(score_week(built.facts, policy).engagement, built.ids)
 
+    case = f"{case}_{uuid.uuid4().hex[:6]}"
     engine.execute(f"CREATE DATABASE {case}")
     engine.database = case
     for statement in sql.ddl(case):
