@@ -1,8 +1,13 @@
-"""The incentive service (``python -m services.incentive``) and the incentive model.
+"""The weekly pool: the incentive model and the deployables around it.
 
-- ``domain/``: the model, a pure library (settlement, allocation, proofs) plus the running
-  estimate's state (``domain/estimate``); it imports nothing of the deployable.
-- the deployable around it: ``handlers.py``, ``adapters/`` (Faust, gRPC, Kafka),
-  ``bootstrap.py``, ``settings.py``, ``__main__.py`` on planetkit.runner.
-- ``engagement/``: the engagement aggregator, a separate deployable that imports neither.
+- ``domain/``: the model, a pure library (settlement, allocation, proofs, id map); it imports
+  nothing of the deployables.
+- ``python -m services.incentive``: a Faust worker whose ``intake/`` folds the owning services'
+  events into interaction facts and user / item statuses, whose ``readside/`` projects the
+  pool's results for the gRPC API (``adapters/``, ``bootstrap.py``, ``settings.py``).
+- ``engagement/`` (``python -m services.incentive.engagement``): the engagement aggregator,
+  telemetry → deduplicated view facts, exactly once.
+- ``scoring/`` (``python -m services.incentive.scoring``): the one active job that closes ISO
+  weeks, settles them from the stored facts, keeps the estimate and records payouts.
+- ``reconcile/`` (``make reconcile WEEK=…``): recomputes a settled week in ClickHouse SQL.
 """
