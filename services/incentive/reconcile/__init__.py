@@ -6,5 +6,6 @@ the week's close, settlement, facts up to the cut, statuses and creator results 
 server at CLICKHOUSE_URL), recomputes stage 1 (counted points per (consumer, creator) and
 every discount) in SQL, compares it with the model's stage 1 on the settlement's own input,
 and checks the records: amounts add up, every Merkle proof verifies. Exit 0: no difference;
-1: differences (one line each); 2: the week cannot be reconciled (one line).
+1: differences (one line each); 2: the week cannot be reconciled (one line: unknown or not
+settled, a topic missing); 3: the job could not run (broker, engine).
 """

@@ -1,4 +1,4 @@
-"""``python -m services.incentive.reconcile --week 2026-W48``: print differences, exit 0/1/2."""
+"""``python -m services.incentive.reconcile --week 2026-W48``: print differences, exit 0/1/2/3."""
 
 from __future__ import annotations
 
@@ -17,7 +17,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m services.incentive.reconcile",
         description="Recompute a settled week's counted engagement in ClickHouse SQL and "
-                    "check its records (exit 0: no difference, 1: differences, 2: bad input).")
+                    "check its records (exit 0: no difference, 1: differences, 2: bad input "
+                    "(unknown or unsettled week, missing topic), 3: could not run).")
     parser.add_argument("--week", required=True, help="ISO week, e.g. 2026-W48")
     parser.add_argument("--bootstrap", help="Kafka (default: $KAFKA_BOOTSTRAP_SERVERS)")
     parser.add_argument("--suffix", help="topic suffix (default: $PLANET_TOPIC_SUFFIX)")
@@ -30,12 +31,24 @@ def main(argv: list[str] | None = None) -> int:
         report = asyncio.run(reconcile(bootstrap, PoolTopics.named(suffix), args.week,
                                        args.clickhouse_url))
     except BadInput as exc:
-        print(f"reconcile: {exc}", file=sys.stderr)
+        print(f"reconcile: {_one_line(str(exc))}", file=sys.stderr)
         return 2
+    except LookupError as exc:  # a pool topic does not exist (fact_log): nothing to read
+        print(f"reconcile: {_one_line(str(exc))}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # the broker, the engine: no verdict either way
+        print(f"reconcile: could not run: {type(exc).__name__}: {_one_line(str(exc))}",
+              file=sys.stderr)
+        return 3
     for line in report.differences:
-        print(f"DIFF {line}")
+        print(f"DIFF {_one_line(line)}")
     print(report.summary())
     return 1 if report.differences else 0
+
+
+def _one_line(text: str) -> str:
+    """A difference or an error is one line, whatever a message it quotes holds."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
 
 
 if __name__ == "__main__":
