@@ -18,6 +18,11 @@ SUITE_RATE_LIMITS = {
     for name in ("USER_WRITES", "IP_WRITES", "IP_TOKEN_USES", "IP_TOKEN_MINTS")
 }
 
+# The suite cannot wait for an ISO week to end: the launch policy ("1") may close a week early
+# here (production lists none), and the estimate refreshes every 2 s instead of 15 s.
+SUITE_SCORING = {"PLANET_SCORING_EARLY_CLOSE_POLICIES": "1",
+                 "PLANET_SCORING_ESTIMATE_INTERVAL_S": "2"}
+
 
 @pytest.fixture(scope="session")
 def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
@@ -25,7 +30,8 @@ def stack(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
     suffix = f"sys{uuid.uuid4().hex[:8]}"
     run_dir: Path = tmp_path_factory.mktemp("stack")
     s = Stack(bootstrap=kafka_bootstrap, run_dir=run_dir, ports=Ports.free(), topic_suffix=suffix,
-              overrides={"gateway": SUITE_RATE_LIMITS, "gateway2": SUITE_RATE_LIMITS})
+              overrides={"gateway": SUITE_RATE_LIMITS, "gateway2": SUITE_RATE_LIMITS,
+                         "scoring": SUITE_SCORING})
     try:
         s.up()
         yield s
