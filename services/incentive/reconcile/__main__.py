@@ -42,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         return 3
     for line in report.differences:
         print(f"DIFF {_one_line(line)}")
+    print(report.reasons_line())
     print(report.summary())
     return 1 if report.differences else 0
 

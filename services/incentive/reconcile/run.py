@@ -22,6 +22,13 @@ class Report:
     differences: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    # The SQL's discounts summed per reason: (events, quantity).
+    reasons: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+    def reasons_line(self) -> str:
+        """One line: the week's stage 1 discounts by reason, as the SQL counted them."""
+        parts = ", ".join(f"{r} {e}/{q}" for r, (e, q) in sorted(self.reasons.items()))
+        return f"discounts {self.week} (reason events/quantity): {parts or 'none'}"
 
     def summary(self) -> str:
         """One line: the verdict, the sizes, the time per phase."""
@@ -83,6 +90,9 @@ async def reconcile(bootstrap: str, topics: PoolTopics, week_text: str,
         sql_side, counts = sql_stage1(engine, params)
         lap("sql")
     report.differences += records.problems
+    for (_, _, reason), (events, quantity) in sql_side.discounts.items():
+        e, q = report.reasons.get(reason, (0, 0))
+        report.reasons[reason] = (e + events, q + quantity)
 
     # The model on the settlement's own input (scoring.fact_log.load_week).
     try:

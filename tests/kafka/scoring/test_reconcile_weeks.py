@@ -258,10 +258,16 @@ def test_reconcile_settled_weeks(kafka_bootstrap: str, registered_topics: str) -
     produced = sum(map(len, week_facts(IsoWeek.parse("2026-W44"), 0,
                                        self_engagement=False).values()))
     assert f"rows of the week {produced + 1}," in clean.stdout
+    reasons = next(ln for ln in clean.stdout.splitlines() if ln.startswith("discounts "))
+    for reason in ("duplicate_event 1/1", "item_removed", "creator_ineligible",
+                   "sanctioned_account", "no_value_weight", "below_min_dwell", "dwell_cap",
+                   "short_text", "repeat_interaction", "interaction_cap"):
+        assert reason in reasons, reasons
 
     selfish = reconcile(kafka_bootstrap, suffix, "2026-W45")
     assert selfish.returncode == 0, selfish.stdout + selfish.stderr
     assert "DIFF" not in selfish.stdout
+    assert "self_interaction 2/2" in selfish.stdout
 
     corrupted = reconcile(kafka_bootstrap, suffix, "2026-W46")
     assert corrupted.returncode == 1, corrupted.stdout + corrupted.stderr
