@@ -228,6 +228,8 @@ FILLS = Topic(
 INSTRUMENTS = Topic(
     "planet.exchange.instruments.v1", "symbol", (InstrumentListed,), EXCHANGE, compacted=True
 )
+# Retired by VIEW_FACTS (issue 14): per-creator sums the model could not use. No writer since;
+# kept registered so its history stays readable.
 ENGAGEMENT_DELTAS = Topic(
     "planet.incentive.engagement-deltas.v1",
     "deltas-topic partition (creators hashed)",
