@@ -138,9 +138,14 @@ class Stack:
                 # The weekly pool's scoring job: closes and settles weeks, keeps the estimate.
                 # SERVING once it has fenced any earlier instance and folded the operations,
                 # weeks and payout logs (planetkit.runner).
+                # Dev only: the launch policy ("1") may close a week early (an operator's
+                # POST /v1/operator/pool/weeks/{week}/close; production lists no policy), and
+                # the estimate refreshes every 3 s instead of 15.
                 Service("scoring", "services.incentive.scoring",
                         {"PLANET_SCORING_HEALTH_HOST": "127.0.0.1",
-                         "PLANET_SCORING_HEALTH_PORT": str(p.scoring_health)},
+                         "PLANET_SCORING_HEALTH_PORT": str(p.scoring_health),
+                         "PLANET_SCORING_EARLY_CLOSE_POLICIES": "1",
+                         "PLANET_SCORING_ESTIMATE_INTERVAL_S": "3"},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.scoring_health}")),
                 # SERVING only once the store is open and migrated and the sink's consumer
                 # has its partitions (planetkit.runner; the gRPC port answers the same).
