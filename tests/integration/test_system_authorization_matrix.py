@@ -476,6 +476,20 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
     "planet.content.v1.ContentService/ListAuthorPosts": _grpc_row(**EVERYONE_SIGNED_IN),
     "planet.incentive.v1.IncentiveService/GetWeeklyEstimate": _grpc_row(
         user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=OK),
+    # The weekly pool: a creator's own data to them and operators; settled weeks to anyone;
+    # operations to operators only (checked before the request is looked at).
+    **{f"planet.incentive.v1.IncentiveService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=OK, analyst=DENIED, operator=OK)
+       for m in ("GetCreatorEstimate", "ListCreatorWeeks", "ListItemLedger", "GetCreatorCenter")},
+    "planet.incentive.v1.IncentiveService/GetCreatorWeek": _grpc_row(
+        user=DENIED, other_user=DENIED, owner="NOT_FOUND", analyst=DENIED,
+        operator="NOT_FOUND"),
+    "planet.incentive.v1.IncentiveService/ListSettledWeeks": _grpc_row(**EVERYONE_SIGNED_IN),
+    **{f"planet.incentive.v1.IncentiveService/{m}": _grpc_row(
+        user=DENIED, other_user=DENIED, owner=DENIED, analyst=DENIED, operator=outcome)
+       for m, outcome in (("FundPool", OK), ("PublishPolicy", OK), ("ShadowCompare", OK),
+                          ("CloseWeek", "FAILED_PRECONDITION"), ("DecideHeld", "NOT_FOUND"),
+                          ("ListLateFacts", OK))},
     "planet.analytics.v1.AnalyticsService/Query": _grpc_row(
         user=DENIED, other_user=DENIED, owner=DENIED, analyst=OK, operator=OK),
     # Identities: the holder acts on their own (the owner's is open already).
@@ -674,6 +688,7 @@ def _grpc_request(method: str, world: World) -> Any:
             author_id=world.owner, limit=5),
         "planet.incentive.v1.IncentiveService/GetWeeklyEstimate":
             incentive.GetWeeklyEstimateRequest(creator_id=world.owner),
+        **_pool_requests(world),
         **_interaction_requests(interactions, world),
         **_topic_requests(),
         **_lifecycle_requests(world),
@@ -683,6 +698,41 @@ def _grpc_request(method: str, world: World) -> Any:
             sql="SELECT count() AS n FROM planet.events_raw"),
     }
     return requests[method]
+
+
+def _pool_requests(world: World) -> dict[str, Any]:
+    """The weekly pool's RPCs; operations name a far week so the suite's current week (which
+    other tests estimate) is left alone."""
+    import time
+
+    from planet.incentive.v1 import incentive_service_pb2 as pool
+    from planet.incentive.v1.weekly_pool_pb2 import HeldDecided
+    from services.incentive.domain.facts import IsoWeek
+    from services.incentive.domain.policy import default_policy
+
+    name, far = "planet.incentive.v1.IncentiveService/", "2030-W01"
+    week = str(IsoWeek.containing(int(time.time() * 1000)))
+    policy = default_policy().evolve(version=unique("matrix"), effective_from_week=far)
+    return {
+        name + "GetCreatorEstimate": pool.CreatorWeekRequest(creator_id=world.owner),
+        name + "ListCreatorWeeks": pool.ListCreatorWeeksRequest(creator_id=world.owner),
+        name + "ListItemLedger": pool.ListItemLedgerRequest(creator_id=world.owner),
+        name + "GetCreatorCenter": pool.CreatorCenterRequest(creator_id=world.owner),
+        name + "GetCreatorWeek": pool.CreatorWeekRequest(creator_id=world.owner,
+                                                         week="2026-W01"),
+        name + "ListSettledWeeks": pool.ListSettledWeeksRequest(),
+        name + "FundPool": pool.FundPoolRequest(week=far, amount_minor=1, asset="USDT",
+                                                funding_id=unique("matrix-fund")),
+        name + "PublishPolicy": pool.PublishPolicyRequest(
+            version=policy.version, effective_week=far, policy_json=policy.canonical_bytes()),
+        name + "ShadowCompare": pool.ShadowCompareRequest(week=week),
+        name + "CloseWeek": pool.CloseWeekRequest(week=far, reason="matrix",
+                                                  request_id=unique("matrix-close")),
+        name + "DecideHeld": pool.DecideHeldRequest(
+            week="2026-W01", creator_id=world.owner, decision=HeldDecided.DECISION_RELEASE,
+            reason="matrix", decision_id=unique("matrix-held")),
+        name + "ListLateFacts": pool.ListLateFactsRequest(week=week),
+    }
 
 
 def _lifecycle_requests(world: World) -> dict[str, Any]:

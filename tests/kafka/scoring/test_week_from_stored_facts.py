@@ -222,9 +222,8 @@ async def test_the_week_from_stored_facts_equals_the_week_from_raw_events(
     await _produce(kafka_bootstrap, world)
 
     harness = _harness()
-    intake = harness.ProcessorProcess(
-        kafka_bootstrap, suffix, tmp_path,
-        (str(HERE / "intake_only_worker.py"),))
+    # The real incentive deployable (its intake writes the facts and statuses).
+    intake = harness.ProcessorProcess(kafka_bootstrap, suffix, tmp_path)
     aggregator = subprocess.Popen(
         [sys.executable, "-m", "services.incentive.engagement"], cwd=ROOT,
         env={**os.environ, "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
