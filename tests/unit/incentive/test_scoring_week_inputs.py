@@ -205,7 +205,7 @@ def test_a_malformed_record_is_refused_with_its_reason() -> None:
 def test_a_creator_engaging_with_their_own_item_is_self_interaction() -> None:
     # Consumers and creators share one id space: ada liking her own post is found and paid
     # nothing (with separate spaces it would have counted like anyone's like).
-    rows = _week_rows() + [("ada", FactRow("e9", "post-1", "ada", T0 + HOUR, LIKE))]
+    rows = [*_week_rows(), ("ada", FactRow("e9", "post-1", "ada", T0 + HOUR, LIKE))]
     built = _inputs(rows).build(pool_minor=10_000, rollovers={}, quote_asset="USDT",
                                 status_at_ms=CLOSE)
     result = settle(built.facts, default_policy())
