@@ -108,7 +108,17 @@ class Api:
     async def call(self, method: str, request: Message, user: str,
                    roles: Iterable[str] = ()) -> Any:
         metadata = self._auth.metadata(INCENTIVE, user, roles)
-        return await getattr(self.stub, method)(request, metadata=metadata, timeout=60)
+        # UNAVAILABLE is the service's "retry shortly" (a replica rebalancing when another
+        # joins, or catching up): a client retries it, as the gateway's callers do on its 503.
+        # Every RPC here is a read or idempotent by its id, so a retry is safe.
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                return await getattr(self.stub, method)(request, metadata=metadata, timeout=60)
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.UNAVAILABLE or time.monotonic() > deadline:
+                    raise
+            await asyncio.sleep(0.5)
 
     async def refused(self, method: str, request: Message, user: str,
                       roles: Iterable[str] = ()) -> tuple[grpc.StatusCode, str]:
