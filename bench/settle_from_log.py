@@ -35,19 +35,10 @@ from planetkit.envelope import encode, wrap
 from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.kafka.producer import make_producer
 from planetkit.service_identities import ENGAGEMENT_AGGREGATOR, INCENTIVE
-from planetkit.topics import (
-    CREATOR_WEEKS,
-    INCENTIVE_OPERATIONS,
-    INCENTIVE_WEEKS,
-    INTERACTION_FACTS,
-    ITEM_STATUS,
-    USER_STATUS,
-    VIEW_FACTS,
-    with_suffix,
-)
+from planetkit.topics import with_suffix
 from services.incentive.domain.facts import IsoWeek, WeekFacts
 from services.incentive.domain.settlement import settle
-from services.incentive.scoring.fact_log import PoolTopics, load_week
+from services.incentive.scoring.fact_log import REGISTERED, PoolTopics, load_week
 from services.incentive.scoring.pool_book import PoolBook
 from services.incentive.scoring.results import creator_results, week_settled
 
@@ -141,9 +132,7 @@ async def main(args: argparse.Namespace) -> None:
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     await wait_for_broker(bootstrap)
     suffix = f"bench{uuid.uuid4().hex[:8]}"
-    registered = (VIEW_FACTS, INTERACTION_FACTS, USER_STATUS, ITEM_STATUS, INCENTIVE_OPERATIONS,
-                  INCENTIVE_WEEKS, CREATOR_WEEKS)
-    await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in registered])
+    await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in REGISTERED])
     topics = PoolTopics.named(suffix)
     scale = args.events / 10_000_000
     week = synthetic_week(args.events, max(1, int(1_000_000 * scale)),

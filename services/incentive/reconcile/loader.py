@@ -27,7 +27,7 @@ from services.incentive.domain.facts import MS_PER_DAY
 from services.incentive.reconcile import ids as mid
 from services.incentive.reconcile.engine import SqlEngine
 from services.incentive.reconcile.sql import TABLES
-from services.incentive.scoring.fact_log import PoolTopics, cut_of, offsets_at, read_range
+from services.incentive.scoring.fact_log import PoolTopics, cut_of, read_range
 
 # The settlement reads facts written at most this long before the week (fact_log does too).
 EARLIEST_WRITE_LEAD_MS = MS_PER_DAY
@@ -188,8 +188,8 @@ async def load_facts(bootstrap: str, topics: PoolTopics, raw: RawLoader, week_st
     for topic in topics.facts:
         if topic not in cut:
             records.problems.append(f"cut: WeekClosed names no end offsets for {topic}")
-        start = await offsets_at(bootstrap, topic, week_start_ms - EARLIEST_WRITE_LEAD_MS)
-        async for record in read_range(bootstrap, topic, start, cut.get(topic)):
+        async for record in read_range(bootstrap, topic, None, cut.get(topic),
+                                       from_ms=week_start_ms - EARLIEST_WRITE_LEAD_MS):
             records.fact_records += 1
             try:
                 facts = decode(record.value, FactRows).payload

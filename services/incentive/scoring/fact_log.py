@@ -46,6 +46,12 @@ from services.incentive.scoring.week_inputs import BuiltWeek, WeekInputs
 EARLIEST_WRITE_LEAD_MS = MS_PER_DAY
 
 
+# The registered topics PoolTopics names, in its field order (also what a bench or test
+# creates for itself).
+REGISTERED = (VIEW_FACTS, INTERACTION_FACTS, USER_STATUS, ITEM_STATUS, INCENTIVE_OPERATIONS,
+              INCENTIVE_WEEKS, CREATOR_WEEKS)
+
+
 @dataclass(frozen=True)
 class PoolTopics:
     """The weekly pool's topic names (under a test suffix when given)."""
@@ -61,9 +67,7 @@ class PoolTopics:
     @classmethod
     def named(cls, suffix: str = "") -> PoolTopics:
         """The registered names, suffixed."""
-        return cls(*(with_suffix(t, suffix).name for t in (
-            VIEW_FACTS, INTERACTION_FACTS, USER_STATUS, ITEM_STATUS, INCENTIVE_OPERATIONS,
-            INCENTIVE_WEEKS, CREATOR_WEEKS)))
+        return cls(*(with_suffix(t, suffix).name for t in REGISTERED))
 
     @property
     def facts(self) -> tuple[str, str]:
@@ -114,9 +118,11 @@ async def cut_now(bootstrap: str, topics: PoolTopics) -> list[TopicCut]:
 
 
 async def read_range(bootstrap: str, topic: str, start: Mapping[int, int] | None,
-                     end: Sequence[int] | None) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
+                     end: Sequence[int] | None, *, from_ms: int | None = None,
+                     ) -> AsyncIterator[ConsumerRecord[bytes, bytes]]:
     """Committed records of every partition of ``topic`` from ``start`` (default: the
-    beginning) to ``end`` (exclusive; default: the end now), partition by partition in
+    beginning; with ``from_ms``: the first record written at or after it, looked up by the
+    same consumer) to ``end`` (exclusive; default: the end now), partition by partition in
     offset order within each."""
     consumer = _consumer(bootstrap)
     await consumer.start()
@@ -127,6 +133,8 @@ async def read_range(bootstrap: str, topic: str, start: Mapping[int, int] | None
         firsts = await consumer.beginning_offsets(tps)
         ends = await consumer.end_offsets(tps) if end is None else {
             tp: end[tp.partition] for tp in tps}
+        if from_ms is not None:
+            start = await _offsets_for_time(consumer, tps, from_ms)
         pending = set()
         for tp in tps:
             begin = max(firsts[tp], (start or {}).get(tp.partition, 0))
@@ -151,12 +159,16 @@ async def offsets_at(bootstrap: str, topic: str, at_ms: int) -> dict[int, int]:
     consumer = _consumer(bootstrap)
     await consumer.start()
     try:
-        tps = await _partitions(consumer, topic)
-        found = await consumer.offsets_for_times({tp: at_ms for tp in tps})
-        ends = await consumer.end_offsets(tps)
-        return {tp.partition: (found[tp].offset if found.get(tp) else ends[tp]) for tp in tps}
+        return await _offsets_for_time(consumer, await _partitions(consumer, topic), at_ms)
     finally:
         await consumer.stop()
+
+
+async def _offsets_for_time(consumer: AIOKafkaConsumer, tps: list[TopicPartition],
+                            at_ms: int) -> dict[int, int]:
+    found = await consumer.offsets_for_times({tp: at_ms for tp in tps})
+    ends = await consumer.end_offsets(tps)
+    return {tp.partition: (found[tp].offset if found.get(tp) else ends[tp]) for tp in tps}
 
 
 async def read_pool_book(bootstrap: str, topics: PoolTopics, asset: str) -> PoolBook:
@@ -190,10 +202,11 @@ def cut_of(closed: WeekClosed) -> dict[str, list[int]]:
 async def feed_facts(bootstrap: str, topic: str, inputs: WeekInputs,
                      end: Sequence[int] | None, start: Mapping[int, int] | None = None) -> int:
     """Add ``topic``'s fact records of the week up to ``end`` to ``inputs``; records read."""
-    if start is None:
-        start = await offsets_at(bootstrap, topic, inputs.week.start_ms - EARLIEST_WRITE_LEAD_MS)
+    # Without a start: from the first record that can hold the week's facts, found by the
+    # reading consumer itself (one connection per topic, not a second for the lookup).
+    from_ms = inputs.week.start_ms - EARLIEST_WRITE_LEAD_MS if start is None else None
     read = 0
-    async for record in read_range(bootstrap, topic, start, end):
+    async for record in read_range(bootstrap, topic, start, end, from_ms=from_ms):
         inputs.add_facts(decode(record.value, FactRows).payload)
         read += 1
     return read
@@ -218,9 +231,9 @@ async def rollovers_into(bootstrap: str, topics: PoolTopics, week: str,
     prev = book.settled(previous_week(week))
     if prev is None:
         return {}
-    start = await offsets_at(bootstrap, topics.creator_weeks, prev.settled_at_ms - 60_000)
     out: dict[str, int] = {}
-    async for record in read_range(bootstrap, topics.creator_weeks, start, None):
+    async for record in read_range(bootstrap, topics.creator_weeks, None, None,
+                                   from_ms=prev.settled_at_ms - 60_000):
         result = decode(record.value, CreatorWeekResult).payload
         if result.week == prev.week and result.rollover_out_minor > 0:
             out.setdefault(result.creator_id, result.rollover_out_minor)
