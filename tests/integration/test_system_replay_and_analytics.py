@@ -44,7 +44,10 @@ def test_a_fresh_replica_restored_from_the_changelogs_answers_as_the_live_one(
     last = creators[-1]
     eventually(lambda: estimate(api, last), lambda e: e["views"] == 4)
     live = f"127.0.0.1:{stack.ports.incentive}"
-    expected = {c: grpc_estimate(stack, live, c) for c in creators}
+    # The live replica may itself still be taking in the latest estimate (the gateway that saw
+    # 4 views may have asked another replica), so the comparison below polls both sides.
+    eventually(lambda: [grpc_estimate(stack, live, c)[3] for c in creators],
+               lambda v: v == [2, 3, 4])
 
     # A second replica with no local state of its own (same app: it joins the group, restores
     # the read side's global tables from their changelogs) answers every creator as the live
@@ -61,10 +64,22 @@ def test_a_fresh_replica_restored_from_the_changelogs_answers_as_the_live_one(
     try:
         assert health.wait_for(lambda: health.grpc_serving(f"127.0.0.1:{port}"), 120,
                                lambda: proc.poll() is None)
-        replayed = eventually(lambda: {c: grpc_estimate(stack, f"127.0.0.1:{port}", c)
-                                       for c in creators},
-                              lambda r: r == expected, timeout_s=90)
-        assert replayed == expected
+        def both() -> tuple[dict[str, tuple[int, ...]] | None,
+                            dict[str, tuple[int, ...]] | None]:
+            # While the new replica joins, the group rebalances and a replica may answer
+            # UNAVAILABLE ("catching up; retry shortly"): clients retry, so does this poll.
+            try:
+                return ({c: grpc_estimate(stack, live, c) for c in creators},
+                        {c: grpc_estimate(stack, f"127.0.0.1:{port}", c) for c in creators})
+            except grpc.RpcError as e:
+                if e.code() != grpc.StatusCode.UNAVAILABLE:
+                    raise
+                return None, None
+
+        live_now, replayed = eventually(both, lambda p: p[0] is not None and p[0] == p[1],
+                                        timeout_s=90)
+        assert replayed is not None and replayed == live_now
+        assert [replayed[c][3] for c in creators] == [2, 3, 4]
     finally:
         proc.terminate()
         try:
