@@ -21,8 +21,11 @@ SOCIAL = "social"
 # stand in for it) and the engagement aggregator (it serves no gRPC and calls nothing).
 EXCHANGE = "exchange"
 ENGAGEMENT_AGGREGATOR = "engagement-aggregator"
+# Group chats (services/groups, issue 15). A writer only until its service process is wired:
+# then it joins ALL (it will hold a key pair and sign its calls to social).
+GROUPS = "groups"
 
 # Every service that holds a key pair (devstack and tests generate one for each).
 ALL = (GATEWAY, CONTENT, INCENTIVE, ANALYTICS, SOCIAL)
 # Every identity that may write a topic or sign an envelope.
-WRITERS = (*ALL, EXCHANGE, ENGAGEMENT_AGGREGATOR)
+WRITERS = (*ALL, EXCHANGE, ENGAGEMENT_AGGREGATOR, GROUPS)

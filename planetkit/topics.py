@@ -35,6 +35,7 @@ from planet.exchange.v1.events_pb2 import KycVerified, OrderFilled, TradeFeeChar
 from planet.exchange.v2 import events_pb2 as exchange_v2
 from planet.exchange.v2 import payouts_pb2 as payouts
 from planet.exchange.v2.instruments_pb2 import InstrumentListed
+from planet.groups.v1 import group_events_pb2 as groups
 from planet.incentive.v1 import facts_pb2 as facts
 from planet.incentive.v1 import weekly_pool_pb2 as pool
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, EngagementDeltas
@@ -47,6 +48,7 @@ from planetkit.service_identities import (
     ENGAGEMENT_AGGREGATOR,
     EXCHANGE,
     GATEWAY,
+    GROUPS,
     INCENTIVE,
     SOCIAL,
     WRITERS,
@@ -424,6 +426,36 @@ PAYOUTS = Topic(
     (payouts.PayoutConfirmed, payouts.PayoutRefused), EXCHANGE,
 )
 
+# ---- Group chats (issue 15, services/groups) ----
+# Every fact of a group, keyed by group id: one group's facts are decided on one partition in
+# log order and numbered 1, 2, 3... with no gap (each payload's seq, also the envelope's
+# aggregate_version), so live delivery and catch-up after a reconnect are exact. The groups
+# service's changelog (its per-key state is rebuilt from it), so kept forever. Never sunk:
+# private group content (planetkit/classification.py). 8 partitions: groups scale by id, and
+# a partition count is part of the topic's identity, so leave room from the start.
+GROUP_FACTS = (
+    groups.GroupCreated, groups.GroupInfoChanged, groups.OwnershipTransferred,
+    groups.MemberJoined, groups.MemberLeft, groups.MemberRoleChanged, groups.MemberMuted,
+    groups.MemberUnmuted, groups.MemberKicked, groups.MemberBanned, groups.MemberUnbanned,
+    groups.InviteLinkCreated, groups.InviteLinkRevoked, groups.JoinRequested,
+    groups.JoinRequestDecided, groups.SlowModeSet, groups.FilterRulesSet, groups.MessagePosted,
+    groups.MessageEdited, groups.MessageDeleted, groups.MessageHeld, groups.HeldMessageDecided,
+    groups.ReactionSet, groups.ReactionRemoved, groups.MessagePinned, groups.MessageUnpinned,
+    groups.ReadPositionSet, groups.MemberReported, groups.GroupClosed,
+    groups.GroupCloseAppealed, groups.AppealDecided,
+)
+GROUP_EVENTS = Topic("planet.groups.events.v1", "group id", GROUP_FACTS, GROUPS, partitions=8)
+# The membership facts again, keyed by the member (an ownership transfer under both users),
+# written by the groups service in the same transaction as the group's own: a user's list of
+# groups and their unread counts across groups are kept on the user's partition, so "my
+# groups" reads one partition whatever the number of groups. Never sunk (a copy, and private).
+GROUP_MEMBER_INDEX = Topic(
+    "planet.groups.member-index.v1", "user id",
+    (groups.MemberJoined, groups.MemberLeft, groups.MemberKicked, groups.MemberBanned,
+     groups.MemberUnbanned, groups.MemberRoleChanged, groups.OwnershipTransferred),
+    GROUPS, partitions=8,
+)
+
 ALL: tuple[Topic, ...] = (
     POSTS,
     AUTHOR_POSTS,
@@ -461,6 +493,8 @@ ALL: tuple[Topic, ...] = (
     PAYOUT_STATES,
     PAYOUT_INSTRUCTIONS,
     PAYOUTS,
+    GROUP_EVENTS,
+    GROUP_MEMBER_INDEX,
 )
 _BY_NAME: dict[str, Topic] = {t.name: t for t in ALL}
 

@@ -1,0 +1,1 @@
+"""Group chats (issue 15): groups, memberships, messages and their moderation."""
