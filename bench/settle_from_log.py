@@ -5,12 +5,16 @@ status topics from Kafka, build the model's input, settle, build the result reco
     python -m bench.settle_from_log --events 1000000
 
 The week is bench/settle_week.py's synthetic week with its ids written as strings (consumer
-``u…``, creator ``c…``, item ``i…``, event ``e…``), produced to suffixed view-facts (views) and
-interaction-facts (the rest) topics in records of one consumer each, with a UserStatus for
-every consumer and creator and an ItemStatus for each removed item. Then, timed: load_week
-(read + fold + build), settle (the model), creator_results + week_settled (records), and the
-process's peak resident memory. Writing the week to Kafka is not timed. The goal (issue 14):
-under 60 s and 4 GiB end to end for 10 M events on the 2-core machine.
+``u…``, creator ``c…``, item ``i…``, event ``e…``), produced to suffixed topics as the services
+write them: the views as the aggregator does (its own ``view_facts``: per view-facts partition,
+the partition of each consumer, one record per fetch of ``FETCH_VIEWS`` views with a consumer
+column and the event keys, split at ~1 MiB), the interactions (38 % of the week) in records of
+one consumer each without event keys (the reader hashes them; the intake writes one record per
+act), a UserStatus for every consumer and creator and an ItemStatus for each removed item.
+Then, timed: load_week (read + fold + build), settle (the model), creator_results +
+week_settled (records), and the process's peak resident memory. Writing the week to Kafka is
+not timed. The goal (issue 14): under 60 s and 4 GiB end to end for 10 M events on the 2-core
+machine.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import uuid
 from pathlib import Path
 
 import numpy as np
+from aiokafka import AIOKafkaProducer
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -33,16 +38,100 @@ from planet.incentive.v1.facts_pb2 import FactRows, ItemStatus, Period, UserStat
 from planet.incentive.v1.weekly_pool_pb2 import PoolFunded
 from planetkit.envelope import encode, wrap
 from planetkit.kafka.admin import ensure_topics, wait_for_broker
+from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
 from planetkit.service_identities import ENGAGEMENT_AGGREGATOR, INCENTIVE
-from planetkit.topics import with_suffix
-from services.incentive.domain.facts import IsoWeek, WeekFacts
+from planetkit.topics import VIEW_FACTS, with_suffix
+from services.incentive.domain.facts import EngagementColumns, IsoWeek, WeekFacts
 from services.incentive.domain.settlement import settle
+from services.incentive.engagement.domain.records import view_facts
+from services.incentive.engagement.domain.views import ViewColumns
 from services.incentive.scoring.fact_log import REGISTERED, PoolTopics, load_week
 from services.incentive.scoring.pool_book import PoolBook
 from services.incentive.scoring.results import creator_results, week_settled
 
 ROWS_PER_RECORD = 5_000
+# Views per aggregator fetch and partition (a fetch of 2 000 batches of ~10 views over the
+# partitions it owns): the records it writes are then ~1 MiB, its split size.
+FETCH_VIEWS = 20_000
+
+
+def _sorted_columns(ev: EngagementColumns, pick: np.ndarray,
+                    first: np.ndarray) -> dict[str, np.ndarray]:
+    """The rows ``pick`` of every column, ordered by ``first`` then consumer, event id."""
+    order = pick[np.lexsort((ev.event_id[pick], ev.consumer_id[pick], first))]
+    return {name: getattr(ev, name)[order] for name in (
+        "event_id", "consumer_id", "creator_id", "item_id", "occurred_at_ms", "kind",
+        "dwell_seconds", "text_length")}
+
+
+def _runs(values: np.ndarray) -> list[tuple[int, int]]:
+    """[start, stop) of each run of equal values."""
+    bounds = np.flatnonzero(np.concatenate(([True], values[1:] != values[:-1])))
+    return list(zip(bounds.tolist(), [*bounds[1:].tolist(), len(values)], strict=True))
+
+
+async def _produce_views(producer: AIOKafkaProducer, topic: str, ev: EngagementColumns) -> int:
+    """The views as the aggregator writes them: per partition of the consumer (the input's),
+    one fetch of FETCH_VIEWS views after another, through its own record builder."""
+    pick = np.flatnonzero(ev.kind == 0)
+    partitions = VIEW_FACTS.partitions
+    consumers = np.unique(ev.consumer_id[pick])
+    part_of = dict(zip(consumers.tolist(), [partition_for(f"u{c}", partitions)
+                                             for c in consumers.tolist()], strict=True))
+    partition = np.fromiter(map(part_of.__getitem__, ev.consumer_id[pick].tolist()),
+                            dtype=np.int64, count=len(pick))
+    cols = _sorted_columns(ev, pick, partition)
+    partition = np.sort(partition)
+    sent = 0
+    for p_lo, p_hi in _runs(partition):
+        p = int(partition[p_lo])
+        fetch: dict[str, ViewColumns] = {}
+        rows = fetches = 0
+        for lo, hi in _runs(cols["consumer_id"][p_lo:p_hi]):
+            lo, hi = lo + p_lo, hi + p_lo
+            vc = fetch[f"u{int(cols['consumer_id'][lo])}"] = ViewColumns()
+            vc.event_ids = [f"e{x}" for x in cols["event_id"][lo:hi].tolist()]
+            vc.item_ids = [f"i{x}" for x in cols["item_id"][lo:hi].tolist()]
+            vc.creator_ids = [f"c{x}" for x in cols["creator_id"][lo:hi].tolist()]
+            vc.occurred_at_ms = cols["occurred_at_ms"][lo:hi].tolist()
+            vc.dwell_seconds = cols["dwell_seconds"][lo:hi].tolist()
+            rows += hi - lo
+            if rows >= FETCH_VIEWS or hi == p_hi:
+                for facts in view_facts(f"bench:p{p}@{fetches}", p, fetch):
+                    env = wrap(facts, event_id=facts.rows_id, source=ENGAGEMENT_AGGREGATOR,
+                               aggregate_id=f"p{p}", occurred_at_ms=0)
+                    await producer.send(topic, encode(env), key=f"p{p}".encode(), partition=p)
+                    sent += 1
+                fetch, rows, fetches = {}, 0, fetches + 1
+    return sent
+
+
+async def _produce_interactions(producer: AIOKafkaProducer, topic: str,
+                                ev: EngagementColumns) -> int:
+    """The interactions in records of one consumer (up to ROWS_PER_RECORD rows), keyed by
+    consumer, without event keys."""
+    pick = np.flatnonzero(ev.kind != 0)
+    cols = _sorted_columns(ev, pick, np.zeros(len(pick), dtype=np.int64))
+    sent = 0
+    for a, b in _runs(cols["consumer_id"]):
+        for lo in range(a, b, ROWS_PER_RECORD):
+            hi = min(b, lo + ROWS_PER_RECORD)
+            consumer = f"u{int(cols['consumer_id'][lo])}"
+            rows = FactRows(
+                rows_id=f"bench:{topic}:{lo}", consumer_id=consumer,
+                event_ids=[f"e{x}" for x in cols["event_id"][lo:hi].tolist()],
+                item_ids=[f"i{x}" for x in cols["item_id"][lo:hi].tolist()],
+                creator_ids=[f"c{x}" for x in cols["creator_id"][lo:hi].tolist()],
+                occurred_at_ms=cols["occurred_at_ms"][lo:hi].tolist(),
+                kinds=cols["kind"][lo:hi].tolist(),
+                dwell_seconds=cols["dwell_seconds"][lo:hi].tolist(),
+                text_lengths=cols["text_length"][lo:hi].tolist())
+            env = wrap(rows, event_id=rows.rows_id, source=INCENTIVE, aggregate_id=consumer,
+                       occurred_at_ms=0)
+            await producer.send(topic, encode(env), key=consumer.encode())
+            sent += 1
+    return sent
 
 
 def _peak_mib() -> float:
@@ -57,42 +146,14 @@ def _status(message: UserStatus | ItemStatus, key: str) -> bytes:
 async def _produce(bootstrap: str, topics: PoolTopics, facts: WeekFacts) -> int:
     """Write the week as stored facts and statuses; the number of records."""
     ev = facts.events
-    order = np.lexsort((ev.event_id, ev.consumer_id))
-    cols = {name: getattr(ev, name)[order] for name in (
-        "event_id", "consumer_id", "creator_id", "item_id", "occurred_at_ms", "kind",
-        "dwell_seconds", "text_length")}
-    bounds = np.flatnonzero(np.concatenate(([True], cols["consumer_id"][1:]
-                                            != cols["consumer_id"][:-1])))
-    bounds = np.append(bounds, len(order))
     views = make_producer(bootstrap, writer=ENGAGEMENT_AGGREGATOR, linger_ms=20)
     other = make_producer(bootstrap, writer=INCENTIVE, linger_ms=20)
     await views.start()
     await other.start()
     sent = 0
     try:
-        for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True):
-            for lo in range(a, b, ROWS_PER_RECORD):
-                hi = min(b, lo + ROWS_PER_RECORD)
-                kind = cols["kind"][lo:hi]
-                for is_view, producer, topic in ((True, views, topics.view_facts),
-                                                 (False, other, topics.interaction_facts)):
-                    pick = np.flatnonzero((kind == 0) == is_view) + lo
-                    if not len(pick):
-                        continue
-                    consumer = f"u{int(cols['consumer_id'][lo])}"
-                    rows = FactRows(
-                        rows_id=f"bench:{topic}:{lo}", consumer_id=consumer,
-                        event_ids=[f"e{x}" for x in cols["event_id"][pick].tolist()],
-                        item_ids=[f"i{x}" for x in cols["item_id"][pick].tolist()],
-                        creator_ids=[f"c{x}" for x in cols["creator_id"][pick].tolist()],
-                        occurred_at_ms=cols["occurred_at_ms"][pick].tolist(),
-                        kinds=cols["kind"][pick].tolist(),
-                        dwell_seconds=cols["dwell_seconds"][pick].tolist(),
-                        text_lengths=cols["text_length"][pick].tolist())
-                    env = wrap(rows, event_id=rows.rows_id, source=ENGAGEMENT_AGGREGATOR
-                               if is_view else INCENTIVE, aggregate_id=consumer, occurred_at_ms=0)
-                    await producer.send(topic, encode(env), key=consumer.encode())
-                    sent += 1
+        sent += await _produce_views(views, topics.view_facts, ev)
+        sent += await _produce_interactions(other, topics.interaction_facts, ev)
         start = facts.week.start_ms
         for c in facts.consumers:
             s = UserStatus(user_id=f"u{c.consumer_id}",
@@ -147,8 +208,15 @@ async def main(args: argparse.Namespace) -> None:
     iso = IsoWeek.parse("2026-W10")
     book.apply(PoolFunded(funding_id="bench", week=str(iso), amount_minor=pool, asset="USDT"))
     t0 = time.perf_counter()
+    last = [t0]
+
+    def stage(name: str) -> None:
+        now = time.perf_counter()
+        print(f"  {name:<40} {now - last[0]:6.1f} s  peak {_peak_mib():,.0f} MiB", flush=True)
+        last[0] = now
+
     built = await load_week(bootstrap, topics, iso, {}, book, "USDT",
-                            status_at_ms=iso.end_ms)
+                            status_at_ms=iso.end_ms, stage=stage)
     t1 = time.perf_counter()
     print(f"load_week   {t1 - t0:6.1f} s  ({built.rows:,} rows, {consumers:,} consumers) "
           f"peak {_peak_mib():,.0f} MiB", flush=True)

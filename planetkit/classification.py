@@ -327,6 +327,10 @@ _FIELDS: dict[str, DataClass] = {
     "planet.incentive.v1.FactRows.kinds": PUBLIC,
     "planet.incentive.v1.FactRows.dwell_seconds": PUBLIC,
     "planet.incentive.v1.FactRows.text_lengths": PUBLIC,
+    "planet.incentive.v1.FactRows.consumer_ids": PERSONAL,
+    # Digests of the event ids (which name their consumer): as personal as the ids.
+    "planet.incentive.v1.FactRows.event_keys": PERSONAL,
+    "planet.incentive.v1.FactRows.event_checks": PERSONAL,
     "planet.incentive.v1.Period.from_ms": PUBLIC,
     "planet.incentive.v1.Period.until_ms": PUBLIC,
     "planet.incentive.v1.UserStatus.user_id": PERSONAL,

@@ -1,14 +1,25 @@
 """Building and reading the columnar FactRows of the weekly pool's fact topics.
 
-The aggregator writes view facts, the incentive processor interaction facts (each topic has one
-writer); the settlement, the estimate and the reconciliation read both with ``iter_facts``.
-Kinds are the model's EventKind numbers (planet.incentive.v1.FactKind mirrors them).
+The aggregator writes view facts, one record per input partition and fetch with a consumer
+column (``consumer_ids``) and the event keys; the incentive processor writes interaction facts,
+one record of one consumer (``consumer_id``) per act (each topic has one writer). Readers accept
+both forms: ``consumers_of`` gives every row's consumer whichever the record uses. Kinds are
+the model's EventKind numbers (planet.incentive.v1.FactKind mirrors them).
+
+Event keys: the model's event id of an envelope event id is BLAKE2b-64 of ``event\0<id>``
+(top bit cleared) and a second, independent 64-bit digest (``event-check\0<id>``) tells a
+redelivered event (equal key, equal check) from two event ids on one key (equal key, different
+check: refused, never merged) without keeping millions of id strings. The aggregator computes
+both as it writes (it scales by partitions; the scoring job that reads every week is one).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator, Sequence, Sized
 from typing import NamedTuple
+
+import numpy as np
 
 from planet.incentive.v1.facts_pb2 import FactKind, FactRows
 
@@ -21,6 +32,42 @@ FOLLOW = FactKind.FACT_KIND_FOLLOW
 TIP = FactKind.FACT_KIND_TIP
 QA = FactKind.FACT_KIND_QA
 MAX_KIND = QA
+_TOP_BIT_CLEARED = (1 << 63) - 1
+# Up to this many rows a record is checked row by row (whole-column numpy costs more on few).
+_SMALL = 64
+# Hash states with the prefix already absorbed: copy() + update() is about half the cost of
+# hashing prefix + id afresh (a week hashes millions of ids).
+_KEY = hashlib.blake2b(b"event\0", digest_size=8)
+_CHECK = hashlib.blake2b(b"event-check\0", digest_size=8)
+
+
+def event_key(event_id: str) -> int:
+    """The model's event id of an envelope event id (BLAKE2b-64, top bit cleared)."""
+    h = _KEY.copy()
+    h.update(event_id.encode())
+    return int.from_bytes(h.digest(), "big") & _TOP_BIT_CLEARED
+
+
+def event_check(event_id: str) -> int:
+    """A second 64-bit digest of an event id, independent of ``event_key`` (unsigned)."""
+    h = _CHECK.copy()
+    h.update(event_id.encode())
+    return int.from_bytes(h.digest(), "big")
+
+
+def event_keys(event_ids: Sequence[str]) -> tuple[list[int], list[int]]:
+    """(event_key, event_check) of each id, as two columns."""
+    key, check = _KEY.copy, _CHECK.copy
+    keys, checks = [], []
+    for text in event_ids:
+        raw = text.encode()
+        h = key()
+        h.update(raw)
+        keys.append(int.from_bytes(h.digest(), "big") & _TOP_BIT_CLEARED)
+        h = check()
+        h.update(raw)
+        checks.append(int.from_bytes(h.digest(), "big"))
+    return keys, checks
 
 
 class FactRow(NamedTuple):
@@ -36,7 +83,7 @@ class FactRow(NamedTuple):
 
 
 def build_facts(rows_id: str, consumer_id: str, rows: Sequence[FactRow]) -> FactRows:
-    """Pack rows of one consumer into one columnar record."""
+    """Pack rows of one consumer into one columnar record (no consumer column, no keys)."""
     return FactRows(
         rows_id=rows_id,
         consumer_id=consumer_id,
@@ -52,8 +99,10 @@ def build_facts(rows_id: str, consumer_id: str, rows: Sequence[FactRow]) -> Fact
 
 def check_facts(facts: FactRows) -> None:
     """ValueError naming the problem when the record cannot be read as rows: columns of
-    different lengths, rows without a consumer, kinds outside the model's table, or dwell on
-    an interaction / text on a view (the model refuses those too, later and for the week)."""
+    different lengths, rows without a consumer (or both consumer forms), event keys not
+    matching their ids, kinds outside the model's table, or dwell on an interaction / text on
+    a view (the model refuses those too, later and for the week). Whole columns at a time: a
+    record holds thousands of rows."""
     n = len(facts.event_ids)
     columns: dict[str, Sized] = {
         "item_ids": facts.item_ids,
@@ -63,18 +112,68 @@ def check_facts(facts: FactRows) -> None:
         "dwell_seconds": facts.dwell_seconds,
         "text_lengths": facts.text_lengths,
     }
+    if len(facts.consumer_ids):
+        columns["consumer_ids"] = facts.consumer_ids
+    if len(facts.event_keys) or len(facts.event_checks):
+        columns["event_keys"] = facts.event_keys
+        columns["event_checks"] = facts.event_checks
     bad = [name for name, col in columns.items() if len(col) != n]
     if bad:
         raise ValueError(f"fact rows {facts.rows_id!r}: columns {bad} do not have {n} rows")
-    if n and not facts.consumer_id:
+    if not n:
+        return
+    if len(facts.consumer_ids):
+        if facts.consumer_id:
+            raise ValueError(f"fact rows {facts.rows_id!r} have both consumer_id and "
+                             "consumer_ids")
+        if "" in facts.consumer_ids:
+            raise ValueError(f"fact rows {facts.rows_id!r} row "
+                             f"{list(facts.consumer_ids).index('')}: no consumer")
+    elif not facts.consumer_id:
         raise ValueError(f"fact rows {facts.rows_id!r} have rows but no consumer_id")
-    for i, kind in enumerate(facts.kinds):
-        if not 0 <= kind <= MAX_KIND:
-            raise ValueError(f"fact rows {facts.rows_id!r} row {i}: kind {kind} is not a FactKind")
-        if kind == VIEW and facts.text_lengths[i]:
-            raise ValueError(f"fact rows {facts.rows_id!r} row {i}: a view carries no text")
-        if kind != VIEW and facts.dwell_seconds[i]:
-            raise ValueError(f"fact rows {facts.rows_id!r} row {i}: only views carry dwell")
+    if len(facts.event_keys):
+        # The writer's keys are trusted past the first row (checking every row would cost
+        # what they save); a writer hashing differently fails here on its first record.
+        first = facts.event_ids[0]
+        if (facts.event_keys[0], facts.event_checks[0]) != (event_key(first),
+                                                            event_check(first)):
+            raise ValueError(f"fact rows {facts.rows_id!r} row 0: event key does not match "
+                             f"event id {first!r}")
+        if max(facts.event_keys) > _TOP_BIT_CLEARED:
+            raise ValueError(f"fact rows {facts.rows_id!r}: an event key has its top bit set")
+    if n <= _SMALL:
+        for i, (kind, dwell, text) in enumerate(zip(facts.kinds, facts.dwell_seconds,
+                                                    facts.text_lengths, strict=True)):
+            problem = _row_problem(kind, dwell, text)
+            if problem:
+                raise ValueError(f"fact rows {facts.rows_id!r} row {i}: {problem}")
+        return
+    kinds = np.asarray(facts.kinds, dtype=np.int64)
+    views = kinds == VIEW
+    wrong = (kinds < 0) | (kinds > MAX_KIND)
+    wrong |= views & (np.asarray(facts.text_lengths, dtype=np.int64) != 0)
+    wrong |= ~views & (np.asarray(facts.dwell_seconds, dtype=np.int64) != 0)
+    if wrong.any():
+        i = int(np.flatnonzero(wrong)[0])
+        problem = _row_problem(facts.kinds[i], facts.dwell_seconds[i], facts.text_lengths[i])
+        raise ValueError(f"fact rows {facts.rows_id!r} row {i}: {problem}")
+
+
+def _row_problem(kind: int, dwell: int, text: int) -> str:
+    if not 0 <= kind <= MAX_KIND:
+        return f"kind {kind} is not a FactKind"
+    if kind == VIEW and text:
+        return "a view carries no text"
+    if kind != VIEW and dwell:
+        return "only views carry dwell"
+    return ""
+
+
+def consumers_of(facts: FactRows) -> list[str]:
+    """Each row's consumer, whichever form the record uses (checked records only)."""
+    if len(facts.consumer_ids):
+        return list(facts.consumer_ids)
+    return [facts.consumer_id] * len(facts.event_ids)
 
 
 def iter_facts(facts: FactRows) -> Iterator[FactRow]:
@@ -91,3 +190,9 @@ def iter_facts(facts: FactRows) -> Iterator[FactRow]:
         strict=True,
     ):
         yield FactRow(*row)
+
+
+def iter_consumer_facts(facts: FactRows) -> Iterator[tuple[str, FactRow]]:
+    """(consumer, row) of each row of a record of either form, checked first."""
+    rows = list(iter_facts(facts))
+    yield from zip(consumers_of(facts), rows, strict=True)

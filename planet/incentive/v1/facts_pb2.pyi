@@ -56,8 +56,11 @@ Global___FactKind: _TypeAlias = FactKind  # noqa: Y015
 
 @_typing.final
 class FactRows(_message.Message):
-    """Engagement facts of ONE consumer, column by column (the volume path: no
-    message per event). Keyed by consumer id. Row i is (event_ids[i],
+    """Engagement facts, column by column (the volume path: no message per event).
+    Whose facts: a record with `consumer_ids` holds one consumer per row
+    (consumer_ids[i] is row i's); a record without it holds ONE consumer's facts,
+    `consumer_id`. A record never sets both. Readers accept both forms. Row i is
+    (consumer, event_ids[i],
     item_ids[i], creator_ids[i], occurred_at_ms[i], kinds[i], dwell_seconds[i],
     text_lengths[i]); every column has the same length; the ids are the
     envelope-level strings (the settlement maps them to the model's ints with
@@ -66,9 +69,12 @@ class FactRows(_message.Message):
 
     Written to planet.incentive.view-facts.v1 by the engagement aggregator (views
     and dwell from client telemetry, after dedup, in the same transaction as its
-    offsets) and to planet.incentive.interaction-facts.v1 by the incentive
-    processor (comments, replies, likes, shares from content; follows from
-    social), so each topic has one writer.
+    offsets: one record per input partition per fetch, split at about 1 MiB,
+    with `consumer_ids`, keyed "p<partition>" and written to that partition) and
+    to planet.incentive.interaction-facts.v1 by the incentive processor (one
+    record per source event, of one consumer, keyed by consumer id: comments,
+    replies, likes, shares from content; follows from social), so each topic has
+    one writer.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -82,6 +88,9 @@ class FactRows(_message.Message):
     KINDS_FIELD_NUMBER: _builtins.int
     DWELL_SECONDS_FIELD_NUMBER: _builtins.int
     TEXT_LENGTHS_FIELD_NUMBER: _builtins.int
+    CONSUMER_IDS_FIELD_NUMBER: _builtins.int
+    EVENT_KEYS_FIELD_NUMBER: _builtins.int
+    EVENT_CHECKS_FIELD_NUMBER: _builtins.int
     rows_id: _builtins.str
     """Unique per record: "<writer commit or source event id>:<n>"."""
     consumer_id: _builtins.str
@@ -110,6 +119,25 @@ class FactRows(_message.Message):
     def text_lengths(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Characters of a comment / reply / share quote / question; 0 for views."""
 
+    @_builtins.property
+    def consumer_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Row i's consumer, when the record holds several consumers' facts (then
+        `consumer_id` is empty).
+        """
+
+    @_builtins.property
+    def event_keys(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Optional, both or neither, one per row: the model's event id of
+        event_ids[i] (planetkit.fact_rows.event_keys: BLAKE2b-64 of "event\\0" + id,
+        top bit cleared) and an independent 64-bit digest of it (BLAKE2b-64 of
+        "event-check\\0" + id). The writer computes them so that the one scoring job
+        does not hash every event of a week; a reader verifies the first row of
+        each record, and compares the check digests of rows with equal event keys:
+        equal keys with different checks are two event ids on one model id, refused.
+        """
+
+    @_builtins.property
+    def event_checks(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]: ...
     def __init__(
         self,
         *,
@@ -122,10 +150,13 @@ class FactRows(_message.Message):
         kinds: _abc.Iterable[Global___FactKind.ValueType] | None = ...,
         dwell_seconds: _abc.Iterable[_builtins.int] | None = ...,
         text_lengths: _abc.Iterable[_builtins.int] | None = ...,
+        consumer_ids: _abc.Iterable[_builtins.str] | None = ...,
+        event_keys: _abc.Iterable[_builtins.int] | None = ...,
+        event_checks: _abc.Iterable[_builtins.int] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["consumer_id", b"consumer_id", "creator_ids", b"creator_ids", "dwell_seconds", b"dwell_seconds", "event_ids", b"event_ids", "item_ids", b"item_ids", "kinds", b"kinds", "occurred_at_ms", b"occurred_at_ms", "rows_id", b"rows_id", "text_lengths", b"text_lengths"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["consumer_id", b"consumer_id", "consumer_ids", b"consumer_ids", "creator_ids", b"creator_ids", "dwell_seconds", b"dwell_seconds", "event_checks", b"event_checks", "event_ids", b"event_ids", "event_keys", b"event_keys", "item_ids", b"item_ids", "kinds", b"kinds", "occurred_at_ms", b"occurred_at_ms", "rows_id", b"rows_id", "text_lengths", b"text_lengths"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

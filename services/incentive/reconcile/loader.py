@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from planet.incentive.v1.facts_pb2 import FactRows, ItemStatus, UserStatus
 from planet.incentive.v1.weekly_pool_pb2 import CreatorWeekResult, WeekClosed, WeekSettled
 from planetkit.envelope import UndecodableEvent, decode
-from planetkit.fact_rows import check_facts
+from planetkit.fact_rows import check_facts, consumers_of
 from services.incentive.domain.facts import MS_PER_DAY
 from services.incentive.reconcile import ids as mid
 from services.incentive.reconcile.engine import SqlEngine
@@ -139,21 +139,23 @@ class RawLoader:
         self._items: dict[str, tuple[str, int]] = {}
 
     def facts(self, topic: str, partition: int, offset: int, facts: FactRows) -> None:
-        """One FactRows record's rows (checked by the caller)."""
+        """One FactRows record's rows (checked by the caller), of one consumer or with a
+        consumer column. Event ids are hashed here, independently of any writer's keys."""
         table, event_id = self.tables["facts"], mid.model_id
         users, items = self._users, self._items
-        consumer = facts.consumer_id
-        c_int = mid.model_id(mid.CONSUMER, consumer) if consumer else 0
         # A million rows a week: each line is one f-string (the generic add() is 2x slower),
-        # and a creator's or item's text and int are made once (they repeat all week).
-        head = f"{tsv(topic)}\t{partition}\t{offset}\t{tsv(consumer)}"
-        for event, item, creator, at, kind, dwell, text in zip(
-                facts.event_ids, facts.item_ids, facts.creator_ids, facts.occurred_at_ms,
-                facts.kinds, facts.dwell_seconds, facts.text_lengths, strict=True):
+        # and a user's or item's text and int are made once (they repeat all week).
+        head = f"{tsv(topic)}\t{partition}\t{offset}"
+        for consumer, event, item, creator, at, kind, dwell, text in zip(
+                consumers_of(facts), facts.event_ids, facts.item_ids, facts.creator_ids,
+                facts.occurred_at_ms, facts.kinds, facts.dwell_seconds, facts.text_lengths,
+                strict=True):
+            consumer_part = users.get(consumer) or _cached(users, mid.CONSUMER, consumer)
             item_part = items.get(item) or _cached(items, mid.ITEM, item)
             creator_part = users.get(creator) or _cached(users, mid.CREATOR, creator)
-            table.line(f"{head}\t{tsv(event)}\t{item_part[0]}\t{creator_part[0]}\t{at}\t"
-                       f"{kind}\t{dwell}\t{text}\t{event_id(mid.EVENT, event)}\t{c_int}\t"
+            table.line(f"{head}\t{consumer_part[0]}\t{tsv(event)}\t{item_part[0]}\t"
+                       f"{creator_part[0]}\t{at}\t{kind}\t{dwell}\t{text}\t"
+                       f"{event_id(mid.EVENT, event)}\t{consumer_part[1]}\t"
                        f"{creator_part[1]}\t{item_part[1]}")
 
     def user(self, partition: int, offset: int, status: UserStatus) -> None:

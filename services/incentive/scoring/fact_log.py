@@ -10,7 +10,7 @@ Everything is read with read_committed: aborted writes never count.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -41,7 +41,12 @@ from planetkit.topics import (
 )
 from services.incentive.domain.facts import MS_PER_DAY, IsoWeek
 from services.incentive.scoring.pool_book import PoolBook, previous_week
-from services.incentive.scoring.week_inputs import BuiltWeek, WeekInputs
+from services.incentive.scoring.week_inputs import (
+    BuiltWeek,
+    EventIdCollision,
+    WeekInputs,
+    event_names,
+)
 
 EARLIEST_WRITE_LEAD_MS = MS_PER_DAY
 
@@ -213,16 +218,33 @@ async def feed_facts(bootstrap: str, topic: str, inputs: WeekInputs,
 
 
 async def feed_statuses(bootstrap: str, topics: PoolTopics, inputs: WeekInputs,
-                        cut: Mapping[str, Sequence[int]]) -> None:
-    """The latest UserStatus and ItemStatus per key before the cut (or now)."""
-    async for record in read_range(bootstrap, topics.user_status, None,
-                                   cut.get(topics.user_status)):
-        if record.value is not None:
-            inputs.set_user(decode(record.value, UserStatus).payload)
+                        cut: Mapping[str, Sequence[int]], users: Iterable[str] = ()) -> None:
+    """The latest ItemStatus and UserStatus before the cut (or now) of each item and user the
+    week names (read after its facts; ``users``: more the week needs, its rollovers' creators).
+
+    The status topics hold every user and item there is, keyed by id: a record whose key the
+    week does not name is skipped undecoded. Items first: their owners are users it needs."""
     async for record in read_range(bootstrap, topics.item_status, None,
                                    cut.get(topics.item_status)):
-        if record.value is not None:
+        if record.value is not None and _named(record.key, inputs.needs_item):
             inputs.set_item(decode(record.value, ItemStatus).payload)
+    extra = set(users)
+    async for record in read_range(bootstrap, topics.user_status, None,
+                                   cut.get(topics.user_status)):
+        if record.value is not None and _named(
+                record.key, lambda key: key in extra or inputs.needs_user(key)):
+            inputs.set_user(decode(record.value, UserStatus).payload)
+
+
+def _named(key: bytes | None, needed: Callable[[str], bool]) -> bool:
+    # A record without a key, or with one that is not UTF-8, is decoded (set_* files it by the
+    # id inside): skipping is only for keys the week certainly does not name.
+    if key is None:
+        return True
+    try:
+        return needed(key.decode())
+    except UnicodeDecodeError:
+        return True
 
 
 async def rollovers_into(bootstrap: str, topics: PoolTopics, week: str,
@@ -242,14 +264,31 @@ async def rollovers_into(bootstrap: str, topics: PoolTopics, week: str,
 
 async def load_week(bootstrap: str, topics: PoolTopics, week: IsoWeek,
                     cut: Mapping[str, Sequence[int]], book: PoolBook, quote_asset: str,
-                    *, status_at_ms: int) -> BuiltWeek:
+                    *, status_at_ms: int,
+                    stage: Callable[[str], None] | None = None) -> BuiltWeek:
     """The week's model input from the log: facts and statuses before ``cut`` (a topic
-    missing from it is read to its end now), the pool and rollovers from the book."""
+    missing from it is read to its end now), the pool and rollovers from the book.
+    ``stage`` is called with each stage's name as it ends (a bench times them)."""
+    done = stage or (lambda _: None)
     inputs = WeekInputs(week)
     for topic in topics.facts:
         await feed_facts(bootstrap, topic, inputs, cut.get(topic))
-    await feed_statuses(bootstrap, topics, inputs, cut)
+        done(f"read {topic}")
     name = str(week)
     rollovers = await rollovers_into(bootstrap, topics, name, book)
-    return inputs.build(pool_minor=book.pool_minor(name), rollovers=rollovers,
-                        quote_asset=quote_asset, status_at_ms=status_at_ms)
+    await feed_statuses(bootstrap, topics, inputs, cut, rollovers)
+    done("read statuses")
+    try:
+        built = inputs.build(pool_minor=book.pool_minor(name), rollovers=rollovers,
+                             quote_asset=quote_asset, status_at_ms=status_at_ms)
+        done("build")
+        return built
+    except EventIdCollision as refused:
+        # No id strings are kept while folding: read the week's records again for the two.
+        names: set[str] = set()
+        for topic in topics.facts:
+            async for record in read_range(bootstrap, topic, None, cut.get(topic),
+                                           from_ms=week.start_ms - EARLIEST_WRITE_LEAD_MS):
+                names.update(event_names(decode(record.value, FactRows).payload,
+                                         refused.event_key))
+        raise EventIdCollision(refused.event_key, names) from refused

@@ -6,9 +6,15 @@ comparison and the reconciliation all build their input here, so they cannot dis
 - Rows are kept when their ``occurred_at_ms`` lies in the week (a fact of another week in the
   same record belongs to that week's settlement, or is late for it). Duplicates are kept: the
   model counts them as ``duplicate_event`` and keeps one.
+- Rows are folded column by column (a record holds thousands): numpy for the numbers, one
+  dict lookup per id string (a week repeats the same consumers, creators and items).
 - Ids become the model's ints by ``domain/id_map.py`` (consumers, creators, items: an IdMap that
-  refuses collisions). Event ids are hashed the same way in their own space; two different
-  event strings on one int are refused too (checked by sorting, not by a 10 M-entry dict).
+  refuses collisions). Event ids are hashed in their own space (``planetkit.fact_rows``:
+  the aggregator writes the keys with its views; a record without them is hashed here), with
+  an independent check digest per row: rows on one event key with different checks are two
+  event ids on one int, refused (``EventIdCollision``), never merged. No event id string is
+  kept (10 M of them were ~1 GB); the refusal names the int, and ``fact_log.load_week``
+  re-reads the week for the strings.
 - Status comes from the latest UserStatus / ItemStatus value per id, read *as of* a time
   (``status_at_ms``: the week's close for a settlement, now for an estimate) from their periods,
   so a later sanction, removal or KYC cannot change a settled week when the log is replayed.
@@ -19,16 +25,15 @@ comparison and the reconciliation all build their input here, so they cannot dis
 
 from __future__ import annotations
 
-import hashlib
-from array import array
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
 
 from planet.incentive.v1.facts_pb2 import FactRows, ItemStatus, Period, UserStatus
 from planet.incentive.v1.weekly_pool_pb2 import ItemActivity, WeekActivity
-from planetkit.fact_rows import FOLLOW, VIEW, check_facts
+from planetkit.fact_rows import FOLLOW, VIEW, check_facts, event_key, event_keys
 from services.incentive.domain import facts as model
 from services.incentive.domain.id_map import IdKind, IdMap
 
@@ -36,17 +41,33 @@ MS_PER_DAY = 86_400_000
 # Days of fees before the week that weigh a consumer (the policy's fee_per_weight_minor is per
 # trailing 30-day fees: docs/incentives.md).
 FEE_WINDOW_DAYS = 30
-_TOP_BIT_CLEARED = (1 << 63) - 1
+# The model's columns, and the check digest kept beside the event ids.
+_COLUMNS = ("event_id", "consumer_id", "creator_id", "item_id", "occurred_at_ms", "kind",
+            "dwell_seconds", "text_length")
+_CHECK = "event_check"
+_ALL = (*_COLUMNS, _CHECK)
+T = TypeVar("T")
 
 
 class EventIdCollision(ValueError):
     """Two different event ids hash to one model event id: refused, never merged."""
 
+    def __init__(self, event_key: int, names: Iterable[str] = ()) -> None:
+        self.event_key, self.names = event_key, sorted(set(names))
+        named = " and ".join(repr(n) for n in self.names) or "two different event ids"
+        super().__init__(f"event ids {named} both map to model event id {event_key} (their "
+                         "check digests differ): refusing to merge them")
+
 
 def event_int(text: str) -> int:
     """The model's event id of an envelope event id (BLAKE2b-64, its own space)."""
-    digest = hashlib.blake2b(b"event\0" + text.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big") & _TOP_BIT_CLEARED
+    return event_key(text)
+
+
+def event_names(rows: FactRows, key: int) -> list[str]:
+    """The event ids of a record's rows on model event id ``key`` (naming a collision)."""
+    keys = list(rows.event_keys) or [event_int(e) for e in rows.event_ids]
+    return [e for e, k in zip(rows.event_ids, keys, strict=True) if k == key]
 
 
 def holds_at(periods: Iterable[Period], at_ms: int) -> bool:
@@ -74,6 +95,18 @@ class BuiltWeek:
     rows: int
 
 
+# A record of more rows is folded through numpy (a fixed cost of some microseconds a column,
+# then next to nothing a row); smaller ones through lists, gathered into numpy chunks of
+# _CHUNK_ROWS rows (an int64 array holds a row in 8 bytes, a list of ints in ~40).
+_NUMPY_ROWS = 256
+_CHUNK_ROWS = 1 << 16
+
+
+def _dtype(name: str) -> type:
+    # The check digest is unsigned (all 64 bits); the model's columns are int64.
+    return np.uint64 if name == _CHECK else np.int64
+
+
 class WeekInputs:
     """Folds fact records and statuses into one ISO week's model input."""
 
@@ -81,13 +114,16 @@ class WeekInputs:
         self.week = week
         self._start, self._end = week.start_ms, week.end_ms
         self._ids = IdMap()
-        self._event_names: list[str] = []
-        self._cols: dict[str, array[int]] = {
-            name: array("q") for name in ("event_id", "consumer_id", "creator_id", "item_id",
-                                          "occurred_at_ms", "kind", "dwell_seconds",
-                                          "text_length")}
+        # The rows so far, column by column: numpy chunks (after a build, one: the columns it
+        # built, read-only, shared with that week), then small records' rows not yet chunked.
+        self._chunks: dict[str, list[np.ndarray]] = {name: [] for name in _ALL}
+        self._pending: dict[str, list[int]] = {name: [] for name in _ALL}
+        self._pending_rows = 0
+        self._rows = 0
         self._users: dict[str, UserStatus] = {}
         self._items: dict[str, ItemStatus] = {}
+        # Owners named by the week's item statuses: users whose status the week needs too.
+        self._owners: set[str] = set()
         # string -> model id, per kind: a week repeats the same creators and items millions of
         # times, and IdMap.intern hashes on every call.
         self._known: dict[IdKind, dict[str, int]] = {kind: {} for kind in IdKind}
@@ -99,34 +135,128 @@ class WeekInputs:
             value = known[text] = self._ids.intern(kind, text)
         return value
 
+    def _int_array(self, kind: IdKind, texts: list[str]) -> np.ndarray:
+        """``_ints`` as an int64 array."""
+        known = self._known[kind]
+        try:
+            return np.fromiter(map(known.__getitem__, texts), dtype=np.int64, count=len(texts))
+        except KeyError:
+            return np.array(self._ints(kind, texts), dtype=np.int64)
+
+    def _ints(self, kind: IdKind, texts: list[str]) -> list[int]:
+        """The model ids of a column of strings: one dict lookup each (a C loop), the strings
+        not seen before interned first."""
+        known = self._known[kind]
+        try:
+            return list(map(known.__getitem__, texts))
+        except KeyError:
+            for text in set(texts).difference(known):
+                self._intern(kind, text)
+            return list(map(known.__getitem__, texts))
+
     def __len__(self) -> int:
-        return len(self._event_names)
+        return self._rows
 
     def add_facts(self, rows: FactRows) -> int:
-        """Keep the record's rows of this week; ValueError for a malformed record."""
+        """Keep the record's rows of this week; ValueError for a malformed record.
+
+        Whole columns at a time (numpy on a protobuf column, map() through a dict: C loops),
+        so a record of thousands of rows costs no Python per row, and one of a few rows
+        little more than its decode (bench/settle_from_log.py)."""
         check_facts(rows)
-        start, end = self._start, self._end
-        keep = [i for i, at in enumerate(rows.occurred_at_ms) if start <= at < end]
-        if not keep:
+        big = len(rows.event_ids) > _NUMPY_ROWS
+        count = self._add_numpy(rows) if big else self._add_lists(rows)
+        self._rows += count
+        return count
+
+    def _add_numpy(self, rows: FactRows) -> int:
+        at = np.asarray(rows.occurred_at_ms, dtype=np.int64)
+        inside = (at >= self._start) & (at < self._end)
+        count = int(np.count_nonzero(inside))
+        if not count:
             return 0
-        consumer = self._intern(IdKind.CONSUMER, rows.consumer_id)
-        cols = self._cols
-        event_ids, item_ids, creator_ids = rows.event_ids, rows.item_ids, rows.creator_ids
-        names = [event_ids[i] for i in keep]
-        self._event_names.extend(names)
-        cols["event_id"].extend([event_int(n) for n in names])
-        cols["consumer_id"].extend([consumer] * len(keep))
-        creators, items = self._known[IdKind.CREATOR], self._known[IdKind.ITEM]
-        cols["creator_id"].extend([
-            creators.get(t) or self._intern(IdKind.CREATOR, t)
-            for t in (creator_ids[i] for i in keep)])
-        cols["item_id"].extend([
-            items.get(t) or self._intern(IdKind.ITEM, t) for t in (item_ids[i] for i in keep)])
-        for name, col in (("occurred_at_ms", rows.occurred_at_ms), ("kind", rows.kinds),
-                          ("dwell_seconds", rows.dwell_seconds),
-                          ("text_length", rows.text_lengths)):
-            cols[name].extend(col[i] for i in keep)
-        return len(keep)
+        pick = None if count == len(at) else np.flatnonzero(inside)
+
+        def texts(column: Iterable[str]) -> list[str]:
+            whole = list(column)
+            return whole if pick is None else [whole[i] for i in pick.tolist()]
+
+        def numbers(column: Iterable[int], dtype: type = np.int64) -> np.ndarray:
+            whole: np.ndarray = np.asarray(column, dtype=dtype)
+            return whole if pick is None else whole[pick]
+
+        if len(rows.event_keys):
+            # Written by the aggregator (check_facts verified the first against its id).
+            keys = numbers(rows.event_keys, np.uint64).astype(np.int64)
+            checks = numbers(rows.event_checks, np.uint64)
+        else:
+            key_list, check_list = event_keys(texts(rows.event_ids))
+            keys = np.array(key_list, dtype=np.int64)
+            checks = np.array(check_list, dtype=np.uint64)
+        if len(rows.consumer_ids):
+            consumers = self._int_array(IdKind.CONSUMER, texts(rows.consumer_ids))
+        else:
+            consumers = np.full(count, self._intern(IdKind.CONSUMER, rows.consumer_id),
+                                dtype=np.int64)
+        values = {
+            "event_id": keys, _CHECK: checks, "consumer_id": consumers,
+            "creator_id": self._int_array(IdKind.CREATOR, texts(rows.creator_ids)),
+            "item_id": self._int_array(IdKind.ITEM, texts(rows.item_ids)),
+            "occurred_at_ms": at if pick is None else at[pick],
+            "kind": numbers(rows.kinds), "dwell_seconds": numbers(rows.dwell_seconds),
+            "text_length": numbers(rows.text_lengths)}
+        self._flush()  # the small records before it first: every column in the same order
+        for name, column in values.items():
+            self._chunks[name].append(column)
+        return count
+
+    def _add_lists(self, rows: FactRows) -> int:
+        at = list(rows.occurred_at_ms)
+        if not at:
+            return 0
+        start, end = self._start, self._end
+        keep: list[int] | None = None
+        if not (start <= min(at) and max(at) < end):
+            keep = [i for i, t in enumerate(at) if start <= t < end]
+            if not keep:
+                return 0
+
+        def picked(column: Iterable[T]) -> list[T]:
+            whole = list(column)
+            return whole if keep is None else [whole[i] for i in keep]
+
+        cols = self._pending
+        if len(rows.event_keys):
+            cols["event_id"] += picked(rows.event_keys)
+            cols[_CHECK] += picked(rows.event_checks)
+        else:
+            keys, checks = event_keys(picked(rows.event_ids))
+            cols["event_id"] += keys
+            cols[_CHECK] += checks
+        count = len(at) if keep is None else len(keep)
+        if len(rows.consumer_ids):
+            cols["consumer_id"] += self._ints(IdKind.CONSUMER, picked(rows.consumer_ids))
+        else:
+            cols["consumer_id"] += [self._intern(IdKind.CONSUMER, rows.consumer_id)] * count
+        cols["creator_id"] += self._ints(IdKind.CREATOR, picked(rows.creator_ids))
+        cols["item_id"] += self._ints(IdKind.ITEM, picked(rows.item_ids))
+        cols["occurred_at_ms"] += at if keep is None else [at[i] for i in keep]
+        cols["kind"] += picked(rows.kinds)
+        cols["dwell_seconds"] += picked(rows.dwell_seconds)
+        cols["text_length"] += picked(rows.text_lengths)
+        self._pending_rows += count
+        if self._pending_rows >= _CHUNK_ROWS:
+            self._flush()
+        return count
+
+    def _flush(self) -> None:
+        """The small records' rows as one numpy chunk per column."""
+        if not self._pending_rows:
+            return
+        for name, values in self._pending.items():
+            self._chunks[name].append(np.array(values, dtype=_dtype(name)))
+            self._pending[name] = []
+        self._pending_rows = 0
 
     def set_user(self, status: UserStatus) -> None:
         """The user's latest status (a compacted topic's value: the later one wins)."""
@@ -135,21 +265,49 @@ class WeekInputs:
     def set_item(self, status: ItemStatus) -> None:
         """The item's latest status."""
         self._items[status.item_id] = status
+        if status.creator_id and status.item_id in self._known[IdKind.ITEM]:
+            self._owners.add(status.creator_id)
+
+    def needs_item(self, item_id: str) -> bool:
+        """Whether the week's facts so far name the item (its status matters)."""
+        return item_id in self._known[IdKind.ITEM]
+
+    def needs_user(self, user_id: str) -> bool:
+        """Whether the week so far names the user: a consumer or creator of its facts, or
+        an owner named by one of its items' statuses (set those first)."""
+        return (user_id in self._known[IdKind.CONSUMER] or user_id in self._known[IdKind.CREATOR]
+                or user_id in self._owners)
+
+    def _columns(self) -> dict[str, np.ndarray]:
+        """Every row so far, one read-only array per column, kept as the single chunk the
+        next build appends to (a column is copied once per build, not kept twice)."""
+        self._flush()
+        out = {}
+        for name, chunks in self._chunks.items():
+            if len(chunks) == 1:
+                whole = chunks[0]
+            elif chunks:
+                whole = np.concatenate(chunks)
+            else:
+                whole = np.zeros(0, dtype=_dtype(name))
+            chunks[:] = [whole]
+            whole.flags.writeable = False
+            out[name] = whole
+        return out
 
     def build(self, *, pool_minor: int, rollovers: Mapping[str, int], quote_asset: str,
               status_at_ms: int) -> BuiltWeek:
         """The model's input with statuses as of ``status_at_ms``; UnrepresentableInput /
         IdCollision / EventIdCollision for what the model must not be given."""
         ids = self._ids
-        columns = {name: np.frombuffer(col, dtype=np.int64).copy() if len(col)
-                   else np.zeros(0, dtype=np.int64) for name, col in self._cols.items()}
-        self._check_event_ids(columns["event_id"])
-        events = model.EngagementColumns(**columns)
+        columns = self._columns()
+        self._check_event_ids(columns["event_id"], columns[_CHECK])
+        events = model.EngagementColumns(**{name: columns[name] for name in _COLUMNS})
         consumers = tuple(self._consumer(c, quote_asset, status_at_ms)
-                          for c in sorted(set(columns["consumer_id"].tolist())))
+                          for c in np.unique(columns["consumer_id"]).tolist())
         for creator in rollovers:
             ids.intern(IdKind.CREATOR, creator)
-        creator_ints = set(columns["creator_id"].tolist()) | {
+        creator_ints = set(np.unique(columns["creator_id"]).tolist()) | {
             ids.intern(IdKind.CREATOR, c) for c in rollovers}
         items = self._item_statuses(columns, status_at_ms)
         # Item owners are creators too (their eligibility decides an item's events).
@@ -159,19 +317,22 @@ class WeekInputs:
                         for c, amount in sorted(rollovers.items()) if amount > 0)
         facts = model.WeekFacts(self.week, pool_minor, events, consumers, creators, items,
                                 carried)
-        return BuiltWeek(facts, ids, self._activity(columns), len(self._event_names))
+        return BuiltWeek(facts, ids, self._activity(columns), self._rows)
 
-    def _check_event_ids(self, event_col: np.ndarray) -> None:
-        if not len(event_col):
+    @staticmethod
+    def _check_event_ids(keys: np.ndarray, checks: np.ndarray) -> None:
+        """EventIdCollision when rows on one event key carry different check digests (equal
+        keys with equal checks are one event delivered twice: the model drops the copy)."""
+        if not len(keys):
             return
-        order = np.argsort(event_col, kind="stable")
-        ordered = event_col[order]
+        order = np.argsort(keys)
+        ordered = keys[order]
         same = np.flatnonzero(ordered[1:] == ordered[:-1])
-        for k in same.tolist():
-            a, b = self._event_names[int(order[k])], self._event_names[int(order[k + 1])]
-            if a != b:
-                raise EventIdCollision(f"event ids {a!r} and {b!r} both map to "
-                                       f"{int(ordered[k])}: refusing to merge them")
+        if not len(same):
+            return
+        differ = checks[order[same]] != checks[order[same + 1]]
+        if differ.any():
+            raise EventIdCollision(int(ordered[same[np.flatnonzero(differ)[0]]]))
 
     def _consumer(self, consumer: int, quote_asset: str, at_ms: int) -> model.ConsumerValue:
         status = self._users.get(self._ids.name(IdKind.CONSUMER, consumer))

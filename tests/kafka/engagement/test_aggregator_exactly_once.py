@@ -21,7 +21,7 @@ from planet.incentive.v1.facts_pb2 import FactRows
 from planetkit.engagement_batches import INTERACTION_KINDS, VIEW, EngagementRow, build_batch
 from planetkit.envelope import decode, encode, wrap
 from planetkit.fact_rows import VIEW as FACT_VIEW
-from planetkit.fact_rows import FactRow, iter_facts
+from planetkit.fact_rows import FactRow, iter_consumer_facts
 from planetkit.kafka.admin import ensure_topics
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.replay import read_committed
@@ -106,10 +106,12 @@ async def committed_facts(bootstrap: str, topic: str) -> Facts:
     async for r in read_committed(bootstrap, topic, range(VIEW_FACTS.partitions)):
         env = decode(r.value, FactRows)
         rows = env.payload
-        assert env.event_id == rows.rows_id and r.key == rows.consumer_id.encode()
+        # One record per input partition and fetch, with a consumer column.
+        assert env.event_id == rows.rows_id and r.key == f"p{r.partition}".encode()
+        assert not rows.consumer_id and len(rows.event_keys) == len(rows.event_ids)
         rows_ids[rows.rows_id] += 1
-        for row in iter_facts(rows):
-            facts[(rows.consumer_id, row, r.partition)] += 1
+        for consumer, row in iter_consumer_facts(rows):
+            facts[(consumer, row, r.partition)] += 1
     assert max(rows_ids.values(), default=1) == 1, "a rows_id was written twice"
     return facts
 

@@ -24,7 +24,7 @@ from planet.events.v1.envelope_pb2 import DeadLetter
 from planet.incentive.v1.facts_pb2 import FactRows
 from planetkit.engagement_batches import VIEW, EngagementRow, build_batch
 from planetkit.envelope import decode, encode, wrap
-from planetkit.fact_rows import iter_facts
+from planetkit.fact_rows import iter_consumer_facts
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.replay import read_committed
 from planetkit.settings import KafkaSettings, TopicSettings
@@ -75,8 +75,8 @@ async def view_facts(bootstrap: str, topic: str) -> Counter[tuple[str, str, int]
     views: Counter[tuple[str, str, int]] = Counter()
     async for r in read_committed(bootstrap, topic, range(PARTITIONS)):
         rows = decode(r.value, FactRows).payload
-        for row in iter_facts(rows):
-            views[(rows.consumer_id, row.event_id, r.partition)] += 1
+        for consumer, row in iter_consumer_facts(rows):
+            views[(consumer, row.event_id, r.partition)] += 1
     return views
 
 

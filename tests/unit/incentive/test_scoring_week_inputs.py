@@ -7,8 +7,25 @@ import random
 
 import pytest
 
-from planet.incentive.v1.facts_pb2 import DayFees, FactRows, ItemStatus, Period, UserStatus
-from planetkit.fact_rows import COMMENT, FOLLOW, LIKE, VIEW, FactRow, build_facts
+from planet.incentive.v1.facts_pb2 import (
+    DayFees,
+    FactKind,
+    FactRows,
+    ItemStatus,
+    Period,
+    UserStatus,
+)
+from planetkit.fact_rows import (
+    COMMENT,
+    FOLLOW,
+    LIKE,
+    VIEW,
+    FactRow,
+    build_facts,
+    event_check,
+    event_key,
+    event_keys,
+)
 from services.incentive.domain.breakdown import encode_result
 from services.incentive.domain.facts import IsoWeek
 from services.incentive.domain.id_map import IdKind
@@ -188,12 +205,127 @@ def test_results_name_creators_and_every_proof_verifies() -> None:
 
 
 def test_two_event_ids_on_one_model_id_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(week_inputs, "event_int", lambda text: 42)
+    # Hashed by the reader (a record without event keys): both ids on 42, checks differ.
+    monkeypatch.setattr(week_inputs, "event_keys",
+                        lambda ids: ([42] * len(ids), event_keys(ids)[1]))
     inputs = WeekInputs(WEEK)
-    inputs.add_facts(build_facts("r", "carol", [FactRow("a", "post-1", "ada", T0, VIEW, 9),
-                                                FactRow("b", "post-1", "ada", T0, VIEW, 9)]))
-    with pytest.raises(EventIdCollision, match="'a' and 'b'"):
+    record = build_facts("r", "carol", [FactRow("a", "post-1", "ada", T0, VIEW, 9),
+                                        FactRow("b", "post-1", "ada", T0, VIEW, 9)])
+    inputs.add_facts(record)
+    with pytest.raises(EventIdCollision, match="model event id 42") as refused:
         inputs.build(pool_minor=1, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    assert refused.value.event_key == 42
+    # The names come from re-reading the records (fact_log.load_week does).
+    record.event_keys.extend([42, 42])
+    assert week_inputs.event_names(record, 42) == ["a", "b"]
+    assert "'a' and 'b'" in str(EventIdCollision(42, ["b", "a"]))
+
+
+def test_writer_keys_on_one_model_id_with_different_checks_are_refused() -> None:
+    key, check = event_key("a"), event_check("a")
+    record = build_facts("r", "carol", [FactRow("a", "post-1", "ada", T0, VIEW, 9),
+                                        FactRow("b", "post-1", "ada", T0 + 1, VIEW, 9)])
+    record.event_keys.extend([key, key])
+    record.event_checks.extend([check, event_check("b")])
+    inputs = WeekInputs(WEEK)
+    inputs.add_facts(record)
+    with pytest.raises(EventIdCollision, match=str(key)):
+        inputs.build(pool_minor=1, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    # The same event twice (equal key, equal check) is a duplicate, not a collision.
+    again = WeekInputs(WEEK)
+    del record.event_checks[1]
+    record.event_checks.append(check)
+    again.add_facts(record)
+    built = again.build(pool_minor=1, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    assert built.rows == 2
+
+
+def test_writer_keys_equal_reader_keys_and_either_record_form_builds_the_same_week() -> None:
+    rows = _week_rows()
+    want = _encoded(_inputs(rows))
+    inputs = WeekInputs(WEEK)
+    ids = [r.event_id for _, r in rows]
+    keys, checks = event_keys(ids)
+    assert keys == [week_inputs.event_int(e) for e in ids]
+    inputs.add_facts(FactRows(
+        rows_id="p0", consumer_ids=[c for c, _ in rows], event_ids=ids,
+        item_ids=[r.item_id for _, r in rows], creator_ids=[r.creator_id for _, r in rows],
+        occurred_at_ms=[r.occurred_at_ms for _, r in rows],
+        kinds=[FactKind.ValueType(r.kind) for _, r in rows],
+        dwell_seconds=[r.dwell_seconds for _, r in rows],
+        text_lengths=[r.text_length for _, r in rows], event_keys=keys, event_checks=checks))
+    for uid, fees in (("ada", 0), ("bo", 0), ("carol", 50_00), ("dan", 0)):
+        inputs.set_user(_user(uid, fees=fees))
+    inputs.set_item(ItemStatus(item_id="post-1", creator_id="ada", item_kind="post"))
+    inputs.set_item(ItemStatus(item_id="post-2", creator_id="bo", item_kind="post"))
+    assert _encoded(inputs) == want
+
+
+def _many_rows(n: int) -> list[tuple[str, FactRow]]:
+    rng = random.Random(3)
+    out = []
+    for k in range(n):
+        post = rng.choice(["post-1", "post-2"])
+        at = T0 + rng.randrange(-HOUR, 7 * 24 * HOUR + HOUR)  # some outside the week
+        consumer = rng.choice(["carol", "dan", "eve"])
+        if rng.random() < 0.7:
+            row = FactRow(f"m{k}", post, "ada" if post == "post-1" else "bo", at, VIEW,
+                          rng.randrange(0, 600))
+        else:
+            row = FactRow(f"m{k}", post, "ada" if post == "post-1" else "bo", at, LIKE)
+        out.append((consumer, row))
+    return out
+
+
+def _partition_record(rows: list[tuple[str, FactRow]], *, keys: bool) -> FactRows:
+    ids = [r.event_id for _, r in rows]
+    record = FactRows(
+        rows_id="p0", consumer_ids=[c for c, _ in rows], event_ids=ids,
+        item_ids=[r.item_id for _, r in rows], creator_ids=[r.creator_id for _, r in rows],
+        occurred_at_ms=[r.occurred_at_ms for _, r in rows],
+        kinds=[FactKind.ValueType(r.kind) for _, r in rows],
+        dwell_seconds=[r.dwell_seconds for _, r in rows],
+        text_lengths=[r.text_length for _, r in rows])
+    if keys:
+        record.event_keys[:], record.event_checks[:] = event_keys(ids)
+    return record
+
+
+@pytest.mark.parametrize("keys", [True, False])
+def test_large_records_fold_like_small_ones(keys: bool) -> None:
+    rows = _many_rows(900)  # several records past the numpy threshold, and small ones
+    small = _inputs(rows, chunk=7)
+    large = WeekInputs(WEEK)
+    for part in (rows[:300], rows[300:310], rows[310:]):
+        large.add_facts(_partition_record(part, keys=keys))
+    for uid, fees in (("ada", 0), ("bo", 0), ("carol", 50_00), ("dan", 0)):
+        large.set_user(_user(uid, fees=fees))
+    large.set_item(ItemStatus(item_id="post-1", creator_id="ada", item_kind="post"))
+    large.set_item(ItemStatus(item_id="post-2", creator_id="bo", item_kind="post"))
+    assert len(large) == len(small) < 900
+    assert _encoded(large) == _encoded(small)
+    assert _encoded(large, min_dwell_seconds=60) == _encoded(small, min_dwell_seconds=60)
+
+
+def test_a_build_then_more_facts_then_a_build_equals_one_build() -> None:
+    rows = _week_rows()
+    whole = _inputs(rows)
+    part = _inputs(rows[:3])
+    first = part.build(pool_minor=10_000, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    for n, (consumer, row) in enumerate(rows[3:]):
+        part.add_facts(build_facts(f"late{n}", consumer, [row]))
+    assert len(first.facts.events) == 3
+    assert _encoded(part) == _encoded(whole)
+
+
+def test_the_statuses_a_week_needs_are_its_ids_and_its_items_owners() -> None:
+    inputs = _inputs(_week_rows())
+    assert inputs.needs_user("carol") and inputs.needs_user("bo")
+    assert inputs.needs_item("post-1") and not inputs.needs_item("post-9")
+    assert not inputs.needs_user("zed")
+    inputs.set_item(ItemStatus(item_id="post-1", creator_id="zed"))
+    inputs.set_item(ItemStatus(item_id="post-9", creator_id="yan"))
+    assert inputs.needs_user("zed") and not inputs.needs_user("yan")
 
 
 def test_a_malformed_record_is_refused_with_its_reason() -> None:

@@ -14,7 +14,7 @@ from itertools import pairwise
 from planet.incentive.v1.engagement_pb2 import DedupCheckpoint, WeekEventIds
 from planet.incentive.v1.facts_pb2 import FactRows
 from planetkit.envelope import encode, wrap
-from planetkit.fact_rows import VIEW
+from planetkit.fact_rows import VIEW, event_keys
 from planetkit.service_identities import ENGAGEMENT_AGGREGATOR
 from services.incentive.engagement.domain.dedup import DedupMemory
 from services.incentive.engagement.domain.snapshot import SNAP, TAIL, PartitionLedger
@@ -23,12 +23,13 @@ from services.incentive.engagement.domain.views import FetchViews, ViewColumns
 SOURCE = ENGAGEMENT_AGGREGATOR
 # ~20 bytes an id: dedup records stay well under the 8 MiB limit.
 MAX_IDS_PER_RECORD = 100_000
-# A fact record aims at ~1 MiB (a consumer's views of one fetch are split beyond it), far
+# A fact record aims at ~1 MiB (a partition's views of one fetch are split beyond it), far
 # from the broker's 8 MiB limit even when every id character takes 4 bytes of UTF-8.
 MAX_FACT_BYTES = 1 << 20
-# Bytes a view row adds besides its three ids' characters: a length byte per id and, in the
-# packed columns, up to 10 for the time, 5 for dwell, 1 each for kind and text length.
-_ROW_OVERHEAD = 20
+# Bytes a view row adds besides its four ids' characters: a tag and a length byte per id
+# (two for the long ones) and, in the packed columns, up to 10 for the time, 5 for dwell,
+# 1 each for kind and text length, 8 each for the event key and check.
+_ROW_OVERHEAD = 48
 # (topic, partition, key, value); partition -1 lets the producer's partitioner choose;
 # a None value is a tombstone (compaction removes the key).
 Record = tuple[str, int, bytes, bytes | None]
@@ -56,55 +57,72 @@ class Outgoing:
 
 
 def view_facts(
-    commit_id: str, partition: int, first_n: int, consumer_id: str, views: ViewColumns,
+    commit_id: str, partition: int, views: Mapping[str, ViewColumns],
     max_bytes: int = MAX_FACT_BYTES,
 ) -> list[FactRows]:
-    """A consumer's accepted views of one fetch as FactRows, each of about ``max_bytes``
-    at most (one record unless the views are many), in fetch order.
+    """One input partition's accepted views of one fetch (consumer -> their views) as
+    FactRows with a consumer column, each of about ``max_bytes`` at most (one record unless
+    the views are many), consumer after consumer in fetch order.
 
-    Record k is ``rows_id = "<commit_id>:<partition>:<first_n + k>"``: the caller numbers
-    the records of a partition in a commit consecutively, so ids never repeat (a commit id
-    names every partition's last offset of its fetch) and a replay of the same fetch
-    builds the same ids.
+    Record k is ``rows_id = "<commit_id>:<partition>:<k>"``: a commit id names every
+    partition's last offset of its fetch, so ids never repeat, and a replay of the same fetch
+    (same batches, same memory) builds the same records with the same ids.
     """
+    consumers: list[str] = []
+    event_ids: list[str] = []
+    item_ids: list[str] = []
+    creator_ids: list[str] = []
+    occurred_at_ms: list[int] = []
+    dwell_seconds: list[int] = []
+    for consumer, cols in views.items():
+        consumers += [consumer] * len(cols)
+        event_ids += cols.event_ids
+        item_ids += cols.item_ids
+        creator_ids += cols.creator_ids
+        occurred_at_ms += cols.occurred_at_ms
+        dwell_seconds += cols.dwell_seconds
     out: list[FactRows] = []
-    if not len(views):
+    if not event_ids:
         return out
-    for start, stop in _pieces(views, 0, len(views), max_bytes):
+    # Hashed here, once per accepted view, so the scoring job need not hash a week's events.
+    keys, checks = event_keys(event_ids)
+    id_columns = (consumers, event_ids, item_ids, creator_ids)
+    for start, stop in _pieces(id_columns, 0, len(event_ids), max_bytes):
         count = stop - start
         out.append(
             FactRows(
-                rows_id=f"{commit_id}:{partition}:{first_n + len(out)}",
-                consumer_id=consumer_id,
-                event_ids=views.event_ids[start:stop],
-                item_ids=views.item_ids[start:stop],
-                creator_ids=views.creator_ids[start:stop],
-                occurred_at_ms=views.occurred_at_ms[start:stop],
+                rows_id=f"{commit_id}:{partition}:{len(out)}",
+                consumer_ids=consumers[start:stop],
+                event_ids=event_ids[start:stop],
+                item_ids=item_ids[start:stop],
+                creator_ids=creator_ids[start:stop],
+                occurred_at_ms=occurred_at_ms[start:stop],
                 kinds=[VIEW] * count,
-                dwell_seconds=views.dwell_seconds[start:stop],
+                dwell_seconds=dwell_seconds[start:stop],
                 text_lengths=[0] * count,  # a view carries no text (the model refuses one)
+                event_keys=keys[start:stop],
+                event_checks=checks[start:stop],
             )
         )
     return out
 
 
-def _estimated_bytes(views: ViewColumns, start: int, stop: int) -> int:
-    chars = sum(map(len, views.event_ids[start:stop]))
-    chars += sum(map(len, views.item_ids[start:stop]))
-    chars += sum(map(len, views.creator_ids[start:stop]))
+def _estimated_bytes(id_columns: tuple[list[str], ...], start: int, stop: int) -> int:
+    chars = sum(sum(map(len, col[start:stop])) for col in id_columns)
     return chars + _ROW_OVERHEAD * (stop - start)
 
 
-def _pieces(views: ViewColumns, start: int, stop: int, max_bytes: int) -> Iterator[tuple[int, int]]:
+def _pieces(id_columns: tuple[list[str], ...], start: int, stop: int,
+            max_bytes: int) -> Iterator[tuple[int, int]]:
     """Row ranges of about ``max_bytes`` at most, in order (one row is never split)."""
-    size = _estimated_bytes(views, start, stop)
+    size = _estimated_bytes(id_columns, start, stop)
     if size <= max_bytes or stop - start <= 1:
         yield start, stop
         return
     parts = min(size // max_bytes + 1, stop - start)
     bounds = [start + (stop - start) * k // parts for k in range(parts + 1)]
     for lo, hi in pairwise(bounds):
-        yield from _pieces(views, lo, hi, max_bytes)
+        yield from _pieces(id_columns, lo, hi, max_bytes)
 
 
 def build_outgoing(
@@ -177,19 +195,14 @@ def _add_view_facts(
     views: Mapping[str, ViewColumns],
     now_ms: int,
 ) -> None:
-    """Partition ``partition`` of the facts topic, keyed by consumer like the input: a
-    consumer's views stay on one partition, in order, whatever the fetch boundaries."""
-    n = 0
-    for consumer, columns in views.items():
-        for facts in view_facts(commit_id, partition, n, consumer, columns):
-            env = wrap(
-                facts,
-                event_id=facts.rows_id,
-                source=SOURCE,
-                aggregate_id=consumer,
-                occurred_at_ms=now_ms,
-            )
-            out.records.append((topic, partition, consumer.encode(), encode(env)))
-            out.fact_rows += len(facts.event_ids)
-            n += 1
-    out.fact_records += n
+    """Partition ``partition`` of the facts topic (the input partition's number, so a
+    consumer's views stay on one partition, in order, whatever the fetch boundaries), keyed
+    by the partition: a record holds many consumers."""
+    key = f"p{partition}"
+    records = view_facts(commit_id, partition, views)
+    for facts in records:
+        env = wrap(facts, event_id=facts.rows_id, source=SOURCE, aggregate_id=key,
+                   occurred_at_ms=now_ms)
+        out.records.append((topic, partition, key.encode(), encode(env)))
+        out.fact_rows += len(facts.event_ids)
+    out.fact_records += len(records)
