@@ -35,12 +35,10 @@ T0 = 1_800_000_000_000
 
 def profile(**overrides: object) -> ev.GroupProfile:
     """A valid public, free profile, with overrides."""
-    base = ev.GroupProfile(name="Traders", description="talk",
-                           visibility=ev.GROUP_VISIBILITY_PUBLIC, join_mode=ev.JOIN_MODE_FREE,
-                           member_limit=1_000)
-    for name, value in overrides.items():
-        setattr(base, name, value)
-    return base
+    fields: dict[str, object] = {
+        "name": "Traders", "description": "talk", "visibility": ev.GROUP_VISIBILITY_PUBLIC,
+        "join_mode": ev.JOIN_MODE_FREE, "member_limit": 1_000}
+    return ev.GroupProfile(**{**fields, **overrides})  # type: ignore[arg-type]
 
 
 @dataclass
