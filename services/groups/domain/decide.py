@@ -135,8 +135,11 @@ class _Refused(Exception):
         self.refusal = refusal
 
 
-def _refuse(code: Code, message: str, **details: object) -> _Refused:
-    return _Refused(Refusal(code, message, **details))  # type: ignore[arg-type]
+def _refuse(code: Code, message: str, *, retry_after_s: int = 0, until_ms: int = 0,
+            missing_right: r.Right | None = None, rule: ev.FilterRule | None = None
+            ) -> _Refused:
+    return _Refused(Refusal(code, message, retry_after_s=retry_after_s, until_ms=until_ms,
+                            missing_right=missing_right, rule=rule))
 
 
 def decide(command: c.Command, ctx: Context, now_ms: int) -> Decision:
@@ -207,7 +210,10 @@ def _target(ctx: Context, command: c.Command, user: str, actor: Membership) -> M
     v.bounded(user, "user_id", lim.MAX_ID_CHARS, least=1)
     if user == actor.user_id:
         raise v.Invalid("you cannot do this to yourself")
-    return ctx.target or nobody(command.group_id, user)
+    # The context's target is the member ``reads`` named; any other user is read as unknown.
+    if ctx.target is not None and ctx.target.user_id == user:
+        return ctx.target
+    return nobody(command.group_id, user)
 
 
 def _outranks(actor: Membership, target: Membership) -> None:
@@ -625,10 +631,11 @@ def _report(cmd: c.Report, ctx: Context, actor: Membership) -> list[Message]:
     detail = v.bounded(cmd.detail, "detail", lim.MAX_DETAIL_CHARS)
     user = cmd.user_id
     if cmd.message_seq:
-        m = _message(ctx, cmd.message_seq)
-        user = m.author_id
-    target = _target(ctx, cmd, user, actor)
-    if not cmd.message_seq:
-        _target_member(target)
+        # A reported message names its author, whatever the request says.
+        user = _message(ctx, cmd.message_seq).author_id
+        if user == actor.user_id:
+            raise v.Invalid("you cannot do this to yourself")
+    else:
+        _target_member(_target(ctx, cmd, user, actor))
     return [ev.MemberReported(user_id=user, message_seq=cmd.message_seq, reason=cmd.reason,
                               detail=detail, to_operators=cmd.to_operators)]

@@ -178,8 +178,10 @@ def _info(info: GroupInfo | None, f: Message) -> GroupInfo | None:
 
 def _member(m: Membership, f: Message) -> Membership:
     if isinstance(f, ev.MemberJoined):
+        # A mute outlives leaving and coming back (no escape by rejoining), as the member's
+        # rate state does (it is keyed by user, not by membership).
         return replace(m, role=f.role, rights=frozenset(), joined_at_ms=f.at_ms,
-                       muted_until_ms=0, read_seq=f.seq)
+                       read_seq=f.seq)
     if isinstance(f, ev.MemberRoleChanged):
         return replace(m, role=f.role, rights=frozenset(f.rights))
     if isinstance(f, ev.OwnershipTransferred):
@@ -192,10 +194,9 @@ def _member(m: Membership, f: Message) -> Membership:
     if isinstance(f, ev.MemberUnmuted):
         return replace(m, muted_until_ms=0)
     if isinstance(f, ev.MemberLeft | ev.MemberKicked):
-        return replace(m, role=r.NONE, rights=frozenset(), muted_until_ms=0)
+        return replace(m, role=r.NONE, rights=frozenset())
     if isinstance(f, ev.MemberBanned):
-        return replace(m, role=r.NONE, rights=frozenset(), muted_until_ms=0, banned=True,
-                       ban_reason=f.reason)
+        return replace(m, role=r.NONE, rights=frozenset(), banned=True, ban_reason=f.reason)
     if isinstance(f, ev.MemberUnbanned):
         return replace(m, banned=False, ban_reason="")
     if isinstance(f, ev.ReadPositionSet):

@@ -171,3 +171,31 @@ def test_an_operator_closes_a_group_and_the_owner_appeals_once() -> None:
     _refused(w2.run(c.AppealClosure("owner", G, "x")), Code.NOT_CLOSED)
     w2.ok(c.CloseGroup("op", G, POLICY_REASON_SCAM), operator=True)
     w2.ok(c.AppealClosure("owner", G, "again"))
+
+
+def test_leaving_and_rejoining_escapes_neither_a_mute_nor_slow_mode() -> None:
+    w = seeded()
+    w.ok(c.SetSlowMode("owner", G, 60))
+    w.post("member", "first")
+    w.ok(c.Mute("mod", G, "member", 600))
+    until = w.member("member").muted_until_ms
+    w.ok(c.Leave("member", G))
+    w.ok(c.Join("member", G))
+    out = _refused(w.run(c.PostMessage("member", G, "I'm back")), Code.MUTED)
+    assert out.until_ms == until
+    w.ok(c.Unmute("mod", G, "member"))
+    _refused(w.run(c.PostMessage("member", G, "now?")), Code.SLOW_MODE)
+
+
+def test_a_report_names_the_member_or_the_message_author() -> None:
+    w = seeded()
+    seq = w.post("target", "scam link")
+    facts = w.ok(c.Report("member", G, "", POLICY_REASON_SCAM, message_seq=seq, detail="scam",
+                          to_operators=True))
+    assert isinstance(facts[0], ev.MemberReported)
+    assert facts[0].user_id == "target" and facts[0].to_operators
+    _refused(w.run(c.Report("target", G, "", POLICY_REASON_SCAM, message_seq=seq)),
+             Code.INVALID)
+    _refused(w.run(c.Report("member", G, "nobody", POLICY_REASON_SCAM)),
+             Code.TARGET_NOT_MEMBER)
+    _refused(w.run(c.Report("member", G, "target", POLICY_REASON_UNSPECIFIED)), Code.INVALID)
