@@ -28,11 +28,12 @@ from google.protobuf.message import Message
 
 from planet.content.v1.reports_pb2 import POLICY_REASON_UNSPECIFIED, PolicyReason
 from planet.groups.v1 import group_events_pb2 as ev
+from planetkit.markdown import ChatText
 from services.groups.domain import commands as c
 from services.groups.domain import limits as lim
 from services.groups.domain import rights as r
 from services.groups.domain import validation as v
-from services.groups.domain.filters import hit
+from services.groups.domain.filters import hit, read, shows_anything
 from services.groups.domain.limits import FLOOD, FloodLimit
 from services.groups.domain.rate import flood_wait_s, slow_mode_wait_s
 from services.groups.domain.refusals import Code, Refusal
@@ -491,14 +492,18 @@ def _links(cmd: c.CreateInviteLink | c.RevokeInviteLink, ctx: Context,
         name=v.bounded(cmd.name, "name", lim.MAX_LINK_NAME_CHARS))]
 
 
-def _text(text: str, has_attachments: bool) -> str:
-    if not text.strip() and not has_attachments:
-        raise _refuse(Code.EMPTY, "a message needs text or an attachment")
+def _text(text: str, has_attachments: bool) -> ChatText:
+    """The message read by the parser; refused when too long, or when it shows nothing and
+    carries no attachment (markup alone, like an empty list item "-", is empty too)."""
     if len(text) > lim.MAX_TEXT_CHARS:
         raise _refuse(Code.TOO_LONG,
                       f"a message is at most {lim.MAX_TEXT_CHARS} characters, "
                       f"this one has {len(text)}")
-    return v.bounded(text, "text", lim.MAX_TEXT_CHARS)
+    v.bounded(text, "text", lim.MAX_TEXT_CHARS)
+    chat = read(text)
+    if not shows_anything(chat) and not has_attachments:
+        raise _refuse(Code.EMPTY, "a message needs text or an attachment")
+    return chat
 
 
 def _may_post(ctx: Context, cmd: c.Command, now: int) -> tuple[GroupInfo, Membership]:
@@ -518,7 +523,8 @@ def _post(cmd: c.PostMessage, ctx: Context, now: int) -> list[Message]:
     if cmd.announcement:
         _right(actor, r.ANNOUNCE)
     _not_muted(actor, now)
-    text = _text(cmd.text, bool(cmd.attachments))
+    chat = _text(cmd.text, bool(cmd.attachments))
+    text = cmd.text
     mentions = v.mentions(cmd.mentions)
     v.attachments(cmd.attachments)
     if cmd.reply_to:
@@ -531,7 +537,7 @@ def _post(cmd: c.PostMessage, ctx: Context, now: int) -> list[Message]:
     wait = flood_wait_s(ctx.rate, ctx.flood, now)
     if wait:
         raise _refuse(Code.FLOOD, f"too many messages: wait {wait} s", retry_after_s=wait)
-    rule = None if staff else hit(text, info.filters)
+    rule = None if staff else hit(chat, info.filters)
     if rule is not None and rule.action == ev.FILTER_ACTION_BLOCK:
         raise _refuse(Code.FILTERED, _hit_message(rule), rule=rule.pb())
     components = list(cmd.attachments)
@@ -558,12 +564,14 @@ def _messages(cmd: c.Command, ctx: Context, now: int) -> list[Message]:
         if m.held:
             raise v.Invalid("a held message is edited once a moderator has released it")
         _not_muted(actor, now)
-        text = _text(cmd.text, bool(m.attachments))
+        chat = _text(cmd.text, bool(m.attachments))
         mentions = v.mentions(cmd.mentions)
-        rule = None if actor.role in r.STAFF else hit(text, info.filters)
+        # An edit that a filter would block or hold is refused: a held edit would hide a
+        # message others already answered.
+        rule = None if actor.role in r.STAFF else hit(chat, info.filters)
         if rule is not None:
             raise _refuse(Code.FILTERED, _hit_message(rule), rule=rule.pb())
-        return [ev.MessageEdited(message_seq=m.seq, text=text, mentions=mentions)]
+        return [ev.MessageEdited(message_seq=m.seq, text=cmd.text, mentions=mentions)]
     if isinstance(cmd, c.DeleteMessage):
         m = _message(ctx, cmd.message_seq)
         if m.author_id == actor.user_id:

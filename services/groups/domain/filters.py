@@ -18,13 +18,23 @@ from planetkit.markdown import ChatText, normalized_words, read_chat
 from services.groups.domain.state import Rule
 
 
-def hit(text: str, rules: Iterable[Rule]) -> Rule | None:
-    """The first rule ``text`` hits: block rules before hold rules (a message that would be
+def read(text: str) -> ChatText:
+    """``text`` as a reader sees it (the chat subset of the shared Markdown parser)."""
+    return read_chat(text)
+
+
+def shows_anything(chat: ChatText) -> bool:
+    """Whether a reader sees anything: a visible character or a link (an empty list item
+    "-" or an empty quote ">" shows nothing)."""
+    return bool(chat.visible.strip() or chat.links)
+
+
+def hit(chat: ChatText, rules: Iterable[Rule]) -> Rule | None:
+    """The first rule the message hits: block rules before hold rules (a message that would be
     both is refused, not held), each in the group's order; None when none does."""
     ordered = sorted(rules, key=lambda rule: rule.action != ev.FILTER_ACTION_BLOCK)
     if not ordered:
         return None
-    chat = read_chat(text)
     words = normalized_words(chat.visible)
     for rule in ordered:
         if _matches(rule, chat, words):

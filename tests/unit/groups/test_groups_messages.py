@@ -30,6 +30,9 @@ def test_size_limits_and_empty_messages() -> None:
                    Code.TOO_LONG)
     assert out.http_status == 413 and "4097" in out.message
     _refused(w.run(c.PostMessage("member", G, "   \n")), Code.EMPTY)
+    # Markup alone shows nothing: the parser, not a pattern, says so.
+    _refused(w.run(c.PostMessage("member", G, "-")), Code.EMPTY)  # an empty list item
+    _refused(w.run(c.PostMessage("member", G, "> \n>")), Code.EMPTY)
     _refused(w.run(c.PostMessage("member", G, "bell \x07")), Code.INVALID)
     _refused(w.run(c.PostMessage("member", G, "hi", mentions=tuple(f"u{i}" for i in range(21)))),
              Code.INVALID)
