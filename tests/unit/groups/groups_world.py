@@ -7,10 +7,12 @@ scenarios through the real decide and evolve.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import random
+from dataclasses import dataclass, field, replace
 
 from google.protobuf.message import Message
 
+from planet.content.v1.reports_pb2 import POLICY_REASON_SPAM
 from planet.groups.v1 import group_events_pb2 as ev
 from services.groups.domain import commands as c
 from services.groups.domain import rights as r
@@ -110,4 +112,56 @@ def seeded(*, join_mode: ev.JoinMode.ValueType = ev.JOIN_MODE_FREE,
     w.ok(c.Ban("owner", G, "banned", "spam"))
     if (join_mode, visibility) != (ev.JOIN_MODE_FREE, ev.GROUP_VISIBILITY_PUBLIC):
         w.ok(c.UpdateInfo("owner", G, profile(join_mode=join_mode, visibility=visibility)))
+    return w
+
+
+USERS = ("owner", "u1", "u2", "u3", "u4", "u5")
+
+
+def _random_commands(rng: random.Random, w: World, n: int) -> int:
+    """Run ``n`` random commands (many refused); how many were accepted."""
+    accepted = 0
+    for _ in range(n):
+        a, b = rng.choice(USERS), rng.choice(USERS)
+        last = w.info().last_seq
+        seq = rng.randint(1, max(1, last))
+        options: list[c.Command] = [
+            c.Join(a, G), c.Leave(a, G), c.PostMessage(a, G, rng.choice(
+                ["gm", "buy now", "see https://spam.example", "**bold** move", "wen moon"]),
+                reply_to=rng.choice([0, seq])),
+            c.EditMessage(a, G, seq, "edited"), c.DeleteMessage(a, G, seq, "x"),
+            c.SetReaction(a, G, seq, rng.choice(["👍", "🔥", "❤️", "🚀"])),
+            c.RemoveReaction(a, G, seq, "👍"), c.Pin(a, G, seq), c.Unpin(a, G, seq),
+            c.Mute(a, G, b, rng.randint(1, 120)), c.Unmute(a, G, b), c.Kick(a, G, b),
+            c.Ban(a, G, b), c.Unban(a, G, b), c.SetReadPosition(a, G, seq),
+            c.SetRole(a, G, b, rng.choice([r.MEMBER, r.MODERATOR])),
+            c.SetRole(a, G, b, r.ADMIN, frozenset(rng.sample(sorted(r.ALL_RIGHTS), 3))),
+            c.SetSlowMode(a, G, rng.choice([0, 5])), c.DecideHeld(a, G, seq, rng.random() < .5),
+            c.Report(a, G, b, POLICY_REASON_SPAM, message_seq=rng.choice([0, seq])),
+            c.CreateInviteLink(a, G, f"link{rng.randint(0, 3):012d}", use_limit=2),
+            c.JoinByLink(a, G, f"link{rng.randint(0, 3):012d}"),
+            c.RevokeInviteLink(a, G, f"link{rng.randint(0, 3):012d}"),
+        ]
+        # Mostly joins, posts, reactions and reads; the owner does most of the moderating.
+        weights = [6, 1, 12, 2, 2, 5, 1, 1, 1, 2, 2, 1, 1, 3, 3, 2, 1, 1, 2, 1, 1, 2, 1]
+        command = rng.choices(options, weights)[0]
+        if rng.random() < 0.5 and not isinstance(command, c.Join | c.Leave | c.PostMessage):
+            command = replace(command, actor_id="owner")
+        w.now += rng.choice([0, 300, 2_000, 10_000])
+        if not isinstance(w.run(command), Refusal):
+            accepted += 1
+    return accepted
+
+
+def random_world(seed: int, n: int = 600) -> World:
+    """A group after ``n`` random commands by six users (a filter holds, another blocks)."""
+    rng = random.Random(seed)
+    w = World()
+    w.ok(c.CreateGroup("owner", G, profile()))
+    w.ok(c.SetFilters("owner", G, (
+        ev.FilterRule(kind=ev.FILTER_KIND_KEYWORD, pattern="buy now",
+                      action=ev.FILTER_ACTION_HOLD),
+        ev.FilterRule(kind=ev.FILTER_KIND_LINK_DOMAIN, pattern="spam.example",
+                      action=ev.FILTER_ACTION_BLOCK))))
+    assert _random_commands(rng, w, n) > n // 10
     return w
