@@ -23,6 +23,7 @@ from typing import Protocol, cast
 from google.protobuf.message import Message
 
 from planet.content.v1.events_pb2 import TradingComponent
+from planet.content.v1.reports_pb2 import POLICY_REASON_UNSPECIFIED, PolicyReason
 from planet.groups.v1 import group_events_pb2 as ev
 from services.groups.domain import rights as r
 
@@ -145,7 +146,7 @@ class GroupInfo:
     filters: tuple[Rule, ...] = ()
     pinned: tuple[int, ...] = ()
     closed: bool = False
-    closed_reason: int = 0
+    closed_reason: PolicyReason.ValueType = POLICY_REASON_UNSPECIFIED
     closed_note: str = ""
     # The current closure was appealed / the appeal decided (reset by each closure).
     appealed: bool = False
