@@ -301,46 +301,50 @@ class GroupsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def MuteMember(self, request, context):
-        """Restrict right.
+        """Restrict right: mute a member of lower rank for a duration (a mute outlives rejoining).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UnmuteMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Restrict right: lift a mute before its end.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def KickMember(self, request, context):
-        """Ban right.
+        """Ban right: remove a member of lower rank (they may join again).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def BanMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Ban right: remove and keep out by every way in, any invite link included.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UnbanMember(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Ban right: lift a ban (the user is not re-added).
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def CreateInviteLink(self, request, context):
-        """Invite right.
+        """Invite right: a link with an optional expiry and use limit (the service makes the code).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RevokeInviteLink(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Invite right: the link admits no one any more.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -388,27 +392,29 @@ class GroupsServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def SetReaction(self, request, context):
-        """A member reacts or takes a reaction back.
+        """A member reacts (at most 3 emoji per message; muted members may not).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def RemoveReaction(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """A member takes a reaction back.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def PinMessage(self, request, context):
-        """Pin right.
+        """Pin right: pin a visible message (at most 20 pins).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def UnpinMessage(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Pin right: unpin.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')

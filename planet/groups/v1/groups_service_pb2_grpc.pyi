@@ -69,15 +69,19 @@ class GroupsServiceStub:
     moderators.
     """
     MuteMember: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.MuteMemberRequest, _groups_service_pb2.CommandResult]
-    """Restrict right."""
+    """Restrict right: mute a member of lower rank for a duration (a mute outlives rejoining)."""
     UnmuteMember: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.MemberActionRequest, _groups_service_pb2.CommandResult]
+    """Restrict right: lift a mute before its end."""
     KickMember: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.MemberActionRequest, _groups_service_pb2.CommandResult]
-    """Ban right."""
+    """Ban right: remove a member of lower rank (they may join again)."""
     BanMember: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.MemberActionRequest, _groups_service_pb2.CommandResult]
+    """Ban right: remove and keep out by every way in, any invite link included."""
     UnbanMember: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.MemberActionRequest, _groups_service_pb2.CommandResult]
+    """Ban right: lift a ban (the user is not re-added)."""
     CreateInviteLink: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.CreateInviteLinkRequest, _groups_service_pb2.CommandResult]
-    """Invite right."""
+    """Invite right: a link with an optional expiry and use limit (the service makes the code)."""
     RevokeInviteLink: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.RevokeInviteLinkRequest, _groups_service_pb2.CommandResult]
+    """Invite right: the link admits no one any more."""
     SetSlowMode: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.SetSlowModeRequest, _groups_service_pb2.CommandResult]
     """Slow-mode right."""
     SetFilterRules: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.SetFilterRulesRequest, _groups_service_pb2.CommandResult]
@@ -91,11 +95,13 @@ class GroupsServiceStub:
     DecideHeldMessage: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.DecideHeldMessageRequest, _groups_service_pb2.CommandResult]
     """Delete right: release or reject a held message."""
     SetReaction: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.ReactionRequest, _groups_service_pb2.CommandResult]
-    """A member reacts or takes a reaction back."""
+    """A member reacts (at most 3 emoji per message; muted members may not)."""
     RemoveReaction: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.ReactionRequest, _groups_service_pb2.CommandResult]
+    """A member takes a reaction back."""
     PinMessage: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.MessageActionRequest, _groups_service_pb2.CommandResult]
-    """Pin right."""
+    """Pin right: pin a visible message (at most 20 pins)."""
     UnpinMessage: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.MessageActionRequest, _groups_service_pb2.CommandResult]
+    """Pin right: unpin."""
     SetReadPosition: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.SetReadPositionRequest, _groups_service_pb2.CommandResult]
     """A member marks read up to a position (never backwards)."""
     ReportMember: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.ReportMemberRequest, _groups_service_pb2.CommandResult]
@@ -147,15 +153,19 @@ class GroupsServiceAsyncStub(GroupsServiceStub):
     moderators.
     """
     MuteMember: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.MuteMemberRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
-    """Restrict right."""
+    """Restrict right: mute a member of lower rank for a duration (a mute outlives rejoining)."""
     UnmuteMember: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.MemberActionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
+    """Restrict right: lift a mute before its end."""
     KickMember: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.MemberActionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
-    """Ban right."""
+    """Ban right: remove a member of lower rank (they may join again)."""
     BanMember: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.MemberActionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
+    """Ban right: remove and keep out by every way in, any invite link included."""
     UnbanMember: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.MemberActionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
+    """Ban right: lift a ban (the user is not re-added)."""
     CreateInviteLink: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.CreateInviteLinkRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
-    """Invite right."""
+    """Invite right: a link with an optional expiry and use limit (the service makes the code)."""
     RevokeInviteLink: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.RevokeInviteLinkRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
+    """Invite right: the link admits no one any more."""
     SetSlowMode: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.SetSlowModeRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
     """Slow-mode right."""
     SetFilterRules: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.SetFilterRulesRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
@@ -169,11 +179,13 @@ class GroupsServiceAsyncStub(GroupsServiceStub):
     DecideHeldMessage: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.DecideHeldMessageRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
     """Delete right: release or reject a held message."""
     SetReaction: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.ReactionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
-    """A member reacts or takes a reaction back."""
+    """A member reacts (at most 3 emoji per message; muted members may not)."""
     RemoveReaction: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.ReactionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
+    """A member takes a reaction back."""
     PinMessage: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.MessageActionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
-    """Pin right."""
+    """Pin right: pin a visible message (at most 20 pins)."""
     UnpinMessage: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.MessageActionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
+    """Pin right: unpin."""
     SetReadPosition: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.SetReadPositionRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
     """A member marks read up to a position (never backwards)."""
     ReportMember: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.ReportMemberRequest, _groups_service_pb2.CommandResult]  # type: ignore[assignment]
@@ -288,14 +300,15 @@ class GroupsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _groups_service_pb2.MuteMemberRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
-        """Restrict right."""
+        """Restrict right: mute a member of lower rank for a duration (a mute outlives rejoining)."""
 
     @_abc_1.abstractmethod
     def UnmuteMember(
         self,
         request: _groups_service_pb2.MemberActionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]: ...
+    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
+        """Restrict right: lift a mute before its end."""
 
     @_abc_1.abstractmethod
     def KickMember(
@@ -303,21 +316,23 @@ class GroupsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _groups_service_pb2.MemberActionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
-        """Ban right."""
+        """Ban right: remove a member of lower rank (they may join again)."""
 
     @_abc_1.abstractmethod
     def BanMember(
         self,
         request: _groups_service_pb2.MemberActionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]: ...
+    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
+        """Ban right: remove and keep out by every way in, any invite link included."""
 
     @_abc_1.abstractmethod
     def UnbanMember(
         self,
         request: _groups_service_pb2.MemberActionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]: ...
+    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
+        """Ban right: lift a ban (the user is not re-added)."""
 
     @_abc_1.abstractmethod
     def CreateInviteLink(
@@ -325,14 +340,15 @@ class GroupsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _groups_service_pb2.CreateInviteLinkRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
-        """Invite right."""
+        """Invite right: a link with an optional expiry and use limit (the service makes the code)."""
 
     @_abc_1.abstractmethod
     def RevokeInviteLink(
         self,
         request: _groups_service_pb2.RevokeInviteLinkRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]: ...
+    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
+        """Invite right: the link admits no one any more."""
 
     @_abc_1.abstractmethod
     def SetSlowMode(
@@ -388,14 +404,15 @@ class GroupsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _groups_service_pb2.ReactionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
-        """A member reacts or takes a reaction back."""
+        """A member reacts (at most 3 emoji per message; muted members may not)."""
 
     @_abc_1.abstractmethod
     def RemoveReaction(
         self,
         request: _groups_service_pb2.ReactionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]: ...
+    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
+        """A member takes a reaction back."""
 
     @_abc_1.abstractmethod
     def PinMessage(
@@ -403,14 +420,15 @@ class GroupsServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _groups_service_pb2.MessageActionRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
-        """Pin right."""
+        """Pin right: pin a visible message (at most 20 pins)."""
 
     @_abc_1.abstractmethod
     def UnpinMessage(
         self,
         request: _groups_service_pb2.MessageActionRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]: ...
+    ) -> _typing.Union[_groups_service_pb2.CommandResult, _abc.Awaitable[_groups_service_pb2.CommandResult]]:
+        """Pin right: unpin."""
 
     @_abc_1.abstractmethod
     def SetReadPosition(
