@@ -12,7 +12,8 @@ column and the event keys, split at ~1 MiB), the interactions (38 % of the week)
 one consumer each without event keys (the reader hashes them; the intake writes one record per
 act), a UserStatus for every consumer and creator and an ItemStatus for each removed item.
 Then, timed: load_week (read + fold + build), settle (the model), creator_results +
-week_settled (records), and the process's peak resident memory. Writing the week to Kafka is
+week_settled (records), and the settling process's peak resident memory (the week is
+generated and written by a child process: not in that peak). Writing the week to Kafka is
 not timed. The goal (issue 14): under 60 s and 4 GiB end to end for 10 M events on the 2-core
 machine.
 """
@@ -21,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import resource
+import subprocess
 import sys
 import time
 import uuid
@@ -188,22 +191,36 @@ async def _produce(bootstrap: str, topics: PoolTopics, facts: WeekFacts) -> int:
     return sent
 
 
-async def main(args: argparse.Namespace) -> None:
-    """Write the week, then time the settlement's stages."""
+async def write(args: argparse.Namespace) -> None:
+    """Generate the week and write it under ``args.suffix``; print its pool and consumers."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     await wait_for_broker(bootstrap)
-    suffix = f"bench{uuid.uuid4().hex[:8]}"
-    await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in REGISTERED])
-    topics = PoolTopics.named(suffix)
+    await ensure_topics(bootstrap, [with_suffix(t, args.suffix) for t in REGISTERED])
     scale = args.events / 10_000_000
     week = synthetic_week(args.events, max(1, int(1_000_000 * scale)),
                           max(1, int(100_000 * scale)), max(1, int(1_000_000 * scale)))
     t = time.perf_counter()
-    sent = await _produce(bootstrap, topics, week)
+    sent = await _produce(bootstrap, PoolTopics.named(args.suffix), week)
     print(f"wrote {len(week.events):,} events as {sent:,} records in "
           f"{time.perf_counter() - t:.1f} s (not timed below)", flush=True)
-    pool, consumers = week.pool_minor, len(week.consumers)
-    del week
+    print(json.dumps({"pool": week.pool_minor, "consumers": len(week.consumers)}))
+
+
+async def main(args: argparse.Namespace) -> None:
+    """Write the week (in a child process, so the peak below is the settlement's alone),
+    then time the settlement's stages."""
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    await wait_for_broker(bootstrap)
+    suffix = args.suffix or f"bench{uuid.uuid4().hex[:8]}"
+    topics = PoolTopics.named(suffix)
+    child = subprocess.run(
+        [sys.executable, "-m", "bench.settle_from_log", "--write-only", "--events",
+         str(args.events), "--suffix", suffix],
+        cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True, check=True)
+    *lines, summary_line = child.stdout.strip().splitlines()
+    print("\n".join(lines), flush=True)
+    written = json.loads(summary_line)
+    pool, consumers = written["pool"], written["consumers"]
     book = PoolBook("USDT")
     iso = IsoWeek.parse("2026-W10")
     book.apply(PoolFunded(funding_id="bench", week=str(iso), amount_minor=pool, asset="USDT"))
@@ -236,4 +253,8 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=10_000_000)
-    asyncio.run(main(ap.parse_args()))
+    ap.add_argument("--suffix", default="", help="topic suffix (default: a fresh one)")
+    ap.add_argument("--write-only", action="store_true",
+                    help="only generate and write the week (the bench's child process)")
+    parsed = ap.parse_args()
+    asyncio.run(write(parsed) if parsed.write_only else main(parsed))

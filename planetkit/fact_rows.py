@@ -142,6 +142,11 @@ def check_facts(facts: FactRows) -> None:
         if max(facts.event_keys) > _TOP_BIT_CLEARED:
             raise ValueError(f"fact rows {facts.rows_id!r}: an event key has its top bit set")
     if n <= _SMALL:
+        lowest, highest = min(facts.kinds), max(facts.kinds)
+        if lowest >= 0 and highest <= MAX_KIND and (
+                (lowest > VIEW and not any(facts.dwell_seconds))  # no views
+                or (highest == VIEW and not any(facts.text_lengths))):  # views only
+            return
         for i, (kind, dwell, text) in enumerate(zip(facts.kinds, facts.dwell_seconds,
                                                     facts.text_lengths, strict=True)):
             problem = _row_problem(kind, dwell, text)

@@ -160,6 +160,27 @@ def test_items_without_status_belong_to_the_creator_their_earliest_fact_names() 
     assert len(built.facts.items) == len({i.item_id for i in built.facts.items}) == 3
 
 
+def test_an_item_without_status_goes_to_the_creator_of_its_earliest_fact_by_time_then_id() \
+        -> None:
+    rng = random.Random(5)
+    inputs = WeekInputs(WEEK)
+    rows = []
+    for k in range(400):
+        # Few times, so ties on time are many and the event id decides.
+        at = T0 + rng.randrange(0, 4) * HOUR
+        rows.append(FactRow(f"x{k}", f"item-{rng.randrange(20)}", rng.choice(["ada", "bo", "cy"]),
+                            at, VIEW, 5))
+    for n in range(0, 400, 50):
+        inputs.add_facts(build_facts(f"r{n}", "carol", rows[n:n + 50]))
+    built = inputs.build(pool_minor=1, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    want = {}
+    for r in sorted(rows, key=lambda r: (r.occurred_at_ms, week_inputs.event_int(r.event_id))):
+        want.setdefault(r.item_id, r.creator_id)
+    got = {built.ids.name(IdKind.ITEM, i.item_id): built.ids.name(IdKind.CREATOR, i.creator_id)
+           for i in built.facts.items}
+    assert got == want
+
+
 def test_trailing_fees_count_only_the_window_before_the_week_in_the_pool_asset() -> None:
     inputs = _inputs(_week_rows())
     carol = _user("carol")
