@@ -21,11 +21,11 @@ SOCIAL = "social"
 # stand in for it) and the engagement aggregator (it serves no gRPC and calls nothing).
 EXCHANGE = "exchange"
 ENGAGEMENT_AGGREGATOR = "engagement-aggregator"
-# Group chats (services/groups, issue 15). A writer only until its service process is wired:
-# then it joins ALL (it will hold a key pair and sign its calls to social).
+# Group chats (services/groups, issue 15): holds a key pair, serves GroupsService to the
+# gateway and signs its calls to social (GetProfile: does a creator hold an open identity).
 GROUPS = "groups"
 
 # Every service that holds a key pair (devstack and tests generate one for each).
-ALL = (GATEWAY, CONTENT, INCENTIVE, ANALYTICS, SOCIAL)
+ALL = (GATEWAY, CONTENT, INCENTIVE, ANALYTICS, SOCIAL, GROUPS)
 # Every identity that may write a topic or sign an envelope.
-WRITERS = (*ALL, EXCHANGE, ENGAGEMENT_AGGREGATOR, GROUPS)
+WRITERS = (*ALL, EXCHANGE, ENGAGEMENT_AGGREGATOR)

@@ -452,7 +452,10 @@ GROUP_EVENTS = Topic("planet.groups.events.v1", "group id", GROUP_FACTS, GROUPS,
 GROUP_MEMBER_INDEX = Topic(
     "planet.groups.member-index.v1", "user id",
     (groups.MemberJoined, groups.MemberLeft, groups.MemberKicked, groups.MemberBanned,
-     groups.MemberUnbanned, groups.MemberRoleChanged, groups.OwnershipTransferred),
+     groups.MemberUnbanned, groups.MemberRoleChanged, groups.OwnershipTransferred,
+     # Read positions live here only (seq 0, never a group fact): 10 000 members reading
+     # neither lengthen a group's log nor wake its live readers (services/groups/handlers.py).
+     groups.ReadPositionSet),
     GROUPS, partitions=8,
 )
 

@@ -1,0 +1,1 @@
+"""The groups service's edges: store, event log, gRPC, social."""

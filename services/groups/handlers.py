@@ -1,0 +1,325 @@
+"""The use cases (commands decided by the domain, reads from the stores) and the loop.
+
+One instance owns every partition of planet.groups.events.v1 (its transactional id fences
+any other). Commands are decided and appended one at a time (one lock: one transactional
+producer runs one transaction at a time), so a group's facts are numbered by one writer with
+no gap. An appended command's writes go to the store at once (read-your-writes: the next
+command on the group sees its last_seq); the tail reads them back and skips them by seq,
+then stores its offset in the same batch as what it folded.
+
+Idempotency: a command's facts carry its request hash in their event ids (``rq.<hash>.<n>``);
+the fold records what the command appended under that hash, so a retry (same actor, group and
+request id) answers the first result and appends nothing, after a restart or a rebuild too.
+An append whose outcome is unknown (a timeout) makes that partition resynchronise (wait
+until the tail has read to the topic's end) before anything is decided there again.
+
+Read positions are not group facts: a ReadPositionSet goes to the member index (keyed by
+user) only, so 10 000 members reading never lengthen the group's log nor wake its readers.
+
+Nothing here builds a client, a store or a clock: bootstrap.py hands them in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import shutil
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Protocol
+
+import grpc
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from google.protobuf.message import Message
+from grpc_health.v1 import health_pb2
+
+from planet.groups.v1 import group_events_pb2 as ev
+from planet.groups.v1 import groups_service_pb2 as rpc
+from planetkit.envelope import wrap
+from planetkit.grpc_health import Health
+from planetkit.kafka.partitioning import partition_for
+from planetkit.runner import LIVENESS, Lifecycle
+from planetkit.service_identities import GROUPS
+from services.groups.adapters.errors import NotServing
+from services.groups.adapters.kafka_log import Append, KafkaEventLog, LogUnavailable
+from services.groups.adapters.store import EVENTS, INDEX, PartitionStore, Stores
+from services.groups.domain import commands as c
+from services.groups.domain.decide import decide, load
+from services.groups.domain.refusals import Refusal
+from services.groups.domain.state import header
+from services.groups.reads import Reads
+
+log = logging.getLogger(__name__)
+# Membership facts copied to the member index, keyed by the user(s) they are about.
+INDEX_FACTS = (ev.MemberJoined, ev.MemberLeft, ev.MemberKicked, ev.MemberBanned,
+               ev.MemberUnbanned, ev.MemberRoleChanged, ev.OwnershipTransferred)
+
+
+class CreatorCheck(Protocol):
+    """Social's answer: does the user hold an open creator identity."""
+
+    async def creator_open(self, user_id: str) -> bool:
+        """True when open."""
+
+
+@dataclass(frozen=True)
+class Topics:
+    """The names and partition count of the two topics this instance writes and reads."""
+
+    events: str
+    index: str
+    partitions: int
+
+
+def request_hash(group: str, actor: str, request_id: str) -> str:
+    """The key a command's result is remembered under."""
+    return hashlib.sha256(f"{group}\0{actor}\0{request_id}".encode()).hexdigest()[:32]
+
+
+def new_group_id(actor: str, request_id: str) -> str:
+    """A group id derived from the creating request: its retry lands on the same group (and
+    the same partition, where the first result is remembered)."""
+    return "g" + hashlib.sha256(f"{actor}\0{request_id}".encode()).hexdigest()[:24]
+
+
+def new_link_id() -> str:
+    """An unguessable invite code (URL-safe alphabet, 24 characters)."""
+    return secrets.token_urlsafe(18)
+
+
+def users_of(fact: Message) -> list[str]:
+    """Whose index a membership fact goes to."""
+    if isinstance(fact, ev.OwnershipTransferred):
+        return [fact.actor_id, fact.new_owner_id]
+    if isinstance(fact, ev.MemberLeft):
+        return [fact.actor_id]
+    return [str(getattr(fact, "user_id", ""))]
+
+
+class GroupsHandlers:
+    """Commands over the partition stores and the event log; reads through ``reads``."""
+
+    def __init__(self, stores: Stores, event_log: KafkaEventLog, topics: Topics,
+                 creators: CreatorCheck, clock_ms: Callable[[], int],
+                 log_end: Callable[[int], Awaitable[int]]) -> None:
+        self._stores = stores
+        self._log = event_log
+        self._topics = topics
+        self._creators = creators
+        self._clock_ms = clock_ms
+        self._log_end = log_end
+        self._write = asyncio.Lock()
+        self._resync: set[int] = set()
+        self.serving = False
+        self.reads = Reads(stores, topics.partitions, self._ready, clock_ms)
+
+    def _ready(self) -> None:
+        if not self.serving:
+            raise NotServing("the groups service is restoring its state; retry")
+
+    def partition(self, key: str) -> int:
+        """The partition of a group id or user id."""
+        return partition_for(key, self._topics.partitions)
+
+    async def _synced(self, p: int) -> PartitionStore:
+        """The partition's store, once it holds every committed fact (after an append whose
+        outcome was unknown, the tail must have read to the end before deciding again)."""
+        store = self._stores.store(p)
+        if p in self._resync:
+            end = await self._log_end(p)
+            deadline = time.monotonic() + 10.0
+            while store.applied[EVENTS] < end:
+                if time.monotonic() > deadline:
+                    raise NotServing("the group's log is being re-read; retry")
+                await asyncio.sleep(0.02)
+            self._resync.discard(p)
+        return store
+
+    async def command(self, cmd: c.Command, request_id: str,
+                      operator: bool = False) -> rpc.CommandResult | Refusal:
+        """Decide ``cmd`` and append its facts, or answer a retry's first result."""
+        self._ready()
+        request_id = request_id or uuid.uuid4().hex
+        if isinstance(cmd, c.CreateGroup):
+            cmd = replace(cmd, group_id=new_group_id(cmd.actor_id, request_id))
+        if isinstance(cmd, c.CreateInviteLink):
+            cmd = replace(cmd, link_id=new_link_id())
+        group = cmd.group_id
+        rq = request_hash(group, cmd.actor_id, request_id)
+        p = self.partition(group)
+        creator_open = False
+        if isinstance(cmd, c.CreateGroup) and self._stores.store(p).request(group, rq) is None:
+            creator_open = await self._creators.creator_open(cmd.actor_id)
+        async with self._write:
+            store = await self._synced(p)
+            first = store.request(group, rq)
+            if first is not None:
+                return first
+            if isinstance(cmd, c.SetReadPosition):
+                return await self._read_position(cmd, store)
+            ctx = load(cmd, store.get, operator=operator, creator_open=creator_open)
+            now = self._clock_ms()
+            decision = decide(cmd, ctx, now)
+            if isinstance(decision, Refusal):
+                return decision
+            if not decision:
+                return rpc.CommandResult(group_id=group)
+            facts = [(f"rq.{rq}.{i}", fact) for i, fact in enumerate(decision)]
+            appends = [self._event(event_id, fact, now) for event_id, fact in facts]
+            appends += self._index_copies(facts, now)
+            try:
+                await self._log.append(appends)
+            except LogUnavailable:
+                self._resync.add(p)
+                raise
+            store.write(store.fold_facts(facts))
+            result = store.request(group, rq)
+        assert result is not None
+        return result
+
+    def _event(self, event_id: str, fact: Message, now: int) -> Append:
+        h = header(fact)
+        return Append(self._topics.events, self.partition(h.group_id), h.group_id, wrap(
+            fact, event_id=event_id, source=GROUPS, aggregate_id=h.group_id,
+            occurred_at_ms=now, aggregate_version=h.seq))
+
+    def _index_copies(self, facts: list[tuple[str, Message]], now: int) -> list[Append]:
+        out: list[Append] = []
+        for event_id, fact in facts:
+            if not isinstance(fact, INDEX_FACTS):
+                continue
+            h = header(fact)
+            for user in users_of(fact):
+                out.append(Append(self._topics.index, self.partition(user), user, wrap(
+                    fact, event_id=f"{event_id}.{user}", source=GROUPS,
+                    aggregate_id=h.group_id, occurred_at_ms=now, aggregate_version=h.seq)))
+        return out
+
+    async def _read_position(self, cmd: c.SetReadPosition,
+                             store: PartitionStore) -> rpc.CommandResult | Refusal:
+        """The domain checks the reader (a member, a position that exists); the position
+        goes to the member index only (seq 0: not a group fact) and never moves back."""
+        ctx = load(cmd, store.get)
+        now = self._clock_ms()
+        decision = decide(cmd, ctx, now)
+        if isinstance(decision, Refusal):
+            return decision
+        result = rpc.CommandResult(group_id=cmd.group_id)
+        user_store = self._stores.store(self.partition(cmd.actor_id))
+        if not decision or cmd.read_seq <= user_store.read_seq(cmd.actor_id, cmd.group_id):
+            return result
+        fact = ev.ReadPositionSet(group_id=cmd.group_id, seq=0, at_ms=now,
+                                  actor_id=cmd.actor_id, read_seq=cmd.read_seq)
+        await self._log.append([Append(
+            self._topics.index, self.partition(cmd.actor_id), cmd.actor_id, wrap(
+                fact, event_id=f"rp.{cmd.group_id}.{cmd.actor_id}.{cmd.read_seq}",
+                source=GROUPS, aggregate_id=cmd.group_id, occurred_at_ms=now))])
+        # Read-your-writes for Unread; the tail folds the same copy again (max: no change).
+        user_store.write(user_store.fold_index([(cmd.actor_id, fact)]))
+        return result
+
+
+@dataclass(frozen=True)
+class LoopConfig:
+    """How the tail reads."""
+
+    max_records: int = 5_000
+    fetch_timeout_ms: int = 200
+    shutdown_grace_s: float = 5.0
+
+
+class GroupsService:
+    """Serves gRPC and tails the two topics into the partition stores."""
+
+    def __init__(self, config: LoopConfig, *, topics: Topics, server: grpc.aio.Server,
+                 port: int, grpc_health: Health, consumer: AIOKafkaConsumer,
+                 producer: AIOKafkaProducer, event_log: KafkaEventLog, stores: Stores,
+                 handlers: GroupsHandlers, closers: list[Callable[[], Awaitable[None]]],
+                 temp_dir: Path | None = None) -> None:
+        self.config = config
+        self.port = port
+        self.handlers = handlers
+        self.records_read = 0
+        self.restore_s = 0.0
+        self._topics = topics
+        self._server = server
+        self._grpc_health = grpc_health
+        self._consumer = consumer
+        self._producer = producer
+        self._event_log = event_log
+        self._stores = stores
+        self._closers = closers
+        self._temp_dir = temp_dir
+        self._kinds = {topics.events: EVENTS, topics.index: INDEX}
+
+    def _tps(self) -> list[TopicPartition]:
+        return [TopicPartition(t, p) for t in self._kinds for p in range(self._topics.partitions)]
+
+    async def log_end(self, partition: int) -> int:
+        """The events partition's end (read_committed: up to the last decided transaction)."""
+        tp = TopicPartition(self._topics.events, partition)
+        return int((await self._consumer.end_offsets([tp]))[tp])
+
+    async def run(self, lifecycle: Lifecycle) -> None:
+        """Restore, serve, tail; stop when ``lifecycle.stopping`` is set (or fenced)."""
+        await self._grpc_health.servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        started = time.monotonic()
+        try:
+            # Fences any previous instance (and aborts its open transaction) before reading.
+            await self._producer.start()
+            await self._consumer.start()
+            tps = self._tps()
+            self._consumer.assign(tps)
+            targets = await self._consumer.end_offsets(tps)
+            for tp in tps:
+                store = self._stores.store(tp.partition)
+                kind = self._kinds[tp.topic]
+                if store.applied[kind] > targets[tp]:
+                    log.warning("group store ahead of its topic; rebuilding", extra={
+                        "topic": tp.topic, "partition": tp.partition})
+                    store.reset()
+            for tp in tps:
+                self._consumer.seek(tp, self._stores.store(tp.partition).applied[
+                    self._kinds[tp.topic]])
+            await self._server.start()
+            restoring = True
+            while not lifecycle.stopping.is_set() and not self._event_log.fenced.is_set():
+                fetched = await self._consumer.getmany(
+                    timeout_ms=self.config.fetch_timeout_ms, max_records=self.config.max_records)
+                for tp, records in fetched.items():
+                    store = self._stores.store(tp.partition)
+                    kind = self._kinds[tp.topic]
+                    fresh = [rec for rec in records if rec.offset >= store.applied[kind]]
+                    store.apply(kind, fresh)
+                    self.records_read += len(records)
+                # Positions pass transaction markers, which no record carries; once every
+                # partition's position reached its end at start, the state is correct.
+                if restoring and all([await self._consumer.position(tp) >= end
+                                      for tp, end in targets.items()]):
+                    restoring = False
+                    self.restore_s = time.monotonic() - started
+                    self.handlers.serving = True
+                    await self._grpc_health.set_serving(True)
+                    await lifecycle.ready()
+                    log.info("serving", extra={"restore_s": round(self.restore_s, 3),
+                                               "records_read": self.records_read})
+            if self._event_log.fenced.is_set():
+                raise RuntimeError("fenced by another groups instance")
+        finally:
+            self.handlers.serving = False
+            await self._grpc_health.set_serving(False)
+            await self._grpc_health.shutting_down()
+            await self._server.stop(self.config.shutdown_grace_s)
+            await self._consumer.stop()
+            await self._producer.stop()
+            for close in self._closers:
+                await close()
+            self._stores.close()
+            if self._temp_dir is not None:
+                shutil.rmtree(self._temp_dir, ignore_errors=True)
+

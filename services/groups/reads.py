@@ -1,0 +1,259 @@
+"""The reads (GetGroup, ListGroups, ListMembers, History, AdminLog, Unread) from the stores.
+
+Every read decides what the caller may see with the domain's rules: a private group tells a
+non-member nothing (not_found, as commands do; operators read it), and each message passes
+``audience.visible`` as the fact that made it (a held message: its author and the members
+holding the delete right; a deleted one: a tombstone without text).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from google.protobuf.message import Message
+
+from planet.groups.v1 import group_events_pb2 as ev
+from planet.groups.v1 import groups_service_pb2 as rpc
+from planetkit.kafka.partitioning import partition_for
+from services.groups.adapters.store import PartitionStore, Stores, seq_bytes, sub
+from services.groups.domain import rights as r
+from services.groups.domain.audience import visible
+from services.groups.domain.refusals import Code, Refusal
+from services.groups.domain.state import (
+    GroupInfo,
+    Membership,
+    MessageRecord,
+    info_key,
+    member_key,
+    nobody,
+)
+from services.groups.domain.stored import decode, key_from_bytes
+
+MAX_GROUPS_PAGE = 100
+MAX_MEMBERS_PAGE = 200
+MAX_HISTORY_SIDE = 100
+MAX_ADMIN_PAGE = 100
+# Unread counts stop here ("1000+" in a client): a count never scans more of the history.
+MAX_UNREAD = 1000
+MAX_UNREAD_GROUPS = 500
+# Invisible messages (held, rejected, released) a history page may skip over.
+_SCAN_SLACK = 1000
+
+
+class Reads:
+    """Answers from the partition stores (``ready`` raises while restoring)."""
+
+    def __init__(self, stores: Stores, partitions: int, ready: Callable[[], None],
+                 clock_ms: Callable[[], int]) -> None:
+        self._stores = stores
+        self._partitions = partitions
+        self._ready = ready
+        self._clock_ms = clock_ms
+
+    def _store(self, key: str) -> PartitionStore:
+        return self._stores.store(partition_for(key, self._partitions))
+
+    def _group(self, group: str, actor: str, operator: bool
+               ) -> tuple[PartitionStore, GroupInfo, Membership] | Refusal:
+        """The group and the caller's membership, or not_found for what they may not see."""
+        self._ready()
+        store = self._store(group)
+        info = store.get(info_key(group))
+        found = store.get(member_key(group, actor))
+        viewer = found if isinstance(found, Membership) else nobody(group, actor)
+        if not isinstance(info, GroupInfo) or (
+                info.profile.private and not viewer.is_member and not operator):
+            return Refusal(Code.NOT_FOUND, "no such group")
+        return store, info, viewer
+
+    def view(self, info: GroupInfo, viewer: Membership) -> rpc.GroupView:
+        """A group as ``viewer`` sees it."""
+        out = rpc.GroupView(
+            group_id=info.group_id, profile=info.profile.pb(), owner_id=info.owner_id,
+            member_count=info.member_count, slow_mode_s=info.slow_mode_s,
+            pinned=list(info.pinned), last_seq=info.last_seq, closed=info.closed,
+            closed_reason=info.closed_reason, caller_role=viewer.role)
+        if viewer.role == r.OWNER:
+            out.closed_note = info.closed_note
+        if viewer.role in r.STAFF:
+            out.filter_rules.extend(f.pb() for f in info.filters)
+        return out
+
+    def get_group(self, group: str, actor: str, operator: bool) -> rpc.GroupView | Refusal:
+        """GetGroup."""
+        found = self._group(group, actor, operator)
+        if isinstance(found, Refusal):
+            return found
+        _, info, viewer = found
+        return self.view(info, viewer)
+
+    def list_groups(self, req: rpc.ListGroupsRequest) -> rpc.GroupPage:
+        """Public, open groups by id, filtered by topic and name prefix."""
+        self._ready()
+        limit = min(req.limit or 20, MAX_GROUPS_PAGE)
+        prefix = req.name_prefix.casefold()
+        found: list[GroupInfo] = []
+        for store in self._stores.all():
+            start = b"i" + req.cursor.encode() + b"\0" if req.cursor else b"i"
+            for key, raw in store.scan(start, b"i", 1_000_000):
+                info = decode(key_from_bytes(key), raw)
+                if not isinstance(info, GroupInfo) or info.profile.private or info.closed:
+                    continue
+                if req.topic and req.topic not in info.profile.topics:
+                    continue
+                if prefix and not info.profile.name.casefold().startswith(prefix):
+                    continue
+                found.append(info)
+                # Each store is in id order: more than a page from one store is never shown.
+                if len(found) > limit * self._partitions:
+                    break
+        found.sort(key=lambda i: i.group_id)
+        page = found[:limit]
+        out = rpc.GroupPage(groups=[self.view(i, nobody(i.group_id, req.actor_id))
+                                    for i in page])
+        if len(found) > limit:
+            out.next_cursor = page[-1].group_id
+        return out
+
+    def list_members(self, req: rpc.ListMembersRequest, operator: bool
+                     ) -> rpc.MemberPage | Refusal:
+        """Members by user id (members and operators only)."""
+        found = self._group(req.group_id, req.actor_id, operator)
+        if isinstance(found, Refusal):
+            return found
+        store, _, viewer = found
+        if not viewer.is_member and not operator:
+            return Refusal(Code.NOT_MEMBER, "only members see the member list")
+        limit = min(req.limit or 50, MAX_MEMBERS_PAGE)
+        prefix = sub(b"m", req.group_id)
+        start = prefix + req.cursor.encode() + b"\0" if req.cursor else prefix
+        out = rpc.MemberPage()
+        staff = viewer.role in r.STAFF or operator
+        last = ""
+        for key, raw in store.scan(start, prefix, 100_000):
+            m = decode(key_from_bytes(key), raw)
+            if not isinstance(m, Membership) or not m.is_member:
+                continue
+            if len(out.members) == limit:
+                out.next_cursor = last
+                break
+            out.members.append(rpc.MemberView(
+                user_id=m.user_id, role=m.role, rights=sorted(m.rights),
+                muted_until_ms=m.muted_until_ms if staff else 0, joined_at_ms=m.joined_at_ms))
+            last = m.user_id
+        return out
+
+    def _shown(self, m: MessageRecord, viewer: Membership, private: bool,
+               store: PartitionStore) -> rpc.MessageView | None:
+        """The message as the viewer may see it (audience.visible on the fact behind it)."""
+        if m.rejected or m.released_as:
+            return None
+        fact: Message = (ev.MessageHeld(group_id=m.group_id, seq=m.seq, actor_id=m.author_id)
+                         if m.held else
+                         ev.MessagePosted(group_id=m.group_id, seq=m.seq, actor_id=m.author_id))
+        if visible(fact, viewer, private) is None:
+            return None
+        out = rpc.MessageView(seq=m.seq, author_id=m.author_id, at_ms=m.at_ms,
+                              reply_to=m.reply_to, announcement=m.announcement,
+                              edited_at_ms=m.edited_at_ms, deleted=m.deleted, held=m.held)
+        if not m.deleted:
+            out.text = m.text
+            out.mentions.extend(m.mentions)
+            out.attachments.extend(m.attachment_pbs())
+            prefix = sub(b"x", m.group_id, seq_bytes(m.seq))
+            for key, raw in store.scan(prefix, prefix, 100_000):
+                for emoji in getattr(decode(key_from_bytes(key), raw), "emojis", ()):
+                    out.reactions[emoji] = out.reactions.get(emoji, 0) + 1
+        return out
+
+    def history(self, req: rpc.HistoryRequest, operator: bool) -> rpc.HistoryPage | Refusal:
+        """Messages around ``around_seq`` (0: the newest), both ways, oldest first."""
+        found = self._group(req.group_id, req.actor_id, operator)
+        if isinstance(found, Refusal):
+            return found
+        store, info, viewer = found
+        if viewer.banned and not viewer.is_member:
+            return Refusal(Code.BANNED, "you are banned from this group")
+        if operator and not viewer.is_member:
+            viewer = Membership(req.group_id, req.actor_id, role=r.MEMBER)
+        private = info.profile.private
+        before = min(req.before, MAX_HISTORY_SIDE)
+        after = min(req.after, MAX_HISTORY_SIDE)
+        around = req.around_seq or info.last_seq + 1
+        prefix = sub(b"s", req.group_id)
+
+        def side(start: int, want: int, reverse: bool) -> tuple[list[rpc.MessageView], bool]:
+            views: list[rpc.MessageView] = []
+            if start < 1:
+                return views, False
+            for key, raw in store.scan(prefix + seq_bytes(start), prefix,
+                                       want + _SCAN_SLACK, reverse=reverse):
+                m = decode(key_from_bytes(key), raw)
+                if not isinstance(m, MessageRecord):
+                    continue
+                shown = self._shown(m, viewer, private, store)
+                if shown is None:
+                    continue
+                if len(views) == want:
+                    return views, True
+                views.append(shown)
+            return views, False
+
+        older, has_before = side(around - 1, before, True)
+        newer, has_after = side(around, after + (1 if req.around_seq else 0), False)
+        older.reverse()
+        return rpc.HistoryPage(messages=older + newer, has_before=has_before,
+                               has_after=has_after, last_seq=info.last_seq)
+
+    def admin_log(self, req: rpc.AdminLogRequest, operator: bool) -> rpc.AdminLogPage | Refusal:
+        """Moderation facts, newest first (staff and operators)."""
+        found = self._group(req.group_id, req.actor_id, operator)
+        if isinstance(found, Refusal):
+            return found
+        store, info, viewer = found
+        if viewer.role not in r.STAFF and not operator:
+            return Refusal(Code.FORBIDDEN, "only the group's staff read its admin log")
+        limit = min(req.limit or 50, MAX_ADMIN_PAGE)
+        prefix = sub(b"a", req.group_id)
+        start = prefix + seq_bytes((req.before_seq or info.last_seq + 1) - 1)
+        out = rpc.AdminLogPage()
+        for _, raw in store.scan(start, prefix, limit + 1, reverse=True):
+            entry = rpc.AdminLogEntry.FromString(raw)
+            if len(out.entries) == limit:
+                out.next_before_seq = out.entries[-1].seq
+                break
+            out.entries.append(entry)
+        return out
+
+    def unread(self, req: rpc.UnreadRequest) -> rpc.UnreadPage:
+        """Per group: visible messages after the caller's read position (at most 1000)."""
+        self._ready()
+        me = req.actor_id
+        user_store = self._store(me)
+        groups = list(req.group_ids)[:MAX_UNREAD_GROUPS]
+        if not groups:
+            prefix = sub(b"U", me)
+            groups = [key[len(prefix):].decode()
+                      for key, _ in user_store.scan(prefix, prefix, MAX_UNREAD_GROUPS)]
+        out = rpc.UnreadPage()
+        for group in groups:
+            found = self._group(group, me, False)
+            if isinstance(found, Refusal) or not found[2].is_member:
+                continue
+            store, info, viewer = found
+            read_seq = user_store.read_seq(me, group)
+            count = rpc.UnreadCount(group_id=group, read_seq=read_seq, last_seq=info.last_seq)
+            prefix = sub(b"s", group)
+            for key, raw in store.scan(prefix + seq_bytes(read_seq + 1), prefix,
+                                       MAX_UNREAD + _SCAN_SLACK):
+                m = decode(key_from_bytes(key), raw)
+                if not isinstance(m, MessageRecord) or m.deleted or m.author_id == me:
+                    continue
+                if self._shown(m, viewer, info.profile.private, store) is None:
+                    continue
+                count.unread += 1
+                count.mentions += me in m.mentions
+                if count.unread >= MAX_UNREAD:
+                    break
+            out.groups.append(count)
+        return out
