@@ -47,6 +47,8 @@ class Ports:
     gateway2: int = 8081
     # The simulated exchange's payout desk (simulators/exchange/payouts.py).
     exchange_payouts_health: int = 50063
+    # Group chats (services/groups): gRPC for the gateway, health on the same port.
+    groups: int = 50065
 
     @classmethod
     def free(cls) -> Ports:
@@ -109,6 +111,17 @@ class Stack:
                          # Readiness is probed on the gRPC port (it serves the same states).
                          "PLANET_SOCIAL_HEALTH_PORT": "0"},
                         lambda: health.grpc_serving(f"127.0.0.1:{p.social}")),
+                # After social: it asks social whether a group's creator holds an open
+                # identity.
+                Service("groups", "services.groups",
+                        {"PLANET_GROUPS_GRPC_HOST": "127.0.0.1",
+                         "PLANET_GROUPS_GRPC_PORT": str(p.groups),
+                         # Its partition stores: a restart catches up from their offsets.
+                         "PLANET_GROUPS_DATA_DIR": str(self.run_dir / "groups-data"),
+                         "PLANET_GROUPS_SOCIAL_ADDR": f"127.0.0.1:{p.social}",
+                         # Readiness is probed on the gRPC port (it serves the same states).
+                         "PLANET_GROUPS_HEALTH_PORT": "0"},
+                        lambda: health.grpc_serving(f"127.0.0.1:{p.groups}")),
                 Service("content", "services.content",
                         {"PLANET_CONTENT_GRPC_HOST": "127.0.0.1",
                          "PLANET_CONTENT_GRPC_PORT": str(p.content),
