@@ -46,6 +46,8 @@ _COLUMNS = ("event_id", "consumer_id", "creator_id", "item_id", "occurred_at_ms"
             "dwell_seconds", "text_length")
 _CHECK = "event_check"
 _ALL = (*_COLUMNS, _CHECK)
+# Columns held as dense codes (0, 1, 2 … in first-seen order, per kind) until the build.
+_CODED = {"consumer_id": IdKind.CONSUMER, "creator_id": IdKind.CREATOR, "item_id": IdKind.ITEM}
 T = TypeVar("T")
 
 
@@ -103,8 +105,11 @@ _CHUNK_ROWS = 1 << 16
 
 
 def _dtype(name: str) -> type:
-    # The check digest is unsigned (all 64 bits); the model's columns are int64.
-    return np.uint64 if name == _CHECK else np.int64
+    # The check digest is unsigned (all 64 bits); consumers, creators and items are held as
+    # dense codes (see WeekInputs); the model's other columns are int64.
+    if name == _CHECK:
+        return np.uint64
+    return np.int32 if name in _CODED else np.int64
 
 
 class WeekInputs:
@@ -124,27 +129,40 @@ class WeekInputs:
         self._items: dict[str, ItemStatus] = {}
         # Owners named by the week's item statuses: users whose status the week needs too.
         self._owners: set[str] = set()
-        # string -> model id, per kind: a week repeats the same creators and items millions of
-        # times, and IdMap.intern hashes on every call.
+        # string -> dense code, per kind (a week repeats the same creators and items millions
+        # of times, and IdMap.intern hashes on every call), and code -> model id / string.
+        # Rows hold codes: grouping by consumer, creator or item is then a bincount or one
+        # sort of a combined key, not a lexsort of 63-bit hashes.
         self._known: dict[IdKind, dict[str, int]] = {kind: {} for kind in IdKind}
+        self._model: dict[IdKind, list[int]] = {kind: [] for kind in IdKind}
+        self._names: dict[IdKind, list[str]] = {kind: [] for kind in IdKind}
+        # Creators named by the last build's item statuses.
+        self._owner_codes: set[int] = set()
 
     def _intern(self, kind: IdKind, text: str) -> int:
+        """``text``'s dense code in ``kind`` (IdCollision from the IdMap)."""
         known = self._known[kind]
-        value = known.get(text)
-        if value is None:
-            value = known[text] = self._ids.intern(kind, text)
-        return value
+        code = known.get(text)
+        if code is None:
+            model_id = self._ids.intern(kind, text)
+            code = known[text] = len(self._model[kind])
+            self._model[kind].append(model_id)
+            self._names[kind].append(text)
+        return code
+
+    def _model_id(self, kind: IdKind, text: str) -> int:
+        return self._model[kind][self._intern(kind, text)]
 
     def _int_array(self, kind: IdKind, texts: list[str]) -> np.ndarray:
-        """``_ints`` as an int64 array."""
+        """``_ints`` as an array."""
         known = self._known[kind]
         try:
-            return np.fromiter(map(known.__getitem__, texts), dtype=np.int64, count=len(texts))
+            return np.fromiter(map(known.__getitem__, texts), dtype=np.int32, count=len(texts))
         except KeyError:
-            return np.array(self._ints(kind, texts), dtype=np.int64)
+            return np.array(self._ints(kind, texts), dtype=np.int32)
 
     def _ints(self, kind: IdKind, texts: list[str]) -> list[int]:
-        """The model ids of a column of strings: one dict lookup each (a C loop), the strings
+        """The codes of a column of strings: one dict lookup each (a C loop), the strings
         not seen before interned first."""
         known = self._known[kind]
         try:
@@ -197,7 +215,7 @@ class WeekInputs:
             consumers = self._int_array(IdKind.CONSUMER, texts(rows.consumer_ids))
         else:
             consumers = np.full(count, self._intern(IdKind.CONSUMER, rows.consumer_id),
-                                dtype=np.int64)
+                                dtype=np.int32)
         values = {
             "event_id": keys, _CHECK: checks, "consumer_id": consumers,
             "creator_id": self._int_array(IdKind.CREATOR, texts(rows.creator_ids)),
@@ -299,25 +317,34 @@ class WeekInputs:
               status_at_ms: int) -> BuiltWeek:
         """The model's input with statuses as of ``status_at_ms``; UnrepresentableInput /
         IdCollision / EventIdCollision for what the model must not be given."""
-        ids = self._ids
-        columns = self._columns()
+        codes = self._columns()
+        model_of = {kind: np.array(self._model[kind], dtype=np.int64) for kind in IdKind}
+        columns = dict(codes)
+        for name, kind in _CODED.items():
+            columns[name] = model_of[kind][codes[name]]
         by_event = self._check_event_ids(columns["event_id"], columns[_CHECK])
         events = model.EngagementColumns(**{name: columns[name] for name in _COLUMNS})
-        consumers = self._consumers(np.unique(columns["consumer_id"]).tolist(), quote_asset,
-                                    status_at_ms)
-        for creator in rollovers:
-            ids.intern(IdKind.CREATOR, creator)
-        creator_ints = set(np.unique(columns["creator_id"]).tolist()) | {
-            ids.intern(IdKind.CREATOR, c) for c in rollovers}
-        items = self._item_statuses(columns, by_event, status_at_ms)
-        # Item owners are creators too (their eligibility decides an item's events).
-        creator_ints |= {i.creator_id for i in items}
-        creators = tuple(self._creator(c, status_at_ms) for c in sorted(creator_ints))
-        carried = tuple(model.Rollover(ids.intern(IdKind.CREATOR, c), amount)
+        consumers = self._consumers(self._present(IdKind.CONSUMER, codes["consumer_id"]),
+                                    quote_asset, status_at_ms)
+        items = self._item_statuses(codes, columns, by_event, status_at_ms)
+        # Creators: of the facts, of the rollovers, and item owners (their eligibility decides
+        # an item's events).
+        creator_codes = set(self._present(IdKind.CREATOR, codes["creator_id"]))
+        creator_codes |= {self._intern(IdKind.CREATOR, c) for c in rollovers}
+        creator_codes |= self._owner_codes
+        by_id = self._model[IdKind.CREATOR].__getitem__
+        creators = tuple(self._creator(c, status_at_ms) for c in sorted(creator_codes, key=by_id))
+        carried = tuple(model.Rollover(self._model_id(IdKind.CREATOR, c), amount)
                         for c, amount in sorted(rollovers.items()) if amount > 0)
         facts = model.WeekFacts(self.week, pool_minor, events, consumers, creators, items,
                                 carried)
-        return BuiltWeek(facts, ids, self._activity(columns), self._rows)
+        return BuiltWeek(facts, self._ids, self._activity(codes), self._rows)
+
+    def _present(self, kind: IdKind, codes: np.ndarray) -> list[int]:
+        """The distinct codes of a column, in model id order (the model's tuples' order)."""
+        present = np.flatnonzero(np.bincount(codes, minlength=len(self._model[kind])))
+        model_ids = np.array(self._model[kind], dtype=np.int64)[present]
+        return present[np.argsort(model_ids)].tolist()  # type: ignore[no-any-return]
 
     @staticmethod
     def _check_event_ids(keys: np.ndarray, checks: np.ndarray) -> np.ndarray:
@@ -337,13 +364,14 @@ class WeekInputs:
                    at_ms: int) -> tuple[model.ConsumerValue, ...]:
         """Each consumer's value as of ``at_ms`` (a million a week: one tight loop, the
         periods and fees looked at only when the status has any)."""
-        names, users = self._ids.names(IdKind.CONSUMER), self._users
+        model_ids, names = self._model[IdKind.CONSUMER], self._names[IdKind.CONSUMER]
+        users = self._users
         first_day = self._start // MS_PER_DAY - FEE_WINDOW_DAYS
         last_day = self._start // MS_PER_DAY  # exclusive: fees before the week
         value = model.ConsumerValue
         out = []
-        for consumer, status in zip(consumers, map(users.get, map(names.__getitem__,
-                                                                  consumers)), strict=True):
+        for code in consumers:
+            consumer, status = model_ids[code], users.get(names[code])
             if status is None:
                 out.append(value(consumer, 0, False))
                 continue
@@ -354,8 +382,9 @@ class WeekInputs:
                              bool(status.sanctioned) and holds_at(status.sanctioned, at_ms)))
         return tuple(out)
 
-    def _creator(self, creator: int, at_ms: int) -> model.CreatorStatus:
-        status = self._users.get(self._ids.name(IdKind.CREATOR, creator))
+    def _creator(self, code: int, at_ms: int) -> model.CreatorStatus:
+        creator = self._model[IdKind.CREATOR][code]
+        status = self._users.get(self._names[IdKind.CREATOR][code])
         if status is None:
             return model.CreatorStatus(creator, kyc_verified=False, identity_open=False)
         return model.CreatorStatus(
@@ -364,69 +393,84 @@ class WeekInputs:
             identity_open=holds_at(status.identity_open, at_ms),
             sanctioned=holds_at(status.sanctioned, at_ms))
 
-    def _item_statuses(self, columns: Mapping[str, np.ndarray], by_event: np.ndarray,
-                       at_ms: int) -> tuple[model.ItemStatus, ...]:
-        """One status per item of the week, by item id. An item without a status from
+    def _item_statuses(self, codes: Mapping[str, np.ndarray], columns: Mapping[str, np.ndarray],
+                       by_event: np.ndarray, at_ms: int) -> tuple[model.ItemStatus, ...]:
+        """One status per item of the week, in item id order. An item without a status from
         content belongs to the creator its earliest fact names (time, then event id, then
-        the order read)."""
-        item_col = columns["item_id"]
+        the order read). Sets ``_owner_codes``: the creators the statuses name."""
+        self._owner_codes = set()
+        item_col = codes["item_id"]
         n = len(item_col)
         if not n:
             return ()
         # The earliest fact of each item as the minimum of one int64 per row: the time in
-        # the week, then the row's rank in (event id, row) order; one sort by item, not a
-        # three-key lexsort of every row.
+        # the week, then the row's rank in (event id, row) order; one pass over the rows
+        # (minimum.at by item code), not a three-key lexsort of every row.
         bits = max(1, (n - 1).bit_length())
-        since = columns["occurred_at_ms"] - self._start  # [0, 7 days): under 2**30
         if bits + 30 <= 62:
+            since = columns["occurred_at_ms"] - self._start  # [0, 7 days): under 2**30
             rank = np.empty(n, dtype=np.int64)
             rank[by_event] = np.arange(n, dtype=np.int64)
-            order = np.argsort(item_col, kind="stable")
-            ordered = item_col[order]
-            starts = np.flatnonzero(np.concatenate(([True], ordered[1:] != ordered[:-1])))
-            earliest = np.minimum.reduceat(((since << bits) | rank)[order], starts)
-            first = by_event[earliest & ((1 << bits) - 1)]
+            never = np.iinfo(np.int64).max
+            earliest = np.full(len(self._model[IdKind.ITEM]), never, dtype=np.int64)
+            np.minimum.at(earliest, item_col, (since << bits) | rank)
+            present = np.flatnonzero(earliest != never)
+            first = by_event[earliest[present] & ((1 << bits) - 1)]
         else:
-            order = np.lexsort((columns["event_id"], columns["occurred_at_ms"], item_col))
-            ordered = item_col[order]
+            order = np.lexsort((columns["event_id"], columns["occurred_at_ms"],
+                                columns["item_id"]))
+            ordered = columns["item_id"][order]
             first = order[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
-        items = item_col[first].tolist()
+        first = first[np.argsort(columns["item_id"][first])]
+        items = columns["item_id"][first].tolist()
         creators = columns["creator_id"][first].tolist()
-        names = self._ids.names(IdKind.ITEM)
-        statuses = list(map(self._items.get, map(names.__getitem__, items)))
+        names = self._names[IdKind.ITEM]
+        statuses = [self._items.get(names[c]) for c in item_col[first].tolist()]
         item_status = model.ItemStatus
         out = []
         for item, creator, status in zip(items, creators, statuses, strict=True):
             if status is not None and status.creator_id:
                 owner = self._intern(IdKind.CREATOR, status.creator_id)
+                self._owner_codes.add(owner)
                 removed = removed_at(status, at_ms) if status.removed else None
-                out.append(item_status(item, owner, removed))
+                out.append(item_status(item, self._model[IdKind.CREATOR][owner], removed))
             else:
                 out.append(item_status(item, creator))
         return tuple(out)
 
-    def _activity(self, columns: Mapping[str, np.ndarray]) -> dict[str, WeekActivity]:
+    def _activity(self, codes: Mapping[str, np.ndarray]) -> dict[str, WeekActivity]:
         """Raw activity per creator and item (before the policy): views, unique viewers,
-        dwell, followers gained. Sorted runs, not a Python pass per event (10 M events)."""
-        creator_names = self._ids.names(IdKind.CREATOR)
-        item_names = self._ids.names(IdKind.ITEM)
+        dwell, followers gained. Sorted runs of one combined key per row (creator, item and
+        consumer codes), not a Python pass per event (10 M events)."""
+        creator_names, item_names = self._names[IdKind.CREATOR], self._names[IdKind.ITEM]
+        creator_ids, item_ids = self._model[IdKind.CREATOR], self._model[IdKind.ITEM]
+        n_items, n_who = len(item_ids), len(self._model[IdKind.CONSUMER])
         out: dict[str, WeekActivity] = {}
-        kind = columns["kind"]
+        kind = codes["kind"]
         views = kind == int(VIEW)
-        creator, item = columns["creator_id"][views], columns["item_id"][views]
-        consumer, dwell = columns["consumer_id"][views], columns["dwell_seconds"][views]
+        creator = codes["creator_id"][views].astype(np.int64)
+        item = codes["item_id"][views].astype(np.int64)
+        consumer = codes["consumer_id"][views].astype(np.int64)
         if len(creator):
-            order = np.lexsort((consumer, item, creator))
-            c, i, who, sec = creator[order], item[order], consumer[order], dwell[order]
+            if len(creator_ids) * n_items * n_who < 1 << 62:
+                order = np.argsort((creator * n_items + item) * n_who + consumer)
+            else:
+                order = np.lexsort((consumer, item, creator))
+            c, i, who = creator[order], item[order], consumer[order]
             new_pair = np.concatenate(([True], (c[1:] != c[:-1]) | (i[1:] != i[:-1])))
             new_viewer = new_pair | np.concatenate(([True], who[1:] != who[:-1]))
             starts = np.flatnonzero(new_pair)
             counts = np.diff(np.append(starts, len(c)))
-            dwell_sums = np.add.reduceat(sec, starts)
+            dwell_sums = np.add.reduceat(codes["dwell_seconds"][views][order], starts)
             viewer_counts = np.add.reduceat(new_viewer.astype(np.int64), starts)
-            for cr, it, n, d, u in zip(c[starts].tolist(), i[starts].tolist(), counts.tolist(),
-                                       dwell_sums.tolist(), viewer_counts.tolist(),
-                                       strict=True):
+            pair_c, pair_i = c[starts], i[starts]
+            # Creators in id order, each one's items in id order (the records' bytes).
+            model_c = np.array(creator_ids, dtype=np.int64)[pair_c]
+            model_i = np.array(item_ids, dtype=np.int64)[pair_i]
+            by_id = np.lexsort((model_i, model_c))
+            for cr, it, n, d, u in zip(pair_c[by_id].tolist(), pair_i[by_id].tolist(),
+                                       counts[by_id].tolist(), dwell_sums[by_id].tolist(),
+                                       viewer_counts[by_id].tolist(), strict=True):
                 act = out.get(cr_name := creator_names[cr])
                 if act is None:
                     act = out[cr_name] = WeekActivity()
@@ -434,24 +478,21 @@ class WeekInputs:
                               dwell_seconds=d)
                 act.views += n
                 act.dwell_seconds += d
-            for cr, n in self._distinct_per_creator(creator, consumer).items():
+            for cr, n in _distinct_per(c[new_viewer], who[new_viewer], n_who).items():
                 out[creator_names[cr]].unique_viewers = n
         follows = kind == int(FOLLOW)
-        gained = self._distinct_per_creator(columns["creator_id"][follows],
-                                            columns["consumer_id"][follows])
+        gained = _distinct_per(codes["creator_id"][follows].astype(np.int64),
+                               codes["consumer_id"][follows].astype(np.int64), n_who)
         for cr, n in gained.items():
             out.setdefault(creator_names[cr], WeekActivity()).followers_gained = n
         return out
 
-    @staticmethod
-    def _distinct_per_creator(creator: np.ndarray, consumer: np.ndarray) -> dict[int, int]:
-        """creator -> number of distinct consumers among the (creator, consumer) rows."""
-        if not len(creator):
-            return {}
-        order = np.lexsort((consumer, creator))
-        c, who = creator[order], consumer[order]
-        new_creator = np.concatenate(([True], c[1:] != c[:-1]))
-        new_pair = new_creator | np.concatenate(([True], who[1:] != who[:-1]))
-        starts = np.flatnonzero(new_creator)
-        distinct = np.add.reduceat(new_pair.astype(np.int64), starts)
-        return dict(zip(c[starts].tolist(), distinct.tolist(), strict=True))
+
+def _distinct_per(owner: np.ndarray, other: np.ndarray, n_other: int) -> dict[int, int]:
+    """owner -> number of distinct ``other`` among the (owner, other) rows (codes)."""
+    if not len(owner):
+        return {}
+    pairs = np.unique(owner * n_other + other)
+    per_owner = np.bincount(pairs // n_other)
+    present = np.flatnonzero(per_owner)
+    return dict(zip(present.tolist(), per_owner[present].tolist(), strict=True))
