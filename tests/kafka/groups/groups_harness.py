@@ -7,7 +7,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import grpc
 
@@ -51,7 +51,8 @@ async def start_groups(bootstrap: str, suffix: str, auth: DevServiceAuth,
 
 def refusal_of(exc: grpc.aio.AioRpcError) -> rpc.Refusal:
     """The Refusal a refused call carries in its trailing metadata."""
-    for key, value in exc.trailing_metadata() or ():
+    for item in exc.trailing_metadata() or ():
+        key, value = cast(tuple[str, bytes | str], item)  # (key, value) pairs at run time
         if key == REFUSAL_METADATA:
             return rpc.Refusal.FromString(value if isinstance(value, bytes) else value.encode())
     raise AssertionError(f"no refusal in {exc.code()} {exc.details()}")
@@ -120,3 +121,18 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout_s: float = 20) -
             if time.monotonic() > deadline:
                 raise
         await asyncio.sleep(0.1)
+
+
+def dump(data_dir: Path) -> dict[bytes, bytes]:
+    """Every key and value of a stopped service's stores (its partitions, offsets included)."""
+    from planetkit.topics import GROUP_EVENTS as EVENTS_TOPIC
+    from services.groups.adapters.store import Stores
+    stores = Stores(data_dir, EVENTS_TOPIC.partitions)
+    try:
+        out: dict[bytes, bytes] = {}
+        for store in stores.all():
+            for key, value in store.scan(b"", b"", 10_000_000):
+                out[bytes([store.partition]) + key] = value
+        return out
+    finally:
+        stores.close()
