@@ -65,6 +65,9 @@ async def build(settings: GroupsSettings) -> GroupsService:
         auto_offset_reset="earliest",
         isolation_level="read_committed",
     )
+    # Reads nothing: its end offsets include open transactions (handlers.log_end).
+    probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
+                             enable_auto_commit=False, isolation_level="read_uncommitted")
     creators = GrpcCreatorCheck(grpc.aio.insecure_channel(settings.social_addr), signer,
                                 settings.social_identity, settings.social_timeout_s)
     service_ref: list[GroupsService] = []
@@ -79,7 +82,7 @@ async def build(settings: GroupsSettings) -> GroupsService:
     service = GroupsService(
         LoopConfig(settings.max_records, shutdown_grace_s=settings.shutdown_grace_s),
         topics=topics, server=server, port=port, grpc_health=health, consumer=consumer,
-        producer=producer, event_log=event_log, stores=stores, handlers=handlers,
+        probe=probe, producer=producer, event_log=event_log, stores=stores, handlers=handlers,
         closers=[creators.close], temp_dir=temp_dir)
     service_ref.append(service)
     return service

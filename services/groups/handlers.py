@@ -132,6 +132,9 @@ class GroupsHandlers:
         store = self._stores.store(p)
         if p in self._resync:
             end = await self._log_end(p)
+            if end < 0:
+                raise NotServing("an earlier append to this group's log is still being "
+                                 "decided by Kafka; retry")
             deadline = time.monotonic() + 10.0
             while store.applied[EVENTS] < end:
                 if time.monotonic() > deadline:
@@ -238,8 +241,9 @@ class GroupsService:
 
     def __init__(self, config: LoopConfig, *, topics: Topics, server: grpc.aio.Server,
                  port: int, grpc_health: Health, consumer: AIOKafkaConsumer,
-                 producer: AIOKafkaProducer, event_log: KafkaEventLog, stores: Stores,
-                 handlers: GroupsHandlers, closers: list[Callable[[], Awaitable[None]]],
+                 probe: AIOKafkaConsumer, producer: AIOKafkaProducer,
+                 event_log: KafkaEventLog, stores: Stores, handlers: GroupsHandlers,
+                 closers: list[Callable[[], Awaitable[None]]],
                  temp_dir: Path | None = None) -> None:
         self.config = config
         self.port = port
@@ -250,6 +254,7 @@ class GroupsService:
         self._server = server
         self._grpc_health = grpc_health
         self._consumer = consumer
+        self._probe = probe
         self._producer = producer
         self._event_log = event_log
         self._stores = stores
@@ -261,9 +266,16 @@ class GroupsService:
         return [TopicPartition(t, p) for t in self._kinds for p in range(self._topics.partitions)]
 
     async def log_end(self, partition: int) -> int:
-        """The events partition's end (read_committed: up to the last decided transaction)."""
+        """The events partition's end once no transaction is open on it, else -1.
+
+        The tail's end (read_committed) stops before an open transaction: an append whose
+        commit timed out may still commit. Only this service writes the topic, so the
+        partition is settled when that end equals the high watermark (``probe`` reads
+        uncommitted); deciding before then could number two facts alike."""
         tp = TopicPartition(self._topics.events, partition)
-        return int((await self._consumer.end_offsets([tp]))[tp])
+        stable = int((await self._consumer.end_offsets([tp]))[tp])
+        high = int((await self._probe.end_offsets([tp]))[tp])
+        return stable if stable >= high else -1
 
     async def run(self, lifecycle: Lifecycle) -> None:
         """Restore, serve, tail; stop when ``lifecycle.stopping`` is set (or fenced)."""
@@ -273,6 +285,7 @@ class GroupsService:
             # Fences any previous instance (and aborts its open transaction) before reading.
             await self._producer.start()
             await self._consumer.start()
+            await self._probe.start()
             tps = self._tps()
             self._consumer.assign(tps)
             targets = await self._consumer.end_offsets(tps)
@@ -316,6 +329,7 @@ class GroupsService:
             await self._grpc_health.shutting_down()
             await self._server.stop(self.config.shutdown_grace_s)
             await self._consumer.stop()
+            await self._probe.stop()
             await self._producer.stop()
             for close in self._closers:
                 await close()
