@@ -169,7 +169,9 @@ class PartitionStore:
             for key in touched(fact):
                 value = evolve(key, read(key), fact)
                 writes[key_bytes(key)] = None if value is None else encode(value)
-            if isinstance(fact, ADMIN_FACTS):
+            # An author deleting their own message is no moderation.
+            own = isinstance(fact, ev.MessageDeleted) and fact.actor_id == fact.author_id
+            if isinstance(fact, ADMIN_FACTS) and not own:
                 writes[sub(b"a", h.group_id, seq_bytes(h.seq))] = (
                     admin_entry(fact).SerializeToString())
             request = request_of(event_id)
