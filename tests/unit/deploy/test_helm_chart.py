@@ -1247,14 +1247,15 @@ def test_social_without_persistence_rebuilds_from_the_topics_on_an_empty_dir() -
         c["volumeMounts"])
 
 
-def test_social_admits_the_gateway_and_content_and_reaches_only_dns_and_kafka(
+def test_social_admits_the_gateway_content_and_groups_and_reaches_only_dns_and_kafka(
     docs: list[Doc],
 ) -> None:
     policy = _policy_for(docs, "social")
     grpc = [{"port": GRPC_PORTS["social"], "protocol": "TCP"}]
     [rule] = policy["spec"]["ingress"]
     assert rule["ports"] == grpc
-    assert rule["from"] == [_pods_of("gateway"), _pods_of("content")]
+    # Groups asks social's GetProfile before a group is created (an open creator identity).
+    assert rule["from"] == [_pods_of("gateway"), _pods_of("content"), _pods_of("groups")]
     # DNS and the Kafka ports (9092 by default, 9092 and 9093 in ci-values.yaml), nothing else.
     egress_ports = {p["port"] for r in policy["spec"]["egress"] for p in r["ports"]}
     assert {53, 9092} <= egress_ports <= {53, 9092, 9093}
