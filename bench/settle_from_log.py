@@ -8,9 +8,10 @@ The week is bench/settle_week.py's synthetic week with its ids written as string
 ``u…``, creator ``c…``, item ``i…``, event ``e…``), produced to suffixed topics as the services
 write them: the views as the aggregator does (its own ``view_facts``: per view-facts partition,
 the partition of each consumer, one record per fetch of ``FETCH_VIEWS`` views with a consumer
-column and the event keys, split at ~1 MiB), the interactions (38 % of the week) in records of
-one consumer each without event keys (the reader hashes them; the intake writes one record per
-act), a UserStatus for every consumer and creator and an ItemStatus for each removed item.
+column and the event keys, split at ~1 MiB), the interactions (38 % of the week) without event
+keys (the reader hashes them) in records of one consumer each, or with ``--interactions
+partition`` of many consumers per partition (the intake itself writes one record per act), a
+UserStatus for every consumer and creator and an ItemStatus for each removed item.
 Then, timed: load_week (read + fold + build), settle (the model), creator_results +
 week_settled (records), and the settling process's peak resident memory (the week is
 generated and written by a child process: not in that peak). Writing the week to Kafka is
@@ -44,7 +45,7 @@ from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
 from planetkit.service_identities import ENGAGEMENT_AGGREGATOR, INCENTIVE
-from planetkit.topics import VIEW_FACTS, with_suffix
+from planetkit.topics import INTERACTION_FACTS, VIEW_FACTS, with_suffix
 from services.incentive.domain.facts import EngagementColumns, IsoWeek, WeekFacts
 from services.incentive.domain.settlement import settle
 from services.incentive.engagement.domain.records import view_facts
@@ -111,18 +112,29 @@ async def _produce_views(producer: AIOKafkaProducer, topic: str, ev: EngagementC
 
 
 async def _produce_interactions(producer: AIOKafkaProducer, topic: str,
-                                ev: EngagementColumns) -> int:
-    """The interactions in records of one consumer (up to ROWS_PER_RECORD rows), keyed by
-    consumer, without event keys."""
+                                ev: EngagementColumns, layout: str) -> int:
+    """The interactions without event keys: ``consumer``, in records of one consumer (up to
+    ROWS_PER_RECORD rows) keyed by consumer; ``partition``, in records of ROWS_PER_RECORD rows
+    of many consumers (a consumer column) per partition of the consumer, as an intake writing
+    a transaction's acts together would."""
     pick = np.flatnonzero(ev.kind != 0)
-    cols = _sorted_columns(ev, pick, np.zeros(len(pick), dtype=np.int64))
+    partitions = INTERACTION_FACTS.partitions
+    if layout == "partition":
+        part_of = {c: partition_for(f"u{c}", partitions)
+                   for c in np.unique(ev.consumer_id[pick]).tolist()}
+        first = np.fromiter(map(part_of.__getitem__, ev.consumer_id[pick].tolist()),
+                            dtype=np.int64, count=len(pick))
+    else:
+        first = np.zeros(len(pick), dtype=np.int64)
+    cols = _sorted_columns(ev, pick, first)
+    first = np.sort(first)
+    runs = _runs(first) if layout == "partition" else _runs(cols["consumer_id"])
     sent = 0
-    for a, b in _runs(cols["consumer_id"]):
+    for a, b in runs:
         for lo in range(a, b, ROWS_PER_RECORD):
             hi = min(b, lo + ROWS_PER_RECORD)
-            consumer = f"u{int(cols['consumer_id'][lo])}"
             rows = FactRows(
-                rows_id=f"bench:{topic}:{lo}", consumer_id=consumer,
+                rows_id=f"bench:{topic}:{lo}",
                 event_ids=[f"e{x}" for x in cols["event_id"][lo:hi].tolist()],
                 item_ids=[f"i{x}" for x in cols["item_id"][lo:hi].tolist()],
                 creator_ids=[f"c{x}" for x in cols["creator_id"][lo:hi].tolist()],
@@ -130,9 +142,16 @@ async def _produce_interactions(producer: AIOKafkaProducer, topic: str,
                 kinds=cols["kind"][lo:hi].tolist(),
                 dwell_seconds=cols["dwell_seconds"][lo:hi].tolist(),
                 text_lengths=cols["text_length"][lo:hi].tolist())
-            env = wrap(rows, event_id=rows.rows_id, source=INCENTIVE, aggregate_id=consumer,
+            if layout == "partition":
+                p = int(first[lo])
+                rows.consumer_ids[:] = [f"u{x}" for x in cols["consumer_id"][lo:hi].tolist()]
+                key, where = f"p{p}", p
+            else:
+                key = rows.consumer_id = f"u{int(cols['consumer_id'][lo])}"
+                where = None
+            env = wrap(rows, event_id=rows.rows_id, source=INCENTIVE, aggregate_id=key,
                        occurred_at_ms=0)
-            await producer.send(topic, encode(env), key=consumer.encode())
+            await producer.send(topic, encode(env), key=key.encode(), partition=where)
             sent += 1
     return sent
 
@@ -146,7 +165,8 @@ def _status(message: UserStatus | ItemStatus, key: str) -> bytes:
                        occurred_at_ms=0))
 
 
-async def _produce(bootstrap: str, topics: PoolTopics, facts: WeekFacts) -> int:
+async def _produce(bootstrap: str, topics: PoolTopics, facts: WeekFacts,
+                   interactions: str) -> int:
     """Write the week as stored facts and statuses; the number of records."""
     ev = facts.events
     views = make_producer(bootstrap, writer=ENGAGEMENT_AGGREGATOR, linger_ms=20)
@@ -156,7 +176,7 @@ async def _produce(bootstrap: str, topics: PoolTopics, facts: WeekFacts) -> int:
     sent = 0
     try:
         sent += await _produce_views(views, topics.view_facts, ev)
-        sent += await _produce_interactions(other, topics.interaction_facts, ev)
+        sent += await _produce_interactions(other, topics.interaction_facts, ev, interactions)
         start = facts.week.start_ms
         for c in facts.consumers:
             s = UserStatus(user_id=f"u{c.consumer_id}",
@@ -200,7 +220,7 @@ async def write(args: argparse.Namespace) -> None:
     week = synthetic_week(args.events, max(1, int(1_000_000 * scale)),
                           max(1, int(100_000 * scale)), max(1, int(1_000_000 * scale)))
     t = time.perf_counter()
-    sent = await _produce(bootstrap, PoolTopics.named(args.suffix), week)
+    sent = await _produce(bootstrap, PoolTopics.named(args.suffix), week, args.interactions)
     print(f"wrote {len(week.events):,} events as {sent:,} records in "
           f"{time.perf_counter() - t:.1f} s (not timed below)", flush=True)
     print(json.dumps({"pool": week.pool_minor, "consumers": len(week.consumers)}))
@@ -215,7 +235,7 @@ async def main(args: argparse.Namespace) -> None:
     topics = PoolTopics.named(suffix)
     child = subprocess.run(
         [sys.executable, "-m", "bench.settle_from_log", "--write-only", "--events",
-         str(args.events), "--suffix", suffix],
+         str(args.events), "--suffix", suffix, "--interactions", args.interactions],
         cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True, check=True)
     *lines, summary_line = child.stdout.strip().splitlines()
     print("\n".join(lines), flush=True)
@@ -253,6 +273,9 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--events", type=int, default=10_000_000)
+    ap.add_argument("--interactions", choices=("consumer", "partition"), default="consumer",
+                    help="interaction records of one consumer each (default), or of many "
+                         "consumers per partition")
     ap.add_argument("--suffix", default="", help="topic suffix (default: a fresh one)")
     ap.add_argument("--write-only", action="store_true",
                     help="only generate and write the week (the bench's child process)")

@@ -229,10 +229,13 @@ async def feed_statuses(bootstrap: str, topics: PoolTopics, inputs: WeekInputs,
         if record.value is not None and _named(record.key, inputs.needs_item):
             inputs.set_item(decode(record.value, ItemStatus).payload)
     extra = set(users)
+
+    def needed(user_id: str) -> bool:
+        return user_id in extra or inputs.needs_user(user_id)
+
     async for record in read_range(bootstrap, topics.user_status, None,
                                    cut.get(topics.user_status)):
-        if record.value is not None and _named(
-                record.key, lambda key: key in extra or inputs.needs_user(key)):
+        if record.value is not None and _named(record.key, needed):
             inputs.set_user(decode(record.value, UserStatus).payload)
 
 
