@@ -15,6 +15,7 @@ from gateway.body_limit import BodyLimitMiddleware
 from gateway.client_ip import parse_networks
 from gateway.deps import make_limiter
 from gateway.errors import error_body, install_error_handlers
+from gateway.group_refusals import GroupRefused
 from gateway.openapi import ReadyBody, errors
 from gateway.ports import Backends
 from gateway.routes import (
@@ -26,6 +27,8 @@ from gateway.routes import (
     dev,
     estimates,
     follows,
+    groups,
+    groups_live,
     posts,
     reactions,
     relations,
@@ -76,6 +79,14 @@ def _description(settings: GatewaySettings) -> str:
         "new ones live in position order with no gap and no duplicate, and "
         '`{"type": "read", "read_up_to"}`. A client too slow to read is closed with 1013: '
         "reconnect with the last position received."
+        "\n\n**WebSocket** `/v1/ws/groups/{group_id}` (members; anyone for a public group): "
+        'authenticate the same way, then send `{"after": <last seq seen>}`; the server sends '
+        'each message after it (`{"type": "message", "seq", "message"}`), `{"type": '
+        '"caught_up", "last_seq"}`, then live `message`, `edit`, `delete`, `pin`, `unpin` '
+        'and `closed` frames in seq order with no gap and no duplicate; `{"type": "position", '
+        '"seq"}` when facts the viewer may not see moved the cursor; `{"type": "removed", '
+        '"why"}` then close 1008 when the viewer is kicked, banned or leaves. A client too '
+        "slow to read is closed with 1013: reconnect with the last seq received."
         + mode
     )
 
@@ -110,6 +121,13 @@ def create_app(
     # Outermost, so it sees the final status of everything, including 413s.
     app.add_middleware(AccessLogMiddleware)
     install_error_handlers(app, settings.retry_after_s)
+
+    async def on_group_refused(_: Request, exc: Exception) -> JSONResponse:
+        # A groups refusal carries its details (retry_after_s, until_ms, rule) in the body.
+        assert isinstance(exc, GroupRefused)
+        return JSONResponse(exc.body, status_code=exc.status, headers=exc.headers)
+
+    app.add_exception_handler(GroupRefused, on_group_refused)
 
     app.state.backends_open = False
 
@@ -154,6 +172,8 @@ def create_app(
     app.include_router(reactions.router)
     app.include_router(report_routes.router)
     app.include_router(draft_routes.router)
+    app.include_router(groups.router)
+    app.include_router(groups_live.router)
     # A static page (no data, no token to load it) that calls the API above from the browser.
     app.include_router(creator_center_page.router)
     return app

@@ -10,8 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from google.protobuf.message import Message
+
 from gateway.auth import Principal
 from gateway.estimate_hub import EstimateHub
+from gateway.group_hub import GroupHub
 from gateway.notification_hub import NotificationHub
 from planet.content.v1 import content_service_pb2 as content
 from planet.content.v1 import drafts_pb2 as drafts
@@ -20,6 +23,7 @@ from planet.content.v1 import post_lifecycle_pb2 as lifecycle
 from planet.content.v1 import reports_pb2 as reports
 from planet.content.v1 import topics_pb2 as topics
 from planet.events.v1.envelope_pb2 import Envelope
+from planet.groups.v1 import groups_service_pb2 as groups
 from planet.incentive.v1 import incentive_service_pb2 as incentive
 from planet.incentive.v1 import weekly_pool_pb2 as pool
 from planet.social.v1 import social_service_pb2 as social
@@ -186,6 +190,39 @@ class SocialPort(Protocol):
     async def decide_appeal(self, caller: Principal,
                             request: social.DecideAppealRequest) -> social.Sanction:
         """An operator grants or denies an appeal."""
+
+
+class GroupsPort(Protocol):
+    """The groups service (services/groups); a refusal arrives as
+    gateway.group_refusals.GroupRefused, other failures as GatewayError subclasses."""
+
+    async def command(self, caller: Principal, name: str, request: Message
+                      ) -> groups.CommandResult:
+        """The command RPC ``name`` (e.g. "PostMessage"), idempotent by its request_id."""
+
+    async def get_group(self, caller: Principal, request: groups.GroupRequest
+                        ) -> groups.GroupView:
+        """A group as the caller may see it."""
+
+    async def list_groups(self, caller: Principal, request: groups.ListGroupsRequest
+                          ) -> groups.GroupPage:
+        """Public groups."""
+
+    async def list_members(self, caller: Principal, request: groups.ListMembersRequest
+                           ) -> groups.MemberPage:
+        """A group's members."""
+
+    async def history(self, caller: Principal, request: groups.HistoryRequest
+                      ) -> groups.HistoryPage:
+        """Messages around a seq, as the caller may see them."""
+
+    async def admin_log(self, caller: Principal, request: groups.AdminLogRequest
+                        ) -> groups.AdminLogPage:
+        """Moderation facts (staff)."""
+
+    async def unread(self, caller: Principal, request: groups.UnreadRequest
+                     ) -> groups.UnreadPage:
+        """The caller's unread counts."""
 
 
 @dataclass(frozen=True)
@@ -362,3 +399,7 @@ class Backends:
     reports: ReportsPort | None = None
     # This process's live estimates (one Kafka consumer of ESTIMATES); None: no live socket.
     estimates: EstimateHub | None = None
+    # The groups service (services/groups); None: not wired.
+    groups: GroupsPort | None = None
+    # This process's live group facts (one Kafka consumer of GROUP_EVENTS); None: no socket.
+    group_hub: GroupHub | None = None

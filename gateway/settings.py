@@ -14,7 +14,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from planetkit.service_auth_assertion import ServiceAuthSettings
-from planetkit.service_identities import ANALYTICS, CONTENT, INCENTIVE, SOCIAL
+from planetkit.service_identities import ANALYTICS, CONTENT, GROUPS, INCENTIVE, SOCIAL
 from planetkit.settings import KafkaSettings, TopicSettings
 
 ASYMMETRIC_ALGORITHMS = ("RS256", "ES256")
@@ -55,12 +55,14 @@ class GatewaySettings(BaseSettings):
     incentive_addr: str = "127.0.0.1:50052"
     analytics_addr: str = "127.0.0.1:50053"
     social_addr: str = "127.0.0.1:50058"
+    groups_addr: str = "127.0.0.1:50065"
     # Each gRPC call carries an assertion signed with the gateway's own key
     # (PLANET_SERVICE_AUTH_KEY_FILE) and addressed to the callee's identity.
     content_identity: str = CONTENT
     incentive_identity: str = INCENTIVE
     analytics_identity: str = ANALYTICS
     social_identity: str = SOCIAL
+    groups_identity: str = GROUPS
     service_auth: ServiceAuthSettings = Field(default_factory=ServiceAuthSettings)
     # Analyst queries scan; they get longer than the point lookups of grpc_timeout_s.
     analytics_timeout_s: float = Field(default=30.0, gt=0)

@@ -1,0 +1,334 @@
+"""A group's conversation live over a WebSocket: ``/v1/ws/groups/{group_id}``.
+
+Authenticated like the notifications socket (the subprotocols ``["planet.v1",
+"bearer.<token>"]`` or a first ``{"type": "auth", "token"}`` message). Who may open it is
+the groups service's rule for ``History``: members, anyone for a public group; a private
+group's socket is closed 1008 "no such group" for everyone else (its existence is not told).
+
+1. The client sends ``{"after": N}``: the last seq it has seen (0 for none).
+2. The server catches up through the service's ``History`` pages (what this viewer may see):
+   each message after N in its current form as ``{"type": "message", "seq", "message":
+   {...as GET /v1/groups/{group_id}/messages}}``, then ``{"type": "caught_up", "last_seq"}``.
+3. Then live, in seq order with no gap and no duplicate (the socket subscribed to this
+   gateway's ONE consumer of ``planet.groups.events.v1`` before it caught up; what it has
+   sent is dropped by seq, a jump in seqs is read again through ``History``):
+   ``message`` (new or released; ``held`` true for its author and moderators), ``edit``
+   ``{seq, message_seq, text, mentions, at_ms}``, ``delete`` ``{seq, message_seq, by,
+   at_ms}``, ``pin`` / ``unpin`` ``{seq, message_seq, actor_id, at_ms}``, ``closed``
+   ``{seq, reason}``. A fact this viewer may not see is skipped but moves the cursor:
+   ``{"type": "position", "seq"}`` says how far the stream has looked (resume after it).
+4. A viewer who is kicked, banned or leaves (or a non-member when the group turns private)
+   gets ``{"type": "removed", "seq", "why"}`` and the socket is closed 1008.
+
+Visibility live is services/groups/domain/audience.py's rule for these facts, kept here with
+the viewer's role (read through ``GetGroup`` at connect, updated by membership facts about
+the viewer): conversation facts to every viewer (a deletion's reason to staff only), a held
+message to its author, the owner and moderators (an admin's rights are not known here, so
+admins get only what every member gets), nothing else.
+
+Frames: ``{"type": "ping"}`` -> ``{"type": "pong"}``. Close codes as the notifications
+socket: 1008 authentication, authorization, a bad first message, removal, an expired token;
+**1013** the backend is unavailable or the client is too slow (its queue of ``QUEUE_SIZE``
+live facts filled, or a send did not finish in ``SEND_TIMEOUT_S``): reconnect with the last
+seq received (a ``position`` counts), nothing is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from google.protobuf.message import Message
+
+from gateway.auth import Principal
+from gateway.deps import BackendsDep, SettingsDep, VerifierDep
+from gateway.errors import GatewayError, NotFound
+from gateway.group_hub import QUEUE_SIZE, GroupHub, Subscription
+from gateway.group_refusals import GroupRefused
+from gateway.ports import GroupsPort
+from gateway.routes.estimates import (
+    POLICY_VIOLATION,
+    PROTOCOL,
+    TRY_AGAIN_LATER,
+    Refused,
+    _login,
+    _offered_token,
+    _receive_json,
+)
+from gateway.routes.notifications import _first_position
+from gateway.schemas_groups import GroupId, message_out
+from planet.content.v1 import reports_pb2 as rp
+from planet.groups.v1 import group_events_pb2 as ev
+from planet.groups.v1 import groups_service_pb2 as rpc
+
+router = APIRouter(tags=["groups"])
+
+PAGE = 100
+SEND_TIMEOUT_S = 10.0
+# A jump in seqs is read again; the service's store may trail the topic by a moment.
+CATCH_UP_RETRIES = 20
+CATCH_UP_RETRY_S = 0.05
+STAFF = (ev.MEMBER_ROLE_MODERATOR, ev.MEMBER_ROLE_ADMIN, ev.MEMBER_ROLE_OWNER)
+SEES_HELD = (ev.MEMBER_ROLE_MODERATOR, ev.MEMBER_ROLE_OWNER)
+
+
+@router.websocket("/v1/ws/groups/{group_id}")
+async def watch_group(websocket: WebSocket, group_id: GroupId, settings: SettingsDep,
+                      backends: BackendsDep, verifier: VerifierDep, token: str = "") -> None:
+    """A group's messages after a seq, then live; see the module's protocol."""
+    offered = websocket.scope.get("subprotocols", [])
+    await websocket.accept(subprotocol=PROTOCOL if PROTOCOL in offered else None)
+    max_bytes = settings.ws_max_message_bytes
+    try:
+        user = await _login(websocket, _offered_token(websocket, token), verifier, max_bytes,
+                            settings.ws_auth_timeout_s)
+        after = await _first_position(websocket, max_bytes, settings.ws_auth_timeout_s)
+        hub, groups = backends.group_hub, backends.groups
+        if hub is None or groups is None:
+            raise Refused(TRY_AGAIN_LATER, "live group chats are not available here")
+        viewer = await _viewer(groups, user, group_id)
+        await _Stream(websocket, user, groups, hub, viewer, max_bytes,
+                      settings.ws_poll_s).run(after)
+    except Refused as refused:
+        with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+            await websocket.close(refused.code, refused.reason)
+    except WebSocketDisconnect:
+        pass
+
+
+class Viewer:
+    """Who watches: their role (unspecified: not a member) and the group's visibility."""
+
+    def __init__(self, user_id: str, group_id: str, role: int, private: bool) -> None:
+        self.user_id = user_id
+        self.group_id = group_id
+        self.role = role
+        self.private = private
+
+
+async def _viewer(groups: GroupsPort, user: Principal, group_id: str) -> Viewer:
+    try:
+        view = await groups.get_group(user, rpc.GroupRequest(actor_id=user.user_id,
+                                                             group_id=group_id))
+    except (GroupRefused, NotFound) as exc:
+        raise Refused(POLICY_VIOLATION, exc.message) from None
+    except GatewayError as exc:
+        raise Refused(TRY_AGAIN_LATER, exc.message) from None
+    private = view.profile.visibility == ev.GROUP_VISIBILITY_PRIVATE
+    if private and view.caller_role == ev.MEMBER_ROLE_UNSPECIFIED:
+        # Operators read a private group through GetGroup, but its socket is for members.
+        raise Refused(POLICY_VIOLATION, "no such group")
+    return Viewer(user.user_id, group_id, view.caller_role, private)
+
+
+def _name(enum: Any, value: int, prefix: str) -> str:
+    try:
+        return str(enum.Name(value)).removeprefix(prefix).lower()
+    except ValueError:
+        return "other"
+
+
+def frame_of(fact: Message, viewer: Viewer) -> dict[str, Any] | None:
+    """The frame a live fact is for ``viewer`` (None: skipped, the cursor still moves)."""
+    me, staff = viewer.user_id, viewer.role in STAFF
+    if viewer.role == ev.MEMBER_ROLE_UNSPECIFIED and viewer.private:
+        return None
+    if isinstance(fact, ev.MessagePosted):
+        return {"type": "message", "seq": fact.seq, "message": _message(fact, held=False)}
+    if isinstance(fact, ev.MessageHeld):
+        if fact.actor_id == me or viewer.role in SEES_HELD:
+            return {"type": "message", "seq": fact.seq, "message": _message(fact, held=True)}
+        return None
+    if isinstance(fact, ev.MessageEdited):
+        return {"type": "edit", "seq": fact.seq, "message_seq": fact.message_seq,
+                "text": fact.text, "mentions": list(fact.mentions), "at_ms": fact.at_ms}
+    if isinstance(fact, ev.MessageDeleted):
+        out: dict[str, Any] = {"type": "delete", "seq": fact.seq,
+                               "message_seq": fact.message_seq, "at_ms": fact.at_ms,
+                               "by": _name(ev.DeletedBy, fact.by, "DELETED_BY_")}
+        if staff:
+            out["reason"] = fact.reason
+        return out
+    if isinstance(fact, ev.MessagePinned | ev.MessageUnpinned):
+        kind = "pin" if isinstance(fact, ev.MessagePinned) else "unpin"
+        return {"type": kind, "seq": fact.seq, "message_seq": fact.message_seq,
+                "actor_id": fact.actor_id, "at_ms": fact.at_ms}
+    if isinstance(fact, ev.GroupClosed):
+        return {"type": "closed", "seq": fact.seq,
+                "reason": _name(rp.PolicyReason, fact.reason, "POLICY_REASON_")}
+    return None
+
+
+def _message(fact: ev.MessagePosted | ev.MessageHeld, held: bool) -> dict[str, Any]:
+    return {"seq": fact.seq, "author_id": fact.actor_id, "text": fact.text,
+            "mentions": list(fact.mentions), "reply_to": fact.reply_to or None,
+            "announcement": isinstance(fact, ev.MessagePosted) and fact.announcement,
+            "at_ms": fact.at_ms, "edited_at_ms": None, "deleted": False, "held": held,
+            "reactions": {}}
+
+
+def removal(fact: Message, viewer: Viewer) -> str | None:
+    """Why ``fact`` ends ``viewer``'s stream (None: it does not), updating their role."""
+    me = viewer.user_id
+    if isinstance(fact, ev.MemberKicked) and fact.user_id == me:
+        return "kicked"
+    if isinstance(fact, ev.MemberBanned) and fact.user_id == me:
+        return "banned"
+    if isinstance(fact, ev.MemberLeft) and fact.actor_id == me:
+        return "left"
+    if isinstance(fact, ev.MemberJoined) and fact.user_id == me:
+        viewer.role = fact.role or ev.MEMBER_ROLE_MEMBER
+    elif isinstance(fact, ev.MemberRoleChanged) and fact.user_id == me:
+        viewer.role = fact.role
+    elif isinstance(fact, ev.OwnershipTransferred):
+        if fact.new_owner_id == me:
+            viewer.role = ev.MEMBER_ROLE_OWNER
+        elif fact.actor_id == me:
+            viewer.role = ev.MEMBER_ROLE_ADMIN  # the old owner stays, below the new one
+    elif isinstance(fact, ev.GroupInfoChanged):
+        viewer.private = fact.profile.visibility == ev.GROUP_VISIBILITY_PRIVATE
+        if viewer.private and viewer.role == ev.MEMBER_ROLE_UNSPECIFIED:
+            return "private"
+    return None
+
+
+class _Stream:
+    """One socket: catch up after a seq, then forward live facts in seq order."""
+
+    def __init__(self, websocket: WebSocket, user: Principal, groups: GroupsPort,
+                 hub: GroupHub, viewer: Viewer, max_bytes: int, poll_s: float) -> None:
+        self._ws = websocket
+        self._user = user
+        self._groups = groups
+        self._hub = hub
+        self._viewer = viewer
+        self._max_bytes = max_bytes
+        self._poll_s = poll_s
+        self._last = 0  # the last seq examined (sent or skipped)
+        self._told = 0  # the last seq the client was told of
+
+    async def _send(self, message: dict[str, Any], sub: Subscription) -> None:
+        if sub.overflowed.is_set():
+            raise Refused(TRY_AGAIN_LATER, "too slow: reconnect with your last seq")
+        try:
+            async with asyncio.timeout(SEND_TIMEOUT_S):
+                await self._ws.send_json(message)
+        except TimeoutError:
+            raise Refused(TRY_AGAIN_LATER, "too slow: reconnect with your last seq") from None
+        seq = message.get("seq")
+        if isinstance(seq, int):
+            self._told = max(self._told, seq)
+
+    async def _page(self) -> rpc.HistoryPage:
+        try:
+            return await self._groups.history(self._user, rpc.HistoryRequest(
+                actor_id=self._user.user_id, group_id=self._viewer.group_id,
+                around_seq=self._last + 1, before=0, after=PAGE))
+        except (GroupRefused, NotFound) as exc:
+            raise Refused(POLICY_VIOLATION, exc.message) from None
+        except GatewayError as exc:
+            raise Refused(TRY_AGAIN_LATER, exc.message) from None
+
+    async def _catch_up(self, sub: Subscription, until: int = 0, gap: bool = False) -> None:
+        """Send the messages after the last seq through History, then move the cursor to the
+        group's last seq; read again while a seq known to exist (``until``, or the hub's
+        latest) is beyond what the service has shown. Filling a ``gap`` before a live fact
+        stops at ``until``, so the live facts after it (edits, pins) are still sent."""
+        for attempt in range(CATCH_UP_RETRIES):
+            while True:
+                page = await self._page()
+                for m in page.messages:
+                    if m.seq <= self._last:
+                        continue
+                    if gap and m.seq > until:
+                        break
+                    await self._send({"type": "message", "seq": m.seq,
+                                      "message": message_out(m).model_dump()}, sub)
+                    self._last = m.seq
+                if gap and page.last_seq >= until:
+                    self._last = max(self._last, until)
+                    return
+                if not page.has_after:
+                    self._last = max(self._last, min(page.last_seq, until) if gap
+                                     else page.last_seq)
+                    break
+            target = until if gap else max(until, self._hub.latest(self._viewer.group_id))
+            if self._last >= target:
+                return
+            await asyncio.sleep(CATCH_UP_RETRY_S * (attempt + 1))
+        if until > self._last:
+            raise Refused(TRY_AGAIN_LATER, "the group's history is behind: reconnect")
+
+    async def run(self, after: int) -> None:
+        """Subscribe, catch up, then forward live; returns when the client leaves."""
+        sub = self._hub.subscribe(self._viewer.group_id)
+        listener = asyncio.create_task(self._answer_frames())
+        try:
+            self._last = self._told = after
+            await self._catch_up(sub)
+            await self._send({"type": "caught_up", "last_seq": self._last}, sub)
+            await self._forward(sub, listener)
+        finally:
+            self._hub.unsubscribe(sub)
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Refused, WebSocketDisconnect):
+                await listener
+
+    async def _live(self, fact: Message, sub: Subscription) -> None:
+        seq: int = getattr(fact, "seq", 0)
+        if seq <= self._last:
+            return  # sent by the catch-up, or a redelivery
+        if seq > self._last + 1:
+            await self._catch_up(sub, until=seq - 1, gap=True)
+            if seq <= self._last:
+                return
+        self._last = seq
+        why = removal(fact, self._viewer)
+        if why is not None:
+            await self._send({"type": "removed", "seq": seq, "why": why}, sub)
+            raise Refused(POLICY_VIOLATION, f"you are no longer in this group ({why})")
+        frame = frame_of(fact, self._viewer)
+        if frame is not None:
+            await self._send(frame, sub)
+
+    async def _forward(self, sub: Subscription, listener: asyncio.Task[None]) -> None:
+        while True:
+            expires = self._user.expires_at_s
+            if expires is not None and time.time() >= expires:
+                raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
+            getter = asyncio.ensure_future(sub.queue.get())
+            overflow = asyncio.ensure_future(sub.overflowed.wait())
+            await asyncio.wait({getter, overflow, listener}, timeout=self._poll_s,
+                               return_when=asyncio.FIRST_COMPLETED)
+            got = getter.done()
+            overflow.cancel()
+            if not got:
+                getter.cancel()  # an item a cancelled get() was woken for stays queued
+            if listener.done():
+                listener.result()  # a Refused or a disconnect surfaces here
+                return
+            if sub.overflowed.is_set():
+                raise Refused(TRY_AGAIN_LATER, "too slow: reconnect with your last seq")
+            if got:
+                await self._live(getter.result(), sub)
+            elif self._hub.latest(self._viewer.group_id) > self._last:
+                await self._catch_up(sub)  # seen live before this socket subscribed
+            if sub.queue.empty() and self._last > self._told:
+                # Skipped facts moved the cursor: say so once the queue is drained.
+                await self._send({"type": "position", "seq": self._last}, sub)
+
+    async def _answer_frames(self) -> None:
+        """Answer every client frame: ping -> pong; other JSON -> an error; the rest closes."""
+        while True:
+            message = await _receive_json(self._ws, self._max_bytes)
+            if isinstance(message, dict) and message.get("type") == "ping":
+                await self._ws.send_json({"type": "pong"})
+            else:
+                await self._ws.send_json(
+                    {"error": 'unknown message: this stream only answers {"type": "ping"}'})
+
+
+__all__ = ["QUEUE_SIZE", "router"]
