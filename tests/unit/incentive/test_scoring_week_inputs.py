@@ -173,7 +173,7 @@ def test_an_item_without_status_goes_to_the_creator_of_its_earliest_fact_by_time
     for n in range(0, 400, 50):
         inputs.add_facts(build_facts(f"r{n}", "carol", rows[n:n + 50]))
     built = inputs.build(pool_minor=1, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
-    want = {}
+    want: dict[str, str] = {}
     for r in sorted(rows, key=lambda r: (r.occurred_at_ms, week_inputs.event_int(r.event_id))):
         want.setdefault(r.item_id, r.creator_id)
     got = {built.ids.name(IdKind.ITEM, i.item_id): built.ids.name(IdKind.CREATOR, i.creator_id)
