@@ -26,6 +26,7 @@ from drafts_matrix import (
     drafts_grpc_requests,
     drafts_grpc_service,
 )
+from groups_matrix import GROUPS_HTTP, groups_call
 from moderation_matrix import (
     moderation_call,
     moderation_grpc_requests,
@@ -196,6 +197,8 @@ EXPECTED: dict[tuple[str, str], dict[str, int]] = {
     # The weekly pool: a creator's own (and operators'), public weeks, operators' operations
     # (pool_matrix.py).
     **{op: _row(**row) for op, row in POOL_HTTP.items()},
+    # Group chats: each operation on a public group of its own (groups_matrix.py).
+    **{op: _row(**row) for op, row in GROUPS_HTTP.items()},
 }
 
 
@@ -298,6 +301,8 @@ def _call(api: httpx.Client, world: World, method: str, path: str,
         return drafted
     if (pooled := pool_call(api, world.owner, method, path, headers)) is not None:
         return pooled
+    if (grouped := groups_call(api, world.headers["owner"], method, path, headers)) is not None:
+        return grouped
     target = world.owner
     for action in ("suspend", "reinstate", "close"):
         if path.endswith(f"/{action}"):
