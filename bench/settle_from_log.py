@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -226,13 +227,37 @@ async def write(args: argparse.Namespace) -> None:
     print(json.dumps({"pool": week.pool_minor, "consumers": len(week.consumers)}))
 
 
+async def drop_topics(bootstrap: str, topics: PoolTopics) -> None:
+    """Delete this run's topics (a 10 M-event week is ~1 GB on the shared broker)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        names = [t for t in (*topics.cut_topics, topics.operations, topics.weeks,
+                             topics.creator_weeks) if t in existing]
+        if names:
+            await admin.delete_topics(names, timeout_ms=30_000)
+    finally:
+        await admin.close()
+
+
 async def main(args: argparse.Namespace) -> None:
     """Write the week (in a child process, so the peak below is the settlement's alone),
-    then time the settlement's stages."""
+    then time the settlement's stages; drop the topics unless --keep-topics."""
     bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     await wait_for_broker(bootstrap)
     suffix = args.suffix or f"bench{uuid.uuid4().hex[:8]}"
     topics = PoolTopics.named(suffix)
+    try:
+        await settle_written(args, bootstrap, suffix, topics)
+    finally:
+        if not args.keep_topics:
+            await drop_topics(bootstrap, topics)
+
+
+async def settle_written(args: argparse.Namespace, bootstrap: str, suffix: str,
+                         topics: PoolTopics) -> None:
+    """Write the week in a child process, then settle it here, stage by stage."""
     child = subprocess.run(
         [sys.executable, "-m", "bench.settle_from_log", "--write-only", "--events",
          str(args.events), "--suffix", suffix, "--interactions", args.interactions],
@@ -276,6 +301,7 @@ if __name__ == "__main__":
     ap.add_argument("--interactions", choices=("consumer", "partition"), default="consumer",
                     help="interaction records of one consumer each (default), or of many "
                          "consumers per partition")
+    ap.add_argument("--keep-topics", action="store_true", help="leave the week's topics")
     ap.add_argument("--suffix", default="", help="topic suffix (default: a fresh one)")
     ap.add_argument("--write-only", action="store_true",
                     help="only generate and write the week (the bench's child process)")
