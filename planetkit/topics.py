@@ -371,10 +371,12 @@ SOCIAL_NOTIFICATIONS = Topic(
 # ---- The weekly pool (docs/incentives.md, "The pool, live") ----
 # Views and dwell from client telemetry, deduplicated, at full detail (FactRows), written by the
 # aggregator in the same transaction as its offsets; partition p holds what input partition p
-# of planet.engagement.batches.v1 accepted (same key, same count). Kept forever: the log a
-# week's settlement is replayed from.
+# of planet.engagement.batches.v1 accepted (same count), one record per fetch (split at ~1 MiB)
+# with a consumer column, keyed "p<p>". Kept forever: the log a week's settlement is replayed
+# from.
 VIEW_FACTS = Topic(
-    "planet.incentive.view-facts.v1", "consumer id", (facts.FactRows,), ENGAGEMENT_AGGREGATOR
+    "planet.incentive.view-facts.v1", "p<input partition>", (facts.FactRows,),
+    ENGAGEMENT_AGGREGATOR,
 )
 # Comments, replies, likes, shares (content) and follows (social) as FactRows, one record per
 # source event (its event id is the fact's), written by the incentive processor exactly once.
