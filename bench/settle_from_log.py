@@ -8,8 +8,8 @@ The week is bench/settle_week.py's synthetic week with its ids written as string
 ``u…``, creator ``c…``, item ``i…``, event ``e…``), produced to suffixed topics as the services
 write them: the views as the aggregator does (its own ``view_facts``: per view-facts partition,
 the partition of each consumer, one record per fetch of ``FETCH_VIEWS`` views with a consumer
-column and the event keys, split at ~1 MiB), the interactions (38 % of the week) without event
-keys (the reader hashes them) in records of one consumer each, or with ``--interactions
+column and the event keys, split at ~1 MiB), the interactions (38 % of the week) with their
+event keys (as the intake writes them) in records of one consumer each, or with ``--interactions
 partition`` of many consumers per partition (the intake itself writes one record per act), a
 UserStatus for every consumer and creator and an ItemStatus for each removed item.
 Then, timed: load_week (read + fold + build), settle (the model), creator_results +
@@ -42,6 +42,7 @@ from bench.settle_week import synthetic_week
 from planet.incentive.v1.facts_pb2 import FactRows, ItemStatus, Period, UserStatus
 from planet.incentive.v1.weekly_pool_pb2 import PoolFunded
 from planetkit.envelope import encode, wrap
+from planetkit.fact_rows import event_keys
 from planetkit.kafka.admin import ensure_topics, wait_for_broker
 from planetkit.kafka.partitioning import partition_for
 from planetkit.kafka.producer import make_producer
@@ -114,10 +115,10 @@ async def _produce_views(producer: AIOKafkaProducer, topic: str, ev: EngagementC
 
 async def _produce_interactions(producer: AIOKafkaProducer, topic: str,
                                 ev: EngagementColumns, layout: str) -> int:
-    """The interactions without event keys: ``consumer``, in records of one consumer (up to
-    ROWS_PER_RECORD rows) keyed by consumer; ``partition``, in records of ROWS_PER_RECORD rows
-    of many consumers (a consumer column) per partition of the consumer, as an intake writing
-    a transaction's acts together would."""
+    """The interactions with their event keys (as the intake writes them): ``consumer``, in
+    records of one consumer (up to ROWS_PER_RECORD rows) keyed by consumer; ``partition``, in
+    records of ROWS_PER_RECORD rows of many consumers (a consumer column) per partition of the
+    consumer, as an intake writing a transaction's acts together would."""
     pick = np.flatnonzero(ev.kind != 0)
     partitions = INTERACTION_FACTS.partitions
     if layout == "partition":
@@ -143,6 +144,9 @@ async def _produce_interactions(producer: AIOKafkaProducer, topic: str,
                 kinds=cols["kind"][lo:hi].tolist(),
                 dwell_seconds=cols["dwell_seconds"][lo:hi].tolist(),
                 text_lengths=cols["text_length"][lo:hi].tolist())
+            # With event keys and check digests, as the intake writes them.
+            keys, checks = event_keys(rows.event_ids)
+            rows.event_keys[:], rows.event_checks[:] = keys, checks
             if layout == "partition":
                 p = int(first[lo])
                 rows.consumer_ids[:] = [f"u{x}" for x in cols["consumer_id"][lo:hi].tolist()]

@@ -2,7 +2,8 @@
 
 The aggregator writes view facts, one record per input partition and fetch with a consumer
 column (``consumer_ids``) and the event keys; the incentive processor writes interaction facts,
-one record of one consumer (``consumer_id``) per act (each topic has one writer). Readers accept
+one record of one consumer (``consumer_id``) per act with its event key (each topic has one
+writer). Readers accept
 both forms: ``consumers_of`` gives every row's consumer whichever the record uses. Kinds are
 the model's EventKind numbers (planet.incentive.v1.FactKind mirrors them).
 
@@ -10,7 +11,8 @@ Event keys: the model's event id of an envelope event id is BLAKE2b-64 of ``even
 (top bit cleared) and a second, independent 64-bit digest (``event-check\0<id>``) tells a
 redelivered event (equal key, equal check) from two event ids on one key (equal key, different
 check: refused, never merged) without keeping millions of id strings. The aggregator computes
-both as it writes (it scales by partitions; the scoring job that reads every week is one).
+both as it writes (it scales by partitions; the scoring job that reads every week is one), and
+so does the interaction intake.
 """
 
 from __future__ import annotations
@@ -82,9 +84,12 @@ class FactRow(NamedTuple):
     text_length: int = 0
 
 
-def build_facts(rows_id: str, consumer_id: str, rows: Sequence[FactRow]) -> FactRows:
-    """Pack rows of one consumer into one columnar record (no consumer column, no keys)."""
-    return FactRows(
+def build_facts(rows_id: str, consumer_id: str, rows: Sequence[FactRow], *,
+                keyed: bool = False) -> FactRows:
+    """Pack rows of one consumer into one columnar record (no consumer column); ``keyed``:
+    with each row's event key and check digest (what a writer computes once so that the
+    weekly reader hashes nothing)."""
+    facts = FactRows(
         rows_id=rows_id,
         consumer_id=consumer_id,
         event_ids=[r.event_id for r in rows],
@@ -95,6 +100,11 @@ def build_facts(rows_id: str, consumer_id: str, rows: Sequence[FactRow]) -> Fact
         dwell_seconds=[r.dwell_seconds for r in rows],
         text_lengths=[r.text_length for r in rows],
     )
+    if keyed:
+        keys, checks = event_keys(facts.event_ids)
+        facts.event_keys[:] = keys
+        facts.event_checks[:] = checks
+    return facts
 
 
 def check_facts(facts: FactRows) -> None:

@@ -18,7 +18,7 @@ a salt change, a new policy version). Python's ``hash`` is never used: it is sal
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import Enum
 from types import MappingProxyType
 
@@ -76,6 +76,28 @@ class IdMap:
         if seen != text:
             raise IdCollision(kind, value, seen, text)
         return value
+
+    def intern_many(self, kind: IdKind, texts: Iterable[str]) -> list[int]:
+        """The model ids of ``texts`` in order (``intern`` of each, same ints, same
+        IdCollision): one loop with the space's prefix hashed once, for the million ids a
+        week interns at once (``intern`` costs ~2 µs an id, most of it per-call overhead)."""
+        shift = 63 - self._bits
+        names = self._names[kind]
+        base = hashlib.blake2b(f"{_SPACE[kind]}\0".encode(), digest_size=8)
+        copy, from_bytes, mask = base.copy, int.from_bytes, _TOP_BIT_CLEARED
+        out: list[int] = []
+        append, remember = out.append, names.setdefault
+        for text in texts:
+            if not text:
+                raise ValueError(f"an empty {kind.value} id has no model id")
+            h = copy()
+            h.update(text.encode())
+            value = (from_bytes(h.digest(), "big") & mask) >> shift
+            seen = remember(value, text)
+            if seen != text:
+                raise IdCollision(kind, value, seen, text)
+            append(value)
+        return out
 
     def name(self, kind: IdKind, value: int) -> str:
         """The string ``value`` was interned from (KeyError when it never was)."""

@@ -5,7 +5,8 @@ Withdrawing it later (an unlike, a deleted comment, an unfollow) writes no fact 
 none: the week counts what consumers did, and an edit changes no act either. Moderation is
 the one way an item stops earning (its removal periods in ItemStatus), never a user's undo.
 
-Each record's only row carries the SOURCE envelope's event id, so the settlement's dedup by
+Each record's only row carries the SOURCE envelope's event id (and its event key and check
+digest, ``planetkit.fact_rows``), so the settlement's dedup by
 event id recognises a source event however often it was read; the consumer is the actor, the
 creator the one the owning service named (content's post or item author, social's followee).
 """
@@ -87,4 +88,7 @@ def _one(event: DomainEvent[Message], *, consumer: str, item: str, creator: str,
         raise UndecodableEvent(f"{what} {event.event_id}: text length {text_length} out of range")
     row = FactRow(event_id=event.event_id, item_id=item, creator_id=creator,
                   occurred_at_ms=when, kind=kind, text_length=text_length)
-    return build_facts(f"{event.event_id}:0", consumer, [row])
+    # With its event key and check digest: the weekly reader then hashes no interaction
+    # (it verifies a record's first row; a one-row record costs it what hashing would,
+    # records of more rows much less).
+    return build_facts(f"{event.event_id}:0", consumer, [row], keyed=True)

@@ -224,30 +224,41 @@ async def feed_statuses(bootstrap: str, topics: PoolTopics, inputs: WeekInputs,
 
     The status topics hold every user and item there is, keyed by id: a record whose key the
     week does not name is skipped undecoded. Items first: their owners are users it needs."""
+    # The key filter is inlined (a function call per record cost more than the test:
+    # ~1 M status records a week); the containers are the week's own, read as it grows.
+    # A record without a key, or with one that is not UTF-8, is decoded (set_* files it by
+    # the id inside): skipping is only for keys the week certainly does not name.
+    items = inputs.item_names()
     async for record in read_range(bootstrap, topics.item_status, None,
                                    cut.get(topics.item_status)):
-        if record.value is not None and _named(record.key, inputs.needs_item):
-            inputs.set_item(decode(record.value, ItemStatus).payload)
+        value, key = record.value, record.key
+        if value is None:
+            continue
+        if key is not None:
+            text = _key_text(key)
+            if text is not None and text not in items:
+                continue
+        inputs.set_item(decode(value, ItemStatus).payload)
     extra = set(users)
-
-    def needed(user_id: str) -> bool:
-        return user_id in extra or inputs.needs_user(user_id)
-
+    consumers, creators, owners = inputs.user_names()
     async for record in read_range(bootstrap, topics.user_status, None,
                                    cut.get(topics.user_status)):
-        if record.value is not None and _named(record.key, needed):
-            inputs.set_user(decode(record.value, UserStatus).payload)
+        value, key = record.value, record.key
+        if value is None:
+            continue
+        if key is not None:
+            text = _key_text(key)
+            if (text is not None and text not in consumers and text not in creators
+                    and text not in owners and text not in extra):
+                continue
+        inputs.set_user(decode(value, UserStatus).payload)
 
 
-def _named(key: bytes | None, needed: Callable[[str], bool]) -> bool:
-    # A record without a key, or with one that is not UTF-8, is decoded (set_* files it by the
-    # id inside): skipping is only for keys the week certainly does not name.
-    if key is None:
-        return True
+def _key_text(key: bytes) -> str | None:
     try:
-        return needed(key.decode())
+        return key.decode()
     except UnicodeDecodeError:
-        return True
+        return None
 
 
 async def rollovers_into(bootstrap: str, topics: PoolTopics, week: str,

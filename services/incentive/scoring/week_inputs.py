@@ -25,7 +25,7 @@ comparison and the reconciliation all build their input here, so they cannot dis
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -132,10 +132,14 @@ class WeekInputs:
         # string -> dense code, per kind (a week repeats the same creators and items millions
         # of times, and IdMap.intern hashes on every call), and code -> model id / string.
         # Rows hold codes: grouping by consumer, creator or item is then a bincount or one
-        # sort of a combined key, not a lexsort of 63-bit hashes.
+        # sort of a combined key, not a lexsort of 63-bit hashes. The hot paths use the three
+        # dicts by name (an Enum key hashes in Python: ~1 µs a lookup, millions a week).
         self._known: dict[IdKind, dict[str, int]] = {kind: {} for kind in IdKind}
         self._model: dict[IdKind, list[int]] = {kind: [] for kind in IdKind}
         self._names: dict[IdKind, list[str]] = {kind: [] for kind in IdKind}
+        self._known_consumers = self._known[IdKind.CONSUMER]
+        self._known_creators = self._known[IdKind.CREATOR]
+        self._known_items = self._known[IdKind.ITEM]
         # Creators named by the last build's item statuses.
         self._owner_codes: set[int] = set()
 
@@ -150,26 +154,37 @@ class WeekInputs:
             self._names[kind].append(text)
         return code
 
+    def _intern_new(self, kind: IdKind, texts: Iterable[str]) -> None:
+        """Intern the strings of ``texts`` not seen before, all at once (IdMap.intern_many:
+        a week's million first-seen consumers in one loop)."""
+        known = self._known[kind]
+        new = [t for t in dict.fromkeys(texts) if t not in known]
+        if not new:
+            return
+        model = self._model[kind]
+        first = len(model)
+        model += self._ids.intern_many(kind, new)
+        self._names[kind] += new
+        known.update(zip(new, range(first, first + len(new)), strict=True))
+
     def _model_id(self, kind: IdKind, text: str) -> int:
         return self._model[kind][self._intern(kind, text)]
 
-    def _int_array(self, kind: IdKind, texts: list[str]) -> np.ndarray:
+    def _int_array(self, known: dict[str, int], kind: IdKind, texts: list[str]) -> np.ndarray:
         """``_ints`` as an array."""
-        known = self._known[kind]
         try:
             return np.fromiter(map(known.__getitem__, texts), dtype=np.int32, count=len(texts))
         except KeyError:
-            return np.array(self._ints(kind, texts), dtype=np.int32)
+            self._intern_new(kind, texts)
+            return np.fromiter(map(known.__getitem__, texts), dtype=np.int32, count=len(texts))
 
-    def _ints(self, kind: IdKind, texts: list[str]) -> list[int]:
-        """The codes of a column of strings: one dict lookup each (a C loop), the strings
-        not seen before interned first."""
-        known = self._known[kind]
+    def _ints(self, known: dict[str, int], kind: IdKind, texts: Iterable[str]) -> list[int]:
+        """The codes of a column of strings (``known``: ``kind``'s): one dict lookup each (a
+        C loop), the strings not seen before interned first."""
         try:
             return list(map(known.__getitem__, texts))
         except KeyError:
-            for text in set(texts).difference(known):
-                self._intern(kind, text)
+            self._intern_new(kind, texts)
             return list(map(known.__getitem__, texts))
 
     def __len__(self) -> int:
@@ -212,14 +227,16 @@ class WeekInputs:
             keys = np.array(key_list, dtype=np.int64)
             checks = np.array(check_list, dtype=np.uint64)
         if len(rows.consumer_ids):
-            consumers = self._int_array(IdKind.CONSUMER, texts(rows.consumer_ids))
+            consumers = self._int_array(self._known_consumers, IdKind.CONSUMER,
+                                        texts(rows.consumer_ids))
         else:
             consumers = np.full(count, self._intern(IdKind.CONSUMER, rows.consumer_id),
                                 dtype=np.int32)
         values = {
             "event_id": keys, _CHECK: checks, "consumer_id": consumers,
-            "creator_id": self._int_array(IdKind.CREATOR, texts(rows.creator_ids)),
-            "item_id": self._int_array(IdKind.ITEM, texts(rows.item_ids)),
+            "creator_id": self._int_array(self._known_creators, IdKind.CREATOR,
+                                          texts(rows.creator_ids)),
+            "item_id": self._int_array(self._known_items, IdKind.ITEM, texts(rows.item_ids)),
             "occurred_at_ms": at if pick is None else at[pick],
             "kind": numbers(rows.kinds), "dwell_seconds": numbers(rows.dwell_seconds),
             "text_length": numbers(rows.text_lengths)}
@@ -229,19 +246,55 @@ class WeekInputs:
         return count
 
     def _add_lists(self, rows: FactRows) -> int:
-        at = list(rows.occurred_at_ms)
-        if not at:
+        # Most records are small (an interaction record holds one act): list.extend straight
+        # from the protobuf columns (C loops), no per-row Python unless some rows lie outside
+        # the week.
+        at = rows.occurred_at_ms
+        n = len(at)
+        if not n:
             return 0
         start, end = self._start, self._end
-        keep: list[int] | None = None
-        if not (start <= min(at) and max(at) < end):
-            keep = [i for i, t in enumerate(at) if start <= t < end]
-            if not keep:
-                return 0
+        inside = start <= at[0] < end if n == 1 else start <= min(at) and max(at) < end
+        if not inside:
+            return self._add_picked(rows)
+        cols = self._pending
+        if len(rows.event_keys):
+            cols["event_id"].extend(rows.event_keys)
+            cols[_CHECK].extend(rows.event_checks)
+        else:
+            keys, checks = event_keys(rows.event_ids)
+            cols["event_id"] += keys
+            cols[_CHECK] += checks
+        if len(rows.consumer_ids):
+            cols["consumer_id"] += self._ints(self._known_consumers, IdKind.CONSUMER,
+                                              rows.consumer_ids)
+        else:
+            code = self._known_consumers.get(rows.consumer_id)
+            if code is None:
+                code = self._intern(IdKind.CONSUMER, rows.consumer_id)
+            cols["consumer_id"] += [code] * n
+        cols["creator_id"] += self._ints(self._known_creators, IdKind.CREATOR, rows.creator_ids)
+        cols["item_id"] += self._ints(self._known_items, IdKind.ITEM, rows.item_ids)
+        cols["occurred_at_ms"].extend(at)
+        cols["kind"].extend(rows.kinds)
+        cols["dwell_seconds"].extend(rows.dwell_seconds)
+        cols["text_length"].extend(rows.text_lengths)
+        self._pending_rows += n
+        if self._pending_rows >= _CHUNK_ROWS:
+            self._flush()
+        return n
+
+    def _add_picked(self, rows: FactRows) -> int:
+        """A small record's rows of the week when some lie outside it."""
+        start, end = self._start, self._end
+        at = list(rows.occurred_at_ms)
+        keep = [i for i, t in enumerate(at) if start <= t < end]
+        if not keep:
+            return 0
 
         def picked(column: Iterable[T]) -> list[T]:
             whole = list(column)
-            return whole if keep is None else [whole[i] for i in keep]
+            return [whole[i] for i in keep]
 
         cols = self._pending
         if len(rows.event_keys):
@@ -251,14 +304,16 @@ class WeekInputs:
             keys, checks = event_keys(picked(rows.event_ids))
             cols["event_id"] += keys
             cols[_CHECK] += checks
-        count = len(at) if keep is None else len(keep)
+        count = len(keep)
         if len(rows.consumer_ids):
-            cols["consumer_id"] += self._ints(IdKind.CONSUMER, picked(rows.consumer_ids))
+            cols["consumer_id"] += self._ints(self._known_consumers, IdKind.CONSUMER,
+                                              picked(rows.consumer_ids))
         else:
             cols["consumer_id"] += [self._intern(IdKind.CONSUMER, rows.consumer_id)] * count
-        cols["creator_id"] += self._ints(IdKind.CREATOR, picked(rows.creator_ids))
-        cols["item_id"] += self._ints(IdKind.ITEM, picked(rows.item_ids))
-        cols["occurred_at_ms"] += at if keep is None else [at[i] for i in keep]
+        cols["creator_id"] += self._ints(self._known_creators, IdKind.CREATOR,
+                                         picked(rows.creator_ids))
+        cols["item_id"] += self._ints(self._known_items, IdKind.ITEM, picked(rows.item_ids))
+        cols["occurred_at_ms"] += [at[i] for i in keep]
         cols["kind"] += picked(rows.kinds)
         cols["dwell_seconds"] += picked(rows.dwell_seconds)
         cols["text_length"] += picked(rows.text_lengths)
@@ -283,17 +338,26 @@ class WeekInputs:
     def set_item(self, status: ItemStatus) -> None:
         """The item's latest status."""
         self._items[status.item_id] = status
-        if status.creator_id and status.item_id in self._known[IdKind.ITEM]:
+        if status.creator_id and status.item_id in self._known_items:
             self._owners.add(status.creator_id)
+
+    def item_names(self) -> Container[str]:
+        """The items the week's facts name (live: grows with the facts)."""
+        return self._known_items
+
+    def user_names(self) -> tuple[Container[str], Container[str], Container[str]]:
+        """Consumers, creators and item owners the week names (live; ``needs_user`` is
+        ``in`` one of them)."""
+        return self._known_consumers, self._known_creators, self._owners
 
     def needs_item(self, item_id: str) -> bool:
         """Whether the week's facts so far name the item (its status matters)."""
-        return item_id in self._known[IdKind.ITEM]
+        return item_id in self._known_items
 
     def needs_user(self, user_id: str) -> bool:
         """Whether the week so far names the user: a consumer or creator of its facts, or
         an owner named by one of its items' statuses (set those first)."""
-        return (user_id in self._known[IdKind.CONSUMER] or user_id in self._known[IdKind.CREATOR]
+        return (user_id in self._known_consumers or user_id in self._known_creators
                 or user_id in self._owners)
 
     def _columns(self) -> dict[str, np.ndarray]:

@@ -56,3 +56,26 @@ def test_bad_input_is_refused() -> None:
         int_id(IdKind.CREATOR, "")
     with pytest.raises(ValueError, match="bits"):
         int_id(IdKind.CREATOR, "x", bits=64)
+
+
+def test_interning_many_gives_the_ints_of_interning_one_by_one() -> None:
+    texts = [f"user-{n}" for n in range(2_000)]
+    one, many = IdMap(), IdMap()
+    assert many.intern_many(IdKind.CONSUMER, texts) == [one.intern(IdKind.CONSUMER, t)
+                                                         for t in texts]
+    assert many.intern_many(IdKind.CREATOR, texts[:5]) == [int_id(IdKind.CREATOR, t)
+                                                           for t in texts[:5]]
+    assert many.names(IdKind.CONSUMER) == one.names(IdKind.CONSUMER)
+    items = IdMap(bits=20)
+    assert items.intern_many(IdKind.ITEM, ["a", "b"]) == [int_id(IdKind.ITEM, t, bits=20)
+                                                         for t in ("a", "b")]
+
+
+def test_interning_many_refuses_a_collision_and_an_empty_id() -> None:
+    ids = IdMap(bits=8)
+    with pytest.raises(IdCollision) as refused:
+        ids.intern_many(IdKind.ITEM, [f"item-{n}" for n in range(300)])
+    assert refused.value.first != refused.value.second
+    assert int_id(IdKind.ITEM, refused.value.first, bits=8) == refused.value.value
+    with pytest.raises(ValueError, match="empty"):
+        IdMap().intern_many(IdKind.CONSUMER, ["u1", ""])

@@ -8,7 +8,17 @@ from intake_events import SOCIAL, T0, comment, event, followed, like, share
 from planet.content.v1 import interactions_pb2 as ix
 from planet.social.v1 import graph_pb2 as graph
 from planetkit.envelope import UndecodableEvent
-from planetkit.fact_rows import COMMENT, FOLLOW, LIKE, REPLY, SHARE, FactRow, iter_facts
+from planetkit.fact_rows import (
+    COMMENT,
+    FOLLOW,
+    LIKE,
+    REPLY,
+    SHARE,
+    FactRow,
+    event_check,
+    event_key,
+    iter_facts,
+)
 from services.incentive.intake.interaction_facts import follow_fact, interaction_fact
 
 
@@ -23,6 +33,14 @@ def test_a_top_level_comment_is_a_comment_of_its_author_on_the_post_for_the_post
     facts = interaction_fact(event(comment(length=40), "ev-c"))
     assert facts is not None and facts.consumer_id == "u_c" and facts.rows_id == "ev-c:0"
     assert only_row(facts) == FactRow("ev-c", "post_1", "u_p", T0, COMMENT, 0, 40)
+
+
+def test_a_fact_carries_its_event_key_and_check_so_the_weekly_reader_hashes_nothing() -> None:
+    for facts in (interaction_fact(event(like(), "ev-k")),
+                  follow_fact(event(followed(), "ev-k2", source=SOCIAL))):
+        assert facts is not None
+        assert list(facts.event_keys) == [event_key(facts.event_ids[0])]
+        assert list(facts.event_checks) == [event_check(facts.event_ids[0])]
 
 
 def test_a_reply_is_a_reply() -> None:
