@@ -45,6 +45,7 @@ from tests.security.gateway_apps import (
     dev_token,
 )
 from tests.security.gateway_drafts_standin import Drafts
+from tests.security.gateway_groups_standin import Groups
 from tests.security.gateway_reports_standin import Reports
 
 
@@ -127,7 +128,7 @@ def _fuzzed_app() -> Any:
                        lambda: time.time_ns() // 1_000_000, Analytics(calls), Social(calls),
                        topics=Topics(calls), lifecycle=Lifecycle(calls),
                        interactions=Interactions(calls), drafts=Drafts(calls),
-                       reports=Reports(calls))
+                       reports=Reports(calls), groups=Groups())
 
     limits = {"rate_ip_token_uses_per_minute": 100_000, "rate_ip_writes_per_minute": 100_000,
               "rate_user_writes_per_minute": 100_000, "rate_ip_token_mints_per_minute": 100_000}
