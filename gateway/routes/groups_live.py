@@ -270,6 +270,7 @@ class _Stream:
             self._last = self._told = after
             await self._catch_up(sub)
             await self._send({"type": "caught_up", "last_seq": self._last}, sub)
+            self._told = self._last  # the marker told the client how far it is
             await self._forward(sub, listener)
         finally:
             self._hub.unsubscribe(sub)
