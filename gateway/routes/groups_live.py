@@ -23,8 +23,9 @@ group's socket is closed 1008 "no such group" for everyone else (its existence i
 Visibility live is services/groups/domain/audience.py's rule for these facts, kept here with
 the viewer's role (read through ``GetGroup`` at connect, updated by membership facts about
 the viewer): conversation facts to every viewer (a deletion's reason to staff only), a held
-message to its author, the owner and moderators (an admin's rights are not known here, so
-admins get only what every member gets), nothing else.
+message to its author, the owner and moderators, and to an admin when the service's
+``History`` shows it to them (the delete right; an admin's rights are the service's to
+know), nothing else.
 
 Frames: ``{"type": "ping"}`` -> ``{"type": "pong"}``. Close codes as the notifications
 socket: 1008 authentication, authorization, a bad first message, removal, an expired token;
@@ -292,8 +293,25 @@ class _Stream:
             await self._send({"type": "removed", "seq": seq, "why": why}, sub)
             raise Refused(POLICY_VIOLATION, f"you are no longer in this group ({why})")
         frame = frame_of(fact, self._viewer)
+        if frame is None and isinstance(fact, ev.MessageHeld) \
+                and self._viewer.role == ev.MEMBER_ROLE_ADMIN:
+            frame = await self._held_for_admin(seq)
         if frame is not None:
             await self._send(frame, sub)
+
+    async def _held_for_admin(self, seq: int) -> dict[str, Any] | None:
+        """A held message as an admin may see it: only the service knows the admin's rights
+        (the delete right shows held messages), so it is asked (held messages are rare)."""
+        try:
+            page = await self._groups.history(self._user, rpc.HistoryRequest(
+                actor_id=self._user.user_id, group_id=self._viewer.group_id, around_seq=seq,
+                before=0, after=0))
+        except GatewayError as exc:
+            raise Refused(TRY_AGAIN_LATER, exc.message) from None
+        for m in page.messages:
+            if m.seq == seq:
+                return {"type": "message", "seq": seq, "message": message_out(m).model_dump()}
+        return None
 
     async def _forward(self, sub: Subscription, listener: asyncio.Task[None]) -> None:
         while True:

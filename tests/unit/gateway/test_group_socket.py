@@ -41,6 +41,8 @@ class Room:
         self.private = private
         self.members = set(members)
         self.refusal: rpc.Refusal | None = None
+        self.roles: dict[str, ev.MemberRole.ValueType] = {}
+        self.deleters: set[str] = set()  # admins holding the delete right
 
     def post(self, author: str, text: str, held: bool = False) -> Message:
         cls = ev.MessageHeld if held else ev.MessagePosted
@@ -60,7 +62,8 @@ class Room:
             raise GroupRefused(rpc.Refusal(code="not_found", message="no such group"),
                                "NOT_FOUND")
         vis = ev.GROUP_VISIBILITY_PRIVATE if self.private else ev.GROUP_VISIBILITY_PUBLIC
-        role = ev.MEMBER_ROLE_MEMBER if member else ev.MEMBER_ROLE_UNSPECIFIED
+        role = self.roles.get(request.actor_id, ev.MEMBER_ROLE_MEMBER) if member \
+            else ev.MEMBER_ROLE_UNSPECIFIED
         return rpc.GroupView(group_id=GID, profile=ev.GroupProfile(visibility=vis),
                              caller_role=role,
                              last_seq=len(self.facts))
@@ -68,7 +71,8 @@ class Room:
     async def history(self, caller: Principal, request: rpc.HistoryRequest) -> rpc.HistoryPage:
         shown = [f for f in self.facts if isinstance(f, ev.MessagePosted | ev.MessageHeld)
                  and f.seq >= request.around_seq
-                 and (isinstance(f, ev.MessagePosted) or f.actor_id == request.actor_id)]
+                 and (isinstance(f, ev.MessagePosted) or f.actor_id == request.actor_id
+                      or request.actor_id in self.deleters)]
         page = shown[:request.after + 1]
         return rpc.HistoryPage(
             messages=[rpc.MessageView(seq=f.seq, author_id=f.actor_id, text=f.text,
@@ -166,6 +170,22 @@ def test_a_held_message_reaches_its_author_and_a_ban_removes_the_viewer() -> Non
         with pytest.raises(WebSocketDisconnect) as closed:
             ws.receive_json()
         assert closed.value.code == 1008
+
+
+def test_an_admin_gets_a_held_message_only_when_the_service_shows_it_to_them() -> None:
+    room, hub = Room(members=("alice", "bob", "carol", "dave")), GroupHub(_never_started, "t", 1)
+    room.roles = {"carol": ev.MEMBER_ROLE_ADMIN, "dave": ev.MEMBER_ROLE_ADMIN}
+    room.deleters = {"carol"}
+    with _app(room, hub) as client, _socket(client, "carol") as carol, \
+            _socket(client, "dave") as dave:
+        for ws in (carol, dave):
+            ws.send_json({"after": 0})
+            assert ws.receive_json() == {"type": "caught_up", "last_seq": 0}
+        held = room.post("bob", "held", held=True)
+        _on_loop(client, hub.deliver, held)
+        got = carol.receive_json()
+        assert got["type"] == "message" and got["message"]["held"] is True
+        assert dave.receive_json() == {"type": "position", "seq": 1}
 
 
 def test_a_private_group_socket_is_closed_for_a_non_member() -> None:
