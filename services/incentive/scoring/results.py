@@ -5,20 +5,15 @@ carries the platform's string ids (and the model's ints where a proof needs them
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Mapping
 
 from planet.incentive.v1.weekly_pool_pb2 import (
     CreatorEstimate,
     CreatorWeekResult,
-    DiscountLine,
-    ItemAmount,
-    ProofStep,
-    TierAmount,
-    WeekActivity,
     WeekSettled,
 )
 from services.incentive.domain.breakdown import CreatorResult, WeekResult, encode_result
-from services.incentive.domain.id_map import IdKind, IdMap
+from services.incentive.domain.id_map import IdKind
 from services.incentive.domain.merkle import merkle_proofs
 from services.incentive.scoring.week_inputs import BuiltWeek
 
@@ -28,47 +23,53 @@ def result_sha256(result: WeekResult) -> str:
     return hashlib.sha256(encode_result(result)).hexdigest()
 
 
-def _items(c: CreatorResult, ids: IdMap) -> Iterable[ItemAmount]:
+def _add_lines(record: CreatorWeekResult | CreatorEstimate, c: CreatorResult,
+               items: Mapping[int, str]) -> None:
+    """``c``'s items, tiers and discount lines added in place to ``record`` (a week has
+    ~700 k items: building each message apart and passing a list would copy it once more)."""
+    add_item = record.items.add
     for i in c.items:
-        yield ItemAmount(item_id=ids.name(IdKind.ITEM, i.item_id), item_int_id=i.item_id,
-                         amount_minor=i.amount_minor, dwell_minor=i.dwell_minor,
-                         interaction_minor=i.interaction_minor, dwell_seconds=i.dwell_seconds,
-                         interaction_milli_points=i.interaction_milli_points)
-
-
-def _tiers(c: CreatorResult) -> Iterable[TierAmount]:
+        add_item(item_id=items[i.item_id], item_int_id=i.item_id, amount_minor=i.amount_minor,
+                 dwell_minor=i.dwell_minor, interaction_minor=i.interaction_minor,
+                 dwell_seconds=i.dwell_seconds,
+                 interaction_milli_points=i.interaction_milli_points)
+    add_tier = record.tiers.add
     for t in c.tiers:
-        yield TierAmount(tier=t.tier, amount_minor=t.amount_minor, consumers=t.consumers)
-
-
-def _discounts(c: CreatorResult, ids: IdMap) -> Iterable[DiscountLine]:
+        add_tier(tier=t.tier, amount_minor=t.amount_minor, consumers=t.consumers)
+    add_discount = record.discounts.add
     for d in c.discounts:
         # An event may name an item nobody published (unknown_item): its int has a name
         # only if some row carried it, which every discounted row did.
-        item = "" if d.item_id is None else ids.name(IdKind.ITEM, d.item_id)
-        yield DiscountLine(reason=d.reason, item_id=item, events=d.events, quantity=d.quantity)
+        add_discount(reason=d.reason, item_id="" if d.item_id is None else items[d.item_id],
+                     events=d.events, quantity=d.quantity)
 
 
 def creator_results(result: WeekResult, built: BuiltWeek, asset: str) -> list[CreatorWeekResult]:
     """One record per creator of the result, with breakdown, activity and Merkle proof."""
-    ids = built.ids
+    # The name tables read directly (IdMap.name per id costs an Enum hash in Python).
+    creators, items = built.ids.names(IdKind.CREATOR), built.ids.names(IdKind.ITEM)
     proofs = merkle_proofs(result.leaves())
+    activity = built.activity
     out = []
     for c in result.creators:
-        name = ids.name(IdKind.CREATOR, c.creator_id)
-        proof = proofs.get(c.creator_id, ())
-        out.append(CreatorWeekResult(
+        name = creators[c.creator_id]
+        record = CreatorWeekResult(
             week=result.week, creator_id=name, creator_int_id=c.creator_id, status=c.status,
             score=c.score, allocated_minor=c.allocated_minor,
             rollover_in_minor=c.rollover_in_minor, payable_minor=c.payable_minor,
             rollover_out_minor=c.rollover_out_minor, held_minor=c.held_minor, asset=asset,
-            items=list(_items(c, ids)), tiers=list(_tiers(c)),
-            discounts=list(_discounts(c, ids)),
-            proof=[ProofStep(sibling=s.sibling.hex(), sibling_is_left=s.sibling_on_left)
-                   for s in proof],
             merkle_root=result.merkle_root, policy_version=result.policy_version,
-            policy_hash=result.policy_hash,
-            activity=built.activity.get(name, WeekActivity())))
+            policy_hash=result.policy_hash)
+        _add_lines(record, c, items)
+        add_step = record.proof.add
+        for s in proofs.get(c.creator_id, ()):
+            add_step(sibling=s.sibling.hex(), sibling_is_left=s.sibling_on_left)
+        act = activity.get(name)
+        if act is not None:
+            record.activity.CopyFrom(act)
+        else:
+            record.activity.SetInParent()
+        out.append(record)
     return out
 
 
@@ -92,14 +93,19 @@ def week_settled(result: WeekResult, asset: str, *, settled_at_ms: int,
 def estimates(result: WeekResult, built: BuiltWeek, asset: str,
               as_of_ms: int) -> dict[str, CreatorEstimate]:
     """creator id -> their estimate (the same breakdown as a settlement's)."""
-    ids = built.ids
+    creators, items = built.ids.names(IdKind.CREATOR), built.ids.names(IdKind.ITEM)
     out = {}
     for c in result.creators:
-        name = ids.name(IdKind.CREATOR, c.creator_id)
-        out[name] = CreatorEstimate(
+        name = creators[c.creator_id]
+        estimate = out[name] = CreatorEstimate(
             week=result.week, creator_id=name, as_of_ms=as_of_ms,
             estimated_minor=c.allocated_minor, score=c.score, asset=asset,
-            pool_minor=result.pool_minor, items=list(_items(c, ids)), tiers=list(_tiers(c)),
-            discounts=list(_discounts(c, ids)), policy_version=result.policy_version,
-            policy_hash=result.policy_hash, activity=built.activity.get(name, WeekActivity()))
+            pool_minor=result.pool_minor, policy_version=result.policy_version,
+            policy_hash=result.policy_hash)
+        _add_lines(estimate, c, items)
+        act = built.activity.get(name)
+        if act is not None:
+            estimate.activity.CopyFrom(act)
+        else:
+            estimate.activity.SetInParent()
     return out
