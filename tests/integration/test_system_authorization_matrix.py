@@ -459,6 +459,42 @@ def test_the_notifications_websocket_serves_each_signed_in_user_their_own(
     assert persona not in UNAUTHENTICATED, message
 
 
+@pytest.fixture(scope="module")
+def private_group(stack: Stack, world: World) -> str:
+    """A private group of the owner's (nobody else is a member)."""
+    with httpx.Client(base_url=stack.gateway_url, timeout=15) as api:
+        made = api.post("/v1/groups", json={"name": "Matrix private", "visibility": "private",
+                                            "join_mode": "invite_only"},
+                        headers={**world.headers["owner"], "Idempotency-Key": unique("gp")})
+        assert made.status_code == 201, made.text
+        group_id: str = made.json()["group_id"]
+        return group_id
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+def test_a_private_group_websocket_admits_only_its_members(
+    stack: Stack, world: World, private_group: str, persona: str
+) -> None:
+    import json
+
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect
+
+    url = stack.gateway_url.replace("http", "ws") + f"/v1/ws/groups/{private_group}"
+    header = world.headers[persona].get("Authorization", "")
+    offered = ["planet.v1"] + (["bearer." + header.split()[1]] if header else [])
+    with connect(url, subprotocols=offered, open_timeout=10) as ws:  # type: ignore[arg-type]
+        try:
+            ws.send(json.dumps({"after": 0}))
+            message = json.loads(ws.recv(timeout=20))
+        except ConnectionClosed as closed:
+            assert persona != "owner", closed  # operators too: the socket is for members
+            assert closed.rcvd is not None and closed.rcvd.code == 1008
+            return
+    assert persona == "owner", message
+    assert message["type"] == "caught_up"
+
+
 # --- gRPC: every method of every service, called directly ----------------------------------
 
 OK, DENIED, UNAUTH = "OK", "PERMISSION_DENIED", "UNAUTHENTICATED"
