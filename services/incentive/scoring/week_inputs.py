@@ -386,11 +386,11 @@ class WeekInputs:
         columns = dict(codes)
         for name, kind in _CODED.items():
             columns[name] = model_of[kind][codes[name]]
-        by_event = self._check_event_ids(columns["event_id"], columns[_CHECK])
+        self._check_event_ids(columns["event_id"], columns[_CHECK])
         events = model.EngagementColumns(**{name: columns[name] for name in _COLUMNS})
         consumers = self._consumers(self._present(IdKind.CONSUMER, codes["consumer_id"]),
                                     quote_asset, status_at_ms)
-        items = self._item_statuses(codes, columns, by_event, status_at_ms)
+        items = self._item_statuses(codes, columns, status_at_ms)
         # Creators: of the facts, of the rollovers, and item owners (their eligibility decides
         # an item's events).
         creator_codes = set(self._present(IdKind.CREATOR, codes["creator_id"]))
@@ -411,18 +411,23 @@ class WeekInputs:
         return present[np.argsort(model_ids)].tolist()  # type: ignore[no-any-return]
 
     @staticmethod
-    def _check_event_ids(keys: np.ndarray, checks: np.ndarray) -> np.ndarray:
+    def _check_event_ids(keys: np.ndarray, checks: np.ndarray) -> None:
         """EventIdCollision when rows on one event key carry different check digests (equal
         keys with equal checks are one event delivered twice: the model drops the copy).
-        Returns the rows in (event id, row) order."""
-        order = np.argsort(keys, kind="stable")
-        ordered = keys[order]
-        same = np.flatnonzero(ordered[1:] == ordered[:-1])
-        if len(same):
-            differ = checks[order[same]] != checks[order[same + 1]]
-            if differ.any():
-                raise EventIdCollision(int(ordered[same[np.flatnonzero(differ)[0]]]))
-        return order
+
+        One value sort of the keys finds the repeated ones (np.sort is several times faster
+        than a stable argsort of 10 M rows); only rows on a repeated key are ordered, by
+        (key, row), and their checks compared."""
+        ordered = np.sort(keys)
+        same = ordered[1:] == ordered[:-1]
+        if not same.any():
+            return
+        rows = np.flatnonzero(np.isin(keys, ordered[1:][same]))
+        rows = rows[np.argsort(keys[rows], kind="stable")]
+        on, check = keys[rows], checks[rows]
+        differ = (on[1:] == on[:-1]) & (check[1:] != check[:-1])
+        if differ.any():
+            raise EventIdCollision(int(on[1:][differ][0]))
 
     def _consumers(self, consumers: list[int], quote_asset: str,
                    at_ms: int) -> tuple[model.ConsumerValue, ...]:
@@ -458,33 +463,25 @@ class WeekInputs:
             sanctioned=holds_at(status.sanctioned, at_ms))
 
     def _item_statuses(self, codes: Mapping[str, np.ndarray], columns: Mapping[str, np.ndarray],
-                       by_event: np.ndarray, at_ms: int) -> tuple[model.ItemStatus, ...]:
+                       at_ms: int) -> tuple[model.ItemStatus, ...]:
         """One status per item of the week, in item id order. An item without a status from
         content belongs to the creator its earliest fact names (time, then event id, then
         the order read). Sets ``_owner_codes``: the creators the statuses name."""
         self._owner_codes = set()
         item_col = codes["item_id"]
-        n = len(item_col)
-        if not n:
+        if not len(item_col):
             return ()
-        # The earliest fact of each item as the minimum of one int64 per row: the time in
-        # the week, then the row's rank in (event id, row) order; one pass over the rows
-        # (minimum.at by item code), not a three-key lexsort of every row.
-        bits = max(1, (n - 1).bit_length())
-        if bits + 30 <= 62:
-            since = columns["occurred_at_ms"] - self._start  # [0, 7 days): under 2**30
-            rank = np.empty(n, dtype=np.int64)
-            rank[by_event] = np.arange(n, dtype=np.int64)
-            never = np.iinfo(np.int64).max
-            earliest = np.full(len(self._model[IdKind.ITEM]), never, dtype=np.int64)
-            np.minimum.at(earliest, item_col, (since << bits) | rank)
-            present = np.flatnonzero(earliest != never)
-            first = by_event[earliest[present] & ((1 << bits) - 1)]
-        else:
-            order = np.lexsort((columns["event_id"], columns["occurred_at_ms"],
-                                columns["item_id"]))
-            ordered = columns["item_id"][order]
-            first = order[np.concatenate(([True], ordered[1:] != ordered[:-1]))]
+        # The earliest time of each item in one pass (minimum.at by item code); the rows at
+        # their item's earliest time (about one an item) are then ordered by (item, event id,
+        # row), not every row.
+        at = columns["occurred_at_ms"]
+        never = np.iinfo(np.int64).max
+        earliest = np.full(len(self._model[IdKind.ITEM]), never, dtype=np.int64)
+        np.minimum.at(earliest, item_col, at)
+        tied = np.flatnonzero(at == earliest[item_col])
+        tied = tied[np.lexsort((tied, columns["event_id"][tied], item_col[tied]))]
+        tied_items = item_col[tied]
+        first = tied[np.concatenate(([True], tied_items[1:] != tied_items[:-1]))]
         first = first[np.argsort(columns["item_id"][first])]
         items = columns["item_id"][first].tolist()
         creators = columns["creator_id"][first].tolist()

@@ -181,6 +181,19 @@ def test_an_item_without_status_goes_to_the_creator_of_its_earliest_fact_by_time
     assert got == want
 
 
+def test_an_event_delivered_twice_names_its_items_creator_by_the_order_read() -> None:
+    # Equal time and event id: the row read first decides (the same event, redelivered with
+    # another creator, must not make the owner depend on how rows were sorted).
+    inputs = WeekInputs(WEEK)
+    first = FactRow("dup", "item-1", "bo", T0, VIEW, 5)
+    inputs.add_facts(build_facts("r1", "carol", [FactRow("z", "item-1", "cy", T0 + HOUR,
+                                                         VIEW, 5), first]))
+    inputs.add_facts(build_facts("r2", "dan", [first._replace(creator_id="ada")]))
+    built = inputs.build(pool_minor=1, rollovers={}, quote_asset="USDT", status_at_ms=CLOSE)
+    (item,) = built.facts.items
+    assert built.ids.name(IdKind.CREATOR, item.creator_id) == "bo"
+
+
 def test_trailing_fees_count_only_the_window_before_the_week_in_the_pool_asset() -> None:
     inputs = _inputs(_week_rows())
     carol = _user("carol")
