@@ -451,7 +451,8 @@ async def decide_held(group_id: GroupId, message_seq: MessageSeq, body: Decision
         approve=body.approve, reason=body.reason))
 
 
-Emoji = Annotated[str, Query(min_length=1, max_length=8, description="The emoji.")]
+Emoji = Annotated[str, Query(min_length=1, max_length=32,
+                             description="The emoji (at most 32 bytes).")]
 
 
 @router.put("/v1/groups/{group_id}/messages/{message_seq}/reactions", response_model=CommandOut,
