@@ -33,7 +33,7 @@ import numpy as np
 
 from planet.incentive.v1.facts_pb2 import FactRows, ItemStatus, Period, UserStatus
 from planet.incentive.v1.weekly_pool_pb2 import WeekActivity
-from planetkit.fact_rows import FOLLOW, VIEW, check_facts, event_key, event_keys
+from planetkit.fact_rows import FOLLOW, VIEW, Columns, checked_columns, event_key, event_keys
 from services.incentive.domain import facts as model
 from services.incentive.domain.id_map import IdKind, IdMap
 
@@ -196,13 +196,14 @@ class WeekInputs:
         Whole columns at a time (numpy on a protobuf column, map() through a dict: C loops),
         so a record of thousands of rows costs no Python per row, and one of a few rows
         little more than its decode (bench/settle_from_log.py)."""
-        check_facts(rows)
-        big = len(rows.event_ids) > _NUMPY_ROWS
-        count = self._add_numpy(rows) if big else self._add_lists(rows)
+        cols = checked_columns(rows)
+        big = len(cols.event_ids) > _NUMPY_ROWS
+        count = self._add_numpy(cols, rows.consumer_id) if big else self._add_lists(
+            cols, rows.consumer_id)
         self._rows += count
         return count
 
-    def _add_numpy(self, rows: FactRows) -> int:
+    def _add_numpy(self, rows: Columns, consumer: str) -> int:
         at = np.asarray(rows.occurred_at_ms, dtype=np.int64)
         inside = (at >= self._start) & (at < self._end)
         count = int(np.count_nonzero(inside))
@@ -230,7 +231,7 @@ class WeekInputs:
             consumers = self._int_array(self._known_consumers, IdKind.CONSUMER,
                                         texts(rows.consumer_ids))
         else:
-            consumers = np.full(count, self._intern(IdKind.CONSUMER, rows.consumer_id),
+            consumers = np.full(count, self._intern(IdKind.CONSUMER, consumer),
                                 dtype=np.int32)
         values = {
             "event_id": keys, _CHECK: checks, "consumer_id": consumers,
@@ -245,7 +246,7 @@ class WeekInputs:
             self._chunks[name].append(column)
         return count
 
-    def _add_lists(self, rows: FactRows) -> int:
+    def _add_lists(self, rows: Columns, consumer: str) -> int:
         # Most records are small (an interaction record holds one act): list.extend straight
         # from the protobuf columns (C loops), no per-row Python unless some rows lie outside
         # the week.
@@ -256,7 +257,7 @@ class WeekInputs:
         start, end = self._start, self._end
         inside = start <= at[0] < end if n == 1 else start <= min(at) and max(at) < end
         if not inside:
-            return self._add_picked(rows)
+            return self._add_picked(rows, consumer)
         cols = self._pending
         if len(rows.event_keys):
             cols["event_id"].extend(rows.event_keys)
@@ -269,9 +270,9 @@ class WeekInputs:
             cols["consumer_id"] += self._ints(self._known_consumers, IdKind.CONSUMER,
                                               rows.consumer_ids)
         else:
-            code = self._known_consumers.get(rows.consumer_id)
+            code = self._known_consumers.get(consumer)
             if code is None:
-                code = self._intern(IdKind.CONSUMER, rows.consumer_id)
+                code = self._intern(IdKind.CONSUMER, consumer)
             cols["consumer_id"] += [code] * n
         cols["creator_id"] += self._ints(self._known_creators, IdKind.CREATOR, rows.creator_ids)
         cols["item_id"] += self._ints(self._known_items, IdKind.ITEM, rows.item_ids)
@@ -284,7 +285,7 @@ class WeekInputs:
             self._flush()
         return n
 
-    def _add_picked(self, rows: FactRows) -> int:
+    def _add_picked(self, rows: Columns, consumer: str) -> int:
         """A small record's rows of the week when some lie outside it."""
         start, end = self._start, self._end
         at = list(rows.occurred_at_ms)
@@ -309,7 +310,7 @@ class WeekInputs:
             cols["consumer_id"] += self._ints(self._known_consumers, IdKind.CONSUMER,
                                               picked(rows.consumer_ids))
         else:
-            cols["consumer_id"] += [self._intern(IdKind.CONSUMER, rows.consumer_id)] * count
+            cols["consumer_id"] += [self._intern(IdKind.CONSUMER, consumer)] * count
         cols["creator_id"] += self._ints(self._known_creators, IdKind.CREATOR,
                                          picked(rows.creator_ids))
         cols["item_id"] += self._ints(self._known_items, IdKind.ITEM, picked(rows.item_ids))
