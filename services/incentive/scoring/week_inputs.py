@@ -435,21 +435,27 @@ class WeekInputs:
         """Each consumer's value as of ``at_ms`` (a million a week: one tight loop, the
         periods and fees looked at only when the status has any)."""
         model_ids, names = self._model[IdKind.CONSUMER], self._names[IdKind.CONSUMER]
-        users = self._users
         first_day = self._start // MS_PER_DAY - FEE_WINDOW_DAYS
         last_day = self._start // MS_PER_DAY  # exclusive: fees before the week
         value = model.ConsumerValue
-        out = []
+        get = self._users.get
+        out: list[model.ConsumerValue] = []
+        append = out.append
+        # Each protobuf field read once (an access builds a wrapper: a million statuses).
         for code in consumers:
-            consumer, status = model_ids[code], users.get(names[code])
+            consumer, status = model_ids[code], get(names[code])
             if status is None:
-                out.append(value(consumer, 0, False))
+                append(value(consumer, 0, False))
                 continue
-            fees = sum(d.quote_minor for d in status.fees
-                       if first_day <= d.day < last_day and d.quote_asset == quote_asset) \
-                if status.fees else 0
-            out.append(value(consumer, fees, 0 < status.kyc_verified_at_ms <= at_ms,
-                             bool(status.sanctioned) and holds_at(status.sanctioned, at_ms)))
+            fees = 0
+            days = status.fees
+            if days:
+                for d in days:
+                    if first_day <= d.day < last_day and d.quote_asset == quote_asset:
+                        fees += d.quote_minor
+            sanctioned = status.sanctioned
+            append(value(consumer, fees, 0 < status.kyc_verified_at_ms <= at_ms,
+                         bool(sanctioned) and holds_at(sanctioned, at_ms)))
         return tuple(out)
 
     def _creator(self, code: int, at_ms: int) -> model.CreatorStatus:
@@ -486,16 +492,21 @@ class WeekInputs:
         first = first[np.argsort(columns["item_id"][first])]
         items = columns["item_id"][first].tolist()
         creators = columns["creator_id"][first].tolist()
-        names = self._names[IdKind.ITEM]
-        statuses = [self._items.get(names[c]) for c in item_col[first].tolist()]
+        names, get = self._names[IdKind.ITEM], self._items.get
+        known, creator_ids = self._known_creators, self._model[IdKind.CREATOR]
+        owners = self._owner_codes
         item_status = model.ItemStatus
         out = []
-        for item, creator, status in zip(items, creators, statuses, strict=True):
-            if status is not None and status.creator_id:
-                owner = self._intern(IdKind.CREATOR, status.creator_id)
-                self._owner_codes.add(owner)
+        for item, creator, code in zip(items, creators, item_col[first].tolist(), strict=True):
+            status = get(names[code])
+            owner_name = status.creator_id if status is not None else ""
+            if status is not None and owner_name:
+                owner = known.get(owner_name)
+                if owner is None:
+                    owner = self._intern(IdKind.CREATOR, owner_name)
+                owners.add(owner)
                 removed = removed_at(status, at_ms) if status.removed else None
-                out.append(item_status(item, self._model[IdKind.CREATOR][owner], removed))
+                out.append(item_status(item, creator_ids[owner], removed))
             else:
                 out.append(item_status(item, creator))
         return tuple(out)
