@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import time
-from typing import Annotated
+from typing import Annotated, Final, Literal, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, WebSocket, WebSocketDisconnect
 
+from gateway import topic_fanout
 from gateway.auth import InvalidToken, Principal
 from gateway.deps import BackendsDep, SettingsDep, UserDep, VerifierDep, authenticate
 from gateway.errors import GatewayError, NotFound
@@ -95,6 +97,45 @@ class Refused(Exception):
         super().__init__(reason)
         self.code = code
         self.reason = reason[:120]  # close reasons are limited to 123 bytes
+
+
+T = TypeVar("T")
+
+
+class _Ended(enum.Enum):
+    LISTENER = "listener"
+
+
+# What ``next_pushed`` returns when the task answering the client's frames ended normally.
+LISTENER_ENDED: Final = _Ended.LISTENER
+
+
+async def next_pushed(sub: topic_fanout.Subscription[T], listener: asyncio.Task[None],
+                      timeout: float | None, too_slow: str
+                      ) -> T | Literal[_Ended.LISTENER] | None:
+    """One wait of a live socket (this one, notifications, groups): the next item the hub
+    pushed to ``sub``, or None when ``timeout`` passed first (None: no timeout). When the
+    ``listener`` (the task answering the client's frames) has finished, its outcome comes
+    first: its Refused or disconnect is raised here (an item taken meanwhile is dropped with
+    the socket), and ``LISTENER_ENDED`` if it returned. An overflowed ``sub`` raises
+    ``Refused(TRY_AGAIN_LATER, too_slow)``: the client reconnects, nothing is lost."""
+    # A fresh get() each wait rather than one kept across waits: the loser is cancelled, and
+    # a get() cancelled after the queue woke it has not taken its item yet (it takes it only
+    # when it runs again), so the item stays queued for the next wait: nothing is lost.
+    getter = asyncio.ensure_future(sub.queue.get())
+    overflow = asyncio.ensure_future(sub.overflowed.wait())
+    await asyncio.wait({getter, overflow, listener}, timeout=timeout,
+                       return_when=asyncio.FIRST_COMPLETED)
+    got = getter.done()
+    overflow.cancel()
+    if not got:
+        getter.cancel()  # an item a cancelled get() was woken for stays queued
+    if listener.done():
+        listener.result()  # a Refused or a disconnect surfaces here
+        return LISTENER_ENDED
+    if sub.overflowed.is_set():
+        raise Refused(TRY_AGAIN_LATER, too_slow)
+    return getter.result() if got else None
 
 
 async def _receive_json(websocket: WebSocket, max_bytes: int) -> object:
@@ -251,25 +292,14 @@ class _EstimateStream:
             # No poll: the wait ends on a pushed estimate, an overflow, a client frame's
             # outcome, or the token's expiry.
             timeout = None if expires is None else max(0.0, expires - time.time())
-            getter = asyncio.ensure_future(sub.queue.get())
-            overflow = asyncio.ensure_future(sub.overflowed.wait())
-            await asyncio.wait({getter, overflow, listener}, timeout=timeout,
-                               return_when=asyncio.FIRST_COMPLETED)
-            got = getter.done()
-            overflow.cancel()
-            if not got:
-                getter.cancel()  # an item a cancelled get() was woken for stays queued
-            if listener.done():
-                listener.result()  # a Refused or a disconnect surfaces here
+            estimate = await next_pushed(sub, listener, timeout,
+                                         "too slow: reconnect for the current estimate")
+            if estimate is LISTENER_ENDED:
                 return
-            if sub.overflowed.is_set():
-                raise Refused(TRY_AGAIN_LATER, "too slow: reconnect for the current estimate")
             if expires is not None and time.time() >= expires:
                 raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
-            if got:
-                estimate = getter.result()
-                if _newer(estimate, self._last, week):
-                    await self._send(estimate, sub)
+            if estimate is not None and _newer(estimate, self._last, week):
+                await self._send(estimate, sub)
 
 
 async def _answer_frames(websocket: WebSocket, max_bytes: int) -> None:

@@ -51,6 +51,7 @@ from gateway.group_hub import QUEUE_SIZE, GroupHub, Subscription
 from gateway.group_refusals import GroupRefused
 from gateway.ports import GroupsPort
 from gateway.routes.estimates import (
+    LISTENER_ENDED,
     POLICY_VIOLATION,
     PROTOCOL,
     TRY_AGAIN_LATER,
@@ -58,6 +59,7 @@ from gateway.routes.estimates import (
     _login,
     _offered_token,
     _receive_json,
+    next_pushed,
 )
 from gateway.routes.notifications import _first_position
 from gateway.schemas_groups import GroupId, message_out
@@ -318,21 +320,12 @@ class _Stream:
             expires = self._user.expires_at_s
             if expires is not None and time.time() >= expires:
                 raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
-            getter = asyncio.ensure_future(sub.queue.get())
-            overflow = asyncio.ensure_future(sub.overflowed.wait())
-            await asyncio.wait({getter, overflow, listener}, timeout=self._poll_s,
-                               return_when=asyncio.FIRST_COMPLETED)
-            got = getter.done()
-            overflow.cancel()
-            if not got:
-                getter.cancel()  # an item a cancelled get() was woken for stays queued
-            if listener.done():
-                listener.result()  # a Refused or a disconnect surfaces here
+            fact = await next_pushed(sub, listener, self._poll_s,
+                                     "too slow: reconnect with your last seq")
+            if fact is LISTENER_ENDED:
                 return
-            if sub.overflowed.is_set():
-                raise Refused(TRY_AGAIN_LATER, "too slow: reconnect with your last seq")
-            if got:
-                await self._live(getter.result(), sub)
+            if fact is not None:
+                await self._live(fact, sub)
             elif self._hub.latest(self._viewer.group_id) > self._last:
                 await self._catch_up(sub)  # seen live before this socket subscribed
             if sub.queue.empty() and self._last > self._told:

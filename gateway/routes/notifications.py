@@ -45,6 +45,7 @@ from gateway.notification_hub import QUEUE_SIZE, NotificationHub, Subscription
 from gateway.openapi import AUTHED, WITH_BODY, errors
 from gateway.ports import SocialPort
 from gateway.routes.estimates import (
+    LISTENER_ENDED,
     POLICY_VIOLATION,
     PROTOCOL,
     TRY_AGAIN_LATER,
@@ -52,6 +53,7 @@ from gateway.routes.estimates import (
     _login,
     _offered_token,
     _receive_json,
+    next_pushed,
 )
 from gateway.routes.follows import social_port
 from gateway.schemas import Strict
@@ -262,24 +264,14 @@ class _Stream:
             expires = self._user.expires_at_s
             if expires is not None and time.time() >= expires:
                 raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
-            getter = asyncio.ensure_future(sub.queue.get())
-            overflow = asyncio.ensure_future(sub.overflowed.wait())
-            await asyncio.wait({getter, overflow, listener}, timeout=self._poll_s,
-                               return_when=asyncio.FIRST_COMPLETED)
-            got = getter.done()
-            overflow.cancel()
-            if not got:
-                getter.cancel()  # an item a cancelled get() was woken for stays queued
-            if listener.done():
-                listener.result()  # a Refused or a disconnect surfaces here
+            event = await next_pushed(sub, listener, self._poll_s,
+                                      "too slow: reconnect with your last position")
+            if event is LISTENER_ENDED:
                 return
-            if sub.overflowed.is_set():
-                raise Refused(TRY_AGAIN_LATER, "too slow: reconnect with your last position")
-            if not got:
+            if event is None:
                 if self._hub.latest(self._user.user_id) > self._last:
                     await self._catch_up(sub)  # seen live before this socket subscribed
                 continue
-            event = getter.result()
             if isinstance(event, NotificationsRead):
                 await self._send({"type": "read", "read_up_to": event.up_to_position}, sub)
             elif event.position == self._last + 1:
