@@ -21,7 +21,13 @@ import httpx
 from planetkit.kafka.admin import ensure_topics
 from planetkit.service_auth_keys import create_keyring
 from planetkit.service_identities import GATEWAY
-from planetkit.topics import ENGAGEMENT_BATCHES, ESTIMATES, SOCIAL_NOTIFICATIONS, with_suffix
+from planetkit.topics import (
+    ENGAGEMENT_BATCHES,
+    ESTIMATES,
+    GROUP_EVENTS,
+    SOCIAL_NOTIFICATIONS,
+    with_suffix,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "process-test-secret-of-at-least-32-bytes"
@@ -73,8 +79,9 @@ def gateway_process(tmp: Path, bootstrap: str, **env: str) -> Iterator[Gateway]:
     with ThreadPoolExecutor(1) as pool:
         notifications = with_suffix(SOCIAL_NOTIFICATIONS, settings["PLANET_TOPIC_SUFFIX"])
         estimates = with_suffix(ESTIMATES, settings["PLANET_TOPIC_SUFFIX"])
+        groups = with_suffix(GROUP_EVENTS, settings["PLANET_TOPIC_SUFFIX"])
         pool.submit(asyncio.run, ensure_topics(bootstrap, [batches, notifications,
-                                                           estimates])).result()
+                                                           estimates, groups])).result()
     clean = {k: v for k, v in os.environ.items() if not k.startswith("PLANET_")}
     log_path = tmp / "gateway.log"
     with log_path.open("wb") as log:

@@ -145,12 +145,16 @@ def test_catch_up_then_live_in_order_dropping_duplicates_reading_gaps_skipping_t
         assert [(m["type"], m["seq"]) for m in got] == [("edit", 5), ("pin", 6), ("delete", 7)]
         assert got[0]["text"] == "three!" and "reason" not in got[2]  # reasons: staff only
         # Another member's mute and a held message of bob's: not alice's to see, but the
-        # cursor moves on (one position marker once the queue is drained).
+        # cursor moves on (a position marker whenever the queue is drained: one for both, or
+        # one after each when the socket drains between the two deliveries).
         mute = room.add(ev.MemberMuted(user_id="bob", until_ms=9, actor_id="owner"))
         held = room.post("bob", "held", held=True)
         for fact in (mute, held):
             _on_loop(client, hub.deliver, fact)
-        assert ws.receive_json() == {"type": "position", "seq": 9}
+        marker = ws.receive_json()
+        if marker == {"type": "position", "seq": 8}:
+            marker = ws.receive_json()
+        assert marker == {"type": "position", "seq": 9}
         _quiet(ws)
     assert hub.sockets == 0
 
