@@ -525,16 +525,28 @@ class WeekInputs:
         item = codes["item_id"][views].astype(np.int64)
         consumer = codes["consumer_id"][views].astype(np.int64)
         if len(creator):
+            dwell = codes["dwell_seconds"][views]
             if len(creator_ids) * n_items * n_who < 1 << 62:
-                order = np.argsort((creator * n_items + item) * n_who + consumer)
+                # One value sort of the combined key (np.sort is several times faster than
+                # an argsort); each row's dwell then goes to its pair by a binary search.
+                pair_of_row = creator * n_items + item
+                ordered = np.sort(pair_of_row * n_who + consumer)
+                pair = ordered // n_who
+                c, i = pair // n_items, pair % n_items
+                new_pair = np.concatenate(([True], pair[1:] != pair[:-1]))
+                new_viewer = np.concatenate(([True], ordered[1:] != ordered[:-1]))
+                starts = np.flatnonzero(new_pair)
+                dwell_sums = np.zeros(len(starts), dtype=np.int64)
+                np.add.at(dwell_sums, np.searchsorted(pair[starts], pair_of_row), dwell)
+                who = ordered % n_who
             else:
                 order = np.lexsort((consumer, item, creator))
-            c, i, who = creator[order], item[order], consumer[order]
-            new_pair = np.concatenate(([True], (c[1:] != c[:-1]) | (i[1:] != i[:-1])))
-            new_viewer = new_pair | np.concatenate(([True], who[1:] != who[:-1]))
-            starts = np.flatnonzero(new_pair)
+                c, i, who = creator[order], item[order], consumer[order]
+                new_pair = np.concatenate(([True], (c[1:] != c[:-1]) | (i[1:] != i[:-1])))
+                new_viewer = new_pair | np.concatenate(([True], who[1:] != who[:-1]))
+                starts = np.flatnonzero(new_pair)
+                dwell_sums = np.add.reduceat(dwell[order], starts)
             counts = np.diff(np.append(starts, len(c)))
-            dwell_sums = np.add.reduceat(codes["dwell_seconds"][views][order], starts)
             viewer_counts = np.add.reduceat(new_viewer.astype(np.int64), starts)
             pair_c, pair_i = c[starts], i[starts]
             # Creators in id order, each one's items in id order (the records' bytes).
