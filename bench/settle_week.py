@@ -2,8 +2,16 @@
 
     python bench/settle_week.py                  # 10M events, 1M consumers, 100k creators, 1M items
     python bench/settle_week.py --events 100000  # quick check (other sizes scale down with it)
+    python bench/settle_week.py --hashed-ids     # the same week with ids spread over 63 bits
 
 Random numbers only shape the synthetic input; the model itself sees int64 columns only.
+
+With ``--hashed-ids`` every id (event, user = consumer and creator, item) goes through a
+seeded random bijection of [0, 2**63) (a splitmix64-style mixer cut to 63 bits) so the ids look
+like the live system's (domain/id_map.py: BLAKE2b-64 with the top bit cleared) without hashing
+twelve million strings: the same week renamed, so the counts match the compact week's while
+the ranks (ascending by id) and so the root differ.
+
 Peak memory is the process's peak resident set (ru_maxrss) after each stage. The Merkle root
 and the SHA-256 of the canonical encoding printed at the end must not change with speed work
 (docs/incentives.md, "Speed", records them for the default week).
@@ -17,6 +25,7 @@ import resource
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -116,6 +125,57 @@ def _synthetic_week(events: int, consumers: int, creators: int, items: int,
                      rollovers)
 
 
+# Seeds of the id renaming, one per id space (consumers and creators are one: users, so a
+# self-interaction stays consumer == creator).
+_EVENT_SALT, _USER_SALT, _ITEM_SALT = 0x5EED_E7E7, 0x5EED_0123, 0x5EED_17E4
+_MASK63 = np.uint64((1 << 63) - 1)
+
+
+def mix63(ids: np.ndarray, salt: int) -> np.ndarray:
+    """A random-looking bijection of [0, 2**63) (ids in, ids out; int64).
+
+    Each step is invertible modulo 2**63 (adding a constant, x ^= x >> k, multiplying by an
+    odd number), so distinct ids stay distinct: a renaming, never a merge.
+    """
+    x = (ids.astype(np.uint64) + np.uint64(salt)) & _MASK63
+    for shift, mul in ((31, 0xBF58476D1CE4E5B9), (29, 0x94D049BB133111EB)):
+        x ^= x >> np.uint64(shift)
+        x *= np.uint64(mul)
+        x &= _MASK63
+    x ^= x >> np.uint64(32)
+    return x.astype(np.int64)
+
+
+def hashed_ids(facts: WeekFacts) -> WeekFacts:
+    """The same week with every id renamed by mix63 (ids spread over 63 bits, as hashes)."""
+    ev = facts.events
+
+    def user(ids: list[int]) -> list[int]:
+        out: list[int] = mix63(np.array(ids, dtype=np.int64), _USER_SALT).tolist()
+        return out
+
+    cons, cre, items = facts.consumers, facts.creators, facts.items
+    with paused_gc():
+        return WeekFacts(
+            facts.week, facts.pool_minor,
+            replace(ev, event_id=mix63(ev.event_id, _EVENT_SALT),
+                    consumer_id=mix63(ev.consumer_id, _USER_SALT),
+                    creator_id=mix63(ev.creator_id, _USER_SALT),
+                    item_id=mix63(ev.item_id, _ITEM_SALT)),
+            tuple(map(ConsumerValue, user([c.consumer_id for c in cons]),
+                      [c.trailing_fees_minor for c in cons], [c.kyc_verified for c in cons],
+                      [c.sanctioned for c in cons])),
+            tuple(map(CreatorStatus, user([c.creator_id for c in cre]),
+                      [c.kyc_verified for c in cre], [c.identity_open for c in cre],
+                      [c.sanctioned for c in cre])),
+            tuple(map(ItemStatus,
+                      mix63(np.array([i.item_id for i in items], dtype=np.int64),
+                            _ITEM_SALT).tolist(),
+                      user([i.creator_id for i in items]), [i.removed_at_ms for i in items])),
+            tuple(map(Rollover, user([r.creator_id for r in facts.rollovers]),
+                      [r.amount_minor for r in facts.rollovers])))
+
+
 def main() -> None:
     """Parse sizes, build the week, settle it stage by stage."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -123,17 +183,21 @@ def main() -> None:
     ap.add_argument("--consumers", type=int)
     ap.add_argument("--creators", type=int)
     ap.add_argument("--items", type=int)
+    ap.add_argument("--hashed-ids", action="store_true",
+                    help="rename every id by a random 63-bit bijection (ids like hashes)")
     args = ap.parse_args()
     scale = args.events / 10_000_000
     consumers = args.consumers or max(10, int(1_000_000 * scale))
     creators = args.creators or max(5, int(100_000 * scale))
     items = args.items or max(10, int(1_000_000 * scale))
     print(f"events={args.events:,} consumers={consumers:,} creators={creators:,} "
-          f"items={items:,}")
+          f"items={items:,}{' hashed ids' if args.hashed_ids else ''}")
     policy = default_policy()
     t_all = time.perf_counter()
     facts = stage("generate synthetic week", lambda: synthetic_week(args.events, consumers,
                                                                      creators, items))
+    if args.hashed_ids:
+        facts = stage("hash the ids", lambda: hashed_ids(facts))
     t_model = time.perf_counter()
     eng = stage("1 count engagement", lambda: count_engagement(facts, policy))
     alloc = stage("2 allocate budgets", lambda: allocate_budgets(eng, policy))

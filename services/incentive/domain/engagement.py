@@ -172,7 +172,7 @@ def _lookup(ids_sorted: Int64Array, values: Int64Array, keys: Int64Array,
 def _factorize(ids: Int64Array) -> tuple[Int64Array, Int64Array]:
     """(distinct ids ascending, rank of each id among them), like np.unique(return_inverse).
 
-    Compact ids go through a presence table; others are sorted (see _sort_order).
+    Compact ids go through a presence table; others are sorted (see _id_order).
     """
     n = len(ids)
     if n == 0:
@@ -185,16 +185,59 @@ def _factorize(ids: Int64Array) -> tuple[Int64Array, Int64Array]:
         present[offset] = True
         rank_of_offset = np.cumsum(present, dtype=np.int64) - 1
         return np.flatnonzero(present).astype(np.int64, copy=False) + lo, rank_of_offset[offset]
-    # Any int64: sort by the high then the low 32 bits (two's complement keeps the order
-    # once the high half is offset to be non-negative), in two packed value sorts.
-    order = _sort_order((((ids >> 32) + (1 << 31), 1 << 32), (ids & 0xFFFFFFFF, 1 << 32)))
-    sorted_ids = ids[order]
+    order, sorted_ids = _id_order(ids, lo, span)
     new = np.empty(n, dtype=bool)
     new[0] = True
     np.not_equal(sorted_ids[1:], sorted_ids[:-1], out=new[1:])
     rank = np.empty(n, dtype=np.int64)
     rank[order] = np.cumsum(new, dtype=np.int64) - 1
     return sorted_ids[new], rank
+
+
+def _id_order(ids: Int64Array, lo: int, span: int) -> tuple[Int64Array, Int64Array]:
+    """(an order sorting `ids` ascending, equal ids in any order; the ids in that order), for
+    ids from lo spanning `span` values.
+
+    Hashed ids (domain/id_map.py) spread over 63 bits: a row position and the whole id do not
+    fit one int64, and two packed sorts (high then low 32 bits, via _sort_order) cost twice
+    one. So one packed value sort orders the rows by the id's top bits that fit beside the
+    position; only distinct ids sharing those bits (about one pair in a million hashed ids,
+    more for ids bunched at the ends of a wide span) can be left out of order, and the rows of
+    those top-bit values are then sorted again by the whole id.
+    """
+    n = len(ids)
+    shift = max(n - 1, 1).bit_length()
+    drop = max(0, (span - 1).bit_length() - (63 - shift))  # low id bits that do not fit
+    # The offset from lo is exact in uint64 (the span may exceed 2**63); < 2**(63-shift) after
+    # the drop, so it fits an int64 beside the position.
+    packed = ids.view(np.uint64) - np.uint64(lo & 0xFFFF_FFFF_FFFF_FFFF)
+    packed >>= np.uint64(drop)
+    key = packed.view(np.int64)
+    key <<= shift
+    key |= np.arange(n, dtype=np.int64)
+    key.sort()
+    key &= (1 << shift) - 1
+    order = key
+    sorted_ids = ids[order]
+    if drop and bool((sorted_ids[1:] < sorted_ids[:-1]).any()):
+        _reorder_ties(ids, lo, drop, order, sorted_ids)
+    return order, sorted_ids
+
+
+def _reorder_ties(ids: Int64Array, lo: int, drop: int, order: Int64Array,
+                  sorted_ids: Int64Array) -> None:
+    """Sort by the whole id (in place) the rows whose top bits (the id offset from lo, shifted
+    right by `drop`) they share with a row left out of order. Such rows are adjacent, and top
+    bits ascend, so sorting them all together by id leaves each top-bit value in its place."""
+    top = (sorted_ids.view(np.uint64) - np.uint64(lo & 0xFFFF_FFFF_FFFF_FFFF)) >> np.uint64(drop)
+    bad_top = np.unique(top[1:][sorted_ids[1:] < sorted_ids[:-1]])
+    rows = np.flatnonzero(np.isin(top, bad_top))
+    sub = sorted_ids[rows]
+    # The two packed sorts of the high then the low 32 bits (two's complement keeps the order
+    # once the high half is offset to be non-negative).
+    step = _sort_order((((sub >> 32) + (1 << 31), 1 << 32), (sub & 0xFFFFFFFF, 1 << 32)))
+    order[rows] = order[rows[step]]
+    sorted_ids[rows] = sub[step]
 
 
 def _subset_ranks(rank: Int64Array, n_ranks: int) -> tuple[Int64Array, Int64Array]:
@@ -311,11 +354,17 @@ def _repeated(ids: Int64Array) -> BoolArray:
     if not len(ids):
         return np.zeros(0, dtype=bool)
     lo = int(ids.min())
-    if int(ids.max()) - lo < _TABLE_SPAN_PER_ID * len(ids) + _TABLE_SPAN_FLOOR:
+    span = int(ids.max()) - lo + 1
+    if span <= _TABLE_SPAN_PER_ID * len(ids) + _TABLE_SPAN_FLOOR:
         offset = ids - lo  # compact ids: count them in a table
         return np.asarray((np.bincount(offset) > 1)[offset])
-    _, rank = _factorize(ids)
-    return np.asarray((np.bincount(rank) > 1)[rank])
+    # Others: equal ids are adjacent once sorted; no ranks needed (hashed event ids).
+    order, sorted_ids = _id_order(ids, lo, span)
+    same = sorted_ids[1:] == sorted_ids[:-1]
+    out = np.zeros(len(ids), dtype=bool)
+    out[order[1:][same]] = True
+    out[order[:-1][same]] = True
+    return out
 
 
 def _redelivered(ev: EngagementColumns) -> BoolArray:
