@@ -52,7 +52,12 @@ from services.incentive.domain.facts import EngagementColumns, IsoWeek, WeekFact
 from services.incentive.domain.settlement import settle
 from services.incentive.engagement.domain.records import view_facts
 from services.incentive.engagement.domain.views import ViewColumns
-from services.incentive.scoring.fact_log import REGISTERED, PoolTopics, load_week
+from services.incentive.scoring.fact_log import (
+    CHILD_FROM_RECORDS,
+    REGISTERED,
+    PoolTopics,
+    load_week,
+)
 from services.incentive.scoring.pool_book import PoolBook
 from services.incentive.scoring.results import creator_results, week_settled
 
@@ -163,6 +168,11 @@ async def _produce_interactions(producer: AIOKafkaProducer, topic: str,
 
 def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _child_peak_mib() -> float:
+    """The largest peak of the finished children (the writer's, then the reading child's)."""
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
 def _status(message: UserStatus | ItemStatus, key: str) -> bytes:
@@ -281,8 +291,10 @@ async def settle_written(args: argparse.Namespace, bootstrap: str, suffix: str,
         print(f"  {name:<40} {now - last[0]:6.1f} s  peak {_peak_mib():,.0f} MiB", flush=True)
         last[0] = now
 
+    writer_peak = _child_peak_mib()
+    child_from = None if args.sequential else args.child_from_records
     built = await load_week(bootstrap, topics, iso, {}, book, "USDT",
-                            status_at_ms=iso.end_ms, stage=stage)
+                            status_at_ms=iso.end_ms, stage=stage, child_from_records=child_from)
     t1 = time.perf_counter()
     print(f"load_week   {t1 - t0:6.1f} s  ({built.rows:,} rows, {consumers:,} consumers) "
           f"peak {_peak_mib():,.0f} MiB", flush=True)
@@ -295,8 +307,11 @@ async def settle_written(args: argparse.Namespace, bootstrap: str, suffix: str,
     t3 = time.perf_counter()
     print(f"records     {t3 - t2:6.1f} s  ({len(records):,} creators)  "
           f"peak {_peak_mib():,.0f} MiB", flush=True)
-    print(f"end to end  {t3 - t0:6.1f} s  (goal < 60 s, < 4 GiB); root {summary.merkle_root}; "
-          f"result sha256 {summary.result_sha256}")
+    reader_peak = _child_peak_mib()
+    reader = (f"reading child's peak {reader_peak:,.0f} MiB" if reader_peak > writer_peak
+              else f"no reading child larger than the writer ({writer_peak:,.0f} MiB)")
+    print(f"end to end  {t3 - t0:6.1f} s  (goal < 60 s, < 4 GiB); peak {_peak_mib():,.0f} MiB, "
+          f"{reader}; root {summary.merkle_root}; result sha256 {summary.result_sha256}")
 
 
 if __name__ == "__main__":
@@ -305,6 +320,11 @@ if __name__ == "__main__":
     ap.add_argument("--interactions", choices=("consumer", "partition"), default="consumer",
                     help="interaction records of one consumer each (default), or of many "
                          "consumers per partition")
+    ap.add_argument("--sequential", action="store_true",
+                    help="read both fact topics in this process (no reading child)")
+    ap.add_argument("--child-from-records", type=int, default=CHILD_FROM_RECORDS,
+                    help="read the interactions in a child process from this many records "
+                         "(load_week's default: %(default)s)")
     ap.add_argument("--keep-topics", action="store_true", help="leave the week's topics")
     ap.add_argument("--suffix", default="", help="topic suffix (default: a fresh one)")
     ap.add_argument("--write-only", action="store_true",

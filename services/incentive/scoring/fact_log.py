@@ -10,6 +10,7 @@ Everything is read with read_committed: aborted writes never count.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -40,6 +41,7 @@ from planetkit.topics import (
     with_suffix,
 )
 from services.incentive.domain.facts import MS_PER_DAY, IsoWeek
+from services.incentive.scoring.fact_reader import fold_in_child
 from services.incentive.scoring.pool_book import PoolBook, previous_week
 from services.incentive.scoring.week_inputs import (
     BuiltWeek,
@@ -49,6 +51,9 @@ from services.incentive.scoring.week_inputs import (
 )
 
 EARLIEST_WRITE_LEAD_MS = MS_PER_DAY
+# Interaction records from which load_week reads them in a child process by default: spawning
+# one costs ~1 s of imports (bench/settle_from_log.py), reading this many costs several.
+CHILD_FROM_RECORDS = 50_000
 
 
 # The registered topics PoolTopics names, in its field order (also what a bench or test
@@ -199,6 +204,21 @@ async def read_pool_book(bootstrap: str, topics: PoolTopics, asset: str) -> Pool
     return book
 
 
+async def _records_of_week(bootstrap: str, topic: str, week: IsoWeek,
+                           end: Sequence[int] | None) -> int:
+    """How many records feed_facts reads for ``week`` (a bound: aborted writes included)."""
+    consumer = _consumer(bootstrap)
+    await consumer.start()
+    try:
+        tps = await _partitions(consumer, topic)
+        start = await _offsets_for_time(consumer, tps, week.start_ms - EARLIEST_WRITE_LEAD_MS)
+        ends = await consumer.end_offsets(tps) if end is None else {
+            tp: end[tp.partition] for tp in tps}
+        return sum(max(0, ends[tp] - start[tp.partition]) for tp in tps)
+    finally:
+        await consumer.stop()
+
+
 def cut_of(closed: WeekClosed) -> dict[str, list[int]]:
     """A WeekClosed's cut as topic -> end offsets."""
     return {c.topic: list(c.end_offsets) for c in closed.cuts}
@@ -279,15 +299,37 @@ async def rollovers_into(bootstrap: str, topics: PoolTopics, week: str,
 async def load_week(bootstrap: str, topics: PoolTopics, week: IsoWeek,
                     cut: Mapping[str, Sequence[int]], book: PoolBook, quote_asset: str,
                     *, status_at_ms: int,
-                    stage: Callable[[str], None] | None = None) -> BuiltWeek:
+                    stage: Callable[[str], None] | None = None,
+                    child_from_records: int | None = CHILD_FROM_RECORDS) -> BuiltWeek:
     """The week's model input from the log: facts and statuses before ``cut`` (a topic
     missing from it is read to its end now), the pool and rollovers from the book.
-    ``stage`` is called with each stage's name as it ends (a bench times them)."""
+    ``stage`` is called with each stage's name as it ends (a bench times them).
+    ``child_from_records``: read the interaction facts in a child process (``fact_reader``)
+    when the week's range of them holds at least that many records (None: never); the
+    input is the same either way."""
     done = stage or (lambda _: None)
     inputs = WeekInputs(week)
-    for topic in topics.facts:
-        await feed_facts(bootstrap, topic, inputs, cut.get(topic))
-        done(f"read {topic}")
+    views, interactions = topics.facts
+    if child_from_records is not None and await _records_of_week(
+            bootstrap, interactions, week, cut.get(interactions)) >= child_from_records:
+        # The interactions read and folded by a child process while this one reads the
+        # views; its rows come after the views' (the sequential order), codes remapped.
+        child = asyncio.ensure_future(
+            fold_in_child(bootstrap, interactions, week, cut.get(interactions)))
+        try:
+            await feed_facts(bootstrap, views, inputs, cut.get(views))
+            done(f"read {views} (interactions in a child)")
+        finally:
+            folded = await child
+        done(f"read {interactions} (child: {folded.rows:,} rows, "
+             f"peak {folded.peak_kib / 1024:,.0f} MiB)")
+        inputs.merge(folded)
+        del folded
+        done("merge")
+    else:
+        for topic in topics.facts:
+            await feed_facts(bootstrap, topic, inputs, cut.get(topic))
+            done(f"read {topic}")
     name = str(week)
     rollovers = await rollovers_into(bootstrap, topics, name, book)
     await feed_statuses(bootstrap, topics, inputs, cut, rollovers)
