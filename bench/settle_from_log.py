@@ -3,6 +3,8 @@ status topics from Kafka, build the model's input, settle, build the result reco
 
     python -m bench.settle_from_log                  # 10 M events (bench/settle_week.py's week)
     python -m bench.settle_from_log --events 1000000
+    python -m bench.settle_from_log --keep-topics --suffix w10m      # then, on the same week:
+    python -m bench.settle_from_log --written --suffix w10m --sequential
 
 The week is bench/settle_week.py's synthetic week with its ids written as strings (consumer
 ``u…``, creator ``c…``, item ``i…``, event ``e…``), produced to suffixed topics as the services
@@ -234,10 +236,14 @@ async def write(args: argparse.Namespace) -> None:
     scale = args.events / 10_000_000
     week = synthetic_week(args.events, max(1, int(1_000_000 * scale)),
                           max(1, int(100_000 * scale)), max(1, int(1_000_000 * scale)))
-    t = time.perf_counter()
-    sent = await _produce(bootstrap, PoolTopics.named(args.suffix), week, args.interactions)
-    print(f"wrote {len(week.events):,} events as {sent:,} records in "
-          f"{time.perf_counter() - t:.1f} s (not timed below)", flush=True)
+    if args.written:
+        print(f"the week of {len(week.events):,} events is already under {args.suffix}",
+              flush=True)
+    else:
+        t = time.perf_counter()
+        sent = await _produce(bootstrap, PoolTopics.named(args.suffix), week, args.interactions)
+        print(f"wrote {len(week.events):,} events as {sent:,} records in "
+              f"{time.perf_counter() - t:.1f} s (not timed below)", flush=True)
     print(json.dumps({"pool": week.pool_minor, "consumers": len(week.consumers)}))
 
 
@@ -274,7 +280,8 @@ async def settle_written(args: argparse.Namespace, bootstrap: str, suffix: str,
     """Write the week in a child process, then settle it here, stage by stage."""
     child = subprocess.run(
         [sys.executable, "-m", "bench.settle_from_log", "--write-only", "--events",
-         str(args.events), "--suffix", suffix, "--interactions", args.interactions],
+         str(args.events), "--suffix", suffix, "--interactions", args.interactions,
+         *(["--written"] if args.written else [])],
         cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True, check=True)
     *lines, summary_line = child.stdout.strip().splitlines()
     print("\n".join(lines), flush=True)
@@ -327,7 +334,12 @@ if __name__ == "__main__":
                          "(load_week's default: %(default)s)")
     ap.add_argument("--keep-topics", action="store_true", help="leave the week's topics")
     ap.add_argument("--suffix", default="", help="topic suffix (default: a fresh one)")
+    ap.add_argument("--written", action="store_true",
+                    help="the week is already under --suffix (a run with --keep-topics and "
+                         "the same --events): settle it again without writing it")
     ap.add_argument("--write-only", action="store_true",
                     help="only generate and write the week (the bench's child process)")
     parsed = ap.parse_args()
+    if parsed.written and not parsed.suffix:
+        ap.error("--written needs the --suffix of the week written before")
     asyncio.run(write(parsed) if parsed.write_only else main(parsed))
