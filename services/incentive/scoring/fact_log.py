@@ -244,19 +244,13 @@ async def feed_statuses(bootstrap: str, topics: PoolTopics, inputs: WeekInputs,
 
     The status topics hold every user and item there is, keyed by id: a record whose key the
     week does not name is skipped undecoded. Items first: their owners are users it needs."""
-    await _feed_items(bootstrap, topics, inputs, cut.get(topics.item_status))
-    await _feed_users(bootstrap, topics.user_status, inputs, cut.get(topics.user_status),
-                      set(users))
-
-
-async def _feed_items(bootstrap: str, topics: PoolTopics, inputs: WeekInputs,
-                      end: Sequence[int] | None) -> None:
     # The key filter is inlined (a function call per record cost more than the test:
     # ~1 M status records a week); the containers are the week's own, read as it grows.
     # A record without a key, or with one that is not UTF-8, is decoded (set_* files it by
     # the id inside): skipping is only for keys the week certainly does not name.
     items = inputs.item_names()
-    async for record in read_range(bootstrap, topics.item_status, None, end):
+    async for record in read_range(bootstrap, topics.item_status, None,
+                                   cut.get(topics.item_status)):
         value, key = record.value, record.key
         if value is None:
             continue
@@ -265,58 +259,19 @@ async def _feed_items(bootstrap: str, topics: PoolTopics, inputs: WeekInputs,
             if text is not None and text not in items:
                 continue
         inputs.set_item(decode(value, ItemStatus).payload)
-
-
-# partition -> offset -> a user status record decoded ahead (_users_ahead).
-Ahead = dict[int, dict[int, UserStatus]]
-
-
-async def _feed_users(bootstrap: str, topic: str, inputs: WeekInputs, end: Sequence[int] | None,
-                      extra: set[str], ahead: Ahead | None = None) -> None:
-    """The user statuses the week needs, in the log's order; a record in ``ahead`` is set
-    as decoded then (it passed the filter with fewer names: it passes it now)."""
+    extra = set(users)
     consumers, creators, owners = inputs.user_names()
-    async for record in read_range(bootstrap, topic, None, end):
+    async for record in read_range(bootstrap, topics.user_status, None,
+                                   cut.get(topics.user_status)):
         value, key = record.value, record.key
         if value is None:
             continue
-        if ahead:
-            early = ahead.get(record.partition)
-            status = early.pop(record.offset, None) if early else None
-            if status is not None:
-                inputs.set_user(status)
-                continue
         if key is not None:
             text = _key_text(key)
             if (text is not None and text not in consumers and text not in creators
                     and text not in owners and text not in extra):
                 continue
         inputs.set_user(decode(value, UserStatus).payload)
-
-
-async def _users_ahead(bootstrap: str, topic: str, inputs: WeekInputs, end: Sequence[int],
-                       extra: set[str]) -> Ahead:
-    """The user status records the week's rows so far name, decoded (not set) while the
-    child still reads the interactions: most of the decoding, off the critical path. The
-    read after the merge (_feed_users) sets them in the log's order among the others, which
-    it decodes then: the statuses set are the sequential read's, in its order."""
-    consumers, creators, _ = inputs.user_names()
-    out: Ahead = {}
-    async for record in read_range(bootstrap, topic, None, end):
-        value, key = record.value, record.key
-        if value is None:
-            continue
-        if key is not None:
-            text = _key_text(key)
-            if (text is not None and text not in consumers and text not in creators
-                    and text not in extra):
-                continue
-        status = decode(value, UserStatus).payload
-        part = out.get(record.partition)
-        if part is None:
-            part = out[record.partition] = {}
-        part[record.offset] = status
-    return out
 
 
 def _key_text(key: bytes) -> str | None:
@@ -355,24 +310,15 @@ async def load_week(bootstrap: str, topics: PoolTopics, week: IsoWeek,
     done = stage or (lambda _: None)
     inputs = WeekInputs(week)
     views, interactions = topics.facts
-    name = str(week)
-    rollovers = await rollovers_into(bootstrap, topics, name, book)
     if child_from_records is not None and await _records_of_week(
             bootstrap, interactions, week, cut.get(interactions)) >= child_from_records:
         # The interactions read and folded by a child process while this one reads the
-        # views, then decodes the user statuses those name; the child's rows come after the
-        # views' (the sequential order), codes remapped.
-        user_end = cut.get(topics.user_status)
-        if user_end is None:  # both reads of the user statuses end at the same offsets
-            user_end = (await end_offsets(bootstrap, [topics.user_status]))[topics.user_status]
+        # views; its rows come after the views' (the sequential order), codes remapped.
         child = asyncio.ensure_future(
             fold_in_child(bootstrap, interactions, week, cut.get(interactions)))
         try:
             await feed_facts(bootstrap, views, inputs, cut.get(views))
             done(f"read {views} (interactions in a child)")
-            ahead = await _users_ahead(bootstrap, topics.user_status, inputs, user_end,
-                                       set(rollovers))
-            done(f"decode {sum(map(len, ahead.values())):,} user statuses ahead")
         finally:
             folded = await child
         done(f"read {interactions} (child: {folded.rows:,} rows, "
@@ -380,15 +326,13 @@ async def load_week(bootstrap: str, topics: PoolTopics, week: IsoWeek,
         inputs.merge(folded)
         del folded
         done("merge")
-        await _feed_items(bootstrap, topics, inputs, cut.get(topics.item_status))
-        await _feed_users(bootstrap, topics.user_status, inputs, user_end, set(rollovers),
-                          ahead)
-        del ahead
     else:
         for topic in topics.facts:
             await feed_facts(bootstrap, topic, inputs, cut.get(topic))
             done(f"read {topic}")
-        await feed_statuses(bootstrap, topics, inputs, cut, rollovers)
+    name = str(week)
+    rollovers = await rollovers_into(bootstrap, topics, name, book)
+    await feed_statuses(bootstrap, topics, inputs, cut, rollovers)
     done("read statuses")
     try:
         built = inputs.build(pool_minor=book.pool_minor(name), rollovers=rollovers,
