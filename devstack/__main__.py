@@ -57,7 +57,8 @@ Planet is running.
   API gateway   {stack.gateway_url}        (dev mode: POST /v1/dev/tokens mints tokens)
   OpenAPI docs  {stack.gateway_url}/docs
   gRPC          content :{stack.ports.content}, incentive :{stack.ports.incentive}, \
-analytics :{stack.ports.analytics}, social :{stack.ports.social} (127.0.0.1)
+analytics :{stack.ports.analytics}, social :{stack.ports.social}, \
+groups :{stack.ports.groups} (127.0.0.1)
   Kafka         {bootstrap}
   logs          {RUN_DIR}/*.log
 Stop with: make stop""")
