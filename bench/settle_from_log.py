@@ -4,7 +4,7 @@ status topics from Kafka, build the model's input, settle, build the result reco
     python -m bench.settle_from_log                  # 10 M events (bench/settle_week.py's week)
     python -m bench.settle_from_log --events 1000000
     python -m bench.settle_from_log --keep-topics --suffix w10m      # then, on the same week:
-    python -m bench.settle_from_log --written --suffix w10m --sequential
+    python -m bench.settle_from_log --written --suffix w10m --child-from-records
 
 The week is bench/settle_week.py's synthetic week with its ids written as strings (consumer
 ``u…``, creator ``c…``, item ``i…``, event ``e…``), produced to suffixed topics as the services
@@ -299,7 +299,7 @@ async def settle_written(args: argparse.Namespace, bootstrap: str, suffix: str,
         last[0] = now
 
     writer_peak = _child_peak_mib()
-    child_from = None if args.sequential else args.child_from_records
+    child_from = args.child_from_records
     built = await load_week(bootstrap, topics, iso, {}, book, "USDT",
                             status_at_ms=iso.end_ms, stage=stage, child_from_records=child_from)
     t1 = time.perf_counter()
@@ -327,11 +327,10 @@ if __name__ == "__main__":
     ap.add_argument("--interactions", choices=("consumer", "partition"), default="consumer",
                     help="interaction records of one consumer each (default), or of many "
                          "consumers per partition")
-    ap.add_argument("--sequential", action="store_true",
-                    help="read both fact topics in this process (no reading child)")
-    ap.add_argument("--child-from-records", type=int, default=CHILD_FROM_RECORDS,
+    ap.add_argument("--child-from-records", type=int, nargs="?", const=CHILD_FROM_RECORDS,
+                    default=None,
                     help="read the interactions in a child process from this many records "
-                         "(load_week's default: %(default)s)")
+                         f"(alone: {CHILD_FROM_RECORDS}; default: sequential, as load_week)")
     ap.add_argument("--keep-topics", action="store_true", help="leave the week's topics")
     ap.add_argument("--suffix", default="", help="topic suffix (default: a fresh one)")
     ap.add_argument("--written", action="store_true",

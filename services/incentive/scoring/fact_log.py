@@ -51,8 +51,11 @@ from services.incentive.scoring.week_inputs import (
 )
 
 EARLIEST_WRITE_LEAD_MS = MS_PER_DAY
-# Interaction records from which load_week reads them in a child process by default: spawning
-# one costs ~1 s of imports (bench/settle_from_log.py), reading this many costs several.
+# Interaction records from which a caller may have load_week read them in a child process
+# (spawning one costs ~1-2 s; below this the sequential read is shorter). Off by default: on
+# the 2-core machine with the broker on it, two reading processes and the broker share the
+# cores and the child path was slower at 10 M events (facts 34 s vs 30 s sequential,
+# bench/settle_from_log.py --child-from-records); it pays where the broker has cores of its own.
 CHILD_FROM_RECORDS = 50_000
 
 
@@ -300,13 +303,14 @@ async def load_week(bootstrap: str, topics: PoolTopics, week: IsoWeek,
                     cut: Mapping[str, Sequence[int]], book: PoolBook, quote_asset: str,
                     *, status_at_ms: int,
                     stage: Callable[[str], None] | None = None,
-                    child_from_records: int | None = CHILD_FROM_RECORDS) -> BuiltWeek:
+                    child_from_records: int | None = None) -> BuiltWeek:
     """The week's model input from the log: facts and statuses before ``cut`` (a topic
     missing from it is read to its end now), the pool and rollovers from the book.
     ``stage`` is called with each stage's name as it ends (a bench times them).
     ``child_from_records``: read the interaction facts in a child process (``fact_reader``)
-    when the week's range of them holds at least that many records (None: never); the
-    input is the same either way."""
+    when the week's range of them holds at least that many records (None, the default:
+    never; CHILD_FROM_RECORDS is the size it starts to pay); the input is the same either
+    way."""
     done = stage or (lambda _: None)
     inputs = WeekInputs(week)
     views, interactions = topics.facts
