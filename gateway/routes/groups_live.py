@@ -56,9 +56,9 @@ from gateway.routes.estimates import (
     PROTOCOL,
     TRY_AGAIN_LATER,
     Refused,
+    _answer_frames,
     _login,
     _offered_token,
-    _receive_json,
     next_pushed,
 )
 from gateway.routes.notifications import _first_position
@@ -268,7 +268,7 @@ class _Stream:
     async def run(self, after: int) -> None:
         """Subscribe, catch up, then forward live; returns when the client leaves."""
         sub = self._hub.subscribe(self._viewer.group_id)
-        listener = asyncio.create_task(self._answer_frames())
+        listener = asyncio.create_task(_answer_frames(self._ws, self._max_bytes))
         try:
             self._last = self._told = after
             await self._catch_up(sub)
@@ -331,16 +331,6 @@ class _Stream:
             if sub.queue.empty() and self._last > self._told:
                 # Skipped facts moved the cursor: say so once the queue is drained.
                 await self._send({"type": "position", "seq": self._last}, sub)
-
-    async def _answer_frames(self) -> None:
-        """Answer every client frame: ping -> pong; other JSON -> an error; the rest closes."""
-        while True:
-            message = await _receive_json(self._ws, self._max_bytes)
-            if isinstance(message, dict) and message.get("type") == "ping":
-                await self._ws.send_json({"type": "pong"})
-            else:
-                await self._ws.send_json(
-                    {"error": 'unknown message: this stream only answers {"type": "ping"}'})
 
 
 __all__ = ["QUEUE_SIZE", "router"]
