@@ -3,8 +3,6 @@ status topics from Kafka, build the model's input, settle, build the result reco
 
     python -m bench.settle_from_log                  # 10 M events (bench/settle_week.py's week)
     python -m bench.settle_from_log --events 1000000
-    python -m bench.settle_from_log --keep-topics --suffix w10m      # then, on the same week:
-    python -m bench.settle_from_log --written --suffix w10m --child-from-records
 
 The week is bench/settle_week.py's synthetic week with its ids written as strings (consumer
 ``u…``, creator ``c…``, item ``i…``, event ``e…``), produced to suffixed topics as the services
@@ -54,12 +52,7 @@ from services.incentive.domain.facts import EngagementColumns, IsoWeek, WeekFact
 from services.incentive.domain.settlement import settle
 from services.incentive.engagement.domain.records import view_facts
 from services.incentive.engagement.domain.views import ViewColumns
-from services.incentive.scoring.fact_log import (
-    CHILD_FROM_RECORDS,
-    REGISTERED,
-    PoolTopics,
-    load_week,
-)
+from services.incentive.scoring.fact_log import REGISTERED, PoolTopics, load_week
 from services.incentive.scoring.pool_book import PoolBook
 from services.incentive.scoring.results import creator_results, week_settled
 
@@ -172,11 +165,6 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def _child_peak_mib() -> float:
-    """The largest peak of the finished children (the writer's, then the reading child's)."""
-    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-
-
 def _status(message: UserStatus | ItemStatus, key: str) -> bytes:
     return encode(wrap(message, event_id=f"status:{key}", source=INCENTIVE, aggregate_id=key,
                        occurred_at_ms=0))
@@ -236,14 +224,10 @@ async def write(args: argparse.Namespace) -> None:
     scale = args.events / 10_000_000
     week = synthetic_week(args.events, max(1, int(1_000_000 * scale)),
                           max(1, int(100_000 * scale)), max(1, int(1_000_000 * scale)))
-    if args.written:
-        print(f"the week of {len(week.events):,} events is already under {args.suffix}",
-              flush=True)
-    else:
-        t = time.perf_counter()
-        sent = await _produce(bootstrap, PoolTopics.named(args.suffix), week, args.interactions)
-        print(f"wrote {len(week.events):,} events as {sent:,} records in "
-              f"{time.perf_counter() - t:.1f} s (not timed below)", flush=True)
+    t = time.perf_counter()
+    sent = await _produce(bootstrap, PoolTopics.named(args.suffix), week, args.interactions)
+    print(f"wrote {len(week.events):,} events as {sent:,} records in "
+          f"{time.perf_counter() - t:.1f} s (not timed below)", flush=True)
     print(json.dumps({"pool": week.pool_minor, "consumers": len(week.consumers)}))
 
 
@@ -280,8 +264,7 @@ async def settle_written(args: argparse.Namespace, bootstrap: str, suffix: str,
     """Write the week in a child process, then settle it here, stage by stage."""
     child = subprocess.run(
         [sys.executable, "-m", "bench.settle_from_log", "--write-only", "--events",
-         str(args.events), "--suffix", suffix, "--interactions", args.interactions,
-         *(["--written"] if args.written else [])],
+         str(args.events), "--suffix", suffix, "--interactions", args.interactions],
         cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, text=True, check=True)
     *lines, summary_line = child.stdout.strip().splitlines()
     print("\n".join(lines), flush=True)
@@ -298,10 +281,8 @@ async def settle_written(args: argparse.Namespace, bootstrap: str, suffix: str,
         print(f"  {name:<40} {now - last[0]:6.1f} s  peak {_peak_mib():,.0f} MiB", flush=True)
         last[0] = now
 
-    writer_peak = _child_peak_mib()
-    child_from = args.child_from_records
     built = await load_week(bootstrap, topics, iso, {}, book, "USDT",
-                            status_at_ms=iso.end_ms, stage=stage, child_from_records=child_from)
+                            status_at_ms=iso.end_ms, stage=stage)
     t1 = time.perf_counter()
     print(f"load_week   {t1 - t0:6.1f} s  ({built.rows:,} rows, {consumers:,} consumers) "
           f"peak {_peak_mib():,.0f} MiB", flush=True)
@@ -314,11 +295,8 @@ async def settle_written(args: argparse.Namespace, bootstrap: str, suffix: str,
     t3 = time.perf_counter()
     print(f"records     {t3 - t2:6.1f} s  ({len(records):,} creators)  "
           f"peak {_peak_mib():,.0f} MiB", flush=True)
-    reader_peak = _child_peak_mib()
-    reader = (f"reading child's peak {reader_peak:,.0f} MiB" if reader_peak > writer_peak
-              else f"no reading child larger than the writer ({writer_peak:,.0f} MiB)")
-    print(f"end to end  {t3 - t0:6.1f} s  (goal < 60 s, < 4 GiB); peak {_peak_mib():,.0f} MiB, "
-          f"{reader}; root {summary.merkle_root}; result sha256 {summary.result_sha256}")
+    print(f"end to end  {t3 - t0:6.1f} s  (goal < 60 s, < 4 GiB); root {summary.merkle_root}; "
+          f"result sha256 {summary.result_sha256}")
 
 
 if __name__ == "__main__":
@@ -327,18 +305,9 @@ if __name__ == "__main__":
     ap.add_argument("--interactions", choices=("consumer", "partition"), default="consumer",
                     help="interaction records of one consumer each (default), or of many "
                          "consumers per partition")
-    ap.add_argument("--child-from-records", type=int, nargs="?", const=CHILD_FROM_RECORDS,
-                    default=None,
-                    help="read the interactions in a child process from this many records "
-                         f"(alone: {CHILD_FROM_RECORDS}; default: sequential, as load_week)")
     ap.add_argument("--keep-topics", action="store_true", help="leave the week's topics")
     ap.add_argument("--suffix", default="", help="topic suffix (default: a fresh one)")
-    ap.add_argument("--written", action="store_true",
-                    help="the week is already under --suffix (a run with --keep-topics and "
-                         "the same --events): settle it again without writing it")
     ap.add_argument("--write-only", action="store_true",
                     help="only generate and write the week (the bench's child process)")
     parsed = ap.parse_args()
-    if parsed.written and not parsed.suffix:
-        ap.error("--written needs the --suffix of the week written before")
     asyncio.run(write(parsed) if parsed.write_only else main(parsed))

@@ -10,7 +10,6 @@ Everything is read with read_committed: aborted writes never count.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -41,7 +40,6 @@ from planetkit.topics import (
     with_suffix,
 )
 from services.incentive.domain.facts import MS_PER_DAY, IsoWeek
-from services.incentive.scoring.fact_reader import fold_in_child
 from services.incentive.scoring.pool_book import PoolBook, previous_week
 from services.incentive.scoring.week_inputs import (
     BuiltWeek,
@@ -51,12 +49,6 @@ from services.incentive.scoring.week_inputs import (
 )
 
 EARLIEST_WRITE_LEAD_MS = MS_PER_DAY
-# Interaction records from which a caller may have load_week read them in a child process
-# (spawning one costs ~1-2 s; below this the sequential read is shorter). Off by default: on
-# the 2-core machine with the broker on it, two reading processes and the broker share the
-# cores and the child path was slower at 10 M events (facts 34 s vs 30 s sequential,
-# bench/settle_from_log.py --child-from-records); it pays where the broker has cores of its own.
-CHILD_FROM_RECORDS = 50_000
 
 
 # The registered topics PoolTopics names, in its field order (also what a bench or test
@@ -207,21 +199,6 @@ async def read_pool_book(bootstrap: str, topics: PoolTopics, asset: str) -> Pool
     return book
 
 
-async def _records_of_week(bootstrap: str, topic: str, week: IsoWeek,
-                           end: Sequence[int] | None) -> int:
-    """How many records feed_facts reads for ``week`` (a bound: aborted writes included)."""
-    consumer = _consumer(bootstrap)
-    await consumer.start()
-    try:
-        tps = await _partitions(consumer, topic)
-        start = await _offsets_for_time(consumer, tps, week.start_ms - EARLIEST_WRITE_LEAD_MS)
-        ends = await consumer.end_offsets(tps) if end is None else {
-            tp: end[tp.partition] for tp in tps}
-        return sum(max(0, ends[tp] - start[tp.partition]) for tp in tps)
-    finally:
-        await consumer.stop()
-
-
 def cut_of(closed: WeekClosed) -> dict[str, list[int]]:
     """A WeekClosed's cut as topic -> end offsets."""
     return {c.topic: list(c.end_offsets) for c in closed.cuts}
@@ -302,38 +279,15 @@ async def rollovers_into(bootstrap: str, topics: PoolTopics, week: str,
 async def load_week(bootstrap: str, topics: PoolTopics, week: IsoWeek,
                     cut: Mapping[str, Sequence[int]], book: PoolBook, quote_asset: str,
                     *, status_at_ms: int,
-                    stage: Callable[[str], None] | None = None,
-                    child_from_records: int | None = None) -> BuiltWeek:
+                    stage: Callable[[str], None] | None = None) -> BuiltWeek:
     """The week's model input from the log: facts and statuses before ``cut`` (a topic
     missing from it is read to its end now), the pool and rollovers from the book.
-    ``stage`` is called with each stage's name as it ends (a bench times them).
-    ``child_from_records``: read the interaction facts in a child process (``fact_reader``)
-    when the week's range of them holds at least that many records (None, the default:
-    never; CHILD_FROM_RECORDS is the size it starts to pay); the input is the same either
-    way."""
+    ``stage`` is called with each stage's name as it ends (a bench times them)."""
     done = stage or (lambda _: None)
     inputs = WeekInputs(week)
-    views, interactions = topics.facts
-    if child_from_records is not None and await _records_of_week(
-            bootstrap, interactions, week, cut.get(interactions)) >= child_from_records:
-        # The interactions read and folded by a child process while this one reads the
-        # views; its rows come after the views' (the sequential order), codes remapped.
-        child = asyncio.ensure_future(
-            fold_in_child(bootstrap, interactions, week, cut.get(interactions)))
-        try:
-            await feed_facts(bootstrap, views, inputs, cut.get(views))
-            done(f"read {views} (interactions in a child)")
-        finally:
-            folded = await child
-        done(f"read {interactions} (child: {folded.rows:,} rows, "
-             f"peak {folded.peak_kib / 1024:,.0f} MiB)")
-        inputs.merge(folded)
-        del folded
-        done("merge")
-    else:
-        for topic in topics.facts:
-            await feed_facts(bootstrap, topic, inputs, cut.get(topic))
-            done(f"read {topic}")
+    for topic in topics.facts:
+        await feed_facts(bootstrap, topic, inputs, cut.get(topic))
+        done(f"read {topic}")
     name = str(week)
     rollovers = await rollovers_into(bootstrap, topics, name, book)
     await feed_statuses(bootstrap, topics, inputs, cut, rollovers)

@@ -112,19 +112,6 @@ def _dtype(name: str) -> type:
     return np.int32 if name in _CODED else np.int64
 
 
-@dataclass(frozen=True)
-class FoldedFacts:
-    """Fact rows folded apart (by a child process reading one topic: ``fact_reader``), to be
-    added after a WeekInputs' own rows by ``WeekInputs.merge``: the columns, ids as the
-    folder's dense codes, and each coded kind's strings in the folder's first-seen order."""
-
-    columns: Mapping[str, np.ndarray]
-    names: Mapping[str, list[str]]
-    rows: int
-    # The folding process's peak resident memory in KiB, when it is a child (a bench shows it).
-    peak_kib: int = 0
-
-
 class WeekInputs:
     """Folds fact records and statuses into one ISO week's model input."""
 
@@ -344,32 +331,6 @@ class WeekInputs:
             self._chunks[name].append(np.array(values, dtype=_dtype(name)))
             self._pending[name] = []
         self._pending_rows = 0
-
-    def folded(self) -> FoldedFacts:
-        """The rows so far with the strings of their codes (what ``merge`` adds to another
-        WeekInputs; statuses are not part of it)."""
-        return FoldedFacts(self._columns(),
-                           {name: list(self._names[kind]) for name, kind in _CODED.items()},
-                           self._rows)
-
-    def merge(self, folded: FoldedFacts) -> None:
-        """Add rows folded apart after the rows so far, exactly as if their records had been
-        added here in their order: the folder's strings are interned in its first-seen order
-        (the ones new here get the next codes, as add_facts would have given them), its codes
-        remapped to these (IdCollision as add_facts)."""
-        self._flush()
-        values = dict(folded.columns)
-        for name, kind in _CODED.items():
-            texts = folded.names[name]
-            self._intern_new(kind, texts)
-            remap = np.fromiter(map(self._known[kind].__getitem__, texts), dtype=np.int32,
-                                count=len(texts))
-            values[name] = remap[values[name]]
-        for name in _ALL:
-            column = values[name]
-            if len(column):
-                self._chunks[name].append(column)
-        self._rows += folded.rows
 
     def set_user(self, status: UserStatus) -> None:
         """The user's latest status (a compacted topic's value: the later one wins)."""
