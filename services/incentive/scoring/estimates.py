@@ -32,8 +32,10 @@ class LiveWeek:
         self._items: dict[str, ItemStatus] = {}
         self.records = 0
 
-    def roll(self, week: IsoWeek) -> None:
-        """Start ``week`` empty (the caller re-reads its facts), keeping the statuses."""
+    def roll(self, week: IsoWeek) -> WeekInputs:
+        """Start ``week`` empty (the caller re-reads its facts), keeping the statuses; the
+        input folded so far is returned (the job keeps it warm for the settlement)."""
+        folded = self.inputs
         self.week = week
         self.inputs = WeekInputs(week)
         for user in self._users.values():
@@ -41,6 +43,7 @@ class LiveWeek:
         for item in self._items.values():
             self.inputs.set_item(item)
         self.records = 0
+        return folded
 
     def add_facts(self, rows: FactRows) -> int:
         """Add a record's rows of the week; ValueError for a malformed record."""

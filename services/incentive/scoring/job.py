@@ -42,6 +42,7 @@ from planet.incentive.v1.weekly_pool_pb2 import (
     PayoutStateChanged,
     PolicyPublished,
     PoolFunded,
+    TopicCut,
     WeekClosed,
     WeekCloseRequested,
     WeekSettled,
@@ -68,8 +69,8 @@ from services.incentive.scoring.estimates import EstimateTracker, LiveWeek
 from services.incentive.scoring.fact_log import (
     EARLIEST_WRITE_LEAD_MS,
     PoolTopics,
-    cut_now,
     cut_of,
+    end_offsets,
     load_week,
     offsets_at,
     rollovers_into,
@@ -79,7 +80,8 @@ from services.incentive.scoring.log_tail import LogTail, Record
 from services.incentive.scoring.payouts import Outcome, PayoutLedger
 from services.incentive.scoring.pool_book import PoolBook, previous_week
 from services.incentive.scoring.results import creator_results, estimates, week_settled
-from services.incentive.scoring.week_inputs import BuiltWeek
+from services.incentive.scoring.warm_weeks import WarmWeeks
+from services.incentive.scoring.week_inputs import BuiltWeek, WeekInputs
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +139,8 @@ class JobStats:
 
     closes: int = 0
     settlements: int = 0
+    # Of which settled from the input folded as the facts arrived (warm_weeks.py).
+    settled_warm: int = 0
     late: int = 0
     estimates_written: int = 0
     estimate_runs: int = 0
@@ -174,6 +178,10 @@ class ScoringJob:
         self._refusals_logged: set[tuple[str, str]] = set()
         self._failed: dict[str, int] = {}
         self._live: LiveWeek | None = None
+        # Why the live week's input is not the log's (a record it could not fold), or "".
+        self._live_spoiled = ""
+        self._warm = WarmWeeks()
+        self._settled_from = ""
         self._live_start: dict[str, dict[int, int]] = {}
         self._facts_behind: dict[str, dict[int, int]] | None = None
         self._late_found: list[FactsLate] = []
@@ -207,6 +215,10 @@ class ScoringJob:
                            self._producer.stop):
                 with contextlib.suppress(Exception):
                     await closer()
+
+    def warm_weeks(self) -> list[str]:
+        """The weeks whose folded input is kept for their settlement (warm_weeks.py)."""
+        return sorted(self._warm.weeks)
 
     async def step(self) -> bool:
         """One pass over everything the job does; True when fact records are still waiting
@@ -275,6 +287,7 @@ class ScoringJob:
                 self.late.closed(message)
         elif isinstance(message, WeekSettled):
             self.book.apply(message)
+            self._warm.drop(message.week)
         elif isinstance(message, FactsLate):
             self.late.listed(message)
 
@@ -283,11 +296,17 @@ class ScoringJob:
             return  # a compaction tombstone
         try:
             if record.topic == self.topics.pool.user_status:
-                self._live_week().set_user(decode(record.value, UserStatus).payload)
+                user = decode(record.value, UserStatus).payload
+                self._live_week().set_user(user)
+                self._warm.set_user(user)
             else:
-                self._live_week().set_item(decode(record.value, ItemStatus).payload)
+                item = decode(record.value, ItemStatus).payload
+                self._live_week().set_item(item)
+                self._warm.set_item(item)
         except UndecodableEvent as exc:
             self.stats.skipped += 1
+            self._live_spoiled = self._live_spoiled or f"a status record was undecodable: {exc}"
+            self._warm.status_unreadable(str(exc))
             log.warning("status skipped", extra={"topic": record.topic, "reason": str(exc)})
 
     def _live_week(self) -> LiveWeek:
@@ -347,7 +366,7 @@ class ScoringJob:
                     "week": refusal.week, "request_id": refusal.request_id,
                     "reason": refusal.reason})
         for close in closes:
-            cuts = await cut_now(self.config.bootstrap, self.topics.pool)
+            cuts = await self._cut(close.week)
             at = self._now_ms()
             message = WeekClosed(week=close.week, closed_at_ms=at, cuts=cuts, cause=close.cause)
             await self._commit([Out(self.topics.pool.weeks, close.week, message,
@@ -355,6 +374,35 @@ class ScoringJob:
             self._fold_week(message)
             self.stats.closes += 1
             log.info("week closed", extra={"week": close.week, "cause": close.cause})
+
+    async def _cut(self, week: str) -> list[TopicCut]:
+        """The cut a close records: the fact topics' ends now, and the status topics up to
+        where the status tail has folded them after reading them to their end (so the
+        statuses a warm week freezes now are exactly the ones before the cut). A warm week
+        of ``week`` (the live one, if an operator closes it early) stops there."""
+        pool = self.topics.pool
+        await self._statuses.catch_up(self._fold_status)
+        folded = await self._statuses.positions()
+        status_cut = {t: [folded[t][p] for p in sorted(folded[t])]
+                      for t in (pool.user_status, pool.item_status)}
+        fact_cut = await end_offsets(self.config.bootstrap, pool.facts)
+        live = self._live_week()
+        if str(live.week) == week:
+            # Closed early, while current: its input so far is the warm week; the live week
+            # starts again empty (a closed week is not estimated).
+            self._keep_live(live.roll(live.week), await self._facts.positions())
+        self._warm.close(week, fact_cut, status_cut)
+        return [TopicCut(topic=t, end_offsets=o) for t, o in {**fact_cut, **status_cut}.items()]
+
+    def _keep_live(self, inputs: WeekInputs, positions: Mapping[str, Mapping[int, int]]
+                   ) -> None:
+        """Keep the live week's folded input warm (unless a record it missed spoiled it)."""
+        if self._live_spoiled:
+            log.info("week input not kept warm: its settlement will read the log",
+                     extra={"week": str(inputs.week), "reason": self._live_spoiled})
+        else:
+            self._warm.keep(str(inputs.week), inputs, positions)
+        self._live_spoiled = ""
 
     # ---- settling -------------------------------------------------------------------------
 
@@ -390,15 +438,14 @@ class ScoringJob:
                 elif isinstance(r.payload, PayoutStateChanged):
                     self.payouts.observe(r.payload)
             self.stats.settlements += 1
-            log.info("week settled", extra={"week": week, "records": len(records)})
+            log.info("week settled", extra={"week": week, "records": len(records),
+                                            "input": self._settled_from})
 
     async def _settlement(self, week: str) -> list[Out]:
         closed = self.book.closed(week)
         assert closed is not None
         at = self._now_ms()
-        built = await load_week(self.config.bootstrap, self.topics.pool, IsoWeek.parse(week),
-                                cut_of(closed), self.book, self.config.quote_asset,
-                                status_at_ms=closed.closed_at_ms)
+        built = await self._week_input(week, closed)
         result = settle(built.facts, self.book.policy_for(week))
         asset = self.config.quote_asset
         summary = week_settled(result, asset, settled_at_ms=at, facts_counted=built.rows,
@@ -409,6 +456,39 @@ class ScoringJob:
                        f"creator-week:{week}:{c.creator_id}", at) for c in creators)
         out.extend(self._payout_out(m, at) for m in self.payouts.settlement(creators, at))
         return out
+
+    async def _week_input(self, week: str, closed: WeekClosed) -> BuiltWeek:
+        """The closed week's model input: from its warm week when this instance kept one
+        (warm_weeks.py: the same rows and statuses, without reading the week again), else
+        read from the log. Same bytes either way."""
+        cut = cut_of(closed)
+        asset, book = self.config.quote_asset, self.book
+        if self._warm.ready(week, cut) is not None:
+            # Read the tail up to the cut: the records before it that are still unread.
+            target = {t: dict(enumerate(o)) for t, o in cut.items() if t in self.topics.pool.facts}
+            while not await self._facts.reached(target):
+                await self._facts.poll(self._fold_fact, 100)
+            await self._write_late()
+            warm = self._warm.ready(week, cut)
+            if warm is not None:
+                try:
+                    built = warm.inputs.build(
+                        pool_minor=book.pool_minor(week),
+                        rollovers=await rollovers_into(self.config.bootstrap, self.topics.pool,
+                                                       week, book),
+                        quote_asset=asset, status_at_ms=closed.closed_at_ms)
+                    self._settled_from = "warm"
+                    self.stats.settled_warm += 1
+                    return built
+                except ValueError as exc:
+                    # The log's reader names what it refuses (an event id collision's two
+                    # ids, say): let it fail with the full reason.
+                    log.info("warm week refused: reading the log", extra={
+                        "week": week, "reason": str(exc)})
+            self._warm.drop(week)
+        self._settled_from = "log"
+        return await load_week(self.config.bootstrap, self.topics.pool, IsoWeek.parse(week),
+                               cut, book, asset, status_at_ms=closed.closed_at_ms)
 
     # ---- payouts --------------------------------------------------------------------------
 
@@ -449,7 +529,8 @@ class ScoringJob:
         week = IsoWeek.parse(current_week(now))
         live = self._live_week()
         if live.week != week:
-            live.roll(week)
+            # The week that ended settles from what was folded, fed on through its grace.
+            self._keep_live(live.roll(week), await self._facts.positions())
         start: dict[str, dict[int, int]] = {}
         self._live_start = {}
         for topic in self.topics.pool.facts:
@@ -485,18 +566,30 @@ class ScoringJob:
         return behind
 
     def _fold_fact(self, record: Record) -> None:
+        topic, partition, offset = record.topic, record.partition, record.offset
+        live = offset >= self._live_start.get(topic, {}).get(partition, 0)
         try:
             rows = decode(record.value, FactRows).payload
-            live_from = self._live_start.get(record.topic, {}).get(record.partition, 0)
-            if record.offset >= live_from:
+        except UndecodableEvent as exc:
+            self._warm.unreadable(topic, partition, offset, str(exc))
+            self._skip_fact(record, live, exc)
+            return
+        self._warm.feed(topic, partition, offset, rows)
+        try:
+            if live:
                 self._live_week().add_facts(rows)
-            self._late_found.extend(
-                self.late.find(rows, record.topic, record.partition, record.offset))
-        except (UndecodableEvent, ValueError) as exc:
-            self.stats.skipped += 1
-            log.warning("fact record skipped", extra={
-                "topic": record.topic, "partition": record.partition, "offset": record.offset,
-                "reason": str(exc)})
+            self._late_found.extend(self.late.find(rows, topic, partition, offset))
+        except ValueError as exc:
+            self._skip_fact(record, live, exc)
+
+    def _skip_fact(self, record: Record, live: bool, exc: ValueError) -> None:
+        self.stats.skipped += 1
+        if live:
+            self._live_spoiled = self._live_spoiled or (
+                f"{record.topic}[{record.partition}]@{record.offset}: {exc}")
+        log.warning("fact record skipped", extra={
+            "topic": record.topic, "partition": record.partition, "offset": record.offset,
+            "reason": str(exc)})
 
     async def _write_late(self) -> None:
         found, self._late_found = self._late_found, []
