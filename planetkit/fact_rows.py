@@ -33,7 +33,9 @@ SHARE = FactKind.FACT_KIND_SHARE
 FOLLOW = FactKind.FACT_KIND_FOLLOW
 TIP = FactKind.FACT_KIND_TIP
 QA = FactKind.FACT_KIND_QA
-MAX_KIND = QA
+GROUP_MESSAGE = FactKind.FACT_KIND_GROUP_MESSAGE
+GROUP_REACTION = FactKind.FACT_KIND_GROUP_REACTION
+MAX_KIND = GROUP_REACTION
 _TOP_BIT_CLEARED = (1 << 63) - 1
 # Up to this many rows a record is checked row by row (whole-column numpy costs more on few).
 _SMALL = 64

@@ -38,6 +38,14 @@ class _FactKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_FactKind.Val
     FACT_KIND_FOLLOW: _FactKind.ValueType  # 5
     FACT_KIND_TIP: _FactKind.ValueType  # 6
     FACT_KIND_QA: _FactKind.ValueType  # 7
+    FACT_KIND_GROUP_MESSAGE: _FactKind.ValueType  # 8
+    """A message (or a thread reply) a member posted in a group, from the groups
+    service's own MessagePosted; the item is the group, the creator its owner.
+    """
+    FACT_KIND_GROUP_REACTION: _FactKind.ValueType  # 9
+    """A reaction a member set on another member's message in a group (groups'
+    ReactionSet); the item is the group, the creator its owner.
+    """
 
 class FactKind(_FactKind, metaclass=_FactKindEnumTypeWrapper):
     """What kind of engagement a row is. Values equal the model's EventKind
@@ -52,6 +60,14 @@ FACT_KIND_SHARE: FactKind.ValueType  # 4
 FACT_KIND_FOLLOW: FactKind.ValueType  # 5
 FACT_KIND_TIP: FactKind.ValueType  # 6
 FACT_KIND_QA: FactKind.ValueType  # 7
+FACT_KIND_GROUP_MESSAGE: FactKind.ValueType  # 8
+"""A message (or a thread reply) a member posted in a group, from the groups
+service's own MessagePosted; the item is the group, the creator its owner.
+"""
+FACT_KIND_GROUP_REACTION: FactKind.ValueType  # 9
+"""A reaction a member set on another member's message in a group (groups'
+ReactionSet); the item is the group, the creator its owner.
+"""
 Global___FactKind: _TypeAlias = FactKind  # noqa: Y015
 
 @_typing.final
@@ -73,8 +89,8 @@ class FactRows(_message.Message):
     with `consumer_ids`, keyed "p<partition>" and written to that partition) and
     to planet.incentive.interaction-facts.v1 by the incentive processor (one
     record per source event, of one consumer, keyed by consumer id: comments,
-    replies, likes, shares from content; follows from social), so each topic has
-    one writer.
+    replies, likes, shares from content; follows from social; group messages and
+    reactions from the groups service), so each topic has one writer.
     """
 
     DESCRIPTOR: _descriptor.Descriptor
@@ -292,7 +308,9 @@ class ItemStatus(_message.Message):
     item_id: _builtins.str
     creator_id: _builtins.str
     item_kind: _builtins.str
-    """"post", "article", later "live" and "group"."""
+    """"post", "article", "comment", "group" (a group under one owner: item
+    "group:<group id>:<owner id>"), later "live".
+    """
     published_at_ms: _builtins.int
     updated_at_ms: _builtins.int
     @_builtins.property

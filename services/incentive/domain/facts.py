@@ -82,13 +82,24 @@ class EventKind(IntEnum):
     FOLLOW = 5
     TIP = 6
     QA = 7
+    # Group chats (issue 15): the groups service's own facts, never client telemetry. Dwell
+    # on a group is a VIEW of the group's item.
+    GROUP_MESSAGE = 8
+    GROUP_REACTION = 9
 
 
 INTERACTION_KINDS: tuple[EventKind, ...] = tuple(k for k in EventKind if k is not EventKind.VIEW)
+# The interaction kinds of the launch model: every points table lists them. Kinds added later
+# may be left out of a table (they then earn 0 points), so a policy published before they
+# existed keeps its encoding, its hash and its results (policy._check_points_table).
+FIRST_KINDS: tuple[EventKind, ...] = tuple(k for k in INTERACTION_KINDS if k <= EventKind.QA)
 # Kinds that count once per (consumer, item) or once per (consumer, creator) in a week.
 ONCE_PER_ITEM: frozenset[EventKind] = frozenset({EventKind.LIKE})
 ONCE_PER_CREATOR: frozenset[EventKind] = frozenset({EventKind.FOLLOW})
-TEXT_KINDS: frozenset[EventKind] = frozenset({EventKind.COMMENT, EventKind.REPLY, EventKind.QA})
+# A group message counts only with min_text_length characters, as a comment does ("ok" and
+# "+1" are not engagement worth points).
+TEXT_KINDS: frozenset[EventKind] = frozenset({EventKind.COMMENT, EventKind.REPLY, EventKind.QA,
+                                              EventKind.GROUP_MESSAGE})
 
 
 @dataclass(frozen=True, order=True)
@@ -251,7 +262,7 @@ class EngagementColumns:
         """Columns from plain fact values (any order, duplicates allowed); checked like any
         columns (row i is facts[i])."""
         rows: list[tuple[int, int, int, int, int, int, int, int]] = []
-        interaction_kinds = "an EventKind other than VIEW (1-7)"
+        interaction_kinds = f"an EventKind other than VIEW (1-{int(max(EventKind))})"
         for i, f in enumerate(facts):
             if isinstance(f, ViewFact):
                 rows.append((f.event_id, f.consumer_id, f.creator_id, f.item_id,

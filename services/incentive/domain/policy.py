@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from services.incentive.domain.facts import (
+    FIRST_KINDS,
     INTERACTION_KINDS,
     MAX_DWELL_SECONDS,
     MAX_EVENTS,
@@ -93,14 +94,22 @@ class ScoringPolicy:
                     f"(worst case {value}, for a week of up to {MAX_EVENTS} events)")
 
     def _check_points_table(self) -> None:
-        """Exactly one non-negative int64 entry per interaction kind, sorted by name."""
+        """At most one non-negative int64 entry per interaction kind, sorted by name, and one
+        for each kind of the launch model (FIRST_KINDS). A kind added later may be left out:
+        it then earns 0 points. So a policy published before group chats (v1) keeps its
+        canonical encoding and hash, and settles every week exactly as before; a new kind
+        earns points only under a policy that names it (a new version)."""
         table = self.interaction_points
         kinds = [k for k, _ in table] if all(
             isinstance(e, tuple) and len(e) == 2 for e in table) else []
-        want = sorted(k.name for k in INTERACTION_KINDS)
-        if kinds != want:
-            raise UnrepresentableInput("policy.interaction_points", [e[0] for e in table],
-                                       f"one entry per interaction kind, sorted: {want}")
+        known = {k.name for k in INTERACTION_KINDS}
+        required = {k.name for k in FIRST_KINDS}
+        if not (kinds == sorted(set(kinds)) and set(kinds) <= known and required <= set(kinds)):
+            raise UnrepresentableInput(
+                "policy.interaction_points", [e[0] for e in table],
+                f"one entry per interaction kind, sorted by name: every one of "
+                f"{sorted(required)}, optionally {sorted(known - required)} (0 points when "
+                "left out)")
         for kind, points in table:
             check_int(f"policy.interaction_points[{kind}]", points, 0, MAX_ID)
 
@@ -110,8 +119,9 @@ class ScoringPolicy:
         return max(self.verified_base_weight + self.max_fee_weight, self.unverified_weight)
 
     def points_for(self, kind: EventKind) -> int:
-        """Policy points of one counted interaction of `kind`."""
-        return dict(self.interaction_points)[kind.name]
+        """Policy points of one counted interaction of `kind` (0 for a kind the table leaves
+        out: one added after the policy was written)."""
+        return dict(self.interaction_points).get(kind.name, 0)
 
     def to_canonical(self) -> dict[str, Any]:
         """The policy as a JSON-ready dict of ints, strings and lists."""
@@ -211,3 +221,23 @@ def default_policy() -> ScoringPolicy:
         min_payout_minor=100,
         tier_lower_bounds=(0, 1, 2, 11, 51, 101),
     )
+
+
+# Points of the group kinds in the group-engagement policy. A message is worth a third of a
+# comment (chat is cheaper to write than a comment under a post, and more frequent); a
+# reaction less than a like (several per message are allowed). Both share the interaction cap
+# per (consumer, creator, UTC day), so a chatty member cannot earn an owner more than any
+# other engaged consumer a day.
+GROUP_MESSAGE_POINTS = 10
+GROUP_REACTION_POINTS = 2
+
+
+def group_engagement_policy(effective_from_week: str, version: str = "2") -> ScoringPolicy:
+    """The launch policy plus points for group messages and reactions (issue 15): published
+    through the operator API from a future week; every other parameter is v1's."""
+    base = default_policy()
+    return base.evolve(
+        version=version, effective_from_week=effective_from_week,
+        interaction_points=tuple(sorted((*base.interaction_points,
+                                         ("GROUP_MESSAGE", GROUP_MESSAGE_POINTS),
+                                         ("GROUP_REACTION", GROUP_REACTION_POINTS)))))

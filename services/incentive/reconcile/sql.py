@@ -34,8 +34,10 @@ from services.incentive.domain.policy import ScoringPolicy
 MS_PER_DAY = 86_400_000
 FEE_WINDOW_DAYS = 30  # the trailing window the settlement weighs consumers by
 _KIND_NUMBER = {"VIEW": 0, "LIKE": 1, "COMMENT": 2, "REPLY": 3, "SHARE": 4, "FOLLOW": 5,
-                "TIP": 6, "QA": 7}
-_TEXT_KINDS = (2, 3, 7)  # comment, reply, Q&A
+                "TIP": 6, "QA": 7, "GROUP_MESSAGE": 8, "GROUP_REACTION": 9}
+# Comment, reply, Q&A, group message. A kind the policy's table leaves out earns 0 points
+# (the transform's default below), as in the model.
+_TEXT_KINDS = (2, 3, 7, 8)
 _LIKE, _FOLLOW, _VIEW = 1, 5, 0
 
 # Raw tables: (name, columns with types). Every fact row and status record as read.
