@@ -33,6 +33,8 @@ import time
 from functools import partial
 from pathlib import Path
 
+import httpx
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.groups_sockets import Loaders, Seat, bench_text, quantiles_ms
@@ -41,6 +43,7 @@ from bench.groups_stack import (
     api_client,
     bounded,
     cpu_s,
+    idle_cpu,
     raise_fd_limit,
     rss_kib,
 )
@@ -53,7 +56,7 @@ def member(i: int) -> str:
 async def setup(bs: GroupsBenchStack, owner: str, members: list[str],
                 concurrency: int) -> str:
     """The group made by ``owner`` and every member joined by its link; its id."""
-    async with api_client(bs.urls[0]) as api:
+    async with api_client(bs.urls[0], concurrency) as api:
         t0 = time.perf_counter()
         await bs.become_creator(api, owner)
         group_id, link = await bs.private_group(api, owner, "Bench desk")
@@ -79,8 +82,12 @@ async def post_all(bs: GroupsBenchStack, group_id: str, authors: list[str], mess
             author = authors[i % len(authors)]
             headers = bs.headers(author)  # signed before the clock starts
             t0 = time.monotonic()
-            got = await api.post(f"/v1/groups/{group_id}/messages", headers=headers,
-                                 json={"text": bench_text()})
+            try:
+                got = await api.post(f"/v1/groups/{group_id}/messages", headers=headers,
+                                     json={"text": bench_text()})
+            except httpx.TransportError as exc:
+                print(f"  post {i} by {author}: {exc!r}", flush=True)
+                return
             latencies.append(time.monotonic() - t0)
             if got.status_code != 201:
                 print(f"  post {i} by {author}: {got.status_code} {got.text}", flush=True)
@@ -130,6 +137,9 @@ def main() -> None:
                   f"{args.compression}", flush=True)
             for e in errors:
                 print(f"  connect error: {e}")
+            idle = idle_cpu(pids, 10.0)
+            print("gateway CPU holding the sockets, nothing sent (10 s): "
+                  + ", ".join(f"{c * 100:.0f}%" for c in idle) + " of one core", flush=True)
             cpu0 = [cpu_s(p) for p in pids]
             t1 = time.monotonic()
             posts = asyncio.run(post_all(bs, group_id, authors, args.messages, args.interval))

@@ -51,6 +51,7 @@ NO_RATE_LIMITS = {
     for name in ("USER_WRITES", "IP_WRITES", "IP_TOKEN_USES", "IP_TOKEN_MINTS")
 }
 TOKEN_TTL_S = 4 * 3600
+RETRIES = 5
 
 
 def raise_fd_limit(want: int) -> int:
@@ -76,6 +77,14 @@ def cpu_s(pid: int) -> float:
     """A process's user + system CPU seconds so far, from /proc."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def idle_cpu(pids: list[int], seconds: float) -> list[float]:
+    """Each process's share of one core over ``seconds`` with nothing sent (what holding the
+    sockets costs by itself)."""
+    before = [cpu_s(p) for p in pids]
+    time.sleep(seconds)
+    return [(cpu_s(p) - b) / seconds for p, b in zip(pids, before, strict=True)]
 
 
 class GroupsBenchStack:
@@ -185,8 +194,19 @@ class GroupsBenchStack:
     async def call(self, api: httpx.AsyncClient, method: str, path: str, user_id: str,
                    body: dict[str, Any] | None = None, ok: Sequence[int] = (200, 201)
                    ) -> dict[str, Any]:
-        """One API call as ``user_id``; RuntimeError unless its status is in ``ok``."""
-        got = await api.request(method, path, json=body, headers=self.headers(user_id))
+        """One API call as ``user_id``; RuntimeError unless its status is in ``ok``.
+
+        A dropped connection (a keep-alive the server closed as it was reused) is retried
+        with the same Idempotency-Key, so the retry answers the first command's result."""
+        headers = self.headers(user_id)
+        for attempt in range(RETRIES):
+            try:
+                got = await api.request(method, path, json=body, headers=headers)
+                break
+            except httpx.TransportError:
+                if attempt == RETRIES - 1:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
         if got.status_code not in ok:
             raise RuntimeError(f"{method} {path} as {user_id}: {got.status_code} {got.text}")
         out: dict[str, Any] = got.json()
@@ -230,8 +250,9 @@ async def bounded(jobs: Sequence[Callable[[], Awaitable[T]]], limit: int,
     return list(await asyncio.gather(*(one(j) for j in jobs)))
 
 
-def api_client(base_url: str) -> httpx.AsyncClient:
-    """An HTTP client for setup and posting (pooled connections, generous timeouts)."""
-    return httpx.AsyncClient(base_url=base_url, timeout=60,
-                             limits=httpx.Limits(max_connections=200,
-                                                 max_keepalive_connections=200))
+def api_client(base_url: str, connections: int = 64) -> httpx.AsyncClient:
+    """An HTTP client for setup and posting: as many pooled connections as requests in
+    flight (none left idle for the server's keep-alive timeout to close), generous timeouts."""
+    return httpx.AsyncClient(base_url=base_url, timeout=120,
+                             limits=httpx.Limits(max_connections=connections,
+                                                 max_keepalive_connections=connections))
