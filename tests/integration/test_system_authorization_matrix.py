@@ -26,6 +26,7 @@ from drafts_matrix import (
     drafts_grpc_requests,
     drafts_grpc_service,
 )
+from groups_grpc_matrix import GROUPS_GRPC, groups_grpc_request, groups_grpc_service
 from groups_matrix import GROUPS_HTTP, groups_call
 from moderation_matrix import (
     moderation_call,
@@ -619,6 +620,8 @@ GRPC_EXPECTED: dict[str, dict[str, str]] = {
     "planet.content.v1.ReportService/GetModeration": _grpc_row(
         **{p: "NOT_FOUND" for p in EVERYONE_SIGNED_IN}),
     **{m: _grpc_row(**row) for m, row in DRAFT_GRPC.items()},
+    # Group chats: only the signed end user acts, as themselves (groups_grpc_matrix.py).
+    **{m: _grpc_row(**row) for m, row in GROUPS_GRPC.items()},
 }
 
 
@@ -637,6 +640,7 @@ def _grpc_services() -> dict[str, tuple[Any, str, str]]:
     return {
         **moderation_grpc_service(),
         **drafts_grpc_service(),
+        **groups_grpc_service(),
         "planet.content.v1.PostLifecycleService": (
             post_lifecycle_pb2.DESCRIPTOR.services_by_name["PostLifecycleService"], "content",
             "content"),
@@ -660,7 +664,7 @@ def _grpc_services() -> dict[str, tuple[Any, str, str]]:
     }
 
 
-def _grpc_request(method: str, world: World) -> Any:
+def _grpc_request(method: str, world: World, stack: Stack) -> Any:
     from planet.analytics.v1 import analytics_service_pb2 as analytics
     from planet.content.v1 import content_service_pb2 as content
     from planet.content.v1 import events_pb2 as content_events
@@ -669,6 +673,8 @@ def _grpc_request(method: str, world: World) -> Any:
     from planet.social.v1 import events_pb2 as social_events
     from planet.social.v1 import social_service_pb2 as social
 
+    if method in GROUPS_GRPC:  # each makes its group through the service at first use
+        return groups_grpc_request(stack, world.owner, method)
     social_name = "planet.social.v1.SocialService/"
     profile = social_events.Profile(display_name="Matrix over gRPC")
     requests: dict[str, Any] = {
@@ -875,7 +881,7 @@ def test_each_service_authorizes_each_caller_itself(
     from google.protobuf import message_factory
 
     response_cls = message_factory.GetMessageClass(method_descriptor.output_type)
-    request = _grpc_request(method, world)
+    request = _grpc_request(method, world, stack)
     got: dict[str, str] = {}
     with grpc.insecure_channel(f"127.0.0.1:{getattr(stack.ports, port_attr)}") as channel:
         call = channel.unary_unary(f"/{method}", request_serializer=type(request).SerializeToString,
