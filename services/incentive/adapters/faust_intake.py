@@ -1,6 +1,6 @@
 """The incentive processor's intake as Faust agents: source events → facts and statuses.
 
-Three agents, each reading its sources as ONE Faust stream (records of one agent are folded
+Four agents, each reading its sources as ONE Faust stream (records of one agent are folded
 one at a time, so two sources never race on a table key or on the order of the whole-status
 records they write):
 
@@ -9,7 +9,10 @@ records they write):
            ITEM_STATUS (the item's whole status on every change);
 - users:   planet.exchange.kyc.v1, planet.social.identities.v1, planet.exchange.trade-fees.v1
            (all keyed by user id) → USER_STATUS (the user's whole status on every change);
-- follows: planet.social.graph.v1 → INTERACTION_FACTS (Followed).
+- follows: planet.social.graph.v1 → INTERACTION_FACTS (Followed);
+- groups:  planet.groups.events.v1 (keyed by group id, 8 partitions: its own agent and table,
+           co-partitioned with it) → INTERACTION_FACTS (group messages and reactions) and
+           ITEM_STATUS (the group item's whole status on every change).
 
 The folds are pure (services/incentive/intake); this module reads, writes tables and sends.
 Outputs and dead letters are written in the source partition's transaction
@@ -40,27 +43,32 @@ from services.incentive.adapters.dead_letters import DeadLetters
 from services.incentive.adapters.faust_transactions import ReplayGuard, send_in_source_transaction
 from services.incentive.intake.dispatch import (
     FOLLOW_SOURCES,
+    GROUP_SOURCES,
     ITEM_SOURCES,
     USER_SOURCES,
     Table,
     UserTables,
     on_follow_record,
+    on_group_record,
     on_item_record,
     on_user_record,
 )
 from services.incentive.intake.records import Output
 
 # Every topic the intake reads (for readiness and the topic check) and writes.
-SOURCES: tuple[Topic, ...] = (*ITEM_SOURCES, *USER_SOURCES, *FOLLOW_SOURCES)
+SOURCES: tuple[Topic, ...] = (*ITEM_SOURCES, *USER_SOURCES, *FOLLOW_SOURCES, *GROUP_SOURCES)
 OUTPUTS: tuple[Topic, ...] = (
     registry.INTERACTION_FACTS, registry.ITEM_STATUS, registry.USER_STATUS, registry.DLQ_SCORING,
 )
 # The tables (Faust names; their changelogs are "<app id>-<name>-changelog").
 TABLE_NAMES: tuple[str, ...] = (
-    "intake-items", "intake-users", "intake-sanctions", "intake-fee-ids",
+    "intake-items", "intake-users", "intake-sanctions", "intake-fee-ids", "intake-groups",
 )
-# Tables are partitioned like their sources; every source has this many partitions.
+# Tables are partitioned like their sources; every source but the groups' has this many
+# partitions (the groups' table has the groups topic's).
 PARTITIONS = registry.POSTS.partitions
+GROUP_PARTITIONS = registry.GROUP_EVENTS.partitions
+_TABLE_PARTITIONS = {"intake-groups": GROUP_PARTITIONS}
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class IntakeTables:
 
     items: Table
     users: UserTables
+    groups: Table
 
 
 @dataclass(frozen=True)
@@ -79,6 +88,7 @@ class Intake:
     items_in: Any
     users_in: Any
     follows_in: Any
+    groups_in: Any
     dead_letters: Any
     outputs: Mapping[str, Any]  # registry topic name → Faust topic under the suffix
     tables: IntakeTables
@@ -99,17 +109,19 @@ def changelog_topics(app_id: str) -> list[Topic]:
     Faust, an agent can see "0 partitions" on a fresh broker and crash for good)."""
     return [
         Topic(f"{app_id}-{name}-changelog", "table key", (), INCENTIVE,
-              partitions=PARTITIONS, compacted=True, enveloped=False)
+              partitions=_TABLE_PARTITIONS.get(name, PARTITIONS), compacted=True,
+              enveloped=False)
         for name in TABLE_NAMES
     ]
 
 
 def declare_intake(app: Any, suffix: str) -> Intake:
     """Declare the intake's topics (raw bytes codecs) and tables on ``app``."""
-    wrong = [t.name for t in SOURCES if t.partitions != PARTITIONS]
+    wrong = [t.name for t in SOURCES if t not in GROUP_SOURCES and t.partitions != PARTITIONS]
     if wrong:
         # One table partition per source partition: co-partitioning is what keeps a key's
-        # records and its table value on one worker, in one transaction.
+        # records and its table value on one worker, in one transaction. (The groups agent
+        # reads one topic into a table of that topic's partition count.)
         raise ValueError(f"intake sources {wrong} do not have {PARTITIONS} partitions")
     # Faust sends with its own producer, not a writer-bound one: check the outputs here.
     for output in OUTPUTS:
@@ -124,14 +136,16 @@ def declare_intake(app: Any, suffix: str) -> Intake:
 
     def table(name: str, help_: str) -> Table:
         return cast(Table, app.Table(name, default=None, key_type=str, value_type=bytes,
-                                     partitions=PARTITIONS, help=help_))
+                                     partitions=_TABLE_PARTITIONS.get(name, PARTITIONS),
+                                     help=help_))
 
-    items, users, sanctions, fee_ids = TABLE_NAMES
+    items, users, sanctions, fee_ids, groups = TABLE_NAMES
     return Intake(
         suffix=suffix,
         items_in=topic(*ITEM_SOURCES),
         users_in=topic(*USER_SOURCES),
         follows_in=topic(*FOLLOW_SOURCES),
+        groups_in=topic(*GROUP_SOURCES),
         dead_letters=topic(registry.DLQ_SCORING),
         outputs={t.name: topic(t) for t in OUTPUTS if t is not registry.DLQ_SCORING},
         tables=IntakeTables(
@@ -141,12 +155,13 @@ def declare_intake(app: Any, suffix: str) -> Intake:
                 sanctions=table(sanctions, "user|sanction id → index in sanctioned"),
                 fee_ids=table(fee_ids, "user|UTC day → fee id digests summed"),
             ),
+            groups=table(groups, "group item id → ItemStatus"),
         ),
     )
 
 
 def register_intake(app: Any, intake: Intake, dead_letters: DeadLetters, quote_asset: str) -> None:
-    """Attach the three intake agents."""
+    """Attach the four intake agents."""
     by_name = {with_suffix(t, intake.suffix).name: t for t in SOURCES}
     guard = ReplayGuard(app)
 
@@ -159,6 +174,8 @@ def register_intake(app: Any, intake: Intake, dead_letters: DeadLetters, quote_a
            lambda m: on_user_record(source_of(m), m.value, intake.tables.users, quote_asset))
     _agent(app, intake, intake.follows_in, "intake-follows", dead_letters, guard,
            lambda m: on_follow_record(m.value))
+    _agent(app, intake, intake.groups_in, "intake-groups", dead_letters, guard,
+           lambda m: on_group_record(m.value, intake.tables.groups))
 
 
 def _agent(app: Any, intake: Intake, topic: Any, name: str, dead_letters: DeadLetters,

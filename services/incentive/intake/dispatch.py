@@ -12,6 +12,8 @@ everything its records touch):
 - users:     user id → UserStatus (KYC, identities and fees: all keyed by user id upstream)
 - sanctions: "user|sanction id" → the index of its period in UserStatus.sanctioned
 - fee_ids:   "user|UTC day" → the 8-byte digests of the fee ids summed on that day
+- groups:    group item id → ItemStatus of the group (planet.groups.events.v1, keyed by group
+             id upstream; 8 partitions, so its own agent and table: group_engagement)
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from planetkit.envelope import DomainEvent, UndecodableEvent, decode
 from planetkit.topics import Topic
 from planetkit.upcasters import decode_fee
 from services.incentive.intake.fee_window import fee_day, fold_fee, seen_key
+from services.incentive.intake.group_engagement import fold_group, group_key
 from services.incentive.intake.interaction_facts import (
     GRAPH_TYPES,
     INTERACTION_TYPES,
@@ -45,6 +48,7 @@ M = TypeVar("M", bound=Message)
 ITEM_SOURCES: tuple[Topic, ...] = (registry.POSTS, registry.MODERATION, registry.INTERACTIONS)
 USER_SOURCES: tuple[Topic, ...] = (registry.KYC, registry.SOCIAL_IDENTITIES, registry.TRADE_FEES)
 FOLLOW_SOURCES: tuple[Topic, ...] = (registry.SOCIAL_GRAPH,)
+GROUP_SOURCES: tuple[Topic, ...] = (registry.GROUP_EVENTS,)
 
 _ITEM_TYPES: dict[str, tuple[type[Message], ...]] = {
     registry.POSTS.name: POST_TYPES,
@@ -89,6 +93,24 @@ def on_follow_record(raw: bytes | None) -> list[Output]:
     if facts is None:
         return []
     return [facts_output(facts, event.event_id, facts.occurred_at_ms[0])]
+
+
+def on_group_record(raw: bytes | None, groups: Table) -> list[Output]:
+    """A group record: a message's or reaction's fact, and the group item's whole status
+    when it changed (created, ownership transferred, closed, reopened)."""
+    event = decode(raw, *registry.GROUP_EVENTS.payloads)
+    key = group_key(event)
+    raw_status = groups.get(key)
+    change = fold_group(None if raw_status is None else _parse(ItemStatus, raw_status,
+                                                               f"group {key}"), event)
+    outputs: list[Output] = []
+    if change.facts is not None:
+        outputs.append(facts_output(change.facts, event.event_id,
+                                    change.facts.occurred_at_ms[0]))
+    if change.status is not None:
+        groups[key] = change.status.SerializeToString(deterministic=True)
+        outputs.append(item_output(change.status, event.event_id))
+    return outputs
 
 
 def on_user_record(source: Topic, raw: bytes | None, tables: UserTables,
