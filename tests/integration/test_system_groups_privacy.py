@@ -18,6 +18,7 @@ analyst does find a public post's control string, so every probe can fail.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -49,6 +50,7 @@ class Secret:
     post_id: str  # the owner's public post, written after everything in the group
     control: str  # a string in that post: what the analysts' probe must find
     topic: str  # the group's topic
+    link_id: str  # the invite link members joined by
     roles: dict[str, list[str]] = field(default_factory=dict)
 
 
@@ -126,7 +128,7 @@ def secret(stack: Stack) -> Secret:
         users = {"stranger": stranger, "banned": ex, "other_member": other,
                  "analyst": unique("p-analyst")}
         return Secret(marker, gid, other_gid, owner, alice, users, last, post_id, control,
-                      topic, {"analyst": ["analyst"]})
+                      topic, link, {"analyst": ["analyst"]})
 
 
 def _clean(secret: Secret, where: str, text: str | bytes) -> None:
@@ -254,6 +256,16 @@ def test_an_outsiders_commands_tell_nothing_of_the_group(stack: Stack, secret: S
             # Not found, as the group is to them; the banned ex-member is told they are.
             assert got.status_code in (403, 404), (method, url, got.text)
             assert got.json()["code"] in ("not_found", "banned"), got.text
+        # Telemetry naming the group (as an item, or the group item "group:<id>"): an outsider
+        # cannot make up engagement on it, and the refusal names only what they sent.
+        now = int(time.time() * 1000)
+        viewed = api.post("/v1/telemetry/batches", headers=_headers(api, secret, who), json={
+            "batch_id": unique("pb"), "events": [
+                {"event_id": unique("pe"), "item_id": item, "type": "view",
+                 "occurred_at_ms": now, "dwell_seconds": 5}
+                for item in (gid, f"group:{gid}")]})
+        assert viewed.status_code == 422, viewed.text
+        _clean(secret, "telemetry", viewed.text)
 
 
 # --- the group's WebSocket, on both gateways ----------------------------------------------
@@ -290,6 +302,41 @@ def test_the_group_socket_closes_on_an_outsider_without_a_frame(stack: Stack, se
                 raise AssertionError(f"a frame for an outsider: {frame!r}")
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
         _clean(secret, "close reason", closed.value.rcvd.reason)
+
+
+@pytest.mark.parametrize("how", ["left", "kicked"])
+def test_a_member_who_leaves_or_is_kicked_is_cut_off_live(stack: Stack, secret: Secret,
+                                                          how: str) -> None:
+    """The banned case is test_system_groups.py's; leaving and a kick end the stream too,
+    and the way back in is the group's "not found"."""
+    gid = secret.group_id
+    with httpx.Client(base_url=stack.gateway_url, timeout=15) as api:
+        user = unique(f"p-{how}")
+        _ok(api.post(f"/v1/groups/{gid}/join-by-link", headers=_h(api, user),
+                     json={"link_id": secret.link_id}))
+        token = _token(api, user)
+        with _group_socket(stack.gateway2_url, token, gid) as ws:
+            assert secret.marker in json.dumps(_frames_until_caught_up(ws))  # a member
+            if how == "left":
+                gone = _ok(api.post(f"/v1/groups/{gid}/leave", headers=_h(api, user)))
+            else:
+                gone = _ok(api.post(f"/v1/groups/{gid}/members/{user}/kick",
+                                    headers=_h(api, secret.owner), json={"reason": "bye"}))
+            _ok(api.post(f"/v1/groups/{gid}/messages", headers=_h(api, secret.owner),
+                         json={"text": f"after {how}: {secret.marker}"}), 201)
+            while (frame := json.loads(ws.recv(timeout=30)))["type"] != "removed":
+                assert frame["seq"] < gone["seqs"][-1], frame
+            assert frame == {"type": "removed", "seq": gone["seqs"][-1], "why": how}
+            with pytest.raises(ConnectionClosed) as closed:
+                _clean(secret, "after removal", ws.recv(timeout=30))
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008
+        with _group_socket(stack.gateway_url, token, gid) as ws:
+            ws.send(json.dumps({"after": 0}))
+            with pytest.raises(ConnectionClosed):
+                _clean(secret, "reconnect", ws.recv(timeout=30))
+        history = api.get(f"/v1/groups/{gid}/messages", headers=mint(api, user))
+        assert history.status_code == 404, history.text
+        _clean(secret, "history after", history.text)
 
 
 # --- GroupsService called directly, signed (as the gateway would) for the outsider -------
