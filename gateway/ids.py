@@ -7,6 +7,8 @@ costing a backend round trip (and echoing an arbitrary string through gRPC metad
 
 from __future__ import annotations
 
+from planetkit.group_items import GROUP_ITEM_PATTERN
+
 POST_PREFIX = "post_"
 POST_HEX_DIGITS = 24
 # An anchored strict alphabet: documented in OpenAPI and enforced by the same pattern.
@@ -27,6 +29,14 @@ def is_post_id(value: str) -> bool:
         and set(value[len(POST_PREFIX):]) <= _HEX
     )
 
+
+# Items a client may report dwell on: posts, and group chats ("group:<group id>",
+# planetkit.group_items; the groups service's id alphabet).
+TELEMETRY_ITEM_PATTERN = f"^({POST_PREFIX}[0-9a-f]{{{POST_HEX_DIGITS}}}|{GROUP_ITEM_PATTERN})$"
+TELEMETRY_ITEM_DESCRIPTION = (
+    f'A post id ("{POST_PREFIX}" and {POST_HEX_DIGITS} lowercase hex digits) or a group chat '
+    '("group:" and the group id: 1-128 characters of a-z, 0-9, "-" and "_").'
+)
 
 # User ids come from the exchange in any alphabet; only their length is bounded.
 MAX_USER_ID_LENGTH = 128

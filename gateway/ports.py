@@ -224,6 +224,11 @@ class GroupsPort(Protocol):
                      ) -> groups.UnreadPage:
         """The caller's unread counts."""
 
+    async def resolve_group_items(self, caller: Principal, group_ids: list[str]
+                                  ) -> dict[str, str]:
+        """The owner of each group the caller may read now (telemetry: dwell on a group is
+        its owner's); the groups the caller may not read are left out."""
+
 
 @dataclass(frozen=True)
 class QueryAnswer:

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from gateway.ids import (
     MAX_CLIENT_ID_LENGTH,
     MAX_USER_ID_LENGTH,
-    POST_ID_DESCRIPTION,
-    POST_ID_PATTERN,
+    TELEMETRY_ITEM_DESCRIPTION,
+    TELEMETRY_ITEM_PATTERN,
 )
 from gateway.schemas_track_record import TrackRecordOut, track_record_out
 from planet.content.v1 import content_service_pb2 as content
@@ -23,8 +23,9 @@ from planet.social.v1 import social_service_pb2 as social
 # fields these travel in must never see a value they cannot hold.
 MAX_TIME_MS = 253_402_300_799_999
 _ID = Field(min_length=1, max_length=MAX_CLIENT_ID_LENGTH)
-# Items are posts today; an id Planet did not issue is refused before any lookup.
-_ITEM_ID = Field(pattern=POST_ID_PATTERN, description=POST_ID_DESCRIPTION)
+# Items are posts and group chats (issue 15); an id Planet did not issue is refused before
+# any lookup.
+_ITEM_ID = Field(pattern=TELEMETRY_ITEM_PATTERN, description=TELEMETRY_ITEM_DESCRIPTION)
 
 
 class Strict(BaseModel):

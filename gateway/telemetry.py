@@ -3,7 +3,10 @@
 Telemetry carries only what only a client can see: views and their dwell. Comments, replies,
 likes and shares are actions a user takes through the interaction routes, decided and
 recorded by content (planet.content.interactions.v1); a client's claim of one here is refused
-with a 422 that says where to go instead.
+with a 422 that says where to go instead. Group chats (issue 15) are items too, "group:<id>":
+time spent reading one is a view of the group for its owner (resolved through the groups
+service, for readers who may read it); messages and reactions are the groups service's own
+facts, never telemetry.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from gateway.schemas import TelemetryBatch
 from planet.events.v1.envelope_pb2 import Envelope
 from planetkit.engagement_batches import VIEW, EngagementRow, build_batch
 from planetkit.envelope import wrap
+from planetkit.group_items import group_of_item
 from planetkit.service_identities import GATEWAY
 
 # Clients buffer events offline for a while; beyond a week and a day they can no longer
@@ -51,6 +55,19 @@ def check_batch(batch: TelemetryBatch, *, max_events: int, now_ms: int) -> list[
     if old:
         raise Unprocessable(f"events older than 8 days: {', '.join(old[:10])}")
     return sorted({e.item_id for e in batch.events})
+
+
+def split_items(item_ids: list[str]) -> tuple[list[str], dict[str, str]]:
+    """(post ids, {group id: its item id}) of a batch's distinct items."""
+    posts: list[str] = []
+    groups: dict[str, str] = {}
+    for item in item_ids:
+        group = group_of_item(item)
+        if group is None:
+            posts.append(item)
+        else:
+            groups[group] = item
+    return posts, groups
 
 
 def unknown_items(item_ids: list[str], authors: dict[str, str]) -> None:

@@ -93,3 +93,11 @@ class GrpcGroups:
     async def unread(self, caller: Principal, request: rpc.UnreadRequest) -> rpc.UnreadPage:
         """The caller's unread counts."""
         return await self._call(caller, self._stub.Unread, request)
+
+    async def resolve_group_items(self, caller: Principal, group_ids: list[str]
+                                  ) -> dict[str, str]:
+        """The owner of each group the caller may read (others are left out)."""
+        response: rpc.ResolveGroupItemsResponse = await self._call(
+            caller, self._stub.ResolveGroupItems,
+            rpc.ResolveGroupItemsRequest(actor_id=caller.user_id, group_ids=group_ids))
+        return dict(response.owners)

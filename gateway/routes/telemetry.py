@@ -8,7 +8,7 @@ from gateway.deps import BackendsDep, SettingsDep, WriterDep
 from gateway.errors import OutcomeUnknown, UpstreamUnavailable
 from gateway.openapi import AUTHED, WITH_BODY, errors
 from gateway.schemas import Accepted, TelemetryBatch
-from gateway.telemetry import batch_envelope, check_batch, unknown_items
+from gateway.telemetry import batch_envelope, check_batch, split_items, unknown_items
 
 router = APIRouter(prefix="/v1/telemetry", tags=["telemetry"])
 
@@ -33,11 +33,21 @@ async def ingest_batch(
 ) -> Accepted:
     """Accept a batch of the caller's views with their dwell (see 503 for retries).
 
-    Views only: an event of type "interaction" (a claimed like, comment, share...) is
-    refused with 422; those are actions taken through the interaction routes."""
+    Items are posts and group chats ("group:<group id>", while the caller may read the group:
+    otherwise the item is unknown, 422). Views only: an event of type "interaction" (a
+    claimed like, comment, share...) is refused with 422; those are actions taken through the
+    interaction routes."""
     now = backends.clock_ms()
     item_ids = check_batch(batch, max_events=settings.max_batch_events, now_ms=now)
-    authors = await backends.content.resolve_authors(user, item_ids)
+    posts, groups = split_items(item_ids)
+    authors = await backends.content.resolve_authors(user, posts) if posts else {}
+    if groups:
+        # A group's reader is credited to its owner, and only while they may read it: a
+        # private group's non-member (or a banned user) gets the unknown-item 422.
+        if backends.groups is None:
+            raise UpstreamUnavailable("group chats are not available here")
+        owners = await backends.groups.resolve_group_items(user, list(groups))
+        authors.update((groups[g], owner) for g, owner in owners.items() if g in groups)
     unknown_items(item_ids, authors)
     envelope = batch_envelope(batch, user.user_id, authors, now)
     try:

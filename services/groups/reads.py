@@ -1,4 +1,5 @@
-"""The reads (GetGroup, ListGroups, ListMembers, History, AdminLog, Unread) from the stores.
+"""The reads (GetGroup, ListGroups, ListMembers, History, AdminLog, Unread, ResolveGroupItems)
+from the stores.
 
 Every read decides what the caller may see with the domain's rules: a private group tells a
 non-member nothing (not_found, as commands do; operators read it), and each message passes
@@ -36,6 +37,8 @@ MAX_ADMIN_PAGE = 100
 # Unread counts stop here ("1000+" in a client): a count never scans more of the history.
 MAX_UNREAD = 1000
 MAX_UNREAD_GROUPS = 500
+# Group items one telemetry batch may name (the gateway's batch limit is far lower).
+MAX_RESOLVE_GROUPS = 500
 # Invisible messages (held, rejected, released) a history page may skip over.
 _SCAN_SLACK = 1000
 
@@ -204,6 +207,24 @@ class Reads:
         older.reverse()
         return rpc.HistoryPage(messages=older + newer, has_before=has_before,
                                has_after=has_after, last_seq=info.last_seq)
+
+    def resolve_group_items(self, req: rpc.ResolveGroupItemsRequest
+                            ) -> rpc.ResolveGroupItemsResponse | Refusal:
+        """The owner of each group ``actor_id`` may read now (History's rule, never an
+        operator's pass: an operator reading a group is no engagement), for telemetry: a
+        reader's dwell is credited to the group's owner. Others are left out."""
+        if len(req.group_ids) > MAX_RESOLVE_GROUPS:
+            return Refusal(Code.INVALID, f"at most {MAX_RESOLVE_GROUPS} groups at once")
+        out = rpc.ResolveGroupItemsResponse()
+        for group in dict.fromkeys(req.group_ids):
+            found = self._group(group, req.actor_id, operator=False)
+            if isinstance(found, Refusal):
+                continue
+            _, info, viewer = found
+            if viewer.banned and not viewer.is_member:
+                continue
+            out.owners[group] = info.owner_id
+        return out
 
     def admin_log(self, req: rpc.AdminLogRequest, operator: bool) -> rpc.AdminLogPage | Refusal:
         """Moderation facts, newest first (staff and operators)."""

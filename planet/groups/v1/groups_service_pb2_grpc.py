@@ -224,6 +224,11 @@ class GroupsServiceStub:
                 request_serializer=planet_dot_groups_dot_v1_dot_groups__service__pb2.UnreadRequest.SerializeToString,
                 response_deserializer=planet_dot_groups_dot_v1_dot_groups__service__pb2.UnreadPage.FromString,
                 _registered_method=True)
+        self.ResolveGroupItems = channel.unary_unary(
+                '/planet.groups.v1.GroupsService/ResolveGroupItems',
+                request_serializer=planet_dot_groups_dot_v1_dot_groups__service__pb2.ResolveGroupItemsRequest.SerializeToString,
+                response_deserializer=planet_dot_groups_dot_v1_dot_groups__service__pb2.ResolveGroupItemsResponse.FromString,
+                _registered_method=True)
 
 
 class GroupsServiceServicer:
@@ -497,6 +502,16 @@ class GroupsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResolveGroupItems(self, request, context):
+        """Telemetry (the weekly pool): the owner of each group the caller may read now (the rule of
+        History: a private group only for its members; a banned user for none), so the gateway
+        credits a reader's dwell to the group's owner. Groups the caller may not read are left
+        out (the gateway then refuses the view like an unknown item).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_GroupsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -689,6 +704,11 @@ def add_GroupsServiceServicer_to_server(servicer, server):
                     servicer.Unread,
                     request_deserializer=planet_dot_groups_dot_v1_dot_groups__service__pb2.UnreadRequest.FromString,
                     response_serializer=planet_dot_groups_dot_v1_dot_groups__service__pb2.UnreadPage.SerializeToString,
+            ),
+            'ResolveGroupItems': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveGroupItems,
+                    request_deserializer=planet_dot_groups_dot_v1_dot_groups__service__pb2.ResolveGroupItemsRequest.FromString,
+                    response_serializer=planet_dot_groups_dot_v1_dot_groups__service__pb2.ResolveGroupItemsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1717,6 +1737,33 @@ class GroupsService:
             '/planet.groups.v1.GroupsService/Unread',
             planet_dot_groups_dot_v1_dot_groups__service__pb2.UnreadRequest.SerializeToString,
             planet_dot_groups_dot_v1_dot_groups__service__pb2.UnreadPage.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveGroupItems(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/planet.groups.v1.GroupsService/ResolveGroupItems',
+            planet_dot_groups_dot_v1_dot_groups__service__pb2.ResolveGroupItemsRequest.SerializeToString,
+            planet_dot_groups_dot_v1_dot_groups__service__pb2.ResolveGroupItemsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -126,6 +126,12 @@ class GroupsServiceStub:
     """Moderation facts with actor and reason (staff only), newest first."""
     Unread: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.UnreadRequest, _groups_service_pb2.UnreadPage]
     """The caller's unread counts per group."""
+    ResolveGroupItems: _grpc.UnaryUnaryMultiCallable[_groups_service_pb2.ResolveGroupItemsRequest, _groups_service_pb2.ResolveGroupItemsResponse]
+    """Telemetry (the weekly pool): the owner of each group the caller may read now (the rule of
+    History: a private group only for its members; a banned user for none), so the gateway
+    credits a reader's dwell to the group's owner. Groups the caller may not read are left
+    out (the gateway then refuses the view like an unknown item).
+    """
 
 @_typing.type_check_only
 class GroupsServiceAsyncStub(GroupsServiceStub):
@@ -210,6 +216,12 @@ class GroupsServiceAsyncStub(GroupsServiceStub):
     """Moderation facts with actor and reason (staff only), newest first."""
     Unread: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.UnreadRequest, _groups_service_pb2.UnreadPage]  # type: ignore[assignment]
     """The caller's unread counts per group."""
+    ResolveGroupItems: _aio.UnaryUnaryMultiCallable[_groups_service_pb2.ResolveGroupItemsRequest, _groups_service_pb2.ResolveGroupItemsResponse]  # type: ignore[assignment]
+    """Telemetry (the weekly pool): the owner of each group the caller may read now (the rule of
+    History: a private group only for its members; a banned user for none), so the gateway
+    credits a reader's dwell to the group's owner. Groups the caller may not read are left
+    out (the gateway then refuses the view like an unknown item).
+    """
 
 class GroupsServiceServicer(metaclass=_abc_1.ABCMeta):
     @_abc_1.abstractmethod
@@ -519,5 +531,17 @@ class GroupsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_groups_service_pb2.UnreadPage, _abc.Awaitable[_groups_service_pb2.UnreadPage]]:
         """The caller's unread counts per group."""
+
+    @_abc_1.abstractmethod
+    def ResolveGroupItems(
+        self,
+        request: _groups_service_pb2.ResolveGroupItemsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_groups_service_pb2.ResolveGroupItemsResponse, _abc.Awaitable[_groups_service_pb2.ResolveGroupItemsResponse]]:
+        """Telemetry (the weekly pool): the owner of each group the caller may read now (the rule of
+        History: a private group only for its members; a banned user for none), so the gateway
+        credits a reader's dwell to the group's owner. Groups the caller may not read are left
+        out (the gateway then refuses the view like an unknown item).
+        """
 
 def add_GroupsServiceServicer_to_server(servicer: GroupsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

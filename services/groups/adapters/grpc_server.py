@@ -93,7 +93,8 @@ def _command_builders() -> dict[str, Callable[[Any], c.Command]]:
 
 
 COMMANDS = _command_builders()
-READS = ("GetGroup", "ListGroups", "ListMembers", "History", "AdminLog", "Unread")
+READS = ("GetGroup", "ListGroups", "ListMembers", "History", "AdminLog", "Unread",
+         "ResolveGroupItems")
 # Only the gateway calls, for its end users (operators by the role it signs).
 POLICY: MethodPolicy = {method_name(SERVICE_NAME, m): frozenset({GATEWAY})
                         for m in (*COMMANDS, *READS)}
@@ -178,6 +179,13 @@ class GroupsServicer:
         """Unread counts."""
         async def call(op: bool) -> Message | Refusal:
             return self._u.reads.unread(request)  # type: ignore[no-any-return]
+        return await self._call(request, context, call)
+
+    async def ResolveGroupItems(self, request: rpc.ResolveGroupItemsRequest,
+                                context: Context) -> Message:
+        """The owners of the groups the caller may read (telemetry's dwell on groups)."""
+        async def call(op: bool) -> Message | Refusal:
+            return self._u.reads.resolve_group_items(request)  # type: ignore[no-any-return]
         return await self._call(request, context, call)
 
 
