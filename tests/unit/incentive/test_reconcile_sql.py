@@ -20,6 +20,8 @@ from planet.incentive.v1.facts_pb2 import DayFees, ItemStatus, Period, UserStatu
 from planetkit.fact_rows import (
     COMMENT,
     FOLLOW,
+    GROUP_MESSAGE,
+    GROUP_REACTION,
     LIKE,
     QA,
     REPLY,
@@ -31,7 +33,11 @@ from planetkit.fact_rows import (
     iter_facts,
 )
 from services.incentive.domain.facts import MS_PER_DAY, IsoWeek
-from services.incentive.domain.policy import ScoringPolicy, default_policy
+from services.incentive.domain.policy import (
+    ScoringPolicy,
+    default_policy,
+    group_engagement_policy,
+)
 from services.incentive.domain.settlement import score_week
 from services.incentive.reconcile import compare, sql
 from services.incentive.reconcile.engine import SqlEngine, open_engine
@@ -42,7 +48,10 @@ from services.incentive.scoring.week_inputs import WeekInputs
 WEEK = IsoWeek.parse("2026-W48")
 START, END = WEEK.start_ms, WEEK.end_ms
 CLOSE = END + 3_600_000
-KINDS = (VIEW, VIEW, VIEW, LIKE, LIKE, COMMENT, REPLY, SHARE, FOLLOW, FOLLOW, TIP, QA)
+# Group kinds too: 0 points under the launch policy (it does not list them), points under
+# the group-engagement one; a group message is a text kind.
+KINDS = (VIEW, VIEW, VIEW, LIKE, LIKE, COMMENT, REPLY, SHARE, FOLLOW, FOLLOW, TIP, QA,
+         GROUP_MESSAGE, GROUP_REACTION)
 
 
 @pytest.fixture(scope="module", params=["chdb", "server"])
@@ -128,7 +137,7 @@ def _week(rng: random.Random, n_events: int,
 
 
 def _policy(rng: random.Random) -> ScoringPolicy:
-    base = default_policy()
+    base = default_policy() if rng.random() < 0.5 else group_engagement_policy(str(WEEK))
     if rng.random() < 0.5:
         return base
     return base.evolve(version="t", unverified_weight=rng.choice([0, 1]),
