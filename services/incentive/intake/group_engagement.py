@@ -10,7 +10,10 @@ planet.groups.events.v1, never as client telemetry (telemetry carries a reader's
   someone; one kind keeps the points table and the owner's breakdown plain). A held message
   counts once, when it is released (its MessagePosted); MessageHeld itself is no act yet.
 - ReactionSet by a member on another member's message, not by the owner: one GROUP_REACTION
-  fact. Removing a reaction withdraws nothing (a fact is the act, as an unlike).
+  fact. Removing a reaction withdraws nothing (a fact is the act, as an unlike). Its event id
+  is the reaction's, not the record's (a digest of group, message, member and emoji): setting
+  a removed reaction again is the same event, which a week counts once (the model drops
+  duplicate event ids), so toggling a reaction earns nothing more.
 - GroupCreated, OwnershipTransferred, GroupClosed, AppealDecided (granted): the item's whole
   ItemStatus. The owner named is the CURRENT owner; a settlement reads the status as it stood
   at the week's close, and facts name the owner at their time. A closure (an operator's, for a
@@ -23,6 +26,7 @@ self-interaction anyway; a busy owner would otherwise write most of a group's fa
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from google.protobuf.message import Message
@@ -93,7 +97,8 @@ def fold_group(current: ItemStatus | None, event: DomainEvent[Message]) -> Group
         if reactor in (owner, p.author_id):
             return GroupChange()
         return GroupChange(facts=_fact(event, reactor, item_id, owner, p.at_ms, GROUP_REACTION,
-                                       0))
+                                       0, fact_id=reaction_id(p.group_id, p.message_seq,
+                                                              reactor, p.emoji)))
     status = ItemStatus()
     status.CopyFrom(current)
     if isinstance(p, ev.OwnershipTransferred):
@@ -118,16 +123,22 @@ def _changed(current: ItemStatus | None, status: ItemStatus, event: DomainEvent[
     return status
 
 
+def reaction_id(group_id: str, message_seq: int, user_id: str, emoji: str) -> str:
+    """The event id of a member's reaction (one per group, message, member and emoji)."""
+    digest = hashlib.sha256(f"{group_id}\0{message_seq}\0{user_id}\0{emoji}".encode())
+    return f"group-reaction:{digest.hexdigest()[:32]}"
+
+
 def _fact(event: DomainEvent[Message], consumer: str, item: str, owner: str, at_ms: int,
-          kind: int, text_length: int) -> FactRows:
+          kind: int, text_length: int, fact_id: str = "") -> FactRows:
     when = occurred_at(event, at_ms)
     what = type(event.payload).__name__
     if when <= 0:
         raise UndecodableEvent(f"{what} {event.event_id} has no time")
     if not 0 <= text_length <= _MAX_TEXT:
         raise UndecodableEvent(f"{what} {event.event_id}: text length {text_length} out of range")
-    row = FactRow(event_id=event.event_id, item_id=item, creator_id=owner, occurred_at_ms=when,
-                  kind=kind, text_length=text_length)
+    row = FactRow(event_id=fact_id or event.event_id, item_id=item, creator_id=owner,
+                  occurred_at_ms=when, kind=kind, text_length=text_length)
     return build_facts(f"{event.event_id}:0", consumer, [row], keyed=True)
 
 

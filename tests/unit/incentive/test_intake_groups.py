@@ -19,6 +19,7 @@ from planetkit.fact_rows import GROUP_MESSAGE, GROUP_REACTION, iter_facts
 from planetkit.group_items import group_item, group_of_item
 from planetkit.service_identities import GROUPS
 from services.incentive.intake.dispatch import on_group_record
+from services.incentive.intake.group_engagement import reaction_id
 from services.incentive.intake.records import Output
 
 G = "g0123456789abcdef01234567"
@@ -27,7 +28,8 @@ SECRET = "the private words of a member, never to be copied anywhere"
 
 
 def group_raw(payload: ev.GroupCreated | ev.MessagePosted | ev.ReactionSet
-              | ev.OwnershipTransferred | ev.GroupClosed | ev.AppealDecided | ev.MemberJoined,
+              | ev.OwnershipTransferred | ev.GroupClosed | ev.AppealDecided | ev.MemberJoined
+              | ev.ReactionRemoved,
               seq: int) -> bytes:
     payload.group_id, payload.seq = G, seq
     payload.at_ms = payload.at_ms or T0 + seq
@@ -79,7 +81,7 @@ def test_members_messages_and_reactions_are_facts_for_the_owner_without_their_te
     assert [(c, r.event_id, r.item_id, r.creator_id, r.kind, r.text_length) for c, r in rows] == [
         ("mia", "rq.0003.0", ITEM, "owen", GROUP_MESSAGE, len(SECRET)),
         ("mia", "rq.0004.0", ITEM, "owen", GROUP_MESSAGE, len("short reply")),
-        ("mia", "rq.0007.0", ITEM, "owen", GROUP_REACTION, 0),
+        ("mia", reaction_id(G, 5, "mia", "👍"), ITEM, "owen", GROUP_REACTION, 0),
     ]
     # Private content is never copied: no record holds any of the text.
     assert all(SECRET.encode() not in o.value and b"short reply" not in o.value for o in out)
@@ -124,3 +126,21 @@ def test_a_fact_of_a_group_never_created_is_refused_and_others_change_nothing() 
     assert fold(groups, group_raw(ev.GroupCreated(actor_id="owen"), 1)) == []  # a replay
     with pytest.raises(UndecodableEvent, match="lacks actor_id"):
         fold(groups, group_raw(ev.MessagePosted(text=SECRET), 3))
+
+
+def test_a_reaction_set_again_is_the_same_event_and_another_emoji_another() -> None:
+    groups: dict[str, bytes] = {}
+    fold(groups, group_raw(ev.GroupCreated(actor_id="owen"), 1))
+    out = fold(
+        groups,
+        group_raw(ev.ReactionSet(actor_id="mia", message_seq=9, emoji="👍", author_id="tom"), 2),
+        group_raw(ev.ReactionRemoved(actor_id="mia", message_seq=9, emoji="👍"), 3),
+        group_raw(ev.ReactionSet(actor_id="mia", message_seq=9, emoji="👍", author_id="tom"), 4),
+        group_raw(ev.ReactionSet(actor_id="mia", message_seq=9, emoji="🔥", author_id="tom"), 5),
+        group_raw(ev.ReactionSet(actor_id="tom", message_seq=8, emoji="👍", author_id="mia"), 6))
+    ids = [(c, f.event_ids[0]) for c, f in facts_of(out)]
+    assert ids == [("mia", reaction_id(G, 9, "mia", "👍")), ("mia", reaction_id(G, 9, "mia", "👍")),
+                   ("mia", reaction_id(G, 9, "mia", "🔥")), ("tom", reaction_id(G, 8, "tom", "👍"))]
+    assert len({i for _, i in ids}) == 3
+    # Each record is its own (envelope and rows ids from the source record).
+    assert len({o.value for o in out}) == 4

@@ -45,7 +45,8 @@ def _user(uid: str) -> UserStatus:
 
 
 def _settle(events: list[ev.GroupCreated | ev.MessagePosted | ev.GroupClosed
-                         | ev.AppealDecided | ev.OwnershipTransferred],
+                         | ev.AppealDecided | ev.OwnershipTransferred | ev.ReactionSet
+                         | ev.ReactionRemoved],
             views: list[FactRow]) -> dict[str, CreatorResult]:
     """The group's events through the intake's fold, plus a member's views as the aggregator
     writes them, settled under the group-engagement policy."""
@@ -110,3 +111,17 @@ def test_after_a_transfer_the_new_owner_earns_and_the_open_weeks_earlier_facts_d
     # the discount is on owen's breakdown, the creator they name.
     owen = results["owen"]
     assert owen.allocated_minor == 0 and _discounted(owen, Reason.UNKNOWN_ITEM) == 2
+
+
+def test_a_toggled_reaction_counts_once_in_a_week() -> None:
+    results = _settle(
+        [ev.GroupCreated(actor_id="owen", at_ms=T0 + HOUR),
+         ev.ReactionSet(actor_id="mia", message_seq=7, emoji="👍", author_id="tom",
+                        at_ms=T0 + 2 * HOUR),
+         ev.ReactionRemoved(actor_id="mia", message_seq=7, emoji="👍", at_ms=T0 + 3 * HOUR),
+         ev.ReactionSet(actor_id="mia", message_seq=7, emoji="👍", author_id="tom",
+                        at_ms=T0 + 4 * HOUR),
+         ev.ReactionSet(actor_id="mia", message_seq=7, emoji="🔥", author_id="tom",
+                        at_ms=T0 + 5 * HOUR)], [])
+    [item] = results["owen"].items
+    assert item.interaction_milli_points == 2 * 2 * 1000  # 👍 once, 🔥 once
