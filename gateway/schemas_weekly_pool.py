@@ -123,6 +123,10 @@ class CreatorEstimateOut(BaseModel):
     policy_hash: str
     breakdown: BreakdownOut
     activity: ActivityOut
+    items_total: int = Field(0, description=(
+        "When the creator earned on more items this week than an estimate lists (2 000, the "
+        "highest amounts first), how many there are; 0 when the breakdown lists them all. "
+        "estimated_minor is always the whole amount; the settled week lists every item."))
 
 
 def creator_estimate_out(e: pool.CreatorEstimate) -> CreatorEstimateOut:
@@ -131,7 +135,8 @@ def creator_estimate_out(e: pool.CreatorEstimate) -> CreatorEstimateOut:
         creator_id=e.creator_id, week=e.week, as_of_ms=e.as_of_ms,
         estimated_minor=e.estimated_minor, asset=e.asset, score=e.score,
         pool_minor=e.pool_minor, policy_version=e.policy_version, policy_hash=e.policy_hash,
-        breakdown=breakdown_out(e.items, e.tiers, e.discounts), activity=activity_out(e.activity))
+        breakdown=breakdown_out(e.items, e.tiers, e.discounts), activity=activity_out(e.activity),
+        items_total=e.items_total)
 
 
 class CreatorWeekSummaryOut(BaseModel):

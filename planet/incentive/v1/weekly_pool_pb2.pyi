@@ -411,6 +411,8 @@ class CreatorWeekResult(_message.Message):
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
     POLICY_HASH_FIELD_NUMBER: _builtins.int
     ACTIVITY_FIELD_NUMBER: _builtins.int
+    PART_FIELD_NUMBER: _builtins.int
+    PARTS_FIELD_NUMBER: _builtins.int
     week: _builtins.str
     creator_id: _builtins.str
     creator_int_id: _builtins.int
@@ -427,6 +429,14 @@ class CreatorWeekResult(_message.Message):
     merkle_root: _builtins.str
     policy_version: _builtins.str
     policy_hash: _builtins.str
+    part: _builtins.int
+    """A creator with more items in a week than one record carries (2 000
+    entries of items, discounts and activity.items) gets `parts` records:
+    part 1 holds every field, parts 2.. the next slices of those three lists
+    (with week, creator_id, creator_int_id, asset and the policy and root).
+    Both 0 on a result that is one record. Readers join the parts in order.
+    """
+    parts: _builtins.int
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemAmount]: ...
     @_builtins.property
@@ -463,10 +473,12 @@ class CreatorWeekResult(_message.Message):
         policy_version: _builtins.str = ...,
         policy_hash: _builtins.str = ...,
         activity: Global___WeekActivity | None = ...,
+        part: _builtins.int = ...,
+        parts: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "allocated_minor", b"allocated_minor", "asset", b"asset", "creator_id", b"creator_id", "creator_int_id", b"creator_int_id", "discounts", b"discounts", "held_minor", b"held_minor", "items", b"items", "merkle_root", b"merkle_root", "payable_minor", b"payable_minor", "policy_hash", b"policy_hash", "policy_version", b"policy_version", "proof", b"proof", "rollover_in_minor", b"rollover_in_minor", "rollover_out_minor", b"rollover_out_minor", "score", b"score", "status", b"status", "tiers", b"tiers", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "allocated_minor", b"allocated_minor", "asset", b"asset", "creator_id", b"creator_id", "creator_int_id", b"creator_int_id", "discounts", b"discounts", "held_minor", b"held_minor", "items", b"items", "merkle_root", b"merkle_root", "part", b"part", "parts", b"parts", "payable_minor", b"payable_minor", "policy_hash", b"policy_hash", "policy_version", b"policy_version", "proof", b"proof", "rollover_in_minor", b"rollover_in_minor", "rollover_out_minor", b"rollover_out_minor", "score", b"score", "status", b"status", "tiers", b"tiers", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -671,6 +683,7 @@ class CreatorEstimate(_message.Message):
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
     POLICY_HASH_FIELD_NUMBER: _builtins.int
     ACTIVITY_FIELD_NUMBER: _builtins.int
+    ITEMS_TOTAL_FIELD_NUMBER: _builtins.int
     week: _builtins.str
     creator_id: _builtins.str
     as_of_ms: _builtins.int
@@ -680,6 +693,12 @@ class CreatorEstimate(_message.Message):
     pool_minor: _builtins.int
     policy_version: _builtins.str
     policy_hash: _builtins.str
+    items_total: _builtins.int
+    """When the creator's items this week are more than an estimate lists
+    (2 000, the highest amounts first), how many there are; 0 when all are
+    listed. estimated_minor is always the whole amount; the settlement lists
+    every item.
+    """
     @_builtins.property
     def items(self) -> _containers.RepeatedCompositeFieldContainer[Global___ItemAmount]: ...
     @_builtins.property
@@ -704,10 +723,11 @@ class CreatorEstimate(_message.Message):
         policy_version: _builtins.str = ...,
         policy_hash: _builtins.str = ...,
         activity: Global___WeekActivity | None = ...,
+        items_total: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "as_of_ms", b"as_of_ms", "asset", b"asset", "creator_id", b"creator_id", "discounts", b"discounts", "estimated_minor", b"estimated_minor", "items", b"items", "policy_hash", b"policy_hash", "policy_version", b"policy_version", "pool_minor", b"pool_minor", "score", b"score", "tiers", b"tiers", "week", b"week"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["activity", b"activity", "as_of_ms", b"as_of_ms", "asset", b"asset", "creator_id", b"creator_id", "discounts", b"discounts", "estimated_minor", b"estimated_minor", "items", b"items", "items_total", b"items_total", "policy_hash", b"policy_hash", "policy_version", b"policy_version", "pool_minor", b"pool_minor", "score", b"score", "tiers", b"tiers", "week", b"week"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -6,11 +6,14 @@ and have equal partition counts), so one creator's values live on one changelog 
 
 What a key holds, and why it stays bounded:
 - ``w|c|week``  the CreatorWeekResult (one per settled week; the first one kept: written once);
+                a creator of very many items has parts, ``w|c|week|part-N`` for N >= 2 (each
+                at most 2 000 items), joined when read;
 - ``ix|c``      the creator's settled weeks, newest first (one short string per settled week);
 - ``it|c|item`` the item's ItemLedger: one line per week the item EARNED, newest first, and the
                 lifetime total ("post once, earn forever"). It grows only with weeks the item
                 earned something, never with its audience;
-- ``items|c``   ids of the creator's items that ever earned, ascending (the ledger's pages);
+- ``items|c``   ids of the creator's items that ever earned, ascending (the ledger's pages), in
+                chunks of at most 2 000 ids (``sorted_ids.py``: no value holds them all);
 - ``pay|c|week`` the latest PayoutStateChanged of the creator's week; ``pays|c|week`` the
                 (payout id, state) pairs already applied (a handful per week);
 - ``est|c``     the latest CreatorEstimate (the newest week and as-of time wins).
@@ -30,6 +33,7 @@ from planet.incentive.v1.weekly_pool_pb2 import (
     CreatorWeekResult,
     PayoutStateChanged,
 )
+from services.incentive.readside import sorted_ids
 from services.incentive.readside.codec import (
     ReadTable,
     Table,
@@ -54,6 +58,18 @@ def apply_creator_week(table: Table, result: CreatorWeekResult) -> bool:
     """
     creator = check_id("creator_id", result.creator_id)
     week = check_week("week", result.week)
+    if result.part > 1:
+        # A later part of a creator of very many items (results.result_parts): its items'
+        # ledger lines, and the part under its own key (no value holds every item).
+        part_key = key("w", creator, week, f"part-{result.part}")
+        if part_key in table:
+            return False
+        for item in result.items:
+            if item.amount_minor != 0:
+                _add_ledger_line(table, creator, item.item_id, week, item.amount_minor,
+                                 result.asset, result.policy_hash)
+        write_proto(table, part_key, result)
+        return True
     result_key = key("w", creator, week)
     if result_key in table:
         return False
@@ -82,9 +98,7 @@ def _add_ledger_line(table: Table, creator: str, item_id: str, week: str, amount
     ledger.weeks.extend(lines)
     ledger.lifetime_minor += amount
     write_proto(table, ledger_key, ledger)
-    items: list[str] = read_json(table, key("items", creator)) or []
-    if item not in items:
-        write_json(table, key("items", creator), sorted([*items, item]))
+    sorted_ids.add(table, key("items", creator), item)
 
 
 def apply_payout_state(table: Table, change: PayoutStateChanged) -> bool:
@@ -134,7 +148,17 @@ def creator_week(table: ReadTable, creator: str, week: str = "") -> CreatorWeekR
         if not weeks:
             return None
         week = weeks[0]
-    return read_proto(table, key("w", creator, week), CreatorWeekResult)
+    result = read_proto(table, key("w", creator, week), CreatorWeekResult)
+    if result is None or result.parts <= 1:
+        return result
+    # Parts 2.. of a creator of very many items, joined (those projected so far).
+    for n in range(2, result.parts + 1):
+        part = read_proto(table, key("w", creator, week, f"part-{n}"), CreatorWeekResult)
+        if part is not None:
+            result.items.extend(part.items)
+            result.discounts.extend(part.discounts)
+            result.activity.items.extend(part.activity.items)
+    return result
 
 
 def payout_state(table: ReadTable, creator: str, week: str) -> PayoutStateChanged | None:
@@ -166,10 +190,8 @@ def list_creator_weeks(table: ReadTable, creator: str, *, before_week: str,
 
 def item_ledger_page(table: ReadTable, creator: str, *, cursor: str, limit: int) -> ItemLedgerPage:
     """The creator's items that ever earned, by item id, after ``cursor`` (an item id)."""
-    items: list[str] = read_json(table, key("items", creator)) or []
-    rest = [i for i in items if not cursor or i > cursor]
-    page = rest[:limit]
-    out = ItemLedgerPage(next_cursor=page[-1] if len(rest) > limit else "")
+    page, more = sorted_ids.page(table, key("items", creator), cursor, limit)
+    out = ItemLedgerPage(next_cursor=page[-1] if more else "")
     for item in page:
         ledger = read_proto(table, key("it", creator, item), ItemLedger)
         if ledger is not None:

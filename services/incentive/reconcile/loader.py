@@ -28,6 +28,7 @@ from services.incentive.reconcile import ids as mid
 from services.incentive.reconcile.engine import SqlEngine
 from services.incentive.reconcile.sql import TABLES
 from services.incentive.scoring.fact_log import PoolTopics, cut_of, read_range
+from services.incentive.scoring.results import join_parts
 
 # The settlement reads facts written at most this long before the week (fact_log does too).
 EARLIEST_WRITE_LEAD_MS = MS_PER_DAY
@@ -121,6 +122,15 @@ async def read_week_records(bootstrap: str, topics: PoolTopics, week: str,
             out.results.append((record.partition, record.offset, result))
         elif result.week == previous_week:
             out.previous.append(result)
+    # A creator of very many items has parts (results.result_parts): checked whole.
+    where: dict[str, tuple[int, int]] = {}
+    for p, o, r in out.results:
+        if r.part <= 1:
+            where.setdefault(r.creator_id, (p, o))
+    whole, problems = join_parts(r for _, _, r in out.results)
+    out.results = [(*where[r.creator_id], r) for r in whole]
+    out.previous, previous_problems = join_parts(out.previous)
+    out.problems += problems + previous_problems
     return out
 
 

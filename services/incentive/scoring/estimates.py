@@ -32,16 +32,19 @@ class LiveWeek:
         self._items: dict[str, ItemStatus] = {}
         self.records = 0
 
-    def roll(self, week: IsoWeek) -> WeekInputs:
+    def roll(self, week: IsoWeek, *, estimated: bool = True) -> WeekInputs:
         """Start ``week`` empty (the caller re-reads its facts), keeping the statuses; the
-        input folded so far is returned (the job keeps it warm for the settlement)."""
+        input folded so far is returned (the job keeps it warm for the settlement).
+        ``estimated=False``: the week is closed and will not be estimated again, so its new
+        input gets no copy of every status (a million of them)."""
         folded = self.inputs
         self.week = week
         self.inputs = WeekInputs(week)
-        for user in self._users.values():
-            self.inputs.set_user(user)
-        for item in self._items.values():
-            self.inputs.set_item(item)
+        if estimated:
+            for user in self._users.values():
+                self.inputs.set_user(user)
+            for item in self._items.values():
+                self.inputs.set_item(item)
         self.records = 0
         return folded
 

@@ -79,7 +79,12 @@ from services.incentive.scoring.late_facts import LateFacts
 from services.incentive.scoring.log_tail import LogTail, Record
 from services.incentive.scoring.payouts import Outcome, PayoutLedger
 from services.incentive.scoring.pool_book import PoolBook, previous_week
-from services.incentive.scoring.results import creator_results, estimates, week_settled
+from services.incentive.scoring.results import (
+    creator_results,
+    estimates,
+    result_parts,
+    week_settled,
+)
 from services.incentive.scoring.warm_weeks import WarmWeeks
 from services.incentive.scoring.week_inputs import BuiltWeek, WeekInputs
 
@@ -390,14 +395,18 @@ class ScoringJob:
         if str(live.week) == week:
             # Closed early, while current: its input so far is the warm week; the live week
             # starts again empty (a closed week is not estimated).
-            self._keep_live(live.roll(live.week), await self._facts.positions())
+            self._keep_live(live.roll(live.week, estimated=False),
+                            await self._facts.positions())
         self._warm.close(week, fact_cut, status_cut)
         return [TopicCut(topic=t, end_offsets=o) for t, o in {**fact_cut, **status_cut}.items()]
 
     def _keep_live(self, inputs: WeekInputs, positions: Mapping[str, Mapping[int, int]]
                    ) -> None:
-        """Keep the live week's folded input warm (unless a record it missed spoiled it)."""
-        if self._live_spoiled:
+        """Keep the live week's folded input warm (unless a record it missed spoiled it, or
+        the week is closed already: closed early, it was kept at its close)."""
+        if self.book.closed(str(inputs.week)) is not None:
+            pass
+        elif self._live_spoiled:
             log.info("week input not kept warm: its settlement will read the log",
                      extra={"week": str(inputs.week), "reason": self._live_spoiled})
         else:
@@ -452,8 +461,12 @@ class ScoringJob:
                                facts_late=self.late.count(week))
         creators = creator_results(result, built, asset)
         out = [Out(self.topics.pool.weeks, week, summary, f"week-settled:{week}", at)]
-        out.extend(Out(self.topics.pool.creator_weeks, c.creator_id, c,
-                       f"creator-week:{week}:{c.creator_id}", at) for c in creators)
+        # A creator of very many items gets parts (results.result_parts); part 1 keeps the
+        # event id a one-record result has.
+        out.extend(Out(self.topics.pool.creator_weeks, c.creator_id, part,
+                       f"creator-week:{week}:{c.creator_id}"
+                       + (f":part-{part.part}" if part.part > 1 else ""), at)
+                   for c in creators for part in result_parts(c))
         out.extend(self._payout_out(m, at) for m in self.payouts.settlement(creators, at))
         return out
 

@@ -5,7 +5,7 @@ carries the platform's string ids (and the model's ints where a proof needs them
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from planet.incentive.v1.weekly_pool_pb2 import (
     CreatorEstimate,
@@ -16,6 +16,14 @@ from services.incentive.domain.breakdown import CreatorResult, WeekResult, encod
 from services.incentive.domain.id_map import IdKind
 from services.incentive.domain.merkle import merkle_proofs
 from services.incentive.scoring.week_inputs import BuiltWeek
+
+# Entries of each per-item list (items, discounts, activity.items) one record carries: ~300
+# KiB at most, well inside a Kafka request and a table changelog value. A creator with more
+# items in a week (the bench's heaviest creator has 254 000: one 15 MB record) gets parts.
+PART_ITEMS = 2_000
+# Items an estimate lists (the highest amounts): the estimate topic is compacted, one record
+# per creator, so it cannot be split into parts that compaction would keep apart.
+ESTIMATE_ITEMS = 2_000
 
 
 def result_sha256(result: WeekResult) -> str:
@@ -73,6 +81,70 @@ def creator_results(result: WeekResult, built: BuiltWeek, asset: str) -> list[Cr
     return out
 
 
+def result_parts(record: CreatorWeekResult) -> list[CreatorWeekResult]:
+    """The records of one creator's result: itself when it fits, else part 1 (every field,
+    the first slice of the per-item lists) and parts 2.. (the next slices)."""
+    lists = (record.items, record.discounts, record.activity.items)
+    longest = max(len(entries) for entries in lists)
+    if longest <= PART_ITEMS:
+        return [record]
+    parts = -(-longest // PART_ITEMS)
+    first = CreatorWeekResult()
+    first.CopyFrom(record)
+    first.part, first.parts = 1, parts
+    for entries in (first.items, first.discounts, first.activity.items):
+        del entries[PART_ITEMS:]
+    out = [first]
+    for n in range(2, parts + 1):
+        lo, hi = (n - 1) * PART_ITEMS, n * PART_ITEMS
+        part = CreatorWeekResult(
+            week=record.week, creator_id=record.creator_id,
+            creator_int_id=record.creator_int_id, asset=record.asset,
+            merkle_root=record.merkle_root, policy_version=record.policy_version,
+            policy_hash=record.policy_hash, part=n, parts=parts,
+            items=record.items[lo:hi], discounts=record.discounts[lo:hi])
+        part.activity.items.extend(record.activity.items[lo:hi])
+        out.append(part)
+    return out
+
+
+def join_parts(records: Iterable[CreatorWeekResult]) -> tuple[list[CreatorWeekResult],
+                                                               list[str]]:
+    """Whole results from records in log order (parts joined in part order; the first record
+    of a (week, creator, part) wins, as for a result written once), and what is wrong: a
+    result missing parts is left out and named."""
+    firsts: dict[tuple[str, str], CreatorWeekResult] = {}
+    rest: dict[tuple[str, str], dict[int, CreatorWeekResult]] = {}
+    for r in records:
+        who = (r.week, r.creator_id)
+        if r.part <= 1:
+            firsts.setdefault(who, r)
+        else:
+            rest.setdefault(who, {}).setdefault(r.part, r)
+    out, problems = [], []
+    for who, first in firsts.items():
+        if first.parts <= 1:
+            out.append(first)
+            continue
+        got = rest.get(who, {})
+        missing = [n for n in range(2, first.parts + 1) if n not in got]
+        if missing:
+            problems.append(f"creator {who[1]} week {who[0]}: parts {missing} of "
+                            f"{first.parts} missing")
+            continue
+        whole = CreatorWeekResult()
+        whole.CopyFrom(first)
+        whole.part = whole.parts = 0
+        for n in range(2, first.parts + 1):
+            whole.items.extend(got[n].items)
+            whole.discounts.extend(got[n].discounts)
+            whole.activity.items.extend(got[n].activity.items)
+        out.append(whole)
+    problems += [f"creator {who[1]} week {who[0]}: parts without their part 1"
+                 for who in rest if who not in firsts]
+    return out, problems
+
+
 def week_settled(result: WeekResult, asset: str, *, settled_at_ms: int,
                  facts_counted: int, facts_late: int) -> WeekSettled:
     """The week's summary record (the public face of a settlement)."""
@@ -108,4 +180,23 @@ def estimates(result: WeekResult, built: BuiltWeek, asset: str,
             estimate.activity.CopyFrom(act)
         else:
             estimate.activity.SetInParent()
+        if len(estimate.items) > ESTIMATE_ITEMS:
+            _keep_top_items(estimate)
     return out
+
+
+def _keep_top_items(estimate: CreatorEstimate) -> None:
+    """Only the ESTIMATE_ITEMS items of the highest amounts (then item id), their activity
+    and their discount lines (the creator-level ones stay); ``items_total`` says how many."""
+    estimate.items_total = len(estimate.items)
+    top = sorted(estimate.items, key=lambda i: (-i.amount_minor, i.item_id))[:ESTIMATE_ITEMS]
+    kept = {i.item_id for i in top}
+    top.sort(key=lambda i: i.item_int_id)  # the model's order, as in a settlement
+    activity = [a for a in estimate.activity.items if a.item_id in kept]
+    discounts = [d for d in estimate.discounts if not d.item_id or d.item_id in kept]
+    del estimate.items[:]
+    estimate.items.extend(top)
+    del estimate.activity.items[:]
+    estimate.activity.items.extend(activity)
+    del estimate.discounts[:]
+    estimate.discounts.extend(discounts)
