@@ -108,6 +108,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=64, help="setup requests in flight")
     parser.add_argument("--compression", choices=("deflate", "none"), default="deflate",
                         help="offer permessage-deflate as browsers do (default) or not")
+    parser.add_argument("--ws-poll-s", type=float, default=None,
+                        help="the gateways' PLANET_GATEWAY_WS_POLL_S (default: theirs, 1 s): "
+                             "how often each idle socket wakes")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     args = parser.parse_args()
 
@@ -117,7 +120,7 @@ def main() -> None:
     owner = "gm-owner"
     members = [member(i) for i in range(args.members)]
     authors = [owner, *members[:max(0, args.authors - 1)]]
-    with GroupsBenchStack(args.bootstrap, args.gateways) as bs:
+    with GroupsBenchStack(args.bootstrap, args.gateways, args.ws_poll_s) as bs:
         group_id = asyncio.run(setup(bs, owner, members, args.concurrency))
         ws_bases = [u.replace("http", "ws", 1) for u in bs.urls]
         seats = [Seat(ws_bases[i % len(ws_bases)], group_id, bs.token(m))

@@ -123,6 +123,9 @@ def main() -> None:
                         help="posts in flight while sending")
     parser.add_argument("--compression", choices=("deflate", "none"), default="deflate",
                         help="offer permessage-deflate as browsers do (default) or not")
+    parser.add_argument("--ws-poll-s", type=float, default=None,
+                        help="the gateways' PLANET_GATEWAY_WS_POLL_S (default: theirs, 1 s): "
+                             "how often each idle socket wakes")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     args = parser.parse_args()
 
@@ -130,7 +133,7 @@ def main() -> None:
     fds = raise_fd_limit(sockets + 4096)
     print(f"open-file limit raised to {fds:,} (inherited by the gateways and load processes)")
     owners = [f"mm-owner-{i:03d}" for i in range(max(1, min(args.owners, args.groups)))]
-    with GroupsBenchStack(args.bootstrap, args.gateways) as bs:
+    with GroupsBenchStack(args.bootstrap, args.gateways, args.ws_poll_s) as bs:
         group_ids = asyncio.run(setup(bs, owners, args.groups, args.members,
                                       args.concurrency))
         ws_bases = [u.replace("http", "ws", 1) for u in bs.urls]

@@ -90,11 +90,14 @@ def idle_cpu(pids: list[int], seconds: float) -> list[float]:
 class GroupsBenchStack:
     """social + groups + ``gateways`` gateway processes, up on enter, gone on exit."""
 
-    def __init__(self, bootstrap: str, gateways: int) -> None:
+    def __init__(self, bootstrap: str, gateways: int, ws_poll_s: float | None = None) -> None:
         self.bootstrap = bootstrap
         self.suffix = f"bgrp{uuid.uuid4().hex[:8]}"
         self.run_dir = Path(tempfile.mkdtemp(prefix="planet-groups-bench-"))
-        overrides = {"gateway": NO_RATE_LIMITS, "gateway2": NO_RATE_LIMITS}
+        gateway_env = dict(NO_RATE_LIMITS)
+        if ws_poll_s is not None:  # how often each idle socket wakes (expiry, missed facts)
+            gateway_env["PLANET_GATEWAY_WS_POLL_S"] = str(ws_poll_s)
+        overrides = {"gateway": gateway_env, "gateway2": gateway_env}
         self.stack = Stack(bootstrap=bootstrap, run_dir=self.run_dir, ports=Ports.free(),
                            topic_suffix=self.suffix, overrides=overrides)
         self.gateway_names = ["gateway", "gateway2"][:gateways]
@@ -106,7 +109,7 @@ class GroupsBenchStack:
             self.stack.services[name] = Service(
                 name, "gateway", env, partial(health.http_ok, f"http://127.0.0.1:{port}/readyz"),
                 identity="gateway")
-            self.stack.overrides[name] = NO_RATE_LIMITS
+            self.stack.overrides[name] = gateway_env
             self.gateway_names.append(name)
 
     @property
