@@ -30,6 +30,7 @@ from planetkit.classification import (
 )
 from planetkit.engagement_batches import iter_rows
 from planetkit.envelope import DomainEvent, UndecodableEvent, decode
+from planetkit.group_items import group_of_item
 from planetkit.topics import Topic, with_suffix
 from services.analytics.domain.redaction import Transform, redact
 from services.analytics.domain.store import MAX_TIMESTAMP_MS, MIN_TIMESTAMP_MS, RawEventRow
@@ -289,6 +290,9 @@ class Flattener:
             hidden = dict(clear)
             for key in plan.personal:
                 hidden[key] = pseudonymize(str(hidden[key]))
+            if "item_id" in hidden and group_of_item(e.item_id) is not None:
+                # Time in a group chat: analysts see the group pseudonymised (redaction.py).
+                hidden["item_id"] = pseudonymize(e.item_id)
             for n, (out, payload, personal) in enumerate((
                 (rows.operator, clear, None), (rows.analyst, hidden, pseudonymize),
             )):

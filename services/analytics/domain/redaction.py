@@ -15,6 +15,7 @@ from functools import lru_cache
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 
 from planetkit.classification import NEVER_STORED, PERSONAL, PUBLIC, field_class, walked_into
+from planetkit.group_items import group_of_item
 
 Transform = Callable[[str], str]
 
@@ -56,12 +57,24 @@ def redact(
             continue
         action, field = step
         if action is _Action.KEEP:
-            out[name] = value
+            out[name] = value if personal is None else _public(value, personal)
         elif action is _Action.PERSONAL:
             out[name] = value if personal is None else _personal(value, field, personal)
         elif action is _Action.WALK and (nested := walked_into(field)) is not None:
             out[name] = _walk(value, nested, personal)
     return out
+
+
+def _public(value: object, personal: Transform) -> object:
+    """A public value as analysts see it: a group chat's item id (``group:<id>``, in the
+    weekly pool's amounts and facts) pseudonymised. Which group a reader spends time in, or
+    that a private group exists and earns, is not the analysts' to know (issue 15's privacy
+    property); the classification is per field, this one rule is per value."""
+    if isinstance(value, str):
+        return personal(value) if group_of_item(value) is not None else value
+    if isinstance(value, list):
+        return [_public(v, personal) for v in value]
+    return value
 
 
 def _walk(value: object, descriptor: Descriptor, personal: Transform | None) -> object:

@@ -234,3 +234,36 @@ def test_flatten_keeps_the_good_records_and_names_the_reason_for_each_bad_one() 
     assert "not a registered source" in reasons[6]
     # A NotSunk topic is no source at all, even if a record of it reached the sink.
     assert "not a registered source" in reasons[7]
+
+
+def test_a_group_chat_reaches_analysts_only_pseudonymised() -> None:
+    # Which group a reader spends time in, and what a (private) group earns, are not the
+    # analysts' (issue 15): the item id of a group is pseudonymised for them, in clear for
+    # operators; post items stay as they are.
+    from planet.incentive.v1.weekly_pool_pb2 import CreatorWeekResult, ItemAmount
+    from planetkit.topics import CREATOR_WEEKS
+
+    batch = build_batch("bob/b", "bob", [
+        EngagementRow("bob/g", "group:secret-club", "olga", NOW, VIEW, dwell_seconds=30),
+        EngagementRow("bob/p", "post_1", "olga", NOW, VIEW, dwell_seconds=30)])
+    env = wrap(batch, event_id="bob/b", source="gateway", aggregate_id="bob",
+               occurred_at_ms=NOW)
+    rows = FLATTENER.to_rows(_record(ENGAGEMENT_BATCHES.name, encode(env)),
+                             SOURCES[ENGAGEMENT_BATCHES.name], NOW)
+    assert [json.loads(r.payload_json)["item_id"] for r in rows.analyst] == [
+        PSEUDONYM("group:secret-club"), "post_1"]
+    assert [json.loads(r.payload_json)["item_id"] for r in rows.operator] == [
+        "group:secret-club", "post_1"]
+    result = CreatorWeekResult(week="2026-W10", creator_id="olga", items=[
+        ItemAmount(item_id="group:secret-club", amount_minor=5),
+        ItemAmount(item_id="post_1", amount_minor=7)])
+    env = wrap(result, event_id="cw", source="incentive", aggregate_id="olga",
+               occurred_at_ms=NOW)
+    rows = FLATTENER.to_rows(_record(CREATOR_WEEKS.name, encode(env)),
+                             SOURCES[CREATOR_WEEKS.name], NOW)
+    [analyst], [operator] = rows.analyst, rows.operator
+    assert [i["item_id"] for i in json.loads(analyst.payload_json)["items"]] == [
+        PSEUDONYM("group:secret-club"), "post_1"]
+    assert not any("secret-club" in t for t in _strings(analyst))
+    assert [i["item_id"] for i in json.loads(operator.payload_json)["items"]] == [
+        "group:secret-club", "post_1"]
