@@ -126,6 +126,9 @@ def main() -> None:
     parser.add_argument("--ws-poll-s", type=float, default=None,
                         help="the gateways' PLANET_GATEWAY_WS_POLL_S (default: theirs, 1 s): "
                              "how often each idle socket wakes")
+    parser.add_argument("--connect-deadline", type=float, default=600.0,
+                        help="seconds for every socket to open and catch up (the rest count "
+                             "as failed and the run goes on with those open)")
     parser.add_argument("--bootstrap", default="127.0.0.1:9092")
     args = parser.parse_args()
 
@@ -143,7 +146,7 @@ def main() -> None:
         pids = bs.gateway_pids
         rss0 = [rss_kib(p) for p in pids]
         loaders = Loaders(seats, args.loaders, None if args.compression == "none"
-                          else "deflate", fds)
+                          else "deflate", fds, args.connect_deadline)
         try:
             t0 = time.perf_counter()
             opened, failed, errors = loaders.connect()

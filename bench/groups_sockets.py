@@ -89,7 +89,7 @@ class Loaders:
     """``processes`` load processes holding ``seats`` between them (round-robin)."""
 
     def __init__(self, seats: list[Seat], processes: int, compression: str | None,
-                 fd_limit: int) -> None:
+                 fd_limit: int, connect_deadline_s: float = 600.0) -> None:
         ctx = mp.get_context("spawn")
         self._conns: list[Connection] = []
         self._procs: list[Any] = []
@@ -98,7 +98,8 @@ class Loaders:
             if not mine:
                 continue
             parent, child = ctx.Pipe()
-            proc = ctx.Process(target=_main, args=(child, mine, compression, fd_limit),
+            proc = ctx.Process(target=_main,
+                               args=(child, mine, compression, fd_limit, connect_deadline_s),
                                daemon=True, name=f"group-sockets-{i}")
             proc.start()
             self._conns.append(parent)
@@ -152,17 +153,19 @@ class Loaders:
                 proc.join(timeout=5)
 
 
-def _main(conn: Connection, seats: list[Seat], compression: str | None,
-          fd_limit: int) -> None:
+def _main(conn: Connection, seats: list[Seat], compression: str | None, fd_limit: int,
+          connect_deadline_s: float) -> None:
     raise_fd_limit(fd_limit)
-    asyncio.run(_Holder(conn, seats, compression).serve())
+    asyncio.run(_Holder(conn, seats, compression, connect_deadline_s).serve())
 
 
 class _Holder:
     """One load process: its sockets, what they received, the parent's commands."""
 
-    def __init__(self, conn: Connection, seats: list[Seat], compression: str | None) -> None:
+    def __init__(self, conn: Connection, seats: list[Seat], compression: str | None,
+                 connect_deadline_s: float) -> None:
         self._conn = conn
+        self._deadline_s = connect_deadline_s
         self._seats = seats
         self._compression = compression
         self._sockets: list[ClientConnection] = []
@@ -210,9 +213,17 @@ class _Holder:
                     errors[f"{type(exc).__name__}: {exc}"[:160]] += 1
                     return False
 
-        results = await asyncio.gather(*(one(s) for s in self._seats))
-        ok = sum(results)
-        return ok, len(results) - ok, [f"{n}x {e}" for e, n in errors.most_common(5)]
+        # A gateway that cannot take them all must not hold the bench forever: what is not
+        # open by the deadline counts as failed, and the run goes on with what opened.
+        tasks = [asyncio.create_task(one(s)) for s in self._seats]
+        done, pending = await asyncio.wait(tasks, timeout=self._deadline_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        if pending:
+            errors[f"not open and caught up within {self._deadline_s:.0f} s"] += len(pending)
+        ok = sum(1 for t in done if t.result())
+        return ok, len(tasks) - ok, [f"{n}x {e}" for e, n in errors.most_common(5)]
 
     async def _open(self, seat: Seat) -> None:
         ws = await connect(
