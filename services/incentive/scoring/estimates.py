@@ -19,7 +19,14 @@ from dataclasses import dataclass, field
 from planet.incentive.v1.facts_pb2 import FactRows, ItemStatus, UserStatus
 from planet.incentive.v1.weekly_pool_pb2 import CreatorEstimate
 from services.incentive.domain.facts import IsoWeek
-from services.incentive.scoring.week_inputs import BuiltWeek, WeekInputs
+from services.incentive.scoring.week_inputs import (
+    BuiltWeek,
+    ItemFacts,
+    UserFacts,
+    WeekInputs,
+    item_facts,
+    user_facts,
+)
 
 
 class LiveWeek:
@@ -28,8 +35,9 @@ class LiveWeek:
     def __init__(self, week: IsoWeek) -> None:
         self.week = week
         self.inputs = WeekInputs(week)
-        self._users: dict[str, UserStatus] = {}
-        self._items: dict[str, ItemStatus] = {}
+        # Plain forms (week_inputs.UserFacts / ItemFacts), shared with the input.
+        self._users: dict[str, UserFacts] = {}
+        self._items: dict[str, ItemFacts] = {}
         self.records = 0
 
     def roll(self, week: IsoWeek, *, estimated: bool = True) -> WeekInputs:
@@ -41,10 +49,10 @@ class LiveWeek:
         self.week = week
         self.inputs = WeekInputs(week)
         if estimated:
-            for user in self._users.values():
-                self.inputs.set_user(user)
-            for item in self._items.values():
-                self.inputs.set_item(item)
+            for user_id, user in self._users.items():
+                self.inputs.set_user_facts(user_id, user)
+            for item_id, item in self._items.items():
+                self.inputs.set_item_facts(item_id, item)
         self.records = 0
         return folded
 
@@ -55,13 +63,13 @@ class LiveWeek:
 
     def set_user(self, status: UserStatus) -> None:
         """A user's latest status."""
-        self._users[status.user_id] = status
-        self.inputs.set_user(status)
+        facts = self._users[status.user_id] = user_facts(status)
+        self.inputs.set_user_facts(status.user_id, facts)
 
     def set_item(self, status: ItemStatus) -> None:
         """An item's latest status."""
-        self._items[status.item_id] = status
-        self.inputs.set_item(status)
+        facts = self._items[status.item_id] = item_facts(status)
+        self.inputs.set_item_facts(status.item_id, facts)
 
     def build(self, *, pool_minor: int, rollovers: Mapping[str, int], quote_asset: str,
               as_of_ms: int) -> BuiltWeek:

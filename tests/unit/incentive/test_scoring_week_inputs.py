@@ -37,6 +37,7 @@ from services.incentive.scoring.results import creator_results, week_settled
 from services.incentive.scoring.week_inputs import (
     EventIdCollision,
     WeekInputs,
+    item_facts,
     removed_at,
 )
 
@@ -145,10 +146,10 @@ def test_statuses_are_read_as_of_the_close() -> None:
 def test_removed_then_restored_item_earns_and_a_standing_removal_stops_it() -> None:
     status = ItemStatus(item_id="post-1", creator_id="ada")
     status.removed.append(Period(from_ms=T0 + 2 * HOUR, until_ms=T0 + 5 * HOUR))
-    assert removed_at(status, CLOSE) is None
+    assert removed_at(item_facts(status), CLOSE) is None
     status.removed.append(Period(from_ms=T0 + 6 * HOUR))
-    assert removed_at(status, CLOSE) == T0 + 6 * HOUR
-    assert removed_at(status, T0 + 5 * HOUR + 1) is None
+    assert removed_at(item_facts(status), CLOSE) == T0 + 6 * HOUR
+    assert removed_at(item_facts(status), T0 + 5 * HOUR + 1) is None
 
 
 def test_items_without_status_belong_to_the_creator_their_earliest_fact_names() -> None:
