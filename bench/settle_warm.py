@@ -226,8 +226,12 @@ async def run(args: argparse.Namespace, bootstrap: str, suffix: str) -> None:
     settled_at, done = next((ts, m) for ts, m in entries
                             if isinstance(m, WeekSettled) and m.week == week)
     assert isinstance(closed, WeekClosed) and isinstance(done, WeekSettled)
-    # The job logs logfmt: the settlement's line names its input.
-    warm = "input=warm" in log.read_text(errors="replace")
+    # The job logs logfmt: the settlement's line names its input and each stage's seconds.
+    settled_line = next((line for line in log.read_text(errors="replace").splitlines()
+                         if 'msg="week settled"' in line and f"week={week}" in line), "")
+    warm = "input=warm" in settled_line
+    print("  stages: " + " ".join(f for f in settled_line.split() if f.endswith(tuple(
+        "0123456789")) and "_s=" in f), flush=True)
     print(f"close -> settled  {(settled_at - closed_at) / 1000:6.1f} s  "
           f"(settled from the {'folded input' if warm else 'LOG (not warm!)'}; goal < 60 s)")
     print(f"request -> settled visible {visible:6.1f} s;  job peak RSS {peak:,.0f} MiB "

@@ -187,6 +187,7 @@ class ScoringJob:
         self._live_spoiled = ""
         self._warm = WarmWeeks()
         self._settled_from = ""
+        self._stage_s: dict[str, float] = {}
         self._live_start: dict[str, dict[int, int]] = {}
         self._facts_behind: dict[str, dict[int, int]] | None = None
         self._late_found: list[FactsLate] = []
@@ -426,6 +427,7 @@ class ScoringJob:
             await self._control.catch_up(self._fold_control)
             if self.book.settled(week) is not None:
                 continue
+            self._stage_s = {}
             try:
                 records = await self._settlement(week)
             except ValueError as exc:
@@ -440,25 +442,32 @@ class ScoringJob:
                     log.warning("fault injection: exiting inside the settlement transaction")
                     self._exit_now(137)
 
+            began = self._timer()
             await self._commit(records, crash_inside)
+            self._stage_s["commit_s"] = round(self._timer() - began, 2)
             for r in records:
                 if isinstance(r.payload, WeekSettled):
                     self._fold_week(r.payload)
                 elif isinstance(r.payload, PayoutStateChanged):
                     self.payouts.observe(r.payload)
             self.stats.settlements += 1
+            # Each stage's seconds (bench/settle_warm.py prints them).
             log.info("week settled", extra={"week": week, "records": len(records),
-                                            "input": self._settled_from})
+                                            "input": self._settled_from, **self._stage_s})
 
     async def _settlement(self, week: str) -> list[Out]:
         closed = self.book.closed(week)
         assert closed is not None
         at = self._now_ms()
+        began = self._timer()
         built = await self._week_input(week, closed)
+        self._stage_s["input_s"] = round(self._timer() - began, 2)
         result = settle(built.facts, self.book.policy_for(week))
+        self._stage_s["model_s"] = round(self._timer() - began - self._stage_s["input_s"], 2)
         asset = self.config.quote_asset
         summary = week_settled(result, asset, settled_at_ms=at, facts_counted=built.rows,
                                facts_late=self.late.count(week))
+        began = self._timer()
         creators = creator_results(result, built, asset)
         out = [Out(self.topics.pool.weeks, week, summary, f"week-settled:{week}", at)]
         # A creator of very many items gets parts (results.result_parts); part 1 keeps the
@@ -468,6 +477,7 @@ class ScoringJob:
                        + (f":part-{part.part}" if part.part > 1 else ""), at)
                    for c in creators for part in result_parts(c))
         out.extend(self._payout_out(m, at) for m in self.payouts.settlement(creators, at))
+        self._stage_s["records_s"] = round(self._timer() - began, 2)
         return out
 
     async def _week_input(self, week: str, closed: WeekClosed) -> BuiltWeek:
