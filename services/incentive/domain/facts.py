@@ -164,7 +164,7 @@ class InteractionFact:
 EngagementFact = ViewFact | InteractionFact
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConsumerValue:
     """A consumer's standing carried into the week: fees over the trailing window, KYC, sanction."""
 
@@ -174,7 +174,7 @@ class ConsumerValue:
     sanctioned: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CreatorStatus:
     """A creator's eligibility for the week."""
 
@@ -189,7 +189,7 @@ class CreatorStatus:
         return self.kyc_verified and self.identity_open
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ItemStatus:
     """An item's owner and, if removed after a confirmed report, when."""
 
