@@ -57,18 +57,15 @@ _COMMANDS = (
     "PinMessage", "UnpinMessage", "SetReadPosition", "ReportMember", "CloseGroup",
     "AppealClosure", "DecideClosureAppeal",
 )
-_READS = ("GetGroup", "ListGroups", "ListMembers", "History", "AdminLog", "Unread")
-# Telemetry's read (the owner of each group the caller may read) is being added to the
-# service in parallel: its row applies from the commit whose descriptor has it. The owner
-# resolves their own group (OK); the row is then as strict as every other.
-_LATER_READS = ("ResolveGroupItems",)
+# ResolveGroupItems is telemetry's read (the owner of each group the caller may read): the
+# owner resolves their own group (OK); the row is then as strict as every other.
+_READS = ("GetGroup", "ListGroups", "ListMembers", "History", "AdminLog", "Unread",
+          "ResolveGroupItems")
 
 
 def _methods() -> tuple[str, ...]:
-    from planet.groups.v1 import groups_service_pb2
+    return (*_COMMANDS, *_READS)
 
-    known = groups_service_pb2.DESCRIPTOR.services_by_name["GroupsService"].methods_by_name
-    return (*_COMMANDS, *_READS, *(m for m in _LATER_READS if m in known))
 
 GROUPS_GRPC: dict[str, dict[str, str]] = {
     _NAME + m: _owner_gets(CONFLICT if m in _CONFLICTS else
