@@ -6,16 +6,24 @@ the groups service's rule for ``History``: members, anyone for a public group; a
 group's socket is closed 1008 "no such group" for everyone else (its existence is not told).
 
 1. The client sends ``{"after": N}``: the last seq it has seen (0 for none).
-2. The server catches up through the service's ``History`` pages (what this viewer may see):
-   each message after N in its current form as ``{"type": "message", "seq", "message":
-   {...as GET /v1/groups/{group_id}/messages}}``, then ``{"type": "caught_up", "last_seq"}``.
+2. The server catches up through the service's ``History`` pages (what this viewer may see),
+   in seq order: each message after N in its current form as ``{"type": "message", "seq",
+   "message": {...as GET /v1/groups/{group_id}/messages}}``, and every change after N to any
+   message (older than N too) as its live frame below (an ``edit`` then carries the
+   message's current text; a deleted message's edits are not sent, its ``delete`` is). A
+   message sent in its current form already shows its edits, deletion and reaction counts up
+   to when it was read: those changes are not sent again, there or live (pins are). Then
+   ``{"type": "caught_up", "last_seq"}``.
 3. Then live, in seq order with no gap and no duplicate (the socket subscribed to this
    gateway's ONE consumer of ``planet.groups.events.v1`` before it caught up; what it has
    sent is dropped by seq, a jump in seqs is read again through ``History``):
    ``message`` (new or released; ``held`` true for its author and moderators), ``edit``
    ``{seq, message_seq, text, mentions, at_ms}``, ``delete`` ``{seq, message_seq, by,
-   at_ms}``, ``pin`` / ``unpin`` ``{seq, message_seq, actor_id, at_ms}``, ``closed``
-   ``{seq, reason}``. A fact this viewer may not see is skipped but moves the cursor:
+   at_ms}``, ``pin`` / ``unpin`` ``{seq, message_seq, actor_id, at_ms}``, ``reaction``
+   ``{seq, message_seq, user_id, emoji, removed, at_ms}`` (a member set, or with ``removed``
+   took back, one emoji on a message: a client keeps each message's (user, emoji) pairs or
+   moves its counts by one; a message frame's ``reactions`` are its counts when read),
+   ``closed`` ``{seq, reason}``. A fact this viewer may not see is skipped but moves the cursor:
    ``{"type": "position", "seq"}`` says how far the stream has looked (resume after it).
 4. A viewer who is kicked, banned or leaves (or a non-member when the group turns private)
    gets ``{"type": "removed", "seq", "why"}`` and the socket is closed 1008.
@@ -76,6 +84,8 @@ CATCH_UP_RETRIES = 20
 CATCH_UP_RETRY_S = 0.05
 STAFF = (ev.MEMBER_ROLE_MODERATOR, ev.MEMBER_ROLE_ADMIN, ev.MEMBER_ROLE_OWNER)
 SEES_HELD = (ev.MEMBER_ROLE_MODERATOR, ev.MEMBER_ROLE_OWNER)
+# Changes a message's current form shows (its text, tombstone, reaction counts).
+SHOWN_IN_MESSAGE = (ev.MessageEdited, ev.MessageDeleted, ev.ReactionSet, ev.ReactionRemoved)
 
 
 @router.websocket("/v1/ws/groups/{group_id}")
@@ -155,6 +165,10 @@ def frame_of(fact: Message, viewer: Viewer) -> dict[str, Any] | None:
         if staff:
             out["reason"] = fact.reason
         return out
+    if isinstance(fact, ev.ReactionSet | ev.ReactionRemoved):
+        return {"type": "reaction", "seq": fact.seq, "message_seq": fact.message_seq,
+                "user_id": fact.actor_id, "emoji": fact.emoji,
+                "removed": isinstance(fact, ev.ReactionRemoved), "at_ms": fact.at_ms}
     if isinstance(fact, ev.MessagePinned | ev.MessageUnpinned):
         kind = "pin" if isinstance(fact, ev.MessagePinned) else "unpin"
         return {"type": kind, "seq": fact.seq, "message_seq": fact.message_seq,
@@ -212,6 +226,9 @@ class _Stream:
         self._poll_s = poll_s
         self._last = 0  # the last seq examined (sent or skipped)
         self._told = 0  # the last seq the client was told of
+        # Messages a catch-up sent in their current form: (first seq, last seq, the group's
+        # last seq when read). Dropped once the cursor passes it (nothing later is shown).
+        self._current: list[tuple[int, int, int]] = []
 
     async def _send(self, message: dict[str, Any], sub: Subscription) -> None:
         if sub.overflowed.is_set():
@@ -229,41 +246,74 @@ class _Stream:
         try:
             return await self._groups.history(self._user, rpc.HistoryRequest(
                 actor_id=self._user.user_id, group_id=self._viewer.group_id,
-                around_seq=self._last + 1, before=0, after=PAGE))
+                around_seq=self._last + 1, before=0, after=PAGE, with_changes=True))
         except (GroupRefused, NotFound) as exc:
             raise Refused(POLICY_VIOLATION, exc.message) from None
         except GatewayError as exc:
             raise Refused(TRY_AGAIN_LATER, exc.message) from None
 
     async def _catch_up(self, sub: Subscription, until: int = 0, gap: bool = False) -> None:
-        """Send the messages after the last seq through History, then move the cursor to the
-        group's last seq; read again while a seq known to exist (``until``, or the hub's
-        latest) is beyond what the service has shown. Filling a ``gap`` before a live fact
-        stops at ``until``, so the live facts after it (edits, pins) are still sent."""
+        """Send what came after the last seq through History (messages and the changes to
+        any message, older ones included, in seq order), then move the cursor to the group's
+        last seq; read again while a seq known to exist (``until``, or the hub's latest) is
+        beyond what the service has shown. Filling a ``gap`` before a live fact stops at
+        ``until``, so the live fact itself is sent by the live path."""
         for attempt in range(CATCH_UP_RETRIES):
             while True:
                 page = await self._page()
-                for m in page.messages:
-                    if m.seq <= self._last:
-                        continue
-                    if gap and m.seq > until:
+                # A page covers every fact up to through_seq (a service that does not know
+                # changes answers 0: its messages, up to the last when there are no more).
+                through = page.through_seq or (page.messages[-1].seq if page.has_after
+                                               and page.messages else page.last_seq)
+                for seq, frame in self._frames(page, through):
+                    if gap and seq > until:
                         break
-                    await self._send({"type": "message", "seq": m.seq,
-                                      "message": message_out(m).model_dump()}, sub)
-                    self._last = m.seq
-                if gap and page.last_seq >= until:
+                    await self._send(frame, sub)
+                    self._last = seq
+                if gap and through >= until:
                     self._last = max(self._last, until)
                     return
-                if not page.has_after:
+                if through >= page.last_seq:
                     self._last = max(self._last, min(page.last_seq, until) if gap
                                      else page.last_seq)
                     break
+                self._last = max(self._last, through)
             target = until if gap else max(until, self._hub.latest(self._viewer.group_id))
             if self._last >= target:
                 return
             await asyncio.sleep(CATCH_UP_RETRY_S * (attempt + 1))
         if until > self._last:
             raise Refused(TRY_AGAIN_LATER, "the group's history is behind: reconnect")
+
+    def _frames(self, page: rpc.HistoryPage, through: int) -> list[tuple[int, dict[str, Any]]]:
+        """A catch-up page's frames after the cursor up to ``through``, in seq order: each
+        message in its current form, each change as the live frame of its fact (but not the
+        changes a message sent in its current form already shows)."""
+        out: list[tuple[int, dict[str, Any]]] = [
+            (m.seq, {"type": "message", "seq": m.seq, "message": message_out(m).model_dump()})
+            for m in page.messages if self._last < m.seq <= through]
+        if out:
+            self._current.append((out[0][0], out[-1][0], page.last_seq))
+        for change in page.changes:
+            name = change.WhichOneof("change")
+            if name is None:
+                continue
+            fact = getattr(change, name)
+            frame = frame_of(fact, self._viewer)
+            if frame is not None and self._last < fact.seq <= through \
+                    and not self._shown_already(fact):
+                out.append((fact.seq, frame))
+        out.sort(key=lambda item: item[0])
+        return out
+
+    def _shown_already(self, fact: Message) -> bool:
+        """An edit, deletion or reaction that a message frame sent by a catch-up already
+        showed (its current form was read after the fact): sending it again would count a
+        reaction twice. Pins are not part of a message's form and are always sent."""
+        if not isinstance(fact, SHOWN_IN_MESSAGE):
+            return False
+        seq, target = fact.seq, fact.message_seq
+        return any(lo <= target <= hi and seq <= as_of for lo, hi, as_of in self._current)
 
     async def run(self, after: int) -> None:
         """Subscribe, catch up, then forward live; returns when the client leaves."""
@@ -290,11 +340,14 @@ class _Stream:
             if seq <= self._last:
                 return
         self._last = seq
+        self._current = [c for c in self._current if c[2] >= seq]
         why = removal(fact, self._viewer)
         if why is not None:
             await self._send({"type": "removed", "seq": seq, "why": why}, sub)
             raise Refused(POLICY_VIOLATION, f"you are no longer in this group ({why})")
         frame = frame_of(fact, self._viewer)
+        if frame is not None and self._shown_already(fact):
+            frame = None  # the cursor still moves (a position marker tells it)
         if frame is None and isinstance(fact, ev.MessageHeld) \
                 and self._viewer.role == ev.MEMBER_ROLE_ADMIN:
             frame = await self._held_for_admin(seq)

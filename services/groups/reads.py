@@ -26,6 +26,7 @@ from services.groups.domain.state import (
     MessageRecord,
     info_key,
     member_key,
+    message_key,
     nobody,
 )
 from services.groups.domain.stored import decode, key_from_bytes
@@ -205,8 +206,72 @@ class Reads:
         older, has_before = side(around - 1, before, True)
         newer, has_after = side(around, after + (1 if req.around_seq else 0), False)
         older.reverse()
-        return rpc.HistoryPage(messages=older + newer, has_before=has_before,
-                               has_after=has_after, last_seq=info.last_seq)
+        page = rpc.HistoryPage(has_before=has_before, has_after=has_after,
+                               last_seq=info.last_seq)
+        if req.with_changes and req.around_seq:
+            through = newer[-1].seq if has_after and newer else info.last_seq
+            changes, through = self._changes(store, viewer, private, req.around_seq, through,
+                                             max(after, 1))
+            if any(m.seq > through for m in newer):
+                newer = [m for m in newer if m.seq <= through]
+                page.has_after = True
+            page.changes.extend(changes)
+            page.through_seq = through
+        page.messages.extend(older + newer)
+        return page
+
+    def _changes(self, store: PartitionStore, viewer: Membership, private: bool, start: int,
+                 through: int, want: int) -> tuple[list[rpc.ConversationChange], int]:
+        """The conversation changes from ``start`` to ``through`` the viewer may see, at most
+        ``want`` (then ``through`` comes down to the last one returned, as it does when the
+        scan's bound stops first), each through ``audience.visible`` and the visibility of
+        the message it is about."""
+        group = viewer.group_id
+        prefix = sub(b"c", group)
+        out: list[rpc.ConversationChange] = []
+        bound = want + _SCAN_SLACK
+        for scanned, (key, raw) in enumerate(store.scan(prefix + seq_bytes(start), prefix,
+                                                        bound), start=1):
+            seq = int.from_bytes(key[len(prefix):], "big")
+            if seq > through:
+                return out, through
+            if len(out) == want:
+                return out, seq - 1
+            change = rpc.ConversationChange.FromString(raw)
+            shown = self._change_shown(change, viewer, private, store)
+            if shown is not None:
+                out.append(shown)
+            if scanned == bound:
+                return out, seq
+        return out, through
+
+    def _change_shown(self, change: rpc.ConversationChange, viewer: Membership, private: bool,
+                      store: PartitionStore) -> rpc.ConversationChange | None:
+        """``change`` as the viewer may see it: the fact through ``audience.visible``, about a
+        message the viewer may see (an edit with the message's current words; none once the
+        message is deleted)."""
+        name = change.WhichOneof("change")
+        if name is None:
+            return None
+        fact = visible(getattr(change, name), viewer, private)
+        if fact is None:
+            return None
+        out = rpc.ConversationChange()
+        getattr(out, name).CopyFrom(fact)
+        message_seq = int(getattr(fact, "message_seq", 0))
+        if message_seq:
+            m = store.get(message_key(viewer.group_id, message_seq))
+            if not isinstance(m, MessageRecord) or m.rejected or m.released_as:
+                return None
+            if m.held and visible(ev.MessageHeld(group_id=m.group_id, seq=m.seq,
+                                                 actor_id=m.author_id), viewer, private) is None:
+                return None
+            if isinstance(fact, ev.MessageEdited):
+                if m.deleted:
+                    return None
+                out.edited.text = m.text
+                out.edited.mentions.extend(m.mentions)
+        return out
 
     def resolve_group_items(self, req: rpc.ResolveGroupItemsRequest
                             ) -> rpc.ResolveGroupItemsResponse | Refusal:

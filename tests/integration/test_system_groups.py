@@ -24,7 +24,7 @@ from devstack.stack import Stack
 
 pytestmark = [pytest.mark.system, pytest.mark.kafka]
 
-LIVE = ("message", "edit", "delete", "pin", "unpin")
+LIVE = ("message", "edit", "delete", "pin", "unpin", "reaction")
 
 
 @dataclass
@@ -86,10 +86,17 @@ def _next(ws: ClientConnection) -> dict[str, Any]:
 
 
 def _caught_up(ws: ClientConnection) -> tuple[list[dict[str, Any]], int]:
+    """The message frames a catch-up sent (its change frames: ``_catch_up_frames``)."""
+    frames, last = _catch_up_frames(ws)
+    return [f for f in frames if f["type"] == "message"], last
+
+
+def _catch_up_frames(ws: ClientConnection) -> tuple[list[dict[str, Any]], int]:
     out: list[dict[str, Any]] = []
     while (message := _next(ws))["type"] != "caught_up":
-        assert message["type"] == "message", message
+        assert message["type"] in LIVE, message
         out.append(message)
+    _in_order(out)
     return out, int(message["last_seq"])
 
 
@@ -165,6 +172,73 @@ def test_a_reconnect_catches_up_with_no_gap_and_no_duplicate(stack: Stack,
                               headers=mint(api, group.bob)))
         all_seqs = [m["seq"] for m in history["messages"]]
         assert all_seqs == sorted(set(all_seqs)) and set(seqs) <= set(all_seqs)
+
+
+def test_reactions_reach_both_gateways_live(stack: Stack, group: Group) -> None:
+    gid = group.group_id
+    with httpx.Client(base_url=stack.gateway_url, timeout=15) as api:
+        target = _ok(api.post(f"/v1/groups/{gid}/messages", headers=_h(api, group.owner),
+                              json={"text": "react to me"}), 201)["message_seq"]
+        with _socket(stack.gateway_url, _token(api, group.alice), gid, target) as on_a, \
+                _socket(stack.gateway2_url, _token(api, group.bob), gid, target) as on_b:
+            _catch_up_frames(on_a)
+            _catch_up_frames(on_b)
+            put = _ok(api.put(f"/v1/groups/{gid}/messages/{target}/reactions",
+                              params={"emoji": "🚀"}, headers=_h(api, group.alice)))
+            removed = _ok(api.delete(f"/v1/groups/{gid}/messages/{target}/reactions",
+                                     params={"emoji": "🚀"}, headers=_h(api, group.alice)))
+            last = removed["seqs"][-1]
+            got_a, got_b = _live(on_a, last), _live(on_b, last)
+    for got in (got_a, got_b):
+        assert [(f["type"], f["seq"], f["message_seq"], f["user_id"], f["emoji"], f["removed"])
+                for f in got] == [
+            ("reaction", put["seqs"][0], target, group.alice, "🚀", False),
+            ("reaction", last, target, group.alice, "🚀", True)]
+        assert all(f["at_ms"] > 0 for f in got)
+    assert got_a == got_b
+
+
+def test_a_reconnect_learns_what_changed_before_its_position(stack: Stack,
+                                                            group: Group) -> None:
+    """Edits, deletions, pins and reactions made while a client was away reach it on
+    reconnect even when they touch messages it had already seen (before its position);
+    messages it had not seen come in their current form, their changes not sent again."""
+    gid = group.group_id
+    with httpx.Client(base_url=stack.gateway_url, timeout=15) as api:
+        # A fresh author: the flood bucket (5 at once) is per member.
+        poster = unique("g-poster")
+        _ok(api.post(f"/v1/groups/{gid}/join-by-link", headers=_h(api, poster),
+                     json={"link_id": group.link_id}))
+        old = [_ok(api.post(f"/v1/groups/{gid}/messages", headers=_h(api, poster),
+                            json={"text": f"before {i}"}), 201)["message_seq"] for i in range(3)]
+        with _socket(stack.gateway2_url, _token(api, group.bob), gid, old[0] - 1) as ws:
+            _, seen = _caught_up(ws)  # the client saw up to here, then lost its connection
+        assert seen >= old[-1]
+        edit = _ok(api.patch(f"/v1/groups/{gid}/messages/{old[0]}", headers=_h(api, poster),
+                             json={"text": "before 0, edited"}))["seqs"][0]
+        pin = _ok(api.put(f"/v1/groups/{gid}/pins/{old[1]}", headers=_h(api, group.owner)))
+        react = _ok(api.put(f"/v1/groups/{gid}/messages/{old[1]}/reactions",
+                            params={"emoji": "👍"}, headers=_h(api, group.owner)))
+        delete = _ok(api.delete(f"/v1/groups/{gid}/messages/{old[2]}",
+                                headers=_h(api, poster)))["seqs"][0]
+        new = _ok(api.post(f"/v1/groups/{gid}/messages", headers=_h(api, poster),
+                           json={"text": "after"}), 201)["message_seq"]
+        liked = _ok(api.put(f"/v1/groups/{gid}/messages/{new}/reactions",
+                            params={"emoji": "🔥"}, headers=_h(api, group.owner)))["seqs"][0]
+        for base_url in (stack.gateway_url, stack.gateway2_url):
+            with _socket(base_url, _token(api, group.bob), gid, seen) as ws:
+                frames, last = _catch_up_frames(ws)
+            assert last >= liked
+            assert [(f["type"], f["seq"]) for f in frames] == [
+                ("edit", edit), ("pin", pin["seqs"][0]), ("reaction", react["seqs"][0]),
+                ("delete", delete), ("message", new)], base_url
+            assert frames[0]["message_seq"] == old[0]
+            assert frames[0]["text"] == "before 0, edited"
+            assert frames[1]["message_seq"] == old[1] and frames[2]["message_seq"] == old[1]
+            assert frames[2]["emoji"] == "👍" and frames[2]["user_id"] == group.owner
+            assert frames[3]["message_seq"] == old[2] and frames[3]["by"] == "author"
+            # The new message shows its reaction; the 🔥 reaction frame is not sent again.
+            assert frames[4]["message"]["reactions"] == {"🔥": 1}
 
 
 def test_a_private_group_does_not_exist_for_a_non_member(stack: Stack, group: Group) -> None:

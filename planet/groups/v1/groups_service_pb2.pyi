@@ -1260,6 +1260,7 @@ class HistoryRequest(_message.Message):
     AROUND_SEQ_FIELD_NUMBER: _builtins.int
     BEFORE_FIELD_NUMBER: _builtins.int
     AFTER_FIELD_NUMBER: _builtins.int
+    WITH_CHANGES_FIELD_NUMBER: _builtins.int
     actor_id: _builtins.str
     """The reader."""
     group_id: _builtins.str
@@ -1270,6 +1271,11 @@ class HistoryRequest(_message.Message):
     """Messages before it (at most 100)."""
     after: _builtins.int
     """Messages after it (at most 100)."""
+    with_changes: _builtins.bool
+    """Also the conversation's changes after around_seq (changes; around_seq must be set): a
+    reconnecting live reader learns the edits, deletions, pins and reactions that happened
+    while it was away, also to messages before its position.
+    """
     def __init__(
         self,
         *,
@@ -1278,14 +1284,66 @@ class HistoryRequest(_message.Message):
         around_seq: _builtins.int = ...,
         before: _builtins.int = ...,
         after: _builtins.int = ...,
+        with_changes: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "after", b"after", "around_seq", b"around_seq", "before", b"before", "group_id", b"group_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "after", b"after", "around_seq", b"around_seq", "before", b"before", "group_id", b"group_id", "with_changes", b"with_changes"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___HistoryRequest: _TypeAlias = HistoryRequest  # noqa: Y015
+
+@_typing.final
+class ConversationChange(_message.Message):
+    """A change to the conversation that is no new message, as a catch-up reads it (the same fact
+    a live reader receives, seen through the viewer's audience rule). An edit carries the
+    message's current text and mentions.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EDITED_FIELD_NUMBER: _builtins.int
+    DELETED_FIELD_NUMBER: _builtins.int
+    PINNED_FIELD_NUMBER: _builtins.int
+    UNPINNED_FIELD_NUMBER: _builtins.int
+    REACTION_SET_FIELD_NUMBER: _builtins.int
+    REACTION_REMOVED_FIELD_NUMBER: _builtins.int
+    CLOSED_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def edited(self) -> _group_events_pb2.MessageEdited: ...
+    @_builtins.property
+    def deleted(self) -> _group_events_pb2.MessageDeleted: ...
+    @_builtins.property
+    def pinned(self) -> _group_events_pb2.MessagePinned: ...
+    @_builtins.property
+    def unpinned(self) -> _group_events_pb2.MessageUnpinned: ...
+    @_builtins.property
+    def reaction_set(self) -> _group_events_pb2.ReactionSet: ...
+    @_builtins.property
+    def reaction_removed(self) -> _group_events_pb2.ReactionRemoved: ...
+    @_builtins.property
+    def closed(self) -> _group_events_pb2.GroupClosed: ...
+    def __init__(
+        self,
+        *,
+        edited: _group_events_pb2.MessageEdited | None = ...,
+        deleted: _group_events_pb2.MessageDeleted | None = ...,
+        pinned: _group_events_pb2.MessagePinned | None = ...,
+        unpinned: _group_events_pb2.MessageUnpinned | None = ...,
+        reaction_set: _group_events_pb2.ReactionSet | None = ...,
+        reaction_removed: _group_events_pb2.ReactionRemoved | None = ...,
+        closed: _group_events_pb2.GroupClosed | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "closed", b"closed", "deleted", b"deleted", "edited", b"edited", "pinned", b"pinned", "reaction_removed", b"reaction_removed", "reaction_set", b"reaction_set", "unpinned", b"unpinned"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["change", b"change", "closed", b"closed", "deleted", b"deleted", "edited", b"edited", "pinned", b"pinned", "reaction_removed", b"reaction_removed", "reaction_set", b"reaction_set", "unpinned", b"unpinned"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    _WhichOneofReturnType_change: _TypeAlias = _typing.Literal["edited", "deleted", "pinned", "unpinned", "reaction_set", "reaction_removed", "closed"]  # noqa: Y015
+    _WhichOneofArgType_change: _TypeAlias = _typing.Literal["change", b"change"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType_change) -> _WhichOneofReturnType_change | None: ...
+
+Global___ConversationChange: _TypeAlias = ConversationChange  # noqa: Y015
 
 @_typing.final
 class MessageView(_message.Message):
@@ -1387,15 +1445,25 @@ class HistoryPage(_message.Message):
     HAS_BEFORE_FIELD_NUMBER: _builtins.int
     HAS_AFTER_FIELD_NUMBER: _builtins.int
     LAST_SEQ_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    THROUGH_SEQ_FIELD_NUMBER: _builtins.int
     has_before: _builtins.bool
     """More before the first."""
     has_after: _builtins.bool
     """More after the last."""
     last_seq: _builtins.int
     """The group's last seq when read."""
+    through_seq: _builtins.int
+    """with_changes: every fact up to this seq is covered by this page (messages and changes);
+    read on after it. Equals last_seq once the reader is at the end.
+    """
     @_builtins.property
     def messages(self) -> _containers.RepeatedCompositeFieldContainer[Global___MessageView]:
         """Oldest first."""
+
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ConversationChange]:
+        """with_changes: the changes after around_seq up to through_seq, oldest first."""
 
     def __init__(
         self,
@@ -1404,10 +1472,12 @@ class HistoryPage(_message.Message):
         has_before: _builtins.bool = ...,
         has_after: _builtins.bool = ...,
         last_seq: _builtins.int = ...,
+        changes: _abc.Iterable[Global___ConversationChange] | None = ...,
+        through_seq: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["has_after", b"has_after", "has_before", b"has_before", "last_seq", b"last_seq", "messages", b"messages"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "has_after", b"has_after", "has_before", b"has_before", "last_seq", b"last_seq", "messages", b"messages", "through_seq", b"through_seq"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

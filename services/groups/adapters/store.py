@@ -10,6 +10,10 @@ Besides the domain's keys (i m l r s x t), this store keeps what the reads and i
 need, all derived from the log alone, so a store rebuilt from offset 0 equals the live one:
 
     a<group>\\0<seq 8 BE>   an admin-log entry (a moderation fact: actor, target, reason)
+    c<group>\\0<seq 8 BE>   a conversation change (ConversationChange: edit, deletion, pin,
+                           unpin, reaction, closure), for a reconnecting reader's catch-up;
+                           an edit is kept without its text (read from the message, so a
+                           deleted message's words are not kept here)
     q<group>\\0<request>    what a command appended (CommandResult), by its request hash
                            (the facts' event ids carry it: ``rq.<hash>.<n>``)
     U<user>\\0<group>       the user is a member (member index)
@@ -42,7 +46,8 @@ from services.groups.domain.stored import FORMAT, encode, key_bytes
 from services.groups.domain.stored import decode as decode_state
 
 log = logging.getLogger(__name__)
-STORE_FORMAT = FORMAT + b"+groups-service/1"
+# /2: the conversation's changes (c) are kept; a /1 store is rebuilt to have them.
+STORE_FORMAT = FORMAT + b"+groups-service/2"
 _FORMAT_KEY = b"~format"
 EVENTS, INDEX = "events", "index"
 _SEQ = struct.Struct(">Q")
@@ -57,6 +62,11 @@ ADMIN_FACTS: tuple[type[Message], ...] = (
 # Membership facts that put a user in or out of their "my groups" index.
 _IN = (ev.MemberJoined,)
 _OUT = (ev.MemberLeft, ev.MemberKicked, ev.MemberBanned)
+# The ConversationChange field of each fact a catch-up reads again as a change.
+CHANGE_FIELDS: dict[type[Message], str] = {
+    ev.MessageEdited: "edited", ev.MessageDeleted: "deleted", ev.MessagePinned: "pinned",
+    ev.MessageUnpinned: "unpinned", ev.ReactionSet: "reaction_set",
+    ev.ReactionRemoved: "reaction_removed", ev.GroupClosed: "closed"}
 REQUEST_PREFIX = "rq."
 
 
@@ -79,6 +89,20 @@ def request_of(event_id: str) -> str:
     if not event_id.startswith(REQUEST_PREFIX):
         return ""
     return event_id[len(REQUEST_PREFIX):].rpartition(".")[0]
+
+
+def change_of(fact: Message) -> rpc.ConversationChange | None:
+    """The stored form of a conversation change (None: ``fact`` is none); an edit without
+    its text and mentions."""
+    name = CHANGE_FIELDS.get(type(fact))
+    if name is None:
+        return None
+    out = rpc.ConversationChange()
+    getattr(out, name).CopyFrom(fact)
+    if isinstance(fact, ev.MessageEdited):
+        out.edited.ClearField("text")
+        out.edited.ClearField("mentions")
+    return out
 
 
 def admin_entry(fact: Message) -> rpc.AdminLogEntry:
@@ -174,6 +198,10 @@ class PartitionStore:
             if isinstance(fact, ADMIN_FACTS) and not own:
                 writes[sub(b"a", h.group_id, seq_bytes(h.seq))] = (
                     admin_entry(fact).SerializeToString())
+            change = change_of(fact)
+            if change is not None:
+                writes[sub(b"c", h.group_id, seq_bytes(h.seq))] = (
+                    change.SerializeToString(deterministic=True))
             request = request_of(event_id)
             if request:
                 qkey = sub(b"q", h.group_id, request)
