@@ -7,13 +7,22 @@ over it answers 413 ``too_long``, so the field allows more than the limit).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Annotated, Any, Literal
 
 from fastapi import Header, Path
 from pydantic import BaseModel, Field
 
 from gateway.group_refusals import right_name, rule_out
-from gateway.schemas import Strict
+from gateway.schemas import (
+    Component,
+    CopyTradeCard,
+    Strict,
+    Ticker,
+    TradeIdea,
+    TradeLink,
+)
+from planet.content.v1 import events_pb2 as tc
 from planet.content.v1 import reports_pb2 as rp
 from planet.groups.v1 import group_events_pb2 as ev
 from planet.groups.v1 import groups_service_pb2 as rpc
@@ -224,6 +233,9 @@ class MessageOut(BaseModel):
     deleted: bool
     held: bool
     reactions: dict[str, int]
+    attachments: list[Component] = Field(
+        default_factory=list, description="Trading components, as in posts (none on a "
+        "deleted message); a ticker's price and a link are the client's to show.")
 
 
 def message_out(m: rpc.MessageView) -> MessageOut:
@@ -231,7 +243,31 @@ def message_out(m: rpc.MessageView) -> MessageOut:
     return MessageOut(seq=m.seq, author_id=m.author_id, text=m.text, mentions=list(m.mentions),
                       reply_to=m.reply_to or None, announcement=m.announcement, at_ms=m.at_ms,
                       edited_at_ms=m.edited_at_ms or None, deleted=m.deleted, held=m.held,
-                      reactions=dict(m.reactions))
+                      reactions=dict(m.reactions), attachments=attachments_out(m.attachments))
+
+
+def _side(value: int) -> Literal["long", "short"]:
+    return "long" if value == tc.TRADE_SIDE_LONG else "short"
+
+
+def attachments_out(items: Iterable[tc.TradingComponent]) -> list[Component]:
+    """The API form of a message's trading components (the shapes posts use)."""
+    out: list[Component] = []
+    for comp in items:
+        kind = comp.WhichOneof("component")
+        if kind == "ticker":
+            out.append(Component(ticker=Ticker(symbol=comp.ticker.symbol)))
+        elif kind == "trade_idea":
+            i = comp.trade_idea
+            out.append(Component(trade_idea=TradeIdea(
+                pair=i.pair, side=_side(i.side), entry=i.entry, target=i.target, stop=i.stop,
+                timeframe=i.timeframe)))
+        elif kind == "trade_link":
+            out.append(Component(trade_link=TradeLink(pair=comp.trade_link.pair,
+                                                      side=_side(comp.trade_link.side))))
+        elif kind == "copy_trade":
+            out.append(Component(copy_trade=CopyTradeCard()))
+    return out
 
 
 class HistoryOut(BaseModel):
@@ -280,13 +316,21 @@ class UnreadPageOut(BaseModel):
 
 
 class PostBody(Strict):
-    """A message: Markdown subset text, mentions, a reply, an announcement (announce right)."""
+    """A message: Markdown subset text, mentions, a reply, an announcement (announce right),
+    trading components. Text may be empty when it carries components."""
 
-    text: str = Field(min_length=1, max_length=MAX_TEXT_FIELD, examples=["gm, BTC looks strong"])
+    text: str = Field(default="", max_length=MAX_TEXT_FIELD, examples=["gm, BTC looks strong"])
     mentions: list[Annotated[str, Field(pattern=USER_ID_PATTERN)]] = Field(
         default_factory=list, max_length=20)
     reply_to: int = Field(default=0, ge=0, le=MAX_SEQ, description="0: not a reply.")
     announcement: bool = False
+    # Bounded here against absurd bodies only: the service's limit is 4 (422 over it).
+    attachments: list[Component] = Field(default_factory=list, max_length=20, description=(
+        "At most 4 trading components, by the rules posts follow (a ticker's symbol 1-20 "
+        "A-Z/0-9; a trade idea's pair like BTC/USDT, positive plain decimal prices in order, "
+        "a timeframe of 15m 1h 4h 1d 1w; a trade link's pair like BTC/USDT). A bad one is "
+        "422 ``invalid`` naming it: \"component 2 (trade_idea): entry '-1' is not a positive "
+        "decimal\"."))
 
 
 class EditBody(Strict):

@@ -23,6 +23,7 @@ from gateway.deps import BackendsDep, UserDep, WriterDep
 from gateway.errors import UpstreamUnavailable
 from gateway.openapi import RETRY_AFTER
 from gateway.ports import Backends, GroupsPort
+from gateway.schemas import components_pb
 from gateway.schemas_groups import (
     GROUP_ID_PATTERN,
     MAX_SEQ,
@@ -398,7 +399,8 @@ async def post_message(group_id: GroupId, body: PostBody, user: WriterDep,
     long, 422 filtered (``rule``), 429 slow mode or flood (``retry_after_s``)."""
     return await _command(backends, user, "PostMessage", rpc.PostMessageRequest(
         actor_id=user.user_id, group_id=group_id, request_id=_key(key), text=body.text,
-        mentions=body.mentions, reply_to=body.reply_to, announcement=body.announcement))
+        mentions=body.mentions, reply_to=body.reply_to, announcement=body.announcement,
+        attachments=components_pb(body.attachments)))
 
 
 Around = Annotated[int, Query(ge=0, le=MAX_SEQ, description="The seq to read around (0: the "

@@ -70,7 +70,7 @@ from gateway.routes.estimates import (
     next_pushed,
 )
 from gateway.routes.notifications import _first_position
-from gateway.schemas_groups import GroupId, message_out
+from gateway.schemas_groups import GroupId, attachments_out, message_out
 from planet.content.v1 import reports_pb2 as rp
 from planet.groups.v1 import group_events_pb2 as ev
 from planet.groups.v1 import groups_service_pb2 as rpc
@@ -184,7 +184,8 @@ def _message(fact: ev.MessagePosted | ev.MessageHeld, held: bool) -> dict[str, A
             "mentions": list(fact.mentions), "reply_to": fact.reply_to or None,
             "announcement": isinstance(fact, ev.MessagePosted) and fact.announcement,
             "at_ms": fact.at_ms, "edited_at_ms": None, "deleted": False, "held": held,
-            "reactions": {}}
+            "reactions": {},
+            "attachments": [a.model_dump() for a in attachments_out(fact.attachments)]}
 
 
 def removal(fact: Message, viewer: Viewer) -> str | None:

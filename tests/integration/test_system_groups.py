@@ -316,3 +316,39 @@ def test_a_banned_member_is_removed_live_and_cannot_rejoin_by_the_link(
         assert again.json()["code"] == "banned"
         assert api.get(f"/v1/groups/{gid}/messages",
                        headers=mint(api, doomed)).status_code in (403, 404)
+
+
+def test_a_message_carries_trading_components(stack: Stack, group: Group) -> None:
+    """Components as in posts: kept in their normal form, shown by history and live frames,
+    a bad one refused 422 naming it."""
+    gid = group.group_id
+    idea = {"pair": "sol/usdt", "side": "long", "entry": "180", "target": "205",
+            "stop": "171", "timeframe": "4h"}
+    with httpx.Client(base_url=stack.gateway_url, timeout=15) as api:
+        poster = unique("g-trader")
+        _ok(api.post(f"/v1/groups/{gid}/join-by-link", headers=_h(api, poster),
+                     json={"link_id": group.link_id}))
+        start = _ok(api.get(f"/v1/groups/{gid}", headers=mint(api, poster)))["last_seq"]
+        with _socket(stack.gateway2_url, _token(api, group.bob), gid, start) as ws:
+            _catch_up_frames(ws)
+            seq = _ok(api.post(f"/v1/groups/{gid}/messages", headers=_h(api, poster), json={
+                "attachments": [{"ticker": {"symbol": "btc"}}, {"trade_idea": idea},
+                                {"trade_link": {"pair": "BTC/USDT", "side": "short"}},
+                                {"copy_trade": {}}]}), 201)["message_seq"]
+            live = _live(ws, seq)
+        bad = api.post(f"/v1/groups/{gid}/messages", headers=_h(api, poster), json={
+            "text": "bad idea", "attachments": [{"ticker": {"symbol": "ETH"}},
+                                                {"trade_idea": {**idea, "stop": "190"}}]})
+        assert bad.status_code == 422, bad.text
+        assert bad.json()["code"] == "invalid"
+        assert bad.json()["error"] == (
+            "component 2 (trade_idea): a long idea needs stop < entry < target")
+        history = _ok(api.get(f"/v1/groups/{gid}/messages",
+                              params={"around": seq, "before": 0, "after": 0},
+                              headers=mint(api, group.alice)))
+    [shown] = [m for m in history["messages"] if m["seq"] == seq]
+    kinds = [{k: v for k, v in a.items() if v is not None} for a in shown["attachments"]]
+    assert kinds == [{"ticker": {"symbol": "BTC"}}, {"trade_idea": {**idea, "pair": "SOL/USDT"}},
+                     {"trade_link": {"pair": "BTC/USDT", "side": "short"}}, {"copy_trade": {}}]
+    assert shown["text"] == ""
+    assert [f["message"]["attachments"] for f in live] == [shown["attachments"]]

@@ -29,6 +29,8 @@ from decimal import Decimal
 from enum import Enum
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
+# The shape rules (a pair, a timeframe) are shared with group messages.
+from planetkit.trading_components import pair_problem, timeframe_problem
 from services.content.domain.model import (
     CoinTicker,
     CopyTrade,
@@ -38,8 +40,6 @@ from services.content.domain.model import (
     TradingComponent,
 )
 
-# The chart timeframes a trade idea may name (what the exchange's charts offer).
-TIMEFRAMES = ("15m", "1h", "4h", "1d", "1w")
 # A ticker's price is shown in this quote when the coin is listed against it.
 PREFERRED_QUOTE = "USDT"
 _SIDE_PARAM = {TradeSide.LONG: "buy", TradeSide.SHORT: "sell"}
@@ -102,13 +102,6 @@ class Instruments:
 
     def __len__(self) -> int:
         return len(self._by_symbol)
-
-
-def timeframe_problem(timeframe: str) -> str:
-    """Why a trade idea's timeframe is refused ("" when it is one of TIMEFRAMES)."""
-    if timeframe in TIMEFRAMES:
-        return ""
-    return f"timeframe {timeframe[:10]!r} is not one of {', '.join(TIMEFRAMES)}"
 
 
 def instrument_problems(
@@ -199,18 +192,6 @@ def parse_price(raw: str) -> Decimal | None:
         return None  # other Unicode digits
     value = Decimal(raw)
     return value if value > 0 else None
-
-
-def _asset_code(code: str) -> bool:
-    return 1 <= len(code) <= 20 and all("A" <= c <= "Z" or "0" <= c <= "9" for c in code)
-
-
-def pair_problem(pair: str) -> str:
-    """Why ``pair`` is not shaped like BTC/USDT ("" when it is)."""
-    base, slash, quote_ = pair.partition("/")
-    if slash and _asset_code(base) and _asset_code(quote_):
-        return ""
-    return f"pair {pair[:42]!r} is not like BTC/USDT"
 
 
 def checked_extra(comp: TradingComponent, where: str, problems: list[str]

@@ -36,7 +36,7 @@ class TradeIdea:
     entry: str
     target: str
     stop: str
-    # One of domain/components.TIMEFRAMES; "" on ideas published before timeframes existed.
+    # One of planetkit.trading_components.TIMEFRAMES; "" on ideas from before timeframes.
     timeframe: str = ""
 
 

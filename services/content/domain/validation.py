@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from decimal import Decimal, InvalidOperation
 from urllib.parse import urlsplit
 
+from planetkit.trading_components import ticker_problem, trade_idea_problems
 from services.content.domain.commands import PublishPost
 from services.content.domain.components import checked_extra, checked_timeframe
 from services.content.domain.model import (
     CoinTicker,
     PostKind,
     TradeIdea,
-    TradeSide,
     TradingComponent,
 )
 
@@ -26,16 +25,11 @@ MAX_HASHTAG_CHARS = 50
 MAX_MENTIONS = 20
 MAX_MENTION_CHARS = 64
 MAX_COMPONENTS = 5
-MAX_PRICE_CHARS = 40
 MAX_SUMMARY_CHARS = 500
 MAX_COVER_URL_CHARS = 2_048
 
 _HASHTAG = re.compile(r"^\w+$")
 _MENTION = re.compile(r"^[\w.\-]+$")
-_SYMBOL = re.compile(r"^[A-Z0-9]{1,20}$")
-_PAIR = re.compile(r"^[A-Z0-9]{1,20}(/[A-Z0-9]{1,20})?$")
-# Plain notation only: "1e3" or "Infinity" would survive Decimal() but confuse every reader.
-_PRICE = re.compile(r"^\d+(\.\d+)?$")
 
 
 class InvalidPost(ValueError):
@@ -166,8 +160,8 @@ def _components(
         where = f"component {i}"
         if isinstance(comp, CoinTicker):
             symbol = comp.symbol.strip().upper()
-            if not _SYMBOL.match(symbol):
-                problems.add(f"{where}: ticker symbol {comp.symbol[:21]!r} is not 1-20 A-Z/0-9")
+            if problem := ticker_problem(comp.symbol):
+                problems.add(f"{where}: {problem}")
             out.append(CoinTicker(symbol))
         elif not isinstance(comp, TradeIdea):
             # Trade links and copy-trade cards: domain/components.py checks them.
@@ -181,39 +175,12 @@ def _components(
 
 
 def _trade_idea(idea: TradeIdea, where: str, problems: _Problems) -> TradeIdea | None:
-    pair = idea.pair.strip().upper()
-    ok = True
-    if not _PAIR.match(pair):
-        problems.add(f"{where}: pair {idea.pair[:42]!r} is not like BTC/USDT")
-        ok = False
-    prices: dict[str, Decimal] = {}
-    for name, raw in (("entry", idea.entry), ("target", idea.target), ("stop", idea.stop)):
-        price = _positive_decimal(raw.strip())
-        if price is None:
-            problems.add(f"{where}: {name} {raw[:MAX_PRICE_CHARS + 1]!r} is not a positive decimal")
-            ok = False
-        else:
-            prices[name] = price
-    if ok:
-        entry, target, stop = prices["entry"], prices["target"], prices["stop"]
-        if idea.side is TradeSide.LONG and not stop < entry < target:
-            problems.add(f"{where}: a long idea needs stop < entry < target")
-            ok = False
-        if idea.side is TradeSide.SHORT and not target < entry < stop:
-            problems.add(f"{where}: a short idea needs target < entry < stop")
-            ok = False
+    # The shape rules are shared with group messages (planetkit/trading_components.py).
+    found = trade_idea_problems(idea.pair, idea.side.value, idea.entry, idea.target, idea.stop)
+    for problem in found:
+        problems.add(f"{where}: {problem}")
     timeframe = checked_timeframe(idea, where, problems.items)
-    if not ok:
+    if found:
         return None
-    return TradeIdea(pair, idea.side, idea.entry.strip(), idea.target.strip(), idea.stop.strip(),
-                     timeframe)
-
-
-def _positive_decimal(raw: str) -> Decimal | None:
-    if len(raw) > MAX_PRICE_CHARS or not _PRICE.match(raw):
-        return None
-    try:
-        value = Decimal(raw)
-    except InvalidOperation:
-        return None
-    return value if value > 0 else None
+    return TradeIdea(idea.pair.strip().upper(), idea.side, idea.entry.strip(),
+                     idea.target.strip(), idea.stop.strip(), timeframe)

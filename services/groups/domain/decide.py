@@ -526,7 +526,7 @@ def _post(cmd: c.PostMessage, ctx: Context, now: int) -> list[Message]:
     chat = _text(cmd.text, bool(cmd.attachments))
     text = cmd.text
     mentions = v.mentions(cmd.mentions)
-    v.attachments(cmd.attachments)
+    components = list(v.attachments(cmd.attachments))
     if cmd.reply_to:
         _visible(ctx, cmd.reply_to)
     staff = actor.role in r.STAFF
@@ -540,7 +540,6 @@ def _post(cmd: c.PostMessage, ctx: Context, now: int) -> list[Message]:
     rule = None if staff else hit(chat, info.filters)
     if rule is not None and rule.action == ev.FILTER_ACTION_BLOCK:
         raise _refuse(Code.FILTERED, _hit_message(rule), rule=rule.pb())
-    components = list(cmd.attachments)
     if rule is not None:
         return [ev.MessageHeld(text=text, mentions=mentions, reply_to=cmd.reply_to,
                                attachments=components, rule=rule.pb())]

@@ -10,8 +10,10 @@ import unicodedata
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
+from planet.content.v1 import events_pb2 as tc
 from planet.content.v1.events_pb2 import TradingComponent
 from planet.groups.v1 import group_events_pb2 as ev
+from planetkit import trading_components as tc_rules
 from planetkit.markdown import normalized_words
 from services.groups.domain import limits as lim
 from services.groups.domain.state import Profile, Rule
@@ -104,14 +106,57 @@ def mentions(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def attachments(values: Sequence[TradingComponent]) -> tuple[bytes, ...]:
-    """Trading components (at most 4), each one case set; the service checks instruments."""
+def attachments(values: Sequence[TradingComponent]) -> tuple[TradingComponent, ...]:
+    """Trading components (at most 4) in their normal form (symbols and pairs trimmed and
+    upper case), checked by the rules posts follow (``planetkit.trading_components``); the
+    refusal names each bad component by its place and kind. Whether the exchange lists the
+    instrument is not checked here (content holds the instrument list)."""
     if len(values) > lim.MAX_ATTACHMENTS:
         raise Invalid(f"at most {lim.MAX_ATTACHMENTS} attachments")
-    for component in values:
-        if component.WhichOneof("component") is None:
-            raise Invalid("an attachment names no component")
-    return tuple(component.SerializeToString(deterministic=True) for component in values)
+    out: list[TradingComponent] = []
+    problems: list[str] = []
+    for i, component in enumerate(values, start=1):
+        kind = component.WhichOneof("component")
+        where = f"component {i}" + (f" ({kind})" if kind else "")
+        found, normal = _component(component)
+        problems += [f"{where}: {problem}" for problem in found]
+        out.append(normal)
+    if problems:
+        raise Invalid("; ".join(problems))
+    return tuple(out)
+
+
+_SIDE_NAMES = {tc.TRADE_SIDE_LONG: "long", tc.TRADE_SIDE_SHORT: "short"}
+
+
+def _component(c: TradingComponent) -> tuple[list[str], TradingComponent]:
+    """The problems of one component, and its normal form."""
+    kind = c.WhichOneof("component")
+    if kind == "ticker":
+        symbol = c.ticker.symbol
+        problem = tc_rules.ticker_problem(symbol)
+        return [problem] if problem else [], TradingComponent(
+            ticker=tc.CoinTicker(symbol=symbol.strip().upper()))
+    if kind == "trade_idea":
+        i = c.trade_idea
+        side = _SIDE_NAMES.get(i.side, "")
+        found = tc_rules.trade_idea_problems(i.pair, side, i.entry, i.target, i.stop)
+        timeframe = i.timeframe.strip()
+        if timeframe and (problem := tc_rules.timeframe_problem(timeframe)):
+            found.append(problem)
+        return found, TradingComponent(trade_idea=tc.TradeIdea(
+            pair=i.pair.strip().upper(), side=i.side, entry=i.entry.strip(),
+            target=i.target.strip(), stop=i.stop.strip(), timeframe=timeframe))
+    if kind == "trade_link":
+        pair = c.trade_link.pair.strip().upper()
+        found = [p for p in (tc_rules.pair_problem(pair),) if p]
+        if c.trade_link.side not in _SIDE_NAMES:
+            found.append("side must be long or short")
+        return found, TradingComponent(trade_link=tc.TradeLink(pair=pair,
+                                                               side=c.trade_link.side))
+    if kind == "copy_trade":
+        return [], TradingComponent(copy_trade=tc.CopyTradeCard())
+    return ["must be a ticker, a trade idea, a trade link or a copy-trade card"], c
 
 
 def emoji(value: str) -> str:
