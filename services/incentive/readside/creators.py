@@ -58,28 +58,21 @@ def apply_creator_week(table: Table, result: CreatorWeekResult) -> bool:
     """
     creator = check_id("creator_id", result.creator_id)
     week = check_week("week", result.week)
-    if result.part > 1:
-        # A later part of a creator of very many items (results.result_parts): its items'
-        # ledger lines, and the part under its own key (no value holds every item).
-        part_key = key("w", creator, week, f"part-{result.part}")
-        if part_key in table:
-            return False
-        for item in result.items:
-            if item.amount_minor != 0:
-                _add_ledger_line(table, creator, item.item_id, week, item.amount_minor,
-                                 result.asset, result.policy_hash)
-        write_proto(table, part_key, result)
-        return True
-    result_key = key("w", creator, week)
+    # A later part of a creator of very many items (results.result_parts) sits under its own
+    # key (no value holds every item) and carries only its items' ledger lines.
+    later = result.part > 1
+    result_key = key("w", creator, week, f"part-{result.part}") if later else key(
+        "w", creator, week)
     if result_key in table:
         return False
     for item in result.items:
         if item.amount_minor != 0:
             _add_ledger_line(table, creator, item.item_id, week, item.amount_minor,
                              result.asset, result.policy_hash)
-    weeks = insert_desc(read_json(table, key("ix", creator)) or [], week)
-    if weeks is not None:
-        write_json(table, key("ix", creator), weeks)
+    if not later:
+        weeks = insert_desc(read_json(table, key("ix", creator)) or [], week)
+        if weeks is not None:
+            write_json(table, key("ix", creator), weeks)
     write_proto(table, result_key, result)
     return True
 
