@@ -161,7 +161,9 @@ Cursor = Annotated[str, Query(max_length=256, pattern="^[A-Za-z0-9_=:.-]*$",
 async def list_groups(user: UserDep, backends: BackendsDep, topic: Topic = "",
                       name_prefix: Prefix = "", cursor: Cursor = "",
                       limit: Annotated[int, Query(ge=1, le=100)] = 50) -> GroupPageOut:
-    """Public groups, by topic or name prefix (private groups are never listed)."""
+    """Public open groups (private and closed ones are never listed): by id, of a topic when
+    given; by casefolded name when a name prefix is given. Follow ``next_cursor`` (a page may
+    be short while more remain)."""
     page = await groups_port(backends).list_groups(user, rpc.ListGroupsRequest(
         actor_id=user.user_id, topic=topic, name_prefix=name_prefix, cursor=cursor,
         limit=limit))

@@ -9,6 +9,7 @@ holding the delete right; a deleted one: a tombstone without text).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 
 from google.protobuf.message import Message
@@ -16,7 +17,7 @@ from google.protobuf.message import Message
 from planet.groups.v1 import group_events_pb2 as ev
 from planet.groups.v1 import groups_service_pb2 as rpc
 from planetkit.kafka.partitioning import partition_for
-from services.groups.adapters.store import PartitionStore, Stores, seq_bytes, sub
+from services.groups.adapters.store import PartitionStore, Stores, name_key, seq_bytes, sub
 from services.groups.domain import rights as r
 from services.groups.domain.audience import visible
 from services.groups.domain.refusals import Code, Refusal
@@ -32,6 +33,9 @@ from services.groups.domain.state import (
 from services.groups.domain.stored import decode, key_from_bytes
 
 MAX_GROUPS_PAGE = 100
+# Index entries one ListGroups call reads per partition at most (a topic and a name prefix
+# together: the name index is read, the topic filters).
+LIST_SCAN_BUDGET = 2_000
 MAX_MEMBERS_PAGE = 200
 MAX_HISTORY_SIDE = 100
 MAX_ADMIN_PAGE = 100
@@ -92,32 +96,65 @@ class Reads:
         return self.view(info, viewer)
 
     def list_groups(self, req: rpc.ListGroupsRequest) -> rpc.GroupPage:
-        """Public, open groups by id, filtered by topic and name prefix."""
+        """Listed groups (public, open) from the listing index (``adapters/store.py``): by
+        name when a name prefix is given (casefolded), else by id (of a topic, when given).
+        Each partition's index is read from the cursor for at most a page of matches (and
+        LIST_SCAN_BUDGET entries when a second filter skips some), so a call costs a page per
+        partition whatever the number of groups. A page may come back short with a
+        next_cursor when a partition's budget ran out: follow it."""
         self._ready()
         limit = min(req.limit or 20, MAX_GROUPS_PAGE)
         prefix = req.name_prefix.casefold()
-        found: list[GroupInfo] = []
+        if prefix:
+            head = b"N" + name_key(prefix).encode()
+            if req.cursor.startswith("n."):
+                try:
+                    after = b"N" + base64.urlsafe_b64decode(req.cursor[2:].encode())
+                except ValueError:
+                    return rpc.GroupPage()
+            elif req.cursor:
+                return rpc.GroupPage()  # another listing's cursor
+            else:
+                after = b""
+        else:
+            head = sub(b"T", req.topic) if req.topic else b"L"
+            after = head + req.cursor.encode() if req.cursor else b""
+        start = max(head, after + b"\0") if after else head
+        found: list[tuple[bytes, GroupInfo]] = []
+        bound: bytes | None = None  # where an exhausted budget stopped a partition's scan
         for store in self._stores.all():
-            start = b"i" + req.cursor.encode() + b"\0" if req.cursor else b"i"
-            for key, raw in store.scan(start, b"i", 1_000_000):
-                info = decode(key_from_bytes(key), raw)
-                if not isinstance(info, GroupInfo) or info.profile.private or info.closed:
-                    continue
-                if req.topic and req.topic not in info.profile.topics:
-                    continue
-                if prefix and not info.profile.name.casefold().startswith(prefix):
-                    continue
-                found.append(info)
-                # Each store is in id order: more than a page from one store is never shown.
-                if len(found) > limit * self._partitions:
+            matches = 0
+            for scanned, (key, _) in enumerate(
+                    store.scan(start, head, LIST_SCAN_BUDGET), start=1):
+                group = key.rpartition(b"\0")[2] if key[:1] in b"TN" else key[1:]
+                info = store.get(info_key(group.decode()))
+                if isinstance(info, GroupInfo) and self._listed(info, req.topic, prefix):
+                    found.append((key, info))
+                    matches += 1
+                if matches > limit:
                     break
-        found.sort(key=lambda i: i.group_id)
+                if scanned == LIST_SCAN_BUDGET:
+                    bound = key if bound is None else min(bound, key)
+        if bound is not None:
+            found = [f for f in found if f[0] <= bound]
+        found.sort(key=lambda f: f[0])
         page = found[:limit]
         out = rpc.GroupPage(groups=[self.view(i, nobody(i.group_id, req.actor_id))
-                                    for i in page])
-        if len(found) > limit:
-            out.next_cursor = page[-1].group_id
+                                    for _, i in page])
+        last = page[-1][0] if len(found) > limit else bound
+        if last is not None:
+            out.next_cursor = ("n." + base64.urlsafe_b64encode(last[1:]).decode() if prefix
+                               else last[len(head):].decode())
         return out
+
+    @staticmethod
+    def _listed(info: GroupInfo, topic: str, prefix: str) -> bool:
+        """``info`` passes the filters (the index chose by one of them)."""
+        if info.profile.private or info.closed:
+            return False
+        if topic and topic not in info.profile.topics:
+            return False
+        return not prefix or info.profile.name.casefold().startswith(prefix)
 
     def list_members(self, req: rpc.ListMembersRequest, operator: bool
                      ) -> rpc.MemberPage | Refusal:

@@ -1105,9 +1105,13 @@ class ListGroupsRequest(_message.Message):
     topic: _builtins.str
     """Only groups with this topic ("" for any)."""
     name_prefix: _builtins.str
-    """Only names starting with this (normalized; "" for any)."""
+    """Only names starting with this (casefolded; "" for any). Given, the page is in
+    casefolded name order; otherwise in group id order.
+    """
     cursor: _builtins.str
-    """The previous page's next_cursor ("" for the first page)."""
+    """The previous page's next_cursor ("" for the first page); opaque. A page may be short
+    while more remain (a partition's scan budget ran out): follow next_cursor.
+    """
     limit: _builtins.int
     """At most 100."""
     def __init__(

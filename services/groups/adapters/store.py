@@ -14,6 +14,12 @@ need, all derived from the log alone, so a store rebuilt from offset 0 equals th
                            unpin, reaction, closure), for a reconnecting reader's catch-up;
                            an edit is kept without its text (read from the message, so a
                            deleted message's words are not kept here)
+    L<group>               a listed group (public and not closed): ListGroups by id
+    T<topic>\\0<group>      a listed group by each of its topics
+    N<name>\\0<group>       a listed group by its casefolded name's first NAME_KEY_CHARS
+                           characters (name prefix search); each listing key is rewritten
+                           when the group's profile, closure or visibility changes, so
+                           ListGroups reads a page, never every group
     q<group>\\0<request>    what a command appended (CommandResult), by its request hash
                            (the facts' event ids carry it: ``rq.<hash>.<n>``)
     U<user>\\0<group>       the user is a member (member index)
@@ -46,8 +52,9 @@ from services.groups.domain.stored import FORMAT, encode, key_bytes
 from services.groups.domain.stored import decode as decode_state
 
 log = logging.getLogger(__name__)
-# /2: the conversation's changes (c) are kept; a /1 store is rebuilt to have them.
-STORE_FORMAT = FORMAT + b"+groups-service/2"
+# /2: the conversation's changes (c); /3: the listing index (L T N). An older store is rebuilt
+# from the topics to have them.
+STORE_FORMAT = FORMAT + b"+groups-service/3"
 _FORMAT_KEY = b"~format"
 EVENTS, INDEX = "events", "index"
 _SEQ = struct.Struct(">Q")
@@ -89,6 +96,26 @@ def request_of(event_id: str) -> str:
     if not event_id.startswith(REQUEST_PREFIX):
         return ""
     return event_id[len(REQUEST_PREFIX):].rpartition(".")[0]
+
+
+# How much of a casefolded name the name index keeps (a longer prefix query filters by the
+# whole name; a cursor into this index stays within the gateway's 256 characters).
+NAME_KEY_CHARS = 32
+
+
+def name_key(name: str) -> str:
+    """A name as the name index orders it."""
+    return name.casefold()[:NAME_KEY_CHARS]
+
+
+def listing_keys(info: State | None) -> set[bytes]:
+    """The listing index's keys of a group as ``info`` describes it (none: not listed)."""
+    if not isinstance(info, GroupInfo) or info.profile.private or info.closed:
+        return set()
+    group = info.group_id
+    keys = {b"L" + group.encode(), sub(b"N", name_key(info.profile.name), group)}
+    keys.update(sub(b"T", topic, group) for topic in info.profile.topics)
+    return keys
 
 
 def change_of(fact: Message) -> rpc.ConversationChange | None:
@@ -191,8 +218,13 @@ class PartitionStore:
             if isinstance(info, GroupInfo) and h.seq <= info.last_seq:
                 continue
             for key in touched(fact):
-                value = evolve(key, read(key), fact)
+                before = read(key)
+                value = evolve(key, before, fact)
                 writes[key_bytes(key)] = None if value is None else encode(value)
+                if key[0] == "info":
+                    listed_before, listed = listing_keys(before), listing_keys(value)
+                    writes.update(dict.fromkeys(listed_before - listed))
+                    writes.update(dict.fromkeys(listed - listed_before, b"1"))
             # An author deleting their own message is no moderation.
             own = isinstance(fact, ev.MessageDeleted) and fact.actor_id == fact.author_id
             if isinstance(fact, ADMIN_FACTS) and not own:
