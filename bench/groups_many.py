@@ -38,13 +38,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.groups_sockets import Loaders, Seat, bench_text, quantiles_ms
+from bench.groups_sockets import Loaders, Seat, bench_text, connect_all, quantiles_ms
 from bench.groups_stack import (
     GroupsBenchStack,
     api_client,
     bounded,
     cpu_s,
-    idle_cpu,
     raise_fd_limit,
     rss_kib,
 )
@@ -148,19 +147,7 @@ def main() -> None:
         loaders = Loaders(seats, args.loaders, None if args.compression == "none"
                           else "deflate", fds, args.connect_deadline)
         try:
-            t0 = time.perf_counter()
-            opened, failed, errors = loaders.connect()
-            connect_s = time.perf_counter() - t0
-            rss1 = [rss_kib(p) for p in pids]
-            print(f"sockets: {opened:,} open and caught up ({failed:,} failed) in "
-                  f"{connect_s:.1f} s ({opened / connect_s:,.0f}/s) over {len(pids)} "
-                  f"gateway(s), {args.loaders} load processes, compression "
-                  f"{args.compression}", flush=True)
-            for e in errors:
-                print(f"  connect error: {e}")
-            idle = idle_cpu(pids, 10.0)
-            print("gateway CPU holding the sockets, nothing sent (10 s): "
-                  + ", ".join(f"{c * 100:.0f}%" for c in idle) + " of one core", flush=True)
+            opened, rss1 = connect_all(loaders, pids, args.loaders, args.compression)
             cpu0 = [cpu_s(p) for p in pids]
             t1 = time.monotonic()
             posts, post_s, refused = asyncio.run(post_all(

@@ -262,3 +262,25 @@ class _Holder:
         except ConnectionClosed as exc:
             code = exc.rcvd.code if exc.rcvd is not None else "none"
             self._report.closed[f"{code} {exc.rcvd.reason if exc.rcvd else ''}"] += 1
+
+
+def connect_all(loaders: Loaders, pids: list[int], n_loaders: int, compression: str,
+                ) -> tuple[int, list[int]]:
+    """Open every seat's socket and print how it went, then the gateways' CPU while they hold
+    the sockets idle for 10 s; (sockets open, each gateway's RSS in KiB right after)."""
+    # Here, not at the top: the load processes import this module and need none of the stack.
+    from bench.groups_stack import idle_cpu, rss_kib
+
+    t0 = time.perf_counter()
+    opened, failed, errors = loaders.connect()
+    connect_s = time.perf_counter() - t0
+    rss = [rss_kib(p) for p in pids]
+    print(f"sockets: {opened:,} open and caught up ({failed:,} failed) in "
+          f"{connect_s:.1f} s ({opened / max(connect_s, 1e-9):,.0f}/s) over {len(pids)} "
+          f"gateway(s), {n_loaders} load processes, compression {compression}", flush=True)
+    for e in errors:
+        print(f"  connect error: {e}")
+    idle = idle_cpu(pids, 10.0)
+    print("gateway CPU holding the sockets, nothing sent (10 s): "
+          + ", ".join(f"{c * 100:.0f}%" for c in idle) + " of one core", flush=True)
+    return opened, rss
