@@ -7,9 +7,10 @@ no gap. An appended command's writes go to the store at once (read-your-writes: 
 command on the group sees its last_seq); the tail reads them back and skips them by seq,
 then stores its offset in the same batch as what it folded.
 
-Idempotency: a command's facts carry its request hash in their event ids (``rq.<hash>.<n>``);
+Idempotency: a command's facts carry its request hash in their event ids (``rq.<hash>.<seq>``);
 the fold records what the command appended under that hash, so a retry (same actor, group and
-request id) answers the first result and appends nothing, after a restart or a rebuild too.
+request id) within 24 h of the first answers the first result and appends nothing, after a
+restart or a rebuild too; later the result is forgotten and it is a new command.
 An append whose outcome is unknown (a timeout) makes that partition resynchronise (wait
 until the tail has read to the topic's end) before anything is decided there again.
 
@@ -172,7 +173,9 @@ class GroupsHandlers:
                 return decision
             if not decision:
                 return rpc.CommandResult(group_id=group)
-            facts = [(f"rq.{rq}.{i}", fact) for i, fact in enumerate(decision)]
+            # The seq, not the index, ends the event id: a command run again once its result
+            # is forgotten (adapters/store.py REMEMBER_MS) must not repeat event ids.
+            facts = [(f"rq.{rq}.{header(fact).seq}", fact) for fact in decision]
             appends = [self._event(event_id, fact, now) for event_id, fact in facts]
             appends += self._index_copies(facts, now)
             try:

@@ -21,7 +21,12 @@ need, all derived from the log alone, so a store rebuilt from offset 0 equals th
                            when the group's profile, closure or visibility changes, so
                            ListGroups reads a page, never every group
     q<group>\\0<request>    what a command appended (CommandResult), by its request hash
-                           (the facts' event ids carry it: ``rq.<hash>.<n>``)
+                           (the facts' event ids carry it: ``rq.<hash>.<seq>``), kept
+                           REMEMBER_MS (24 h) after the command's first fact: a retry
+                           within that answers the first result; later it is a new command
+    Q<at_ms 8 BE><group>\\0<request>  the same, by when: each folded fact removes up to
+                           EXPIRE_PER_FACT remembered results older than REMEMBER_MS before
+                           its own time (the log's times, so a rebuild removes the same)
     U<user>\\0<group>       the user is a member (member index)
     P<user>\\0<group>       the user's read position (member index; never moves back)
     ~format, ~off/<topic kind>
@@ -32,6 +37,8 @@ forever). To force it, stop the service and delete its data directory.
 
 from __future__ import annotations
 
+import bisect
+import heapq
 import logging
 import shutil
 import struct
@@ -52,9 +59,9 @@ from services.groups.domain.stored import FORMAT, encode, key_bytes
 from services.groups.domain.stored import decode as decode_state
 
 log = logging.getLogger(__name__)
-# /2: the conversation's changes (c); /3: the listing index (L T N). An older store is rebuilt
-# from the topics to have them.
-STORE_FORMAT = FORMAT + b"+groups-service/3"
+# /2: the conversation's changes (c); /3: the listing index (L T N); /4: remembered results
+# by time (Q). An older store is rebuilt from the topics to have them.
+STORE_FORMAT = FORMAT + b"+groups-service/4"
 _FORMAT_KEY = b"~format"
 EVENTS, INDEX = "events", "index"
 _SEQ = struct.Struct(">Q")
@@ -97,6 +104,11 @@ def request_of(event_id: str) -> str:
         return ""
     return event_id[len(REQUEST_PREFIX):].rpartition(".")[0]
 
+
+# How long a command's result is remembered for its retries (by the time of its facts).
+REMEMBER_MS = 24 * 3_600_000
+# Expired results one folded fact removes at most (a command adds at most one, so this keeps up).
+EXPIRE_PER_FACT = 100
 
 # How much of a casefolded name the name index keeps (a longer prefix query filters by the
 # whole name; a cursor into this index stays within the gateway's 256 characters).
@@ -204,6 +216,7 @@ class PartitionStore:
         """The writes ``facts`` (event id, payload) make; a fact at or below its group's
         last_seq was folded already (by the writer ahead of the tail, or before a crash)."""
         writes: dict[bytes, bytes | None] = {}
+        remembered: list[bytes] = []  # Q keys this batch adds (not in the store yet)
 
         def read(key: Key) -> State | None:
             raw = key_bytes(key)
@@ -234,10 +247,15 @@ class PartitionStore:
             if change is not None:
                 writes[sub(b"c", h.group_id, seq_bytes(h.seq))] = (
                     change.SerializeToString(deterministic=True))
+            self._expire(h.at_ms - REMEMBER_MS, writes, remembered)
             request = request_of(event_id)
             if request:
                 qkey = sub(b"q", h.group_id, request)
                 prior = writes.get(qkey) or self._db.get(qkey)
+                if not prior:
+                    when = b"Q" + seq_bytes(max(h.at_ms, 0)) + qkey[1:]
+                    writes[when] = b""
+                    bisect.insort(remembered, when)
                 result = (rpc.CommandResult.FromString(prior) if prior
                           else rpc.CommandResult(group_id=h.group_id))
                 result.seqs.append(h.seq)
@@ -248,6 +266,25 @@ class PartitionStore:
                     result.link_id = fact.link_id
                 writes[qkey] = result.SerializeToString(deterministic=True)
         return writes
+
+    def _expire(self, cutoff: int, writes: dict[bytes, bytes | None],
+                remembered: list[bytes]) -> None:
+        """Forget up to EXPIRE_PER_FACT remembered results from before ``cutoff`` (ms), the
+        oldest first, from the store and from this batch alike (so folding facts one batch
+        at a time or many at once removes the same)."""
+        if cutoff <= 0:
+            return
+        end = b"Q" + seq_bytes(cutoff)
+        stored = (key for key, _ in self.scan(b"Q", b"Q", 1 << 62))
+        removed = 0
+        for key in heapq.merge(stored, remembered):
+            if key >= end or removed == EXPIRE_PER_FACT:
+                return
+            if key in writes and writes[key] is None:
+                continue  # removed earlier in this batch
+            writes[key] = None
+            writes[b"q" + key[1 + _SEQ.size:]] = None
+            removed += 1
 
     def write(self, writes: dict[bytes, bytes | None], kind: str | None = None,
               next_offset: int = 0) -> None:
