@@ -266,9 +266,7 @@ class _Stream:
                 # changes answers 0: its messages, up to the last when there are no more).
                 through = page.through_seq or (page.messages[-1].seq if page.has_after
                                                and page.messages else page.last_seq)
-                for seq, frame in self._frames(page, through):
-                    if gap and seq > until:
-                        break
+                for seq, frame in self._frames(page, min(through, until) if gap else through):
                     await self._send(frame, sub)
                     self._last = seq
                 if gap and through >= until:
@@ -287,9 +285,10 @@ class _Stream:
             raise Refused(TRY_AGAIN_LATER, "the group's history is behind: reconnect")
 
     def _frames(self, page: rpc.HistoryPage, through: int) -> list[tuple[int, dict[str, Any]]]:
-        """A catch-up page's frames after the cursor up to ``through``, in seq order: each
-        message in its current form, each change as the live frame of its fact (but not the
-        changes a message sent in its current form already shows)."""
+        """A catch-up page's frames after the cursor up to ``through`` (all of them are
+        sent), in seq order: each message in its current form, each change as the live frame
+        of its fact (but not the changes a message sent in its current form already shows;
+        a message after ``through`` comes live as posted, so its changes are sent)."""
         out: list[tuple[int, dict[str, Any]]] = [
             (m.seq, {"type": "message", "seq": m.seq, "message": message_out(m).model_dump()})
             for m in page.messages if self._last < m.seq <= through]
