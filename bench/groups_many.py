@@ -124,7 +124,7 @@ def main() -> None:
                         help="offer permessage-deflate as browsers do (default) or not")
     parser.add_argument("--ws-poll-s", type=float, default=None,
                         help="the gateways' PLANET_GATEWAY_WS_POLL_S (default: theirs, 1 s): "
-                             "how often each idle socket wakes")
+                             "how often a socket that knows it is behind reads again")
     parser.add_argument("--connect-deadline", type=float, default=600.0,
                         help="seconds for every socket to open and catch up (the rest count "
                              "as failed and the run goes on with those open)")

@@ -95,7 +95,7 @@ class GroupsBenchStack:
         self.suffix = f"bgrp{uuid.uuid4().hex[:8]}"
         self.run_dir = Path(tempfile.mkdtemp(prefix="planet-groups-bench-"))
         gateway_env = dict(NO_RATE_LIMITS)
-        if ws_poll_s is not None:  # how often each idle socket wakes (expiry, missed facts)
+        if ws_poll_s is not None:  # how often a socket known to be behind reads again
             gateway_env["PLANET_GATEWAY_WS_POLL_S"] = str(ws_poll_s)
         overrides = {"gateway": gateway_env, "gateway2": gateway_env}
         self.stack = Stack(bootstrap=bootstrap, run_dir=self.run_dir, ports=Ports.free(),

@@ -74,6 +74,8 @@ class GatewaySettings(BaseSettings):
     # --- sizes --------------------------------------------------------------------------
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     max_batch_events: int = Field(default=500, gt=0)
+    # How often a live socket that knows it is behind its hub reads the service again (an
+    # idle socket has no timer: it wakes for a fact, a client frame or its token's expiry).
     ws_poll_s: float = Field(default=1.0, gt=0)
     ws_max_message_bytes: int = Field(default=16 * 1024, ge=1024)
     ws_auth_timeout_s: float = Field(default=10.0, gt=0)

@@ -110,6 +110,20 @@ class _Ended(enum.Enum):
 LISTENER_ENDED: Final = _Ended.LISTENER
 
 
+def live_timeout(expires_at_s: float | None, behind: bool, poll_s: float) -> float | None:
+    """How long a live socket's next wait may last (None: until something happens): until
+    its token expires, or ``poll_s`` while it knows it is behind its hub (it reads again
+    then). Raises ``Refused(POLICY_VIOLATION)`` once the token has expired. Idle sockets
+    never wake on a timer: at 1 s, 5 000 of them cost 0.6 of a core doing nothing."""
+    now = time.time()
+    if expires_at_s is not None and now >= expires_at_s:
+        raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
+    until_expiry = None if expires_at_s is None else expires_at_s - now
+    if not behind:
+        return until_expiry
+    return poll_s if until_expiry is None else min(poll_s, until_expiry)
+
+
 async def next_pushed(sub: topic_fanout.Subscription[T], listener: asyncio.Task[None],
                       timeout: float | None, too_slow: str
                       ) -> T | Literal[_Ended.LISTENER] | None:
@@ -287,17 +301,14 @@ class _EstimateStream:
 
     async def _forward(self, sub: Subscription, week: str, listener: asyncio.Task[None]
                        ) -> None:
-        expires = self._user.expires_at_s
         while True:
             # No poll: the wait ends on a pushed estimate, an overflow, a client frame's
-            # outcome, or the token's expiry.
-            timeout = None if expires is None else max(0.0, expires - time.time())
+            # outcome, or the token's expiry (a socket is never behind: each push is whole).
+            timeout = live_timeout(self._user.expires_at_s, False, 0.0)
             estimate = await next_pushed(sub, listener, timeout,
                                          "too slow: reconnect for the current estimate")
             if estimate is LISTENER_ENDED:
                 return
-            if expires is not None and time.time() >= expires:
-                raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
             if estimate is not None and _newer(estimate, self._last, week):
                 await self._send(estimate, sub)
 

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
@@ -67,6 +66,7 @@ from gateway.routes.estimates import (
     _answer_frames,
     _login,
     _offered_token,
+    live_timeout,
     next_pushed,
 )
 from gateway.routes.notifications import _first_position
@@ -370,10 +370,11 @@ class _Stream:
 
     async def _forward(self, sub: Subscription, listener: asyncio.Task[None]) -> None:
         while True:
-            expires = self._user.expires_at_s
-            if expires is not None and time.time() >= expires:
-                raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
-            fact = await next_pushed(sub, listener, self._poll_s,
+            # No periodic wake-up: an idle socket waits for a pushed fact, a client frame's
+            # outcome or its token's expiry; it polls only while it knows it is behind.
+            behind = self._hub.latest(self._viewer.group_id) > self._last
+            timeout = live_timeout(self._user.expires_at_s, behind, self._poll_s)
+            fact = await next_pushed(sub, listener, timeout,
                                      "too slow: reconnect with your last seq")
             if fact is LISTENER_ENDED:
                 return

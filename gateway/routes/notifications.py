@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Annotated
 
 from fastapi import APIRouter, Query, WebSocket, WebSocketDisconnect
@@ -54,6 +53,7 @@ from gateway.routes.estimates import (
     _login,
     _offered_token,
     _receive_json,
+    live_timeout,
     next_pushed,
 )
 from gateway.routes.follows import social_port
@@ -262,10 +262,10 @@ class _Stream:
 
     async def _forward(self, sub: Subscription, listener: asyncio.Task[None]) -> None:
         while True:
-            expires = self._user.expires_at_s
-            if expires is not None and time.time() >= expires:
-                raise Refused(POLICY_VIOLATION, "token has expired: reconnect with a new one")
-            event = await next_pushed(sub, listener, self._poll_s,
+            # As the group socket: no periodic wake-up, a poll only while known to be behind.
+            behind = self._hub.latest(self._user.user_id) > self._last
+            timeout = live_timeout(self._user.expires_at_s, behind, self._poll_s)
+            event = await next_pushed(sub, listener, timeout,
                                       "too slow: reconnect with your last position")
             if event is LISTENER_ENDED:
                 return

@@ -19,14 +19,16 @@ from google.protobuf.message import Message
 from starlette.websockets import WebSocketDisconnect
 
 from gateway.app import create_app
-from gateway.auth import Principal
+from gateway.auth import Principal, issue_token
 from gateway.group_hub import GroupHub
 from gateway.group_refusals import GroupRefused
 from gateway.ports import Backends
+from gateway.routes import groups_live
+from gateway.routes.estimates import Refused, live_timeout
 from gateway.settings import GatewaySettings
 from planet.groups.v1 import group_events_pb2 as ev
 from planet.groups.v1 import groups_service_pb2 as rpc
-from tests.security.gateway_apps import Calls, Content, Events, Incentive, dev_settings
+from tests.security.gateway_apps import SECRET, Calls, Content, Events, Incentive, dev_settings
 from tests.security.gateway_apps import dev_token as token
 
 GID = "g" + "0" * 24
@@ -190,6 +192,56 @@ def test_an_admin_gets_a_held_message_only_when_the_service_shows_it_to_them() -
         got = carol.receive_json()
         assert got["type"] == "message" and got["message"]["held"] is True
         assert dave.receive_json() == {"type": "position", "seq": 1}
+
+
+def test_a_socket_behind_the_hub_reads_again_without_a_push(monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    # The hub saw seq 3 before the socket subscribed, and the service's store has not shown
+    # it yet when the socket catches up (one try here): the socket knows it is behind and
+    # reads again on its poll, with nothing pushed.
+    monkeypatch.setattr(groups_live, "CATCH_UP_RETRIES", 1)
+    room, hub = Room(), GroupHub(_never_started, "t", 1)
+    room.post("bob", "one")
+    room.post("bob", "two")
+    three = ev.MessagePosted(group_id=GID, seq=3, actor_id="bob", text="three", at_ms=1)
+    with _app(room, hub) as client:
+        _on_loop(client, hub.deliver, three)  # no socket yet: nobody's queue gets it
+        with _socket(client, "alice") as ws:
+            ws.send_json({"after": 0})
+            assert _frames(ws, 2) == [("message", 1), ("message", 2)]
+            assert ws.receive_json() == {"type": "caught_up", "last_seq": 2}
+            room.facts.append(three)  # the store catches up
+            time.sleep(0.5)  # ten polls of 0.05 s; then a ping's pong comes after message 3
+            ws.send_json({"type": "ping"})
+            assert ws.receive_json()["type"] == "message"  # a pong first: it never polled
+            assert ws.receive_json() == {"type": "pong"}
+
+
+def test_an_idle_socket_waits_for_its_token_to_expire_not_for_a_poll() -> None:
+    # With a poll of an hour, only the wait's deadline at the token's expiry closes it.
+    room, hub = Room(), GroupHub(_never_started, "t", 1)
+    short = issue_token(SECRET, "alice", [], now_s=int(time.time()), ttl_s=2)
+    with _app(room, hub, dev_settings(ws_poll_s=3600)) as client, \
+            client.websocket_connect(f"/v1/ws/groups/{GID}",
+                                     subprotocols=["planet.v1", "bearer." + short]) as ws:
+        ws.send_json({"after": 0})
+        assert ws.receive_json() == {"type": "caught_up", "last_seq": 0}
+        started = time.monotonic()
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_json()
+        assert closed.value.code == 1008 and "expired" in closed.value.reason
+        assert time.monotonic() - started < 60
+
+
+def test_the_live_wait_lasts_until_expiry_or_the_poll_when_behind() -> None:
+    now = time.time()
+    assert live_timeout(None, False, 1.0) is None
+    assert live_timeout(None, True, 1.0) == 1.0
+    assert 99 < (live_timeout(now + 100, False, 1.0) or 0) <= 100
+    assert live_timeout(now + 100, True, 1.0) == 1.0
+    assert (live_timeout(now + 0.5, True, 1.0) or 1) <= 0.5
+    with pytest.raises(Refused, match="expired"):
+        live_timeout(now - 1, False, 1.0)
 
 
 def test_a_private_group_socket_is_closed_for_a_non_member() -> None:
