@@ -65,17 +65,18 @@ async def build(settings: GroupsSettings) -> GroupsService:
         auto_offset_reset="earliest",
         isolation_level="read_committed",
     )
-    # Reads nothing: its end offsets include open transactions (handlers.log_end).
+    # Reads nothing: its end offsets include open transactions (handlers.caught_up).
     probe = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None,
                              enable_auto_commit=False, isolation_level="read_uncommitted")
     creators = GrpcCreatorCheck(grpc.aio.insecure_channel(settings.social_addr), signer,
                                 settings.social_identity, settings.social_timeout_s)
     service_ref: list[GroupsService] = []
 
-    async def log_end(partition: int) -> int:
-        return await service_ref[0].log_end(partition)
+    async def caught_up(partition: int) -> bool | None:
+        return await service_ref[0].caught_up(partition)
 
-    handlers = GroupsHandlers(stores, event_log, topics, creators, now_ms, log_end)
+    handlers = GroupsHandlers(stores, event_log, topics, creators, now_ms, caught_up,
+                              max_batch=settings.max_batch)
     health = new_health()
     server = make_server(GroupsServicer(handlers), health, verifier)
     port = server.add_insecure_port(f"{settings.grpc_host}:{settings.grpc_port}")

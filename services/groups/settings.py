@@ -33,6 +33,9 @@ class GroupsSettings(RunSettings):
     social_identity: str = SOCIAL
     social_timeout_s: float = Field(default=5.0, gt=0)
     max_records: int = Field(default=5_000, ge=1)
+    # Commands one group commit decides and appends in one Kafka transaction at most
+    # (1: a transaction per command, the baseline bench/groups_commands.py compares with).
+    max_batch: int = Field(default=500, ge=1, le=5_000)
     publish_timeout_s: float = Field(default=10.0, gt=0)
     shutdown_grace_s: float = Field(default=5.0, ge=0)
     identity: str = GROUPS

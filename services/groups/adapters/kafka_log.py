@@ -44,6 +44,8 @@ class KafkaEventLog:
         self._producer = producer
         self._timeout_s = timeout_s
         self.fenced = asyncio.Event()
+        self.transactions = 0  # committed (logs, tests: a group commit pays one per batch)
+        self.unknown = 0  # appends whose outcome was not known (each made callers retry)
 
     async def append(self, appends: list[Append]) -> None:
         """Commit ``appends`` atomically; LogUnavailable when the outcome is not known."""
@@ -55,8 +57,10 @@ class KafkaEventLog:
                                                          partition=a.partition)
                                for a in appends]
                     await asyncio.gather(*futures)
+            self.transactions += 1
         except ProducerFenced as exc:
             self.fenced.set()
             raise Fenced("another groups instance took over; this one stops") from exc
         except (KafkaError, TimeoutError) as exc:
+            self.unknown += 1
             raise LogUnavailable(f"the groups topics did not acknowledge: {exc!r}") from exc

@@ -212,10 +212,13 @@ class PartitionStore:
 
     # --- folds --------------------------------------------------------------------------
 
-    def fold_facts(self, facts: Iterable[tuple[str, Message]]) -> dict[bytes, bytes | None]:
+    def fold_facts(self, facts: Iterable[tuple[str, Message]],
+                   base: dict[bytes, bytes | None] | None = None) -> dict[bytes, bytes | None]:
         """The writes ``facts`` (event id, payload) make; a fact at or below its group's
-        last_seq was folded already (by the writer ahead of the tail, or before a crash)."""
-        writes: dict[bytes, bytes | None] = {}
+        last_seq was folded already (by the writer ahead of the tail, or before a crash).
+        ``base``: writes not stored yet that come first (the writer's batch so far, read by
+        its next decision; what is stored is folded again from the facts once committed)."""
+        writes: dict[bytes, bytes | None] = dict(base) if base else {}
         remembered: list[bytes] = []  # Q keys this batch adds (not in the store yet)
 
         def read(key: Key) -> State | None:
