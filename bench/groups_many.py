@@ -15,13 +15,14 @@ connected socket.
 
 Timed: every group's owner posts ``--messages`` messages, all groups at once (posts fired
 with ``--post-concurrency`` HTTP requests in flight; each text holds its send time, taken
-just before its request). Every group fact goes through the groups service's one writer (one
-Kafka transaction per command) and through each gateway's ONE consumer, so this is the
-whole path under load. Prints the member deliveries per second (from the first send to the
-last frame read), the posts per second the service took, message-to-member latency p50 /
-p99 / max, the time until a message's last member had it, the gateways' CPU and RSS per
-socket. The load processes share the machine's cores with the gateways (and with whatever
-else runs there): read the numbers with the machine's load in mind. Nothing is asserted.
+just before its request). Every group fact goes through the groups service's one writer
+(group commit: one Kafka transaction per batch of commands) and through each gateway's ONE
+consumer, so this is the whole path under load. Prints the member deliveries per second
+(from the first send to the last frame read), the posts per second the service took,
+message-to-member latency p50 / p99 / max, the time until a message's last member had it,
+the gateways' CPU and RSS per socket. The load processes share the machine's cores with the
+gateways (and with whatever else runs there): read the numbers with the machine's load in
+mind. Nothing is asserted.
 """
 
 from __future__ import annotations

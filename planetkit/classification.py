@@ -769,6 +769,7 @@ _FIELDS: dict[str, DataClass] = {
     "planet.groups.v1.MessagePosted.attachments": PRIVATE_CONTENT,
     "planet.groups.v1.MessagePosted.announcement": PUBLIC,
     "planet.groups.v1.MessagePosted.released_from": PUBLIC,
+    "planet.groups.v1.MessagePosted.notified": PRIVATE_CONTENT,
     "planet.groups.v1.MessageEdited.group_id": PUBLIC,
     "planet.groups.v1.MessageEdited.seq": PUBLIC,
     "planet.groups.v1.MessageEdited.at_ms": PUBLIC,

@@ -82,8 +82,10 @@ Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Notifications per p
 
 class NotificationOut(BaseModel):
     """One notification. ``kind``: mention, reply, follow, group_invite, moderation,
-    new_post (later kinds may be added: show an unknown one generically). ``subject_id`` is
-    a post id, or for moderation what happened (``sanction:<id>:sanctioned`` / ``:lifted`` /
+    new_post, group_mention (later kinds may be added: show an unknown one generically).
+    ``subject_id`` is a post id; for group_mention ``group:<group id>:<seq>`` (the message:
+    open the group's history around it; only members of the group are ever mentioned to);
+    for moderation what happened (``sanction:<id>:sanctioned`` / ``:lifted`` /
     ``:appeal_granted`` / ``:appeal_denied``, ``identity:suspended:<n>``,
     ``identity:closed:<n>``; a post or comment of yours: ``item:<id>:removed:<n>:<reason>``,
     ``item:<id>:appeal_denied:<n>``, ``item:<id>:restored:<n>``)."""

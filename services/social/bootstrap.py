@@ -19,6 +19,7 @@ from planetkit.service_auth_server import load_verifier
 from planetkit.service_identities import SOCIAL
 from planetkit.topics import (
     FILLS,
+    GROUP_EVENTS,
     INTERACTIONS,
     KYC,
     MODERATION,
@@ -38,6 +39,7 @@ from services.social.adapters.notification_store import NotificationStore
 from services.social.adapters.track_record_store import TrackRecordStore
 from services.social.content_moderation_notifications import ContentModerationNotificationsTail
 from services.social.follows import FollowHandlers, GraphTail
+from services.social.group_mention_notifications import GroupMentionNotificationsTail
 from services.social.handlers import DAY_MS, LoopConfig, SocialHandlers, SocialService, Topics
 from services.social.notifications import (
     FollowNotificationsTail,
@@ -73,9 +75,11 @@ async def build(settings: SocialSettings) -> SocialService:
     posts = with_suffix(POSTS, suffix)
     interactions = with_suffix(INTERACTIONS, suffix)
     content_moderation = with_suffix(MODERATION, suffix)  # removals notify their authors
+    group_events = with_suffix(GROUP_EVENTS, suffix)  # group mentions notify members
     notes_topic = with_suffix(SOCIAL_NOTIFICATIONS, suffix)
     await require_topics(bootstrap, [identities, handles, kyc, graph, blocks, fills, posts,
-                                     notes_topic, interactions, content_moderation])
+                                     notes_topic, interactions, content_moderation,
+                                     group_events])
 
     temp_dir: Path | None = None
     data_dir = settings.data_dir
@@ -136,7 +140,9 @@ async def build(settings: SocialSettings) -> SocialService:
                                    interactions.partitions),
             ContentModerationNotificationsTail(notifications, graph_store,
                                                content_moderation.name,
-                                               content_moderation.partitions)])
+                                               content_moderation.partitions),
+            GroupMentionNotificationsTail(notifications, graph_store, group_events.name,
+                                          group_events.partitions)])
 
 
 @dataclass

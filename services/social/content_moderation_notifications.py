@@ -16,17 +16,15 @@ and dismissed reports notify nobody (the author learns of a report only if it re
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable
 
-from aiokafka import TopicPartition
-from aiokafka.structs import ConsumerRecord
 from google.protobuf.message import Message
 
 from planet.content.v1 import reports_pb2 as rp
 from planet.social.v1.notifications_pb2 import NOTIFICATION_KIND_MODERATION
-from planetkit.envelope import UndecodableEvent, decode
+from planetkit.envelope import DomainEvent
 from services.social.domain.notifications.rules import Cause
-from services.social.notifications import _CauseTail
+from services.social.notifications import _FactTail
 
 log = logging.getLogger(__name__)
 _FACTS = (rp.ItemReported, rp.ReportDecided, rp.ItemRemoved, rp.RemovalAppealed,
@@ -59,24 +57,13 @@ def content_moderation_cause(payload: Message) -> Cause | None:
                  actor_id="", subject_id=subject, at_ms=payload.at_ms)
 
 
-class ContentModerationNotificationsTail(_CauseTail):
+class ContentModerationNotificationsTail(_FactTail):
     """Removals, denied appeals and restorations -> MODERATION for the item's author."""
 
-    async def apply(self, tp: TopicPartition,
-                    records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
-        """Notify the facts of a fetch not yet notified; how many notifications."""
-        fresh = self._fresh(tp, records)
-        if not fresh:
-            return 0
-        causes = []
-        for record in fresh:
-            try:
-                payload = decode(record.value, *_FACTS).payload
-            except UndecodableEvent as exc:
-                log.error("skipping an undecodable moderation record", extra={
-                    "partition": tp.partition, "offset": record.offset, "error": str(exc)})
-                continue
-            cause = content_moderation_cause(payload)
-            if cause is not None:
-                causes.append(cause)
-        return await self._finish(tp, causes, fresh[-1].offset)
+    FACTS = _FACTS
+    UNDECODABLE = "skipping an undecodable moderation record"
+
+    def causes(self, event: DomainEvent[Message]) -> Iterable[Cause]:
+        """A removal, denied appeal or restoration notifies the item's author."""
+        cause = content_moderation_cause(event.payload)
+        return () if cause is None else (cause,)

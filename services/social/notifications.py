@@ -66,7 +66,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -87,7 +87,7 @@ from planet.social.v1.notifications_pb2 import (
     NotificationsRead,
 )
 from planet.social.v1.social_service_pb2 import NotificationPage
-from planetkit.envelope import UndecodableEvent, decode, wrap
+from planetkit.envelope import DomainEvent, UndecodableEvent, decode, wrap
 from planetkit.kafka.partitioning import partition_for
 from planetkit.service_identities import SOCIAL
 from planetkit.topics import SOCIAL_IDENTITIES
@@ -376,53 +376,66 @@ class _CauseTail:
         return len(created)
 
 
-class FollowNotificationsTail(_CauseTail):
+class _FactTail(_CauseTail):
+    """A cause tail whose causes come one record at a time: the records of a fetch not yet
+    notified are decoded as ``FACTS`` and ``causes`` says whom each one notifies."""
+
+    FACTS: tuple[type[Message], ...] = ()
+    # The log line for a record that is none of FACTS (None: the topic's other facts, which
+    # notify nobody, are skipped silently).
+    UNDECODABLE: str | None = None
+
+    def causes(self, event: DomainEvent[Message]) -> Iterable[Cause]:
+        """Whom one fact notifies."""
+        raise NotImplementedError
+
+    async def apply(self, tp: TopicPartition,
+                    records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
+        """Notify the facts of a fetch not yet notified; how many notifications."""
+        fresh = self._fresh(tp, records)
+        if not fresh:
+            return 0
+        causes: list[Cause] = []
+        for record in fresh:
+            try:
+                event = decode(record.value, *self.FACTS)
+            except UndecodableEvent as exc:
+                if self.UNDECODABLE is not None:
+                    log.error(self.UNDECODABLE, extra={
+                        "partition": tp.partition, "offset": record.offset, "error": str(exc)})
+                continue
+            causes.extend(self.causes(event))
+        return await self._finish(tp, causes, fresh[-1].offset)
+
+
+class FollowNotificationsTail(_FactTail):
     """``Followed`` -> FOLLOW for the creator."""
 
-    async def apply(self, tp: TopicPartition,
-                    records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
-        """Notify the follows of a fetch not yet notified; how many notifications."""
-        fresh = self._fresh(tp, records)
-        if not fresh:
-            return 0
-        causes = []
-        for record in fresh:
-            try:
-                fact = decode(record.value, graph.Followed, graph.Unfollowed,
-                              graph.BellSet).payload
-            except UndecodableEvent as exc:
-                log.error("skipping an undecodable graph record", extra={
-                    "partition": tp.partition, "offset": record.offset, "error": str(exc)})
-                continue
-            if isinstance(fact, graph.Followed):
-                causes.append(Cause(recipient_id=fact.followee_id, kind=NOTIFICATION_KIND_FOLLOW,
-                                    actor_id=fact.follower_id, subject_id="", at_ms=fact.at_ms))
-        return await self._finish(tp, causes, fresh[-1].offset)
+    FACTS = (graph.Followed, graph.Unfollowed, graph.BellSet)
+    UNDECODABLE = "skipping an undecodable graph record"
+
+    def causes(self, event: DomainEvent[Message]) -> Iterable[Cause]:
+        """A follow notifies the followee."""
+        fact = event.payload
+        if isinstance(fact, graph.Followed):
+            yield Cause(recipient_id=fact.followee_id, kind=NOTIFICATION_KIND_FOLLOW,
+                        actor_id=fact.follower_id, subject_id="", at_ms=fact.at_ms)
 
 
-class ReplyNotificationsTail(_CauseTail):
+class ReplyNotificationsTail(_FactTail):
     """``CommentPosted`` -> REPLY for whom the comment answers (never the commenter)."""
 
-    async def apply(self, tp: TopicPartition,
-                    records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
-        """Notify the comments of a fetch not yet notified; how many notifications."""
-        fresh = self._fresh(tp, records)
-        if not fresh:
-            return 0
-        causes = []
-        for record in fresh:
-            try:
-                event = decode(record.value, CommentPosted)
-            except UndecodableEvent:
-                continue  # the topic's other facts (likes, shares, edits) notify nobody
-            fact = event.payload
-            recipients = [fact.parent_author_id] if fact.parent_comment_id else []
-            recipients.append(fact.post_author_id)
-            for recipient in dict.fromkeys(r for r in recipients if r):
-                causes.append(Cause(recipient_id=recipient, kind=NOTIFICATION_KIND_REPLY,
-                                    actor_id=fact.author_id, subject_id=fact.comment_id,
-                                    at_ms=fact.at_ms))
-        return await self._finish(tp, causes, fresh[-1].offset)
+    FACTS = (CommentPosted,)  # the topic's other facts (likes, shares, edits) notify nobody
+
+    def causes(self, event: DomainEvent[Message]) -> Iterable[Cause]:
+        """A comment notifies its post's author and, for a reply, the parent's author."""
+        fact = event.payload
+        assert isinstance(fact, CommentPosted)
+        recipients = [fact.parent_author_id] if fact.parent_comment_id else []
+        recipients.append(fact.post_author_id)
+        for recipient in dict.fromkeys(r for r in recipients if r):
+            yield Cause(recipient_id=recipient, kind=NOTIFICATION_KIND_REPLY,
+                        actor_id=fact.author_id, subject_id=fact.comment_id, at_ms=fact.at_ms)
 
 
 def moderation_cause(payload: Message, version: int) -> Cause | None:
@@ -449,25 +462,15 @@ def moderation_cause(payload: Message, version: int) -> Cause | None:
                  subject_id=subject, at_ms=at_ms)
 
 
-class ModerationNotificationsTail(_CauseTail):
+class ModerationNotificationsTail(_FactTail):
     """Moderation facts on the identities topic -> MODERATION for the account holder."""
 
-    async def apply(self, tp: TopicPartition,
-                    records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:
-        """Notify the moderation facts of a fetch not yet notified."""
-        fresh = self._fresh(tp, records)
-        if not fresh:
-            return 0
-        causes = []
-        for record in fresh:
-            try:
-                event = decode(record.value, *SOCIAL_IDENTITIES.payloads)
-            except UndecodableEvent:
-                continue  # the account store logs it; nothing to notify
-            cause = moderation_cause(event.payload, event.envelope.aggregate_version)
-            if cause is not None:
-                causes.append(cause)
-        return await self._finish(tp, causes, fresh[-1].offset)
+    FACTS = SOCIAL_IDENTITIES.payloads  # an undecodable one: the account store logs it
+
+    def causes(self, event: DomainEvent[Message]) -> Iterable[Cause]:
+        """A moderation fact notifies the account holder."""
+        cause = moderation_cause(event.payload, event.envelope.aggregate_version)
+        return () if cause is None else (cause,)
 
 
 class PostNotificationsTail(_CauseTail):

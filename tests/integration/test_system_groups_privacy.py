@@ -392,10 +392,38 @@ def test_groups_service_reads_signed_for_an_outsider_show_nothing(stack: Stack, 
 
 # --- notifications of a mentioned non-member ---------------------------------------------
 
+def _member_mention(stack: Stack, secret: Secret) -> dict[str, Any]:
+    """Alice's group_mention of the owner's first message (a member mentioned: told), once
+    social has read the message: after it, an outsider's feed is final for that message."""
+    with httpx.Client(base_url=stack.gateway_url, timeout=15) as api:
+        headers = mint(api, secret.alice)
+
+        def mentions() -> list[dict[str, Any]]:
+            feed = api.get("/v1/notifications", headers=headers)
+            assert feed.status_code == 200, feed.text
+            return [n for n in feed.json()["notifications"] if n["kind"] == "group_mention"]
+        got = eventually(mentions, lambda found: bool(found), timeout_s=60)
+    return got[0]
+
+
+def test_a_mentioned_member_is_notified_without_the_text(stack: Stack, secret: Secret) -> None:
+    note = _member_mention(stack, secret)
+    assert note["actor_id"] == secret.owner
+    assert note["subject_id"].startswith(f"group:{secret.group_id}:")
+    assert secret.marker not in json.dumps(note)  # who and where, never what
+
+
 def test_a_mentioned_stranger_is_not_notified_of_the_message(stack: Stack,
                                                              secret: Secret) -> None:
-    """Group mentions notify nobody (social does not read group facts): the stranger,
-    mentioned three times, finds neither the text nor the group in their feed or socket."""
+    """Group mentions notify members only: the stranger, mentioned three times, and a member
+    of the owner's other group, mentioned once, find neither the text nor the group in their
+    feed or socket (looked at once a mentioned member has been told)."""
+    _member_mention(stack, secret)
+    with httpx.Client(base_url=stack.gateway_url, timeout=15) as api:
+        feed = api.get("/v1/notifications", headers=mint(api, secret.users["other_member"]))
+        assert feed.status_code == 200, feed.text
+        _clean(secret, "notifications", feed.text)
+        assert secret.group_id not in feed.text
     stranger = secret.users["stranger"]
     with httpx.Client(base_url=stack.gateway_url, timeout=15) as api:
         feed = api.get("/v1/notifications", headers=mint(api, stranger))

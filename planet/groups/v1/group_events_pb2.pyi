@@ -1105,6 +1105,7 @@ class MessagePosted(_message.Message):
     ATTACHMENTS_FIELD_NUMBER: _builtins.int
     ANNOUNCEMENT_FIELD_NUMBER: _builtins.int
     RELEASED_FROM_FIELD_NUMBER: _builtins.int
+    NOTIFIED_FIELD_NUMBER: _builtins.int
     group_id: _builtins.str
     """The group."""
     seq: _builtins.int
@@ -1131,6 +1132,13 @@ class MessagePosted(_message.Message):
     def attachments(self) -> _containers.RepeatedCompositeFieldContainer[_events_pb2.TradingComponent]:
         """Trading components attached (at most 4), as in posts."""
 
+    @_builtins.property
+    def notified(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """The mentioned users who were members (not the author) when it was posted or released:
+        whom social notifies. A mentioned non-member is never told (a private group's existence
+        is not theirs to learn); a held message notifies nobody until it is released.
+        """
+
     def __init__(
         self,
         *,
@@ -1144,10 +1152,11 @@ class MessagePosted(_message.Message):
         attachments: _abc.Iterable[_events_pb2.TradingComponent] | None = ...,
         announcement: _builtins.bool = ...,
         released_from: _builtins.int = ...,
+        notified: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "announcement", b"announcement", "at_ms", b"at_ms", "attachments", b"attachments", "group_id", b"group_id", "mentions", b"mentions", "released_from", b"released_from", "reply_to", b"reply_to", "seq", b"seq", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_id", b"actor_id", "announcement", b"announcement", "at_ms", b"at_ms", "attachments", b"attachments", "group_id", b"group_id", "mentions", b"mentions", "notified", b"notified", "released_from", b"released_from", "reply_to", b"reply_to", "seq", b"seq", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

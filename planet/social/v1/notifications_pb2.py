@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$planet/social/v1/notifications.proto\x12\x10planet.social.v1\"\xbd\x01\n\x13NotificationCreated\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x17\n\x0fnotification_id\x18\x02 \x01(\t\x12\x30\n\x04kind\x18\x03 \x01(\x0e\x32\".planet.social.v1.NotificationKind\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x12\n\nsubject_id\x18\x05 \x01(\t\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x10\n\x08position\x18\x07 \x01(\x03\"P\n\x11NotificationsRead\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x16\n\x0eup_to_position\x18\x02 \x01(\x03\x12\r\n\x05\x61t_ms\x18\x03 \x01(\x03*\xf5\x01\n\x10NotificationKind\x12!\n\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19NOTIFICATION_KIND_MENTION\x10\x01\x12\x1b\n\x17NOTIFICATION_KIND_REPLY\x10\x02\x12\x1c\n\x18NOTIFICATION_KIND_FOLLOW\x10\x03\x12\"\n\x1eNOTIFICATION_KIND_GROUP_INVITE\x10\x04\x12 \n\x1cNOTIFICATION_KIND_MODERATION\x10\x05\x12\x1e\n\x1aNOTIFICATION_KIND_NEW_POST\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n$planet/social/v1/notifications.proto\x12\x10planet.social.v1\"\xbd\x01\n\x13NotificationCreated\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x17\n\x0fnotification_id\x18\x02 \x01(\t\x12\x30\n\x04kind\x18\x03 \x01(\x0e\x32\".planet.social.v1.NotificationKind\x12\x10\n\x08\x61\x63tor_id\x18\x04 \x01(\t\x12\x12\n\nsubject_id\x18\x05 \x01(\t\x12\r\n\x05\x61t_ms\x18\x06 \x01(\x03\x12\x10\n\x08position\x18\x07 \x01(\x03\"P\n\x11NotificationsRead\x12\x14\n\x0crecipient_id\x18\x01 \x01(\t\x12\x16\n\x0eup_to_position\x18\x02 \x01(\x03\x12\r\n\x05\x61t_ms\x18\x03 \x01(\x03*\x9a\x02\n\x10NotificationKind\x12!\n\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19NOTIFICATION_KIND_MENTION\x10\x01\x12\x1b\n\x17NOTIFICATION_KIND_REPLY\x10\x02\x12\x1c\n\x18NOTIFICATION_KIND_FOLLOW\x10\x03\x12\"\n\x1eNOTIFICATION_KIND_GROUP_INVITE\x10\x04\x12 \n\x1cNOTIFICATION_KIND_MODERATION\x10\x05\x12\x1e\n\x1aNOTIFICATION_KIND_NEW_POST\x10\x06\x12#\n\x1fNOTIFICATION_KIND_GROUP_MENTION\x10\x07\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -32,7 +32,7 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'planet.social.v1.notificati
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_NOTIFICATIONKIND']._serialized_start=333
-  _globals['_NOTIFICATIONKIND']._serialized_end=578
+  _globals['_NOTIFICATIONKIND']._serialized_end=615
   _globals['_NOTIFICATIONCREATED']._serialized_start=59
   _globals['_NOTIFICATIONCREATED']._serialized_end=248
   _globals['_NOTIFICATIONSREAD']._serialized_start=250

@@ -35,6 +35,8 @@ class _NotificationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Noti
     NOTIFICATION_KIND_GROUP_INVITE: _NotificationKind.ValueType  # 4
     NOTIFICATION_KIND_MODERATION: _NotificationKind.ValueType  # 5
     NOTIFICATION_KIND_NEW_POST: _NotificationKind.ValueType  # 6
+    NOTIFICATION_KIND_GROUP_MENTION: _NotificationKind.ValueType  # 7
+    """A member was mentioned in a group message; subject_id is "group:<group id>:<seq>"."""
 
 class NotificationKind(_NotificationKind, metaclass=_NotificationKindEnumTypeWrapper):
     """What caused a notification. Later issues add kinds (new numbers, never renumbered); a
@@ -48,6 +50,8 @@ NOTIFICATION_KIND_FOLLOW: NotificationKind.ValueType  # 3
 NOTIFICATION_KIND_GROUP_INVITE: NotificationKind.ValueType  # 4
 NOTIFICATION_KIND_MODERATION: NotificationKind.ValueType  # 5
 NOTIFICATION_KIND_NEW_POST: NotificationKind.ValueType  # 6
+NOTIFICATION_KIND_GROUP_MENTION: NotificationKind.ValueType  # 7
+"""A member was mentioned in a group message; subject_id is "group:<group id>:<seq>"."""
 Global___NotificationKind: _TypeAlias = NotificationKind  # noqa: Y015
 
 @_typing.final

@@ -20,7 +20,7 @@ nothing (a second pin, an unmute of no mute) returns no fact: idempotent by cons
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar, cast
 
@@ -81,6 +81,8 @@ class Context:
     # The actor holds an open creator identity (social's answer; CreateGroup only).
     creator_open: bool = False
     flood: FloodLimit = FLOOD
+    # The mentioned users (of the message posted, or released) who are members now.
+    members_mentioned: frozenset[str] = frozenset()
 
 
 def reads(command: c.Command) -> list[Key]:
@@ -122,12 +124,22 @@ def load(command: c.Command, read: Callable[[Key], State | None], *, operator: b
         value = found.get(name)
         return value if isinstance(value, kind) else None
 
+    message = typed("message", MessageRecord)
+    mentioned: Sequence[str] = ()
+    if isinstance(command, c.PostMessage) and len(command.mentions) <= lim.MAX_MENTIONS:
+        mentioned = command.mentions  # more: refused by decide, so none is read
+    elif isinstance(command, c.DecideHeld) and command.approve and message is not None:
+        mentioned = message.mentions
+    members = frozenset(
+        user for user in mentioned if user
+        and isinstance(m := read(member_key(g, user)), Membership) and m.is_member)
     return Context(
         info=typed("info", GroupInfo), actor=typed("actor", Membership) or nobody(g, actor),
         target=typed("target", Membership), link=typed("link", InviteLink),
         request=typed("request", JoinRequest), message=typed("message", MessageRecord),
         reactions=typed("reactions", Reactions), rate=typed("rate", RateState),
-        operator=operator, creator_open=creator_open, flood=flood)
+        operator=operator, creator_open=creator_open, flood=flood,
+        members_mentioned=members)
 
 
 class _Refused(Exception):
@@ -544,7 +556,13 @@ def _post(cmd: c.PostMessage, ctx: Context, now: int) -> list[Message]:
         return [ev.MessageHeld(text=text, mentions=mentions, reply_to=cmd.reply_to,
                                attachments=components, rule=rule.pb())]
     return [ev.MessagePosted(text=text, mentions=mentions, reply_to=cmd.reply_to,
-                             attachments=components, announcement=cmd.announcement)]
+                             attachments=components, announcement=cmd.announcement,
+                             notified=_notified(mentions, ctx, actor.user_id))]
+
+
+def _notified(mentions: Sequence[str], ctx: Context, author: str) -> list[str]:
+    """The mentions social notifies: members other than the author, in the order written."""
+    return [user for user in mentions if user in ctx.members_mentioned and user != author]
 
 
 def _hit_message(rule: Rule) -> str:
@@ -590,7 +608,8 @@ def _messages(cmd: c.Command, ctx: Context, now: int) -> list[Message]:
             return [decided]
         return [decided, ev.MessagePosted(
             actor_id=m.author_id, text=m.text, mentions=m.mentions, reply_to=m.reply_to,
-            attachments=m.attachment_pbs(), released_from=m.seq)]
+            attachments=m.attachment_pbs(), released_from=m.seq,
+            notified=_notified(m.mentions, ctx, m.author_id))]
     if isinstance(cmd, c.SetReaction | c.RemoveReaction):
         return _react(cmd, ctx, actor, now)
     if isinstance(cmd, c.Pin | c.Unpin):

@@ -24,6 +24,7 @@ from planetkit.service_identities import EXCHANGE, GATEWAY, SOCIAL
 from planetkit.settings import KafkaSettings, TopicSettings
 from planetkit.topics import (
     FILLS,
+    GROUP_EVENTS,
     INTERACTIONS,
     KYC,
     MODERATION,
@@ -54,7 +55,7 @@ def handle_for(user_id: str) -> str:
 async def ensure_social_topics(bootstrap: str, suffix: str) -> None:
     """The topics social reads and writes, created as the topics tool would."""
     topics = (SOCIAL_IDENTITIES, SOCIAL_HANDLES, KYC, SOCIAL_GRAPH, SOCIAL_BLOCKS, FILLS,
-              POSTS, SOCIAL_NOTIFICATIONS, INTERACTIONS, MODERATION)
+              POSTS, SOCIAL_NOTIFICATIONS, INTERACTIONS, MODERATION, GROUP_EVENTS)
     await ensure_topics(bootstrap, [with_suffix(t, suffix) for t in topics])
 
 

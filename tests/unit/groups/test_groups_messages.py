@@ -232,3 +232,30 @@ def test_a_muted_member_is_told_until_when() -> None:
     assert out.until_ms == w.member("muted").muted_until_ms > w.now
     # After the mute runs out they post again without anyone lifting it.
     assert not isinstance(w.run(c.PostMessage("muted", G, "back"), at=out.until_ms), Refusal)
+
+
+def test_mentions_notify_the_members_among_them_when_posted_or_released() -> None:
+    # Whom a message notifies is decided with it: members, not the author, not a banned or
+    # never-joined user (a private group's existence is not a stranger's to learn).
+    w = seeded()
+    mentions = ("mod", "nonmember", "member", "banned", "target", "mod")
+    facts = w.ok(c.PostMessage("member", G, "gm", mentions=mentions))
+    posted = facts[0]
+    assert isinstance(posted, ev.MessagePosted)
+    assert list(posted.mentions) == ["mod", "nonmember", "member", "banned", "target"]
+    assert list(posted.notified) == ["mod", "target"]
+    # A held message notifies nobody; its release is decided again: who left meanwhile is not
+    # told, who joined meanwhile is.
+    w.ok(c.SetFilters("admin", G, _rules(
+        (ev.FILTER_KIND_KEYWORD, "airdrop", ev.FILTER_ACTION_HOLD))))
+    held = w.ok(c.PostMessage("member", G, "airdrop soon", mentions=("mod", "target", "late")))
+    assert isinstance(held[0], ev.MessageHeld)
+    w.ok(c.Kick("owner", G, "target"))
+    w.ok(c.AddMember("owner", G, "late"))
+    released = w.ok(c.DecideHeld("mod", G, held[0].seq, True))[1]
+    assert isinstance(released, ev.MessagePosted)
+    assert list(released.notified) == ["mod", "late"]
+    # The releasing moderator mentioned by the author is told too; the author never is.
+    own = w.ok(c.PostMessage("member", G, "airdrop again", mentions=("member", "mod")))
+    again = w.ok(c.DecideHeld("mod", G, own[0].seq, True))[1]
+    assert isinstance(again, ev.MessagePosted) and list(again.notified) == ["mod"]
