@@ -116,12 +116,23 @@ def test_a_week_from_first_view_to_a_verified_paid_payout(
                         lambda e: e["pool_minor"] == POOL_MINOR and e["views"] == 3
                         and "item_removed" in {d["reason"] for d in e["breakdown"]["discounts"]},
                         timeout_s=90)
-    est_ada = eventually(lambda: estimate(api, ada),
-                         lambda e: e["pool_minor"] == POOL_MINOR and e["views"] == 3
-                         and e["estimated_minor"] > 0, timeout_s=90)
-    # Both from one estimate run (each is rewritten only when it changes): they share the pool.
-    est_bo = eventually(lambda: estimate(api, bo), lambda e: e["as_of_ms"] >= est_ada["as_of_ms"])
-    est_ada = eventually(lambda: estimate(api, ada), lambda e: e["as_of_ms"] >= est_bo["as_of_ms"])
+    def interacted(e: dict[str, Any]) -> bool:
+        """The comment and like on pa and the follow (ada's home page) are counted."""
+        points = {i["item_id"]: i["interaction_milli_points"] for i in e["breakdown"]["items"]}
+        return points.get(pa, 0) > 0 and points.get(f"home:{ada}", 0) > 0
+
+    eventually(lambda: estimate(api, ada),
+               lambda e: e["pool_minor"] == POOL_MINOR and e["views"] == 3
+               and e["estimated_minor"] > 0 and interacted(e), timeout_s=90)
+    # Each estimate is rewritten only when it changes (an unchanged one keeps its as_of), so
+    # the stored pair is the latest run's once no run is writing: read until two reads agree.
+    reads = [(estimate(api, ada), estimate(api, bo))]
+
+    def agree(pair: tuple[dict[str, Any], dict[str, Any]]) -> bool:
+        reads.append(pair)
+        return reads[-2] == pair
+
+    est_ada, est_bo = eventually(lambda: (estimate(api, ada), estimate(api, bo)), agree)
     assert est_bo["estimated_minor"] > 0
     assert est_ada["estimated_minor"] + est_bo["estimated_minor"] <= POOL_MINOR
     # The creator's estimate is theirs: another creator may not read it.
