@@ -60,8 +60,6 @@ from services.groups.domain import commands as c
 from services.groups.domain.decide import decide, load
 from services.groups.domain.refusals import Refusal
 from services.groups.domain.state import Key, State, header
-from services.groups.domain.stored import decode as decode_state
-from services.groups.domain.stored import key_bytes
 from services.groups.reads import Reads
 
 log = logging.getLogger(__name__)
@@ -268,15 +266,7 @@ class GroupsHandlers:
                 decided.append(pending)  # a retry in this batch, or stored meanwhile
                 continue
             writes = overlay.setdefault(p, {})
-
-            def read(k: Key, store: PartitionStore = store,
-                     writes: dict[bytes, bytes | None] = writes) -> State | None:
-                raw = key_bytes(k)
-                if raw in writes:
-                    value = writes[raw]
-                    return None if value is None else decode_state(k, value)
-                return store.get(k)
-
+            read = store.reader(writes)
             try:
                 if isinstance(cmd, c.SetReadPosition):
                     pending.result = self._read_position(cmd, read, now, positions)

@@ -66,6 +66,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -376,7 +377,7 @@ class _CauseTail:
         return len(created)
 
 
-class _FactTail(_CauseTail):
+class _FactTail(_CauseTail, ABC):
     """A cause tail whose causes come one record at a time: the records of a fetch not yet
     notified are decoded as ``FACTS`` and ``causes`` says whom each one notifies."""
 
@@ -385,9 +386,9 @@ class _FactTail(_CauseTail):
     # notify nobody, are skipped silently).
     UNDECODABLE: str | None = None
 
+    @abstractmethod
     def causes(self, event: DomainEvent[Message]) -> Iterable[Cause]:
         """Whom one fact notifies."""
-        raise NotImplementedError
 
     async def apply(self, tp: TopicPartition,
                     records: Sequence[ConsumerRecord[bytes, bytes]]) -> int:

@@ -42,7 +42,7 @@ import heapq
 import logging
 import shutil
 import struct
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from aiokafka.structs import ConsumerRecord
@@ -175,6 +175,16 @@ class PartitionStore:
         raw = self._db.get(key_bytes(key))
         return None if raw is None else decode_state(key, raw)
 
+    def reader(self, writes: dict[bytes, bytes | None]) -> Callable[[Key], State | None]:
+        """``get`` over ``writes`` not stored yet (a pending fold, the writer's batch)."""
+        def read(key: Key) -> State | None:
+            raw = key_bytes(key)
+            if raw in writes:
+                value = writes[raw]
+                return None if value is None else decode_state(key, value)
+            return self.get(key)
+        return read
+
     def raw(self, key: bytes) -> bytes | None:
         """A stored value by its stored key."""
         value = self._db.get(key)
@@ -220,13 +230,7 @@ class PartitionStore:
         its next decision; what is stored is folded again from the facts once committed)."""
         writes: dict[bytes, bytes | None] = dict(base) if base else {}
         remembered: list[bytes] = []  # Q keys this batch adds (not in the store yet)
-
-        def read(key: Key) -> State | None:
-            raw = key_bytes(key)
-            if raw in writes:
-                value = writes[raw]
-                return None if value is None else decode_state(key, value)
-            return self.get(key)
+        read = self.reader(writes)
 
         for event_id, fact in facts:
             h = header(fact)
